@@ -1,0 +1,143 @@
+// All settings in one TypeBox schema: the seed plugin's options (JSON file at NODE_MANAGER_CONFIG,
+// then environment overrides) and the service's own settings (environment). Anything invalid
+// refuses to start with a message naming the setting and what it allows.
+import { readFileSync } from 'node:fs'
+import { Type, type Static, type TSchema } from 'typebox'
+import { Value } from 'typebox/value'
+
+export const Strategies = ['least-sessions', 'most-resources', 'random', 'round-robin'] as const
+
+/** The seed plugin's options, with its defaults and ranges. PUT P/config edits these. */
+export const PluginOptions = Type.Object({
+  enableAutoScaling: Type.Boolean({ default: false, description: 'Enable automatic node scaling' }),
+  scaleUpThreshold: Type.Number({ default: 80, minimum: 50, maximum: 95, description: 'CPU/Memory % to trigger scale up' }),
+  scaleDownThreshold: Type.Number({ default: 20, minimum: 5, maximum: 50, description: 'CPU/Memory % to trigger scale down' }),
+  nodeSelectionStrategy: Type.Union(Strategies.map((s) => Type.Literal(s)), { default: 'least-sessions', description: 'Node selection algorithm' }),
+  healthCheckInterval: Type.Integer({ default: 60, minimum: 30, maximum: 600, description: 'Seconds between health checks' }),
+  metricsEnabled: Type.Boolean({ default: true, description: 'Enable resource metrics collection' }),
+  alertOnNodeFailure: Type.Boolean({ default: true, description: 'Alert when nodes become NotReady' }),
+  minNodes: Type.Integer({ default: 1, minimum: 1, maximum: 100, description: 'Minimum cluster nodes' }),
+  maxNodes: Type.Integer({ default: 10, minimum: 1, maximum: 1000, description: 'Maximum cluster nodes' }),
+}, { additionalProperties: false })
+export type PluginOptions = Static<typeof PluginOptions>
+
+export const KubeModes = ['auto', 'in-cluster', 'kubeconfig', 'simulated'] as const
+export const LogLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+/** The service's own settings, from the environment. */
+export const ServiceSettings = Type.Object({
+  port: Type.Integer({ default: 8080, minimum: 0, maximum: 65535 }),
+  host: Type.String({ default: '0.0.0.0', minLength: 1 }),
+  logLevel: Type.Union(LogLevels.map((l) => Type.Literal(l)), { default: 'info' }),
+  jwtSecret: Type.Optional(Type.String({ minLength: 32 })),
+  jwtIssuer: Type.String({ default: 'streamspace-api', minLength: 1 }),
+  kubeMode: Type.Union(KubeModes.map((m) => Type.Literal(m)), { default: 'auto' }),
+  kubeconfig: Type.Optional(Type.String({ minLength: 1 })),
+  sessionLabelSelector: Type.String({ default: 'app=streamspace-session', minLength: 1 }),
+  alertmanagerUrl: Type.Optional(Type.String({ minLength: 1 })),
+  alertWebhookUrl: Type.Optional(Type.String({ minLength: 1 })),
+  podNamespace: Type.Optional(Type.String({ minLength: 1 })),
+  /** How often NodeMetrics are read from metrics.k8s.io (metrics-server resolves at 15 s). */
+  metricsPollSeconds: Type.Number({ default: 15, minimum: 1, maximum: 600 }),
+  /** Samples of usage history kept per node (at 15 s: 240 = 1 hour). */
+  metricsHistorySamples: Type.Integer({ default: 240, minimum: 1, maximum: 10000 }),
+}, { additionalProperties: false })
+export type ServiceSettings = Static<typeof ServiceSettings>
+
+export interface Config {
+  options: PluginOptions
+  service: ServiceSettings
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+const SERVICE_ENV: Record<keyof ServiceSettings, string> = {
+  port: 'PORT', host: 'HOST', logLevel: 'LOG_LEVEL', jwtSecret: 'JWT_SECRET', jwtIssuer: 'JWT_ISSUER',
+  kubeMode: 'KUBE_MODE', kubeconfig: 'KUBECONFIG', sessionLabelSelector: 'SESSION_LABEL_SELECTOR',
+  alertmanagerUrl: 'ALERTMANAGER_URL', alertWebhookUrl: 'ALERT_WEBHOOK_URL', podNamespace: 'POD_NAMESPACE',
+  metricsPollSeconds: 'METRICS_POLL_SECONDS', metricsHistorySamples: 'METRICS_HISTORY_SAMPLES',
+}
+
+/** Seed option -> environment variable: enableAutoScaling -> ENABLE_AUTO_SCALING. */
+export function optionEnvName(option: string): string {
+  return option.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()
+}
+
+/** Env strings become numbers and booleans where the schema says so. */
+function fromEnv(schema: TSchema, env: NodeJS.ProcessEnv, names: Record<string, string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [key, envName] of Object.entries(names)) {
+    const raw = env[envName]
+    if (raw === undefined || raw === '') continue
+    const prop = (schema as { properties: Record<string, { type?: string }> }).properties[key]
+    if (prop.type === 'number' || prop.type === 'integer') out[key] = raw.trim() === '' ? raw : Number(raw)
+    else if (prop.type === 'boolean') out[key] = raw === 'true' ? true : raw === 'false' ? false : raw
+    else out[key] = raw
+  }
+  return out
+}
+
+function describeRule(schema: TSchema, key: string): string {
+  const prop = (schema as { properties: Record<string, Record<string, unknown>> }).properties[key]
+  if (!prop) return 'is not a known setting'
+  if (prop.anyOf) return `must be one of ${(prop.anyOf as { const: string }[]).map((s) => JSON.stringify(s.const)).join(', ')}`
+  if (prop.minimum !== undefined && prop.maximum !== undefined) return `must be ${prop.type === 'integer' ? 'an integer' : 'a number'} from ${prop.minimum} to ${prop.maximum}`
+  if (prop.type === 'string' && prop.minLength) return `must be a string of at least ${prop.minLength} characters`
+  return `must be a ${prop.type}`
+}
+
+/** Validates with defaults applied; returns the value or the list of problems, each naming a setting. */
+export function validateSettings<T extends TSchema>(schema: T, input: Record<string, unknown>, describe: (key: string) => string): { value: Static<T> } | { problems: string[] } {
+  const value = Value.Default(schema, structuredClone(input)) as Record<string, unknown>
+  const problems = new Set<string>()
+  for (const err of Value.Errors(schema, value)) {
+    const key = err.instancePath.split('/')[1]
+    if (key) problems.add(`${describe(key)} ${describeRule(schema, key)} (got ${JSON.stringify(value[key])})`)
+    else if (err.keyword === 'additionalProperties') {
+      for (const extra of (err.params as { additionalProperties?: string[] }).additionalProperties ?? []) problems.add(`${describe(extra)} is not a known setting`)
+    } else problems.add(err.message)
+  }
+  return problems.size ? { problems: [...problems] } : { value: value as Static<T> }
+}
+
+/** Rules across options that a single field's schema cannot say. */
+export function crossCheckOptions(o: PluginOptions): string[] {
+  const problems: string[] = []
+  if (o.minNodes > o.maxNodes) problems.push(`minNodes (${o.minNodes}) must be <= maxNodes (${o.maxNodes})`)
+  if (o.scaleDownThreshold >= o.scaleUpThreshold) problems.push(`scaleDownThreshold (${o.scaleDownThreshold}) must be below scaleUpThreshold (${o.scaleUpThreshold})`)
+  return problems
+}
+
+export function validateOptions(input: Record<string, unknown>): { value: PluginOptions } | { problems: string[] } {
+  const result = validateSettings(PluginOptions, input, (k) => k)
+  if ('problems' in result) return result
+  const cross = crossCheckOptions(result.value)
+  return cross.length ? { problems: cross } : result
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = []
+  let fileOptions: Record<string, unknown> = {}
+  const file = env.NODE_MANAGER_CONFIG
+  if (file) {
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'))
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) problems.push(`NODE_MANAGER_CONFIG (${file}) must hold a JSON object`)
+      else fileOptions = parsed as Record<string, unknown>
+    } catch (err) {
+      problems.push(`NODE_MANAGER_CONFIG (${file}) cannot be read: ${(err as Error).message}`)
+    }
+  }
+  const optionNames = Object.fromEntries(Object.keys(PluginOptions.properties).map((k) => [k, optionEnvName(k)]))
+  const options = validateOptions({ ...fileOptions, ...fromEnv(PluginOptions, env, optionNames) })
+  const service = validateSettings(ServiceSettings, fromEnv(ServiceSettings, env, SERVICE_ENV), (k) => SERVICE_ENV[k as keyof ServiceSettings] ?? k)
+  if ('problems' in options) problems.push(...options.problems)
+  if ('problems' in service) problems.push(...service.problems)
+  if (problems.length || 'problems' in options || 'problems' in service) throw new ConfigError(problems)
+  return { options: options.value, service: service.value }
+}
