@@ -1,0 +1,43 @@
+// The slices of Kubernetes objects this service reads. Raw API JSON (from lists and watches)
+// and client-node model objects (from reads and patches) both fit: timestamps may be either.
+
+export interface Taint { key: string; value?: string; effect: string; timeAdded?: string | Date }
+export interface Toleration { key?: string; operator?: string; value?: string; effect?: string; tolerationSeconds?: number }
+
+export interface NodeObject {
+  metadata?: {
+    name?: string
+    uid?: string
+    labels?: Record<string, string>
+    annotations?: Record<string, string>
+    creationTimestamp?: string | Date
+    resourceVersion?: string
+  }
+  spec?: { unschedulable?: boolean; taints?: Taint[]; podCIDR?: string; providerID?: string }
+  status?: {
+    capacity?: Record<string, string>
+    allocatable?: Record<string, string>
+    conditions?: { type: string; status: string; reason?: string; message?: string; lastTransitionTime?: string | Date; lastHeartbeatTime?: string | Date }[]
+    addresses?: { type: string; address: string }[]
+    nodeInfo?: Record<string, string>
+  }
+}
+
+/** What the pod index keeps of each pod: small, so 150,000 pods stay cheap. */
+export interface SlimPod {
+  namespace: string
+  name: string
+  uid: string
+  node: string
+  phase: string
+  terminating: boolean
+  /** Matches SESSION_LABEL_SELECTOR. */
+  session: boolean
+  labels: Record<string, string>
+  ownerKind?: string
+  ownerName?: string
+  /** Sum of container requests, millicores and bytes. */
+  cpuRequestMilli: number
+  memoryRequestBytes: number
+  tolerations?: Toleration[]
+}
