@@ -1,0 +1,200 @@
+// The service's picture of the cluster, kept current by watches instead of a LIST per request:
+// nodes as the API sends them, and a slim index of pods by node. Every read route answers from
+// here. The node list is also kept as prepared JSON bytes with an ETag, rebuilt at most once per
+// change (and not more often than every rebuildIntervalMs under churn).
+import { createHash } from 'node:crypto'
+import type { KubeConfig } from '@kubernetes/client-node'
+import { Reflector, systemClock, type Clock, type RawObject, type ReflectorLog } from './reflector.js'
+import { NodeMetricsStore, type NodeUsage } from './node-metrics.js'
+import { matches, parseSelector, type Requirement } from './selector.js'
+import type { NodeObject, SlimPod, Toleration } from './types.js'
+import { clusterStats, nodeDetail, nodeView } from '../nodes/view.js'
+import type { ClusterStats, NodeDetail, NodeView } from '../schemas/node.js'
+import { quantityToNumber } from './quantity.js'
+
+export interface ClusterCacheOptions {
+  kc: KubeConfig
+  log: ReflectorLog
+  sessionSelector: string
+  metricsEnabled: boolean
+  metricsPollMs: number
+  metricsHistorySamples: number
+  clock?: Clock
+  rebuildIntervalMs?: number
+}
+
+export interface PreparedList {
+  body: Buffer
+  etag: string
+}
+
+interface RawPod extends RawObject {
+  metadata?: RawObject['metadata'] & { labels?: Record<string, string>; deletionTimestamp?: string; ownerReferences?: { kind: string; name: string; controller?: boolean }[] }
+  spec?: { nodeName?: string; tolerations?: Toleration[]; containers?: { resources?: { requests?: Record<string, string> } }[] }
+  status?: { phase?: string }
+}
+
+export class ClusterCache {
+  readonly nodes = new Map<string, NodeObject>()
+  private readonly pods = new Map<string, SlimPod>()
+  private readonly podsByNode = new Map<string, Map<string, SlimPod>>()
+  readonly nodeReflector: Reflector<NodeObject>
+  readonly podReflector: Reflector<SlimPod>
+  readonly metrics: NodeMetricsStore | undefined
+  private readonly sessionSelector: Requirement[]
+  private readonly clock: Clock
+  /** Bumped on every change a view could show. */
+  private version = 0
+  private prepared: (PreparedList & { version: number; builtAt: number }) | undefined
+
+  constructor(private readonly opts: ClusterCacheOptions) {
+    this.clock = opts.clock ?? systemClock
+    this.sessionSelector = parseSelector(opts.sessionSelector)
+    const bump = () => { this.version++ }
+    this.nodeReflector = new Reflector<NodeObject>({
+      kc: opts.kc, path: '/api/v1/nodes', log: opts.log, clock: this.clock, onState: bump,
+      transform: (raw) => raw as NodeObject,
+      sink: {
+        replace: (items) => { this.nodes.clear(); for (const n of items) this.nodes.set(n.metadata!.name!, n); bump() },
+        upsert: (n) => { this.nodes.set(n.metadata!.name!, n); bump() },
+        remove: (n) => { this.nodes.delete(n.metadata!.name!); bump() },
+      },
+    })
+    this.podReflector = new Reflector<SlimPod>({
+      kc: opts.kc, path: '/api/v1/pods', log: opts.log, clock: this.clock, onState: bump,
+      transform: (raw) => this.slimPod(raw as RawPod),
+      sink: {
+        replace: (items) => { this.pods.clear(); this.podsByNode.clear(); for (const p of items) this.putPod(p); bump() },
+        upsert: (p) => { this.putPod(p); bump() },
+        remove: (p) => { this.dropPod(`${p.namespace}/${p.name}`); bump() },
+      },
+    })
+    if (opts.metricsEnabled) {
+      this.metrics = new NodeMetricsStore({
+        kc: opts.kc, log: opts.log, clock: this.clock, onChange: bump,
+        intervalMs: opts.metricsPollMs, historySamples: opts.metricsHistorySamples,
+      })
+    }
+  }
+
+  start(): void {
+    this.nodeReflector.start()
+    this.podReflector.start()
+    this.metrics?.start()
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.nodeReflector.stop(), this.podReflector.stop(), this.metrics?.stop()])
+  }
+
+  get synced(): boolean { return this.nodeReflector.synced && this.podReflector.synced }
+  get stale(): boolean { return this.nodeReflector.stale || this.podReflector.stale }
+  get staleSince(): number | undefined {
+    const times = [this.nodeReflector.staleSince, this.podReflector.staleSince].filter((t): t is number => t !== undefined)
+    return times.length ? Math.min(...times) : undefined
+  }
+
+  private slimPod(raw: RawPod): SlimPod {
+    const meta = raw.metadata ?? {}
+    const owner = meta.ownerReferences?.find((o) => o.controller) ?? meta.ownerReferences?.[0]
+    let cpu = 0, memory = 0
+    for (const c of raw.spec?.containers ?? []) {
+      const req = c.resources?.requests
+      if (req?.cpu) cpu += quantityToNumber(req.cpu) * 1000
+      if (req?.memory) memory += quantityToNumber(req.memory)
+    }
+    const labels = meta.labels ?? {}
+    return {
+      namespace: meta.namespace ?? '',
+      name: meta.name ?? '',
+      uid: meta.uid ?? '',
+      node: raw.spec?.nodeName ?? '',
+      phase: raw.status?.phase ?? 'Pending',
+      terminating: meta.deletionTimestamp !== undefined && meta.deletionTimestamp !== null,
+      session: matches(this.sessionSelector, labels),
+      labels,
+      ...(owner ? { ownerKind: owner.kind, ownerName: owner.name } : {}),
+      cpuRequestMilli: cpu,
+      memoryRequestBytes: memory,
+      ...(raw.spec?.tolerations?.length ? { tolerations: raw.spec.tolerations } : {}),
+    }
+  }
+
+  private putPod(p: SlimPod): void {
+    const key = `${p.namespace}/${p.name}`
+    const old = this.pods.get(key)
+    if (old && old.node !== p.node) this.podsByNode.get(old.node)?.delete(key)
+    this.pods.set(key, p)
+    if (!p.node) return
+    let onNode = this.podsByNode.get(p.node)
+    if (!onNode) this.podsByNode.set(p.node, (onNode = new Map()))
+    onNode.set(key, p)
+  }
+
+  private dropPod(key: string): void {
+    const old = this.pods.get(key)
+    if (!old) return
+    this.pods.delete(key)
+    const onNode = this.podsByNode.get(old.node)
+    onNode?.delete(key)
+    if (onNode?.size === 0) this.podsByNode.delete(old.node)
+  }
+
+  podsOnNode(name: string): SlimPod[] {
+    return [...(this.podsByNode.get(name)?.values() ?? [])]
+  }
+
+  get podCount(): number { return this.pods.size }
+
+  getNode(name: string): NodeObject | undefined {
+    return this.nodes.get(name)
+  }
+
+  usage(name: string): NodeUsage | undefined {
+    return this.metrics?.latest(name)
+  }
+
+  /** NodeView of any node object, e.g. one a patch just returned. */
+  viewOf(node: NodeObject): NodeView {
+    const name = node.metadata?.name ?? ''
+    return nodeView(node, { pods: this.podsByNode.get(name)?.values() ?? [], usage: this.usage(name), now: this.clock.now() })
+  }
+
+  detail(name: string): NodeDetail | undefined {
+    const node = this.nodes.get(name)
+    return node && nodeDetail(node, { pods: this.podsOnNode(name), usage: this.usage(name), now: this.clock.now() })
+  }
+
+  views(filter?: { selector?: Requirement[]; ready?: boolean }): NodeView[] {
+    const out: NodeView[] = []
+    for (const node of this.nodes.values()) {
+      if (filter?.selector && !matches(filter.selector, node.metadata?.labels)) continue
+      const view = this.viewOf(node)
+      if (filter?.ready !== undefined && view.status.ready !== filter.ready) continue
+      out.push(view)
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  }
+
+  /** The whole node list as JSON bytes + ETag, rebuilt lazily after changes. */
+  preparedList(): PreparedList {
+    const now = this.clock.now()
+    const p = this.prepared
+    if (p && (p.version === this.version || now - p.builtAt < (this.opts.rebuildIntervalMs ?? 0))) return p
+    const version = this.version
+    const body = Buffer.from(JSON.stringify(this.views()))
+    const etag = `"${createHash('sha1').update(body).digest('base64url')}"`
+    this.prepared = { body, etag, version, builtAt: now }
+    return this.prepared
+  }
+
+  stats(): ClusterStats {
+    return clusterStats({
+      nodes: [...this.nodes.values()],
+      views: this.views(),
+      usage: (n) => this.usage(n),
+      stale: this.stale,
+      staleSince: this.staleSince,
+    })
+  }
+}
