@@ -1,0 +1,388 @@
+// One drain of one node, kubectl drain's way: cordon, list the node's pods, judge them with
+// kubectl's filters (refuse before evicting anything), then evict (or delete) them all in
+// parallel with a bound on requests in flight, retrying PodDisruptionBudget refusals (429) with
+// backoff, and wait for them to be gone by watch. timeout_seconds bounds the whole of it.
+// The run keeps a live DrainStatus and a numbered list of events for GET /drain and SSE.
+import { ApiException } from '@kubernetes/client-node'
+import { HttpError } from '../errors.js'
+import type { KubeClients } from '../kube/client.js'
+import { kubeStatusOf, toKubeError } from '../kube/errors.js'
+import { cordonNode, deletePod, evictionApiVersion, evictPod, listPodDisruptionBudgets } from '../kube/pods.js'
+import { planDrain, type DrainPlan, type PlannedPod } from './plan.js'
+import { parseSelector } from '../kube/selector.js'
+import { labelSelectorMatches } from './selector.js'
+import { PodGoneTracker } from './tracker.js'
+import type {
+  Clock, DrainEvent, DrainOptions, DrainResult, DrainStatus, PendingPod, ResolvedDrainOptions,
+} from './types.js'
+import { resolveOptions } from './types.js'
+
+export const DEFAULT_SESSION_SELECTOR = 'app=streamspace-session'
+
+export interface DrainDeps {
+  clients: KubeClients
+  clock: Clock
+  /** Pods that are StreamSpace sessions. Default app=streamspace-session. */
+  sessionSelector?: string
+  /** Eviction/deletion requests in flight at once. Default 50. */
+  maxInFlight?: number
+  /** Records the outcome as a Kubernetes Event on the node, when wired. */
+  recordEvent?: (node: string, type: 'Normal' | 'Warning', reason: string, message: string) => Promise<void>
+  log?: { warn(obj: object, msg: string): void }
+}
+
+const MAX_EVENTS = 10_000
+const round3 = (x: number) => Math.round(x * 1000) / 1000
+const backoffMs = (attempt: number) => Math.min(5000, 500 * 2 ** attempt)
+
+/** A semaphore: at most n calls of fn at once; a freed slot passes straight to the next waiter. */
+function limiter(n: number) {
+  let active = 0
+  const queue: Array<() => void> = []
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active < n) active++
+    else await new Promise<void>((r) => queue.push(r))
+    try {
+      return await fn()
+    } finally {
+      const next = queue.shift()
+      if (next) next()
+      else active--
+    }
+  }
+}
+
+function apiMessage(err: unknown): { message?: string; causes: Array<{ reason?: string; message?: string }> } {
+  if (!(err instanceof ApiException)) return { causes: [] }
+  try {
+    const body = typeof err.body === 'string' ? JSON.parse(err.body) : err.body
+    return { message: body?.message, causes: body?.details?.causes ?? [] }
+  } catch {
+    return { message: String(err.body), causes: [] }
+  }
+}
+
+export class DrainRun {
+  readonly options: ResolvedDrainOptions
+  readonly events: DrainEvent[] = []
+  private listeners = new Set<(e: DrainEvent) => void>()
+  private pending = new Map<string, PendingPod>()
+  private st: DrainStatus
+  private t0: number
+  private sessionSelector
+  private pdbs = new Map<string, Promise<Array<{ name: string; selector: unknown }>>>()
+  private sessionKeys = new Set<string>()
+  /** Set once the run has ended, whatever the outcome. */
+  done = false
+
+  constructor(
+    private deps: DrainDeps,
+    readonly node: string,
+    options: DrainOptions,
+    private signal?: AbortSignal,
+  ) {
+    this.options = resolveOptions(options)
+    this.sessionSelector = parseSelector(deps.sessionSelector ?? DEFAULT_SESSION_SELECTOR)
+    this.t0 = deps.clock.now()
+    this.st = {
+      node, phase: 'running', message: 'drain started',
+      started_at: new Date(this.t0).toISOString(), finished_at: null,
+      options: this.options, cordoned: false, method: null, total: 0,
+      evicted: [], pending: [], skipped: [], refused: [], errors: [], warnings: [],
+      sessions_disrupted: 0, duration_seconds: null,
+    }
+  }
+
+  status(): DrainStatus {
+    const duration = this.st.duration_seconds ?? round3((this.deps.clock.now() - this.t0) / 1000)
+    return { ...this.st, pending: [...this.pending.values()], evicted: [...this.st.evicted], duration_seconds: duration }
+  }
+
+  /** Calls fn for each event after `afterId` already recorded, then for each new one. */
+  subscribe(fn: (e: DrainEvent) => void, afterId = 0): () => void {
+    for (const e of this.events) if (e.id > afterId) fn(e)
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+
+  private emit(type: DrainEvent['type'], extra: Partial<DrainEvent> = {}) {
+    const e: DrainEvent = {
+      id: (this.events.at(-1)?.id ?? 0) + 1,
+      type,
+      at: new Date(this.deps.clock.now()).toISOString(),
+      ...extra,
+      evicted: this.st.evicted.length,
+      pending: this.pending.size,
+      total: this.st.total,
+      sessions_disrupted: this.st.sessions_disrupted,
+    }
+    this.events.push(e)
+    if (this.events.length > MAX_EVENTS) this.events.shift()
+    for (const l of this.listeners) l(e)
+  }
+
+  /** Runs the drain. Resolves with the result; rejects with HttpError 404/422/500/503/504. */
+  async run(): Promise<DrainResult> {
+    const { clock } = this.deps
+    const ac = new AbortController()
+    const timer = new AbortController()
+    const onStop = () => ac.abort('interrupted')
+    if (this.signal?.aborted) onStop()
+    this.signal?.addEventListener('abort', onStop, { once: true })
+    void clock.sleep(this.options.timeout_seconds * 1000, timer.signal).then(() => {
+      if (!timer.signal.aborted) ac.abort('timeout')
+    })
+    this.emit('started', { message: `drain of node ${this.node} started` })
+    try {
+      const result = await this.execute(ac.signal)
+      return this.finish('succeeded', result.message, result)
+    } catch (err) {
+      if (err instanceof HttpError && err.statusCode === 404) {
+        this.finish('failed', err.message)
+        throw err
+      }
+      throw this.failure(err, ac.signal)
+    } finally {
+      timer.abort()
+      this.signal?.removeEventListener('abort', onStop)
+    }
+  }
+
+  private async execute(signal: AbortSignal): Promise<DrainResult> {
+    const { clients } = this.deps
+    const opts = this.options
+    if (!opts.dry_run) {
+      try {
+        await cordonNode(clients, this.node)
+      } catch (err) {
+        if (kubeStatusOf(err) === 404) throw new HttpError(404, `node ${this.node} not found`)
+        throw toKubeError(err, `cordon nodes/${this.node}`)
+      }
+      this.st.cordoned = true
+      this.emit('cordoned', { message: `node ${this.node} cordoned` })
+    }
+    this.throwIfAborted(signal)
+
+    let plan: DrainPlan
+    try {
+      plan = await planDrain(clients, this.node, opts, this.sessionSelector)
+    } catch (err) {
+      if (kubeStatusOf(err) === 400 && opts.pod_selector) {
+        throw new HttpError(400, `pod_selector: ${apiMessage(err).message ?? 'invalid selector'}`)
+      }
+      throw toKubeError(err, `list pods on node ${this.node}`)
+    }
+    this.throwIfAborted(signal)
+    this.st.total = plan.evict.length
+    this.st.skipped = plan.skipped
+    this.st.refused = plan.refused
+    this.st.warnings = [...plan.warnings]
+    for (const p of plan.evict) if (p.session) this.sessionKeys.add(p.key)
+    this.emit('planned', {
+      message: `${plan.evict.length} to evict, ${plan.skipped.length} skipped, ${plan.refused.length} refused`,
+    })
+
+    if (opts.dry_run) return this.dryRunResult(plan)
+    if (plan.refused.length > 0) throw new RefusedError(plan)
+
+    let method: 'eviction' | 'delete' = 'delete'
+    let apiVersion: string | undefined
+    if (opts.disable_eviction) {
+      this.st.warnings.push('disable_eviction: pods deleted directly, PodDisruptionBudgets not checked')
+    } else {
+      try {
+        apiVersion = await evictionApiVersion(clients)
+      } catch (err) {
+        throw toKubeError(err, 'discover the eviction API (GET /api/v1)')
+      }
+      if (apiVersion) method = 'eviction'
+      else this.st.warnings.push('the API server offers no eviction subresource: pods deleted directly, PodDisruptionBudgets not checked')
+    }
+    this.st.method = method
+
+    for (const p of plan.evict) this.pending.set(p.key, { pod: p.key, reason: 'waiting to be evicted', pdb: null })
+    const tracker = new PodGoneTracker(clients, this.node, this.deps.clock, plan.evict, (err) =>
+      this.deps.log?.warn({ err, node: this.node }, 'drain: pod watch ended; listing again'),
+    )
+    try {
+      await tracker.start(plan.resourceVersion)
+      const limit = limiter(this.deps.maxInFlight ?? 50)
+      await Promise.all(plan.evict.map((p) => this.removePod(p, method, apiVersion, limit, tracker, signal)))
+    } finally {
+      tracker.stop()
+    }
+    this.throwIfAborted(signal)
+    if (this.st.errors.length > 0) throw new PodErrors()
+
+    return {
+      message: 'Node drained successfully',
+      node: this.node,
+      pods_deleted: this.st.evicted.length,
+      evicted: [...this.st.evicted],
+      skipped: plan.skipped,
+      duration_seconds: this.elapsed(),
+      sessions_disrupted: this.st.sessions_disrupted,
+      method,
+      warnings: this.st.warnings,
+      dry_run: false,
+    }
+  }
+
+  private async removePod(
+    p: PlannedPod,
+    method: 'eviction' | 'delete',
+    apiVersion: string | undefined,
+    limit: ReturnType<typeof limiter>,
+    tracker: PodGoneTracker,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const ref = { namespace: p.pod.metadata?.namespace ?? '', name: p.pod.metadata?.name ?? '' }
+    const grace = this.options.grace_period_seconds
+    for (let attempt = 0; ; attempt++) {
+      if (signal.aborted) return
+      try {
+        await limit(() =>
+          method === 'eviction'
+            ? evictPod(this.deps.clients, ref, { apiVersion: apiVersion!, gracePeriodSeconds: grace })
+            : deletePod(this.deps.clients, ref, { gracePeriodSeconds: grace }),
+        )
+        break
+      } catch (err) {
+        const code = kubeStatusOf(err)
+        if (code === 404) return this.gone(p, 'already gone')
+        if (code === 429) {
+          const { reason, pdb } = await this.whyBlocked(p, err)
+          const prev = this.pending.get(p.key)
+          this.pending.set(p.key, { pod: p.key, reason, pdb })
+          if (prev?.reason !== reason || prev?.pdb !== pdb) this.emit('pod_blocked', { pod: p.key, reason, pdb })
+          if (!signal.aborted) await this.deps.clock.sleep(backoffMs(attempt), signal)
+          continue
+        }
+        const error = toKubeError(err, `${method === 'eviction' ? 'evict' : 'delete'} pods/${ref.name} -n ${ref.namespace}`).message
+        this.pending.delete(p.key)
+        this.st.errors.push({ pod: p.key, error })
+        this.emit('pod_failed', { pod: p.key, reason: error })
+        return
+      }
+    }
+    const terminating = `${method === 'eviction' ? 'evicted' : 'deleted'}; terminating`
+    this.pending.set(p.key, { pod: p.key, reason: terminating, pdb: null })
+    this.emit('pod_evicting', { pod: p.key, reason: terminating })
+    if (await tracker.waitGone(p.key, signal)) this.gone(p)
+  }
+
+  private gone(p: PlannedPod, reason?: string) {
+    if (!this.pending.delete(p.key)) return
+    this.st.evicted.push(p.key)
+    if (this.sessionKeys.has(p.key)) this.st.sessions_disrupted++
+    this.emit('pod_evicted', { pod: p.key, reason })
+  }
+
+  /** The PodDisruptionBudget behind a 429: named by the API server's cause, else by selector. */
+  private async whyBlocked(p: PlannedPod, err: unknown): Promise<{ reason: string; pdb: string | null }> {
+    const { message, causes } = apiMessage(err)
+    const cause = causes.find((c) => c.reason === 'DisruptionBudget') ?? causes[0]
+    const reason = cause?.message ?? message ?? 'eviction refused (429)'
+    const named = cause?.message?.match(/disruption budget (\S+)/i)?.[1]
+    if (named) return { reason, pdb: named }
+    const ns = p.pod.metadata?.namespace ?? ''
+    let pdbs = this.pdbs.get(ns)
+    if (!pdbs) {
+      pdbs = listPodDisruptionBudgets(this.deps.clients, ns).then(
+        (list) => list.map((b) => ({ name: b.metadata?.name ?? '', selector: b.spec?.selector })),
+        () => [],
+      )
+      this.pdbs.set(ns, pdbs)
+    }
+    const matching = (await pdbs).filter((b) => labelSelectorMatches(b.selector as never, p.pod.metadata?.labels))
+    return { reason, pdb: matching.length ? matching.map((b) => b.name).join(', ') : null }
+  }
+
+  private dryRunResult(plan: DrainPlan): DrainResult {
+    const n = plan.evict.length
+    const message = plan.refused.length
+      ? `Dry run: the drain would be refused: ${plan.refused.length} pod(s) cannot be evicted; nothing was changed`
+      : `Dry run: the drain would evict ${n} pod(s); nothing was changed`
+    return {
+      message,
+      node: this.node,
+      pods_deleted: 0,
+      evicted: [],
+      skipped: plan.skipped,
+      duration_seconds: this.elapsed(),
+      sessions_disrupted: plan.sessions,
+      method: this.options.disable_eviction ? 'delete' : 'eviction',
+      warnings: plan.warnings,
+      dry_run: true,
+      would_evict: plan.evict.map((p) => ({ pod: p.key, reason: p.session ? 'StreamSpace session' : 'evict' })),
+      refused: plan.refused,
+    }
+  }
+
+  private throwIfAborted(signal: AbortSignal) {
+    if (signal.aborted) throw new AbortedError()
+  }
+
+  private elapsed() {
+    return round3((this.deps.clock.now() - this.t0) / 1000)
+  }
+
+  /** Turns whatever ended the run into the HttpError the route answers with, and records it. */
+  private failure(err: unknown, signal: AbortSignal): HttpError {
+    const node = this.node
+    const cordonNote = this.st.cordoned ? `; node ${node} left cordoned` : ''
+    if (signal.aborted && signal.reason === 'interrupted') {
+      return this.fail('interrupted', 503, `interrupted: service stopped${cordonNote}`)
+    }
+    if (signal.aborted) {
+      const n = this.pending.size
+      const held = [...this.pending.values()].filter((p) => p.pdb).map((p) => `${p.pod} (held by PodDisruptionBudget ${p.pdb})`)
+      const msg = `drain of node ${node} timed out after ${this.options.timeout_seconds}s: ${n} pod(s) still on the node` +
+        (held.length ? `: ${held.join(', ')}` : '') + cordonNote
+      return this.fail('timed_out', 504, msg)
+    }
+    if (err instanceof RefusedError) {
+      // kubectl's grouping: "<reason>: ns/a, ns/b; <reason>: ns/c"
+      const groups = new Map<string, string[]>()
+      for (const r of err.plan.refused) groups.set(r.reason, [...(groups.get(r.reason) ?? []), r.pod])
+      const text = [...groups].map(([reason, pods]) => `${reason}: ${pods.join(', ')}`).join('; ')
+      return this.fail('refused', 422, `cannot drain node ${node}: ${text}; nothing was evicted${cordonNote}`)
+    }
+    if (err instanceof PodErrors) {
+      const text = this.st.errors.map((e) => `${e.pod}: ${e.error}`).join('; ')
+      return this.fail('failed', 500, `drain of node ${node} incomplete: ${this.st.errors.length} pod(s) could not be evicted: ${text}${cordonNote}`)
+    }
+    if (err instanceof HttpError) return this.fail('failed', err.statusCode, err.message)
+    const status = (err as { statusCode?: number }).statusCode ?? 500
+    const message = err instanceof Error ? err.message : String(err)
+    return this.fail('failed', status, `drain of node ${node} failed: ${message}${cordonNote}`)
+  }
+
+  private fail(phase: DrainStatus['phase'], code: number, message: string): HttpError {
+    this.finish(phase, message)
+    return new HttpError(code, message, this.status())
+  }
+
+  private finish<T>(phase: DrainStatus['phase'], message: string, result?: T): T {
+    this.st.phase = phase
+    this.st.message = message
+    this.st.finished_at = new Date(this.deps.clock.now()).toISOString()
+    this.st.duration_seconds = this.elapsed()
+    this.done = true
+    this.emit('finished', { phase, message })
+    if (!this.options.dry_run && this.deps.recordEvent) {
+      const type = phase === 'succeeded' ? 'Normal' : 'Warning'
+      const reason = phase === 'succeeded' ? 'NodeDrained' : 'NodeDrainFailed'
+      this.deps.recordEvent(this.node, type, reason, message).catch((err) =>
+        this.deps.log?.warn({ err, node: this.node }, 'drain: could not record the Kubernetes Event'),
+      )
+    }
+    return result as T
+  }
+}
+
+class RefusedError extends Error {
+  constructor(readonly plan: DrainPlan) { super('refused') }
+}
+class PodErrors extends Error {}
+class AbortedError extends Error {}
