@@ -1,0 +1,258 @@
+// A real control plane for tests, the way envtest does it: etcd + kube-apiserver (+ the
+// kube-controller-manager for the disruption, garbage-collector and namespace controllers) on
+// loopback, with generated certificates, RBAC authorization and static tokens. The binaries come
+// from scripts/setup-kube.sh (.cache/kube/bin). Nothing here plays the kubelet: see kubelet.ts.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync, openSync, closeSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { request } from 'node:https'
+import { tmpdir } from 'node:os'
+import { join, resolve, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+
+/** Where setup-kube.sh leaves etcd, kube-apiserver and kube-controller-manager. */
+export function kubeBinDir(): string {
+  return process.env.KUBE_BIN_DIR ?? join(repoRoot, '.cache/kube/bin')
+}
+
+export interface StaticUser {
+  name: string
+  token: string
+  groups?: string[]
+}
+
+export interface ApiServerOptions {
+  /** Controllers the controller-manager runs; [] starts no controller-manager. */
+  controllers?: string[]
+  /** Extra static-token users besides the admin (system:masters). */
+  users?: StaticUser[]
+  /** Extra kube-apiserver flags, e.g. ['--feature-gates=...']. */
+  apiServerArgs?: string[]
+}
+
+export const ADMIN_TOKEN = 'admin-token'
+/** A user with no groups: everything it may do must be granted through RBAC. */
+export const NODE_MANAGER_USER: StaticUser = { name: 'node-manager', token: 'node-manager-token' }
+export const DEFAULT_CONTROLLERS = ['disruption', 'garbagecollector', 'namespace']
+
+export interface ApiServer {
+  /** https://127.0.0.1:<port> */
+  url: string
+  dir: string
+  /** Admin kubeconfig file (system:masters), for kubectl and @kubernetes/client-node. */
+  kubeconfigPath: string
+  caFile: string
+  /** Writes a kubeconfig for another static-token user and returns its path. */
+  tokenKubeconfig(token: string, name?: string): string
+  /** Last lines of each component's log, for failure messages. */
+  logs(): string
+  stop(): Promise<void>
+}
+
+interface Proc { name: string; child: ChildProcess; logFile: string }
+
+// Children die with the test process however it ends: on a normal exit through this hook, on a
+// kill through setpriv's parent-death signal.
+const running = new Set<ChildProcess>()
+process.on('exit', () => { for (const c of running) c.kill('SIGKILL') })
+const pdeathsig = existsSync('/usr/bin/setpriv')
+
+function startProcess(dir: string, name: string, bin: string, args: string[]): Proc {
+  const logFile = join(dir, `${name}.log`)
+  const fd = openSync(logFile, 'a')
+  const [cmd, argv] = pdeathsig ? ['/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', bin, ...args]] : [bin, args]
+  const child = spawn(cmd, argv, { stdio: ['ignore', fd, fd] })
+  closeSync(fd)
+  running.add(child)
+  child.on('exit', () => running.delete(child))
+  return { name, child, logFile }
+}
+
+function tail(file: string, lines = 30): string {
+  try { return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') } catch { return '' }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer()
+    srv.once('error', rej)
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port
+      srv.close(() => res(port))
+    })
+  })
+}
+
+function openssl(dir: string, ...args: string[]): void {
+  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] })
+}
+
+/** A CA, a serving certificate for 127.0.0.1 signed by it, and the service-account key. */
+function generateCerts(dir: string): void {
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
+  openssl(dir, 'req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=harness-ca')
+  openssl(dir, 'req', ...ec, '-keyout', 'apiserver.key', '-out', 'apiserver.csr', '-subj', '/CN=kube-apiserver')
+  writeFileSync(join(dir, 'san.ext'),
+    'subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\n')
+  openssl(dir, 'x509', '-req', '-in', 'apiserver.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
+    '-out', 'apiserver.crt', '-days', '2', '-extfile', 'san.ext')
+  openssl(dir, 'genrsa', '-out', 'sa.key', '2048')
+}
+
+function kubeconfig(server: string, caFile: string, user: string, token: string): string {
+  // JSON is YAML: kubectl and client-node both read it.
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'harness', cluster: { server, 'certificate-authority-data': readFileSync(caFile).toString('base64') } }],
+    users: [{ name: user, user: { token } }],
+    contexts: [{ name: user, context: { cluster: 'harness', user, namespace: 'default' } }],
+    'current-context': user,
+  }, null, 2)
+}
+
+function get(url: string, ca: Buffer, token?: string): Promise<{ status: number; body: string }> {
+  return new Promise((res, rej) => {
+    const req = request(url, { ca, headers: token ? { authorization: `Bearer ${token}` } : {}, timeout: 2000 }, (r) => {
+      let body = ''
+      r.setEncoding('utf8')
+      r.on('data', (c: string) => { body += c })
+      r.on('end', () => res({ status: r.statusCode ?? 0, body }))
+    })
+    req.on('timeout', () => req.destroy(new Error('timeout')))
+    req.on('error', rej)
+    req.end()
+  })
+}
+
+async function waitUntil(what: string, procs: Proc[], timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    for (const p of procs) {
+      if (p.child.exitCode !== null || p.child.signalCode !== null) {
+        throw new Error(`${p.name} exited (${p.child.exitCode ?? p.child.signalCode}) while waiting for ${what}:\n${tail(p.logFile)}`)
+      }
+    }
+    if (await check().catch(() => false)) return
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}:\n${procs.map((p) => `--- ${p.name}\n${tail(p.logFile)}`).join('\n')}`)
+    }
+    await new Promise((r) => setTimeout(r, 150))
+  }
+}
+
+async function stopProcess(p: Proc): Promise<void> {
+  const { child } = p
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>((r) => child.once('exit', () => r()))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+  await exited
+  clearTimeout(timer)
+}
+
+export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiServer> {
+  const bin = kubeBinDir()
+  for (const b of ['etcd', 'kube-apiserver', 'kube-controller-manager']) {
+    if (!existsSync(join(bin, b))) throw new Error(`${join(bin, b)} is missing: run bash scripts/setup-kube.sh`)
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'kube-harness-'))
+  const procs: Proc[] = []
+  const stop = async (): Promise<void> => {
+    // Reverse start order: controller-manager, apiserver, then etcd.
+    for (const p of [...procs].reverse()) await stopProcess(p)
+    rmSync(dir, { recursive: true, force: true })
+  }
+  try {
+    generateCerts(dir)
+    const ca = readFileSync(join(dir, 'ca.crt'))
+    const users: StaticUser[] = [
+      { name: 'admin', token: ADMIN_TOKEN, groups: ['system:masters'] },
+      // The controller-manager runs every controller under its own name, with full rights.
+      { name: 'system:kube-controller-manager', token: 'controller-manager-token', groups: ['system:masters'] },
+      NODE_MANAGER_USER,
+      ...(opts.users ?? []),
+    ]
+    // token,user,uid,"group1,group2"
+    writeFileSync(join(dir, 'tokens.csv'), users.map((u) => `${u.token},${u.name},${u.name},"${(u.groups ?? []).join(',')}"`).join('\n') + '\n')
+
+    const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()]
+    const etcdUrl = `http://127.0.0.1:${etcdClient}`
+    const peerUrl = `http://127.0.0.1:${etcdPeer}`
+    const etcd = startProcess(dir, 'etcd', join(bin, 'etcd'), [
+      '--name=harness', `--data-dir=${join(dir, 'etcd')}`,
+      `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=${peerUrl}`, `--initial-advertise-peer-urls=${peerUrl}`,
+      `--initial-cluster=harness=${peerUrl}`,
+      '--unsafe-no-fsync', // test data: durability is not wanted, speed is
+      '--log-level=warn',
+    ])
+    procs.push(etcd)
+    await waitUntil('etcd', procs, 30_000, async () => {
+      const r = await fetch(`${etcdUrl}/health`)
+      return r.ok && (await r.json() as { health?: string }).health === 'true'
+    })
+
+    const url = `https://127.0.0.1:${apiPort}`
+    const apiserver = startProcess(dir, 'kube-apiserver', join(bin, 'kube-apiserver'), [
+      `--etcd-servers=${etcdUrl}`,
+      '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`,
+      `--cert-dir=${dir}`,
+      `--tls-cert-file=${join(dir, 'apiserver.crt')}`, `--tls-private-key-file=${join(dir, 'apiserver.key')}`,
+      `--client-ca-file=${join(dir, 'ca.crt')}`,
+      '--authorization-mode=RBAC',
+      `--token-auth-file=${join(dir, 'tokens.csv')}`,
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${join(dir, 'sa.key')}`,
+      `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+      '--service-cluster-ip-range=10.0.0.0/24',
+      // ServiceAccount admission would refuse pods until a controller makes the default account.
+      '--disable-admission-plugins=ServiceAccount',
+      '--enable-priority-and-fairness=false',
+      '--allow-privileged=true',
+      '--profiling=false',
+      ...(opts.apiServerArgs ?? []),
+    ])
+    procs.push(apiserver)
+    await waitUntil('kube-apiserver /readyz', procs, 90_000, async () => (await get(`${url}/readyz`, ca, ADMIN_TOKEN)).status === 200)
+
+    const caFile = join(dir, 'ca.crt')
+    const kubeconfigPath = join(dir, 'admin.kubeconfig')
+    writeFileSync(kubeconfigPath, kubeconfig(url, caFile, 'admin', ADMIN_TOKEN))
+
+    const controllers = opts.controllers ?? DEFAULT_CONTROLLERS
+    if (controllers.length > 0) {
+      const cmConfig = join(dir, 'controller-manager.kubeconfig')
+      writeFileSync(cmConfig, kubeconfig(url, caFile, 'system:kube-controller-manager', 'controller-manager-token'))
+      procs.push(startProcess(dir, 'kube-controller-manager', join(bin, 'kube-controller-manager'), [
+        `--kubeconfig=${cmConfig}`,
+        `--controllers=${controllers.join(',')}`,
+        '--leader-elect=false',
+        '--use-service-account-credentials=false',
+        '--secure-port=0',
+        '--concurrent-gc-syncs=5',
+      ]))
+    }
+
+    let n = 0
+    return {
+      url,
+      dir,
+      kubeconfigPath,
+      caFile,
+      tokenKubeconfig(token: string, name?: string): string {
+        const user = name ?? users.find((u) => u.token === token)?.name ?? 'user'
+        const file = join(dir, `user-${++n}.kubeconfig`)
+        writeFileSync(file, kubeconfig(url, caFile, user, token))
+        return file
+      },
+      logs: () => procs.map((p) => `--- ${p.name}\n${tail(p.logFile)}`).join('\n'),
+      stop,
+    }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
