@@ -1,0 +1,67 @@
+// buildApp: the whole service as a Fastify instance, given its configuration and a Kubernetes
+// connection. server.ts runs it; tests build it in-process against a simulated or real cluster.
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyServerOptions } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Config } from './config.js'
+import type { KubeClients } from './kube/client.js'
+import { systemClock, type Clock } from './kube/reflector.js'
+import errors from './plugins/errors.js'
+import settings from './plugins/settings.js'
+import auth from './plugins/auth.js'
+import kube from './plugins/kube.js'
+import metrics from './plugins/metrics.js'
+import swagger, { API_PREFIX } from './plugins/swagger.js'
+import health from './routes/health.js'
+import nodes from './routes/nodes.js'
+
+export { API_PREFIX }
+
+export interface AppOptions {
+  config: Config
+  kube: KubeClients
+  /** HS256 secret for StreamSpace JWTs (server.ts decides where it comes from). */
+  jwtSecret: string
+  clock?: Clock
+  logger?: FastifyServerOptions['logger']
+}
+
+export async function buildApp(opts: AppOptions) {
+  const app = Fastify({
+    logger: opts.logger ?? { level: opts.config.service.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    forceCloseConnections: true,
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.addHook('onSend', async (request, reply) => { reply.header('x-request-id', request.id) })
+
+  await app.register(errors)
+  await app.register(settings, { config: opts.config })
+  await app.register(auth, { secret: opts.jwtSecret, issuer: opts.config.service.jwtIssuer })
+  await app.register(kube, {
+    clients: opts.kube,
+    clock: opts.clock ?? systemClock,
+    sessionSelector: opts.config.service.sessionLabelSelector,
+    metricsEnabled: opts.config.options.metricsEnabled,
+    metricsPollSeconds: opts.config.service.metricsPollSeconds,
+    metricsHistorySamples: opts.config.service.metricsHistorySamples,
+  })
+  await app.register(metrics)
+  await app.register(swagger)
+  await app.register(health)
+
+  // Everything under the StreamSpace plugin prefix needs an admin JWT.
+  await app.register(async (api) => {
+    api.addHook('onRoute', (route) => {
+      route.schema = { ...route.schema, security: [{ bearerAuth: [] }] }
+    })
+    api.addHook('onRequest', api.requireAdmin)
+    await api.register(nodes)
+  }, { prefix: API_PREFIX })
+
+  return app
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>

@@ -1,0 +1,62 @@
+// StreamSpace admin JWTs: HS256 with the shared secret, exp required, nbf honoured, iss checked,
+// a small clock tolerance. `app.requireAdmin` is the onRequest hook for every route under the
+// prefix: no/invalid/expired token -> 401, valid but not role=admin -> 403.
+import fp from 'fastify-plugin'
+import jwt from '@fastify/jwt'
+import type { onRequestHookHandler } from 'fastify'
+import { HttpError } from '../errors.js'
+
+export interface StreamSpaceClaims {
+  user_id: string
+  username: string
+  email?: string
+  role: 'admin' | 'operator' | 'user'
+  groups?: string[]
+  jti?: string
+  iss: string
+  sub?: string
+  iat?: number
+  exp: number
+  nbf?: number
+}
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    /** What we sign (demo token, tests): iss and exp are added by the signer. */
+    payload: Omit<StreamSpaceClaims, 'iss' | 'exp'> & Partial<Pick<StreamSpaceClaims, 'iss' | 'exp'>>
+    user: StreamSpaceClaims
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    requireAdmin: onRequestHookHandler
+  }
+}
+
+export interface AuthOptions {
+  secret: string
+  issuer: string
+}
+
+export default fp<AuthOptions>(async (app, opts) => {
+  await app.register(jwt, {
+    secret: opts.secret,
+    sign: { algorithm: 'HS256', iss: opts.issuer },
+    verify: { algorithms: ['HS256'], allowedIss: opts.issuer, requiredClaims: ['exp'], clockTolerance: 5000 },
+  })
+  app.decorate('requireAdmin', async function (request) {
+    if (!request.headers.authorization) throw new HttpError(401, 'Missing bearer token: send Authorization: Bearer <StreamSpace JWT>')
+    try {
+      await request.jwtVerify()
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? ''
+      const why = code.includes('EXPIRED') ? 'token expired'
+        : code.includes('INACTIVE') ? 'token not yet valid (nbf)'
+          : code.includes('CLAIM') ? (err as Error).message
+            : 'invalid token'
+      throw new HttpError(401, `Unauthorized: ${why}`)
+    }
+    if (request.user.role !== 'admin') throw new HttpError(403, `Forbidden: role "${request.user.role}" is not admin`)
+  } satisfies onRequestHookHandler)
+}, { name: 'auth', dependencies: ['errors'] })

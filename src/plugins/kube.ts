@@ -1,0 +1,41 @@
+// The Kubernetes layer, as the app sees it: typed clients (`app.kube`) and the watch-fed cluster
+// cache (`app.cluster`) that read routes answer from. Caches start on ready and stop on close.
+import fp from 'fastify-plugin'
+import type { KubeClients } from '../kube/client.js'
+import { ClusterCache } from '../kube/cluster-cache.js'
+import type { Clock } from '../kube/reflector.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    kube: KubeClients
+    cluster: ClusterCache
+    clock: Clock
+  }
+}
+
+export interface KubePluginOptions {
+  clients: KubeClients
+  sessionSelector: string
+  metricsEnabled: boolean
+  metricsPollSeconds: number
+  metricsHistorySamples: number
+  clock: Clock
+}
+
+export default fp<KubePluginOptions>(async (app, opts) => {
+  const cluster = new ClusterCache({
+    kc: opts.clients.kc,
+    log: app.log.child({ component: 'cluster-cache' }),
+    sessionSelector: opts.sessionSelector,
+    metricsEnabled: opts.metricsEnabled,
+    metricsPollMs: opts.metricsPollSeconds * 1000,
+    metricsHistorySamples: opts.metricsHistorySamples,
+    clock: opts.clock,
+    rebuildIntervalMs: 100,
+  })
+  app.decorate('kube', opts.clients)
+  app.decorate('cluster', cluster)
+  app.decorate('clock', opts.clock)
+  app.addHook('onReady', async () => cluster.start())
+  app.addHook('onClose', async () => cluster.stop())
+}, { name: 'kube' })

@@ -1,0 +1,28 @@
+// OpenAPI from the route schemas (@fastify/swagger); Swagger UI at /docs. The generated spec is
+// checked in at openapi/openapi.json (npm run openapi) and a test fails when it is stale.
+import fp from 'fastify-plugin'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import { ErrorResponse } from '../schemas/common.js'
+
+export const API_PREFIX = '/api/plugins/streamspace-node-manager'
+
+export default fp(async (app) => {
+  app.addSchema(ErrorResponse)
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'StreamSpace Node Manager',
+        version: '0.1.0',
+        description: 'Kubernetes node management for StreamSpace admins: nodes, usage, labels, taints, cordon, drain.',
+      },
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      },
+    },
+    // Schemas with $id are referenced, not repeated inline.
+    refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+}, { name: 'swagger' })
