@@ -24,6 +24,8 @@ export interface AppOptions {
   jwtSecret: string
   clock?: Clock
   logger?: FastifyServerOptions['logger']
+  /** false: do not start the watch caches (OpenAPI generation needs no cluster). */
+  startCaches?: boolean
 }
 
 export async function buildApp(opts: AppOptions) {
@@ -47,6 +49,7 @@ export async function buildApp(opts: AppOptions) {
     metricsEnabled: opts.config.options.metricsEnabled,
     metricsPollSeconds: opts.config.service.metricsPollSeconds,
     metricsHistorySamples: opts.config.service.metricsHistorySamples,
+    startCaches: opts.startCaches ?? true,
   })
   await app.register(metrics)
   await app.register(swagger)

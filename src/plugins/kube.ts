@@ -20,6 +20,7 @@ export interface KubePluginOptions {
   metricsPollSeconds: number
   metricsHistorySamples: number
   clock: Clock
+  startCaches: boolean
 }
 
 export default fp<KubePluginOptions>(async (app, opts) => {
@@ -36,6 +37,6 @@ export default fp<KubePluginOptions>(async (app, opts) => {
   app.decorate('kube', opts.clients)
   app.decorate('cluster', cluster)
   app.decorate('clock', opts.clock)
-  app.addHook('onReady', async () => cluster.start())
+  if (opts.startCaches) app.addHook('onReady', async () => cluster.start())
   app.addHook('onClose', async () => cluster.stop())
 }, { name: 'kube' })
