@@ -1,0 +1,64 @@
+// Kubernetes Events about a Node, so that `kubectl describe node` and `kubectl get events` show
+// what this service did. kubectl describe node lists events in all namespaces whose involvedObject
+// is {kind: Node, name, uid: the node's uid (or its name, as the kubelet writes), namespace: ""},
+// so the involvedObject carries no namespace; the Event itself lives in `namespace` (Kubernetes
+// puts events of cluster-scoped objects in "default").
+import { hostname } from 'node:os'
+import type { CoreV1Event } from '@kubernetes/client-node'
+import type { KubeClients } from './client.js'
+import { toKubeError } from './errors.js'
+
+export const EVENT_COMPONENT = 'streamspace-node-manager'
+
+export interface NodeEventSpec {
+  /** UpperCamelCase, e.g. "NodeLabeled". */
+  reason: string
+  message: string
+  type?: 'Normal' | 'Warning'
+}
+
+export interface NodeEventOptions {
+  /** Where the Event object lives. Default "default". */
+  namespace?: string
+  /** Source component. Default "streamspace-node-manager". */
+  component?: string
+  now?: Date
+}
+
+export interface NodeRef {
+  metadata?: { name?: string; uid?: string }
+}
+
+/** An Event name as client-go makes it: <object name>.<time in hex>, unique enough under concurrency. */
+function eventName(node: string, now: Date): string {
+  const nanos = BigInt(now.getTime()) * 1_000_000n + BigInt(Math.floor(Math.random() * 1_000_000))
+  return `${node}.${nanos.toString(16)}`
+}
+
+/** Creates a core/v1 Event about `node`. Throws a KubeError if the API refuses it. */
+export async function recordNodeEvent(clients: KubeClients, node: NodeRef, event: NodeEventSpec, opts: NodeEventOptions = {}): Promise<CoreV1Event> {
+  const name = node.metadata?.name ?? ''
+  const namespace = opts.namespace ?? 'default'
+  const component = opts.component ?? EVENT_COMPONENT
+  const now = opts.now ?? new Date()
+  const body: CoreV1Event = {
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: { name: eventName(name, now), namespace },
+    involvedObject: { apiVersion: 'v1', kind: 'Node', name, uid: node.metadata?.uid ?? name },
+    reason: event.reason,
+    message: event.message.slice(0, 1024),
+    type: event.type ?? 'Normal',
+    source: { component },
+    firstTimestamp: now,
+    lastTimestamp: now,
+    count: 1,
+    reportingComponent: component,
+    reportingInstance: hostname(),
+  }
+  try {
+    return await clients.core.createNamespacedEvent({ namespace, body })
+  } catch (err) {
+    throw toKubeError(err, `create events in namespace ${namespace}`)
+  }
+}

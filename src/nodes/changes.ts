@@ -1,0 +1,256 @@
+// Node changes admins make: labels, taints, cordon. kubectl's semantics and validation, one atomic
+// write per change (nothing half-written), retried on 409 so concurrent admins never lose each
+// other's changes, and an audit trail: every attempt goes to the audit sink with who, what, which
+// node and the outcome; every change also becomes a Kubernetes Event on the Node.
+//
+// No Fastify in here: the caller passes the Kubernetes clients, the audit sink and a logger.
+import type { V1Node, V1Pod, V1Taint, V1Toleration } from '@kubernetes/client-node'
+import type { KubeClients } from '../kube/client.js'
+import { isConflict, isNotFound, toKubeError } from '../kube/errors.js'
+import { recordNodeEvent, type NodeEventSpec } from '../kube/events.js'
+import { patchNodeLabels, patchNodeTaints, patchNodeUnschedulable, readNode, rfc3339, toWireTaint, type WireTaint } from '../kube/node-patches.js'
+import { HttpError } from '../errors.js'
+import { checkEffect, checkKey, checkNotSystemManaged, checkValue } from './validation.js'
+
+/** Who asks: the StreamSpace JWT's username and user_id. */
+export interface Actor { username: string; user_id: string }
+
+export type ChangeAction = 'label.set' | 'label.remove' | 'taint.set' | 'taint.remove' | 'cordon' | 'uncordon'
+
+export interface AuditEntry {
+  action: ChangeAction
+  node: string
+  actor: Actor
+  /** What was asked: key, value, effect, force. */
+  request: Record<string, unknown>
+  /** changed: written; unchanged: already so, nothing written; refused: 4xx; failed: 5xx. */
+  outcome: 'changed' | 'unchanged' | 'refused' | 'failed'
+  status_code: number
+  message?: string
+  /** Write attempts (more than 1 after conflicts). */
+  attempts: number
+  /** What was there before, for changes. */
+  previous?: unknown
+  affected_pods?: number
+}
+
+export type AuditSink = (entry: AuditEntry) => void
+
+export interface Logger { warn(obj: object, msg: string): void }
+
+export interface NodeChangeDeps {
+  clients: KubeClients
+  audit: AuditSink
+  log?: Logger
+  /** Namespace the Events go to. Default "default". */
+  eventNamespace?: string
+  /** Attempts before giving up on a node that keeps conflicting. Default 16. */
+  maxAttempts?: number
+  now?: () => Date
+}
+
+export interface ChangeResult {
+  node: V1Node
+  changed: boolean
+  /** For NoExecute taints: pods on the node it evicts, now or after their tolerationSeconds. */
+  affectedPods?: number
+}
+
+export interface TaintInput { key: string; value?: string; effect: string }
+
+const DEFAULT_MAX_ATTEMPTS = 16
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+interface Step {
+  node: V1Node
+  changed: boolean
+  previous?: unknown
+  event?: NodeEventSpec
+}
+
+/** One change: validation, read-decide-write retried on 409, audit, event. */
+async function change(
+  deps: NodeChangeDeps,
+  action: ChangeAction,
+  actor: Actor,
+  name: string,
+  request: Record<string, unknown>,
+  validate: () => void,
+  step: (node: V1Node) => Promise<Step>,
+  extra?: () => Promise<number>,
+): Promise<ChangeResult> {
+  const maxAttempts = deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS
+  let attempts = 0
+  const audit = (outcome: AuditEntry['outcome'], status_code: number, more: Partial<AuditEntry> = {}) => {
+    deps.audit({ action, node: name, actor, request, outcome, status_code, attempts, ...more })
+  }
+  try {
+    validate()
+    const affectedPods = extra ? await extra() : undefined
+    for (;;) {
+      attempts++
+      try {
+        const current = await readNode(deps.clients, name)
+        const result = await step(current)
+        audit(result.changed ? 'changed' : 'unchanged', 200, { previous: result.previous, affected_pods: affectedPods })
+        if (result.changed && result.event) await event(deps, result.node, result.event)
+        return { node: result.node, changed: result.changed, ...(affectedPods === undefined ? {} : { affectedPods }) }
+      } catch (err) {
+        if (!isConflict(err)) throw err
+        if (attempts >= maxAttempts) {
+          throw new HttpError(409, `nodes/${name} kept changing under us: gave up after ${attempts} conflicting attempts; try again`)
+        }
+        await sleep(Math.random() * Math.min(100, 5 * attempts))
+      }
+    }
+  } catch (err) {
+    const e = isNotFound(err) && !(err instanceof HttpError) ? new HttpError(404, `Node ${name} not found`) : err
+    const status = (e as { statusCode?: number }).statusCode ?? 500
+    audit(status < 500 ? 'refused' : 'failed', status, { message: (e as Error).message })
+    throw e
+  }
+}
+
+async function event(deps: NodeChangeDeps, node: V1Node, spec: NodeEventSpec): Promise<void> {
+  try {
+    await recordNodeEvent(deps.clients, node, spec, { namespace: deps.eventNamespace, now: deps.now?.() })
+  } catch (err) {
+    // The change is made; a lost Event must not turn it into an error. The audit log has it.
+    deps.log?.warn({ err, node: node.metadata?.name, reason: spec.reason }, 'could not record the Kubernetes Event for a node change')
+  }
+}
+
+const by = (a: Actor) => `by ${a.username} (user_id ${a.user_id}) via StreamSpace Node Manager`
+const taintText = (t: { key: string; value?: string; effect?: string }) => `${t.key}${t.value ? '=' + t.value : ''}${t.effect ? ':' + t.effect : ''}`
+
+export function setLabel(deps: NodeChangeDeps, actor: Actor, name: string, key: string, value: string, opts: { force?: boolean } = {}): Promise<ChangeResult> {
+  return change(deps, 'label.set', actor, name, { key, value, force: opts.force ?? false },
+    () => { checkKey(key); checkValue(value); checkNotSystemManaged(key, opts.force, 'label') },
+    async (node) => {
+      const labels = node.metadata?.labels ?? {}
+      const previous = labels[key]
+      if (previous === value) return { node, changed: false }
+      const patched = await patchNodeLabels(deps.clients, name, { [key]: value })
+      const was = previous === undefined ? '' : ` (was ${JSON.stringify(previous)})`
+      return { node: patched, changed: true, previous: previous ?? null, event: { reason: 'NodeLabeled', message: `Label ${key}=${value} set${was} ${by(actor)}` } }
+    })
+}
+
+export function removeLabel(deps: NodeChangeDeps, actor: Actor, name: string, key: string, opts: { force?: boolean } = {}): Promise<ChangeResult> {
+  return change(deps, 'label.remove', actor, name, { key, force: opts.force ?? false },
+    () => { checkKey(key); checkNotSystemManaged(key, opts.force, 'label') },
+    async (node) => {
+      const labels = node.metadata?.labels ?? {}
+      if (!(key in labels)) throw new HttpError(404, `Label ${key} not found on node ${name}`)
+      const patched = await patchNodeLabels(deps.clients, name, { [key]: null })
+      return { node: patched, changed: true, previous: labels[key], event: { reason: 'NodeUnlabeled', message: `Label ${key} removed (was ${JSON.stringify(labels[key])}) ${by(actor)}` } }
+    })
+}
+
+/**
+ * Adds a taint, or replaces the one with the same key and effect (kubectl taint --overwrite).
+ * As kubectl does, the new taint goes first and the others keep their order. A NoExecute taint
+ * gets timeAdded. The answer counts the pods a NoExecute taint evicts.
+ */
+export function setTaint(deps: NodeChangeDeps, actor: Actor, name: string, input: TaintInput, opts: { force?: boolean } = {}): Promise<ChangeResult> {
+  const value = input.value === undefined || input.value === '' ? undefined : input.value
+  const { key, effect } = input
+  return change(deps, 'taint.set', actor, name, { key, value: value ?? '', effect, force: opts.force ?? false },
+    () => { checkKey(key); if (value !== undefined) checkValue(value); checkEffect(effect); checkNotSystemManaged(key, opts.force, 'taint') },
+    async (node) => {
+      const taints = node.spec?.taints ?? []
+      const existing = taints.find((t) => t.key === key && t.effect === effect)
+      if (existing && (existing.value || undefined) === value) return { node, changed: false }
+      const added: WireTaint = { key, effect, ...(value === undefined ? {} : { value }) }
+      if (effect === 'NoExecute') added.timeAdded = rfc3339(deps.now?.() ?? new Date())
+      const next = [added, ...taints.filter((t) => !(t.key === key && t.effect === effect)).map(toWireTaint)]
+      const patched = await patchNodeTaints(deps.clients, name, next, node.metadata?.resourceVersion ?? '')
+      const was = existing ? ` (was ${taintText(existing)})` : ''
+      return {
+        node: patched,
+        changed: true,
+        previous: existing ? toWireTaint(existing) : null,
+        event: { reason: 'NodeTainted', type: effect === 'NoExecute' ? 'Warning' : 'Normal', message: `Taint ${taintText(added)} ${existing ? 'updated' : 'added'}${was} ${by(actor)}` },
+      }
+    },
+    effect === 'NoExecute' ? () => countEvictedPods(deps.clients, name, { key, value, effect }) : undefined)
+}
+
+/** Removes the taint with this key and effect, or every taint with this key when no effect is given. */
+export function removeTaint(deps: NodeChangeDeps, actor: Actor, name: string, key: string, effect: string | undefined, opts: { force?: boolean } = {}): Promise<ChangeResult> {
+  return change(deps, 'taint.remove', actor, name, { key, effect: effect ?? null, force: opts.force ?? false },
+    () => { checkKey(key); if (effect !== undefined) checkEffect(effect); checkNotSystemManaged(key, opts.force, 'taint') },
+    async (node) => {
+      const taints = node.spec?.taints ?? []
+      const matches = (t: V1Taint) => t.key === key && (effect === undefined || t.effect === effect)
+      const removed = taints.filter(matches)
+      if (removed.length === 0) throw new HttpError(404, `Taint ${taintText({ key, effect })} not found on node ${name}`)
+      const next = taints.filter((t) => !matches(t)).map(toWireTaint)
+      const patched = await patchNodeTaints(deps.clients, name, next, node.metadata?.resourceVersion ?? '')
+      return {
+        node: patched,
+        changed: true,
+        previous: removed.map(toWireTaint),
+        event: { reason: 'NodeUntainted', message: `Taint${removed.length > 1 ? 's' : ''} ${removed.map(taintText).join(', ')} removed ${by(actor)}` },
+      }
+    })
+}
+
+function setUnschedulable(deps: NodeChangeDeps, actor: Actor, name: string, unschedulable: boolean): Promise<ChangeResult> {
+  return change(deps, unschedulable ? 'cordon' : 'uncordon', actor, name, {}, () => {},
+    async (node) => {
+      if ((node.spec?.unschedulable === true) === unschedulable) return { node, changed: false }
+      const patched = await patchNodeUnschedulable(deps.clients, name, unschedulable)
+      return {
+        node: patched,
+        changed: true,
+        previous: !unschedulable,
+        event: unschedulable
+          ? { reason: 'NodeCordoned', message: `Node cordoned (marked unschedulable) ${by(actor)}` }
+          : { reason: 'NodeUncordoned', message: `Node uncordoned (marked schedulable) ${by(actor)}` },
+      }
+    })
+}
+
+export const cordon = (deps: NodeChangeDeps, actor: Actor, name: string) => setUnschedulable(deps, actor, name, true)
+export const uncordon = (deps: NodeChangeDeps, actor: Actor, name: string) => setUnschedulable(deps, actor, name, false)
+
+/** Toleration.ToleratesTaint from k8s.io/api/core/v1. */
+export function toleratesTaint(tol: V1Toleration, taint: { key: string; value?: string; effect: string }): boolean {
+  if (tol.effect && tol.effect !== taint.effect) return false
+  if (tol.key && tol.key !== taint.key) return false
+  switch (tol.operator ?? '') {
+    case '':
+    case 'Equal':
+      return (tol.value ?? '') === (taint.value ?? '')
+    case 'Exists':
+      return true
+    default:
+      return false
+  }
+}
+
+/**
+ * Whether the taint manager evicts this pod for a NoExecute taint: at once when no toleration
+ * matches, after tolerationSeconds when every matching toleration is limited in time.
+ */
+export function evictedByNoExecute(tolerations: V1Toleration[] | undefined, taint: { key: string; value?: string; effect: string }): boolean {
+  const matching = (tolerations ?? []).filter((t) => toleratesTaint(t, taint))
+  return matching.length === 0 || matching.every((t) => t.tolerationSeconds !== undefined && t.tolerationSeconds !== null)
+}
+
+function isActive(pod: V1Pod): boolean {
+  const phase = pod.status?.phase
+  return phase !== 'Succeeded' && phase !== 'Failed' && !pod.metadata?.deletionTimestamp
+}
+
+/** Pods on the node that a NoExecute taint would evict, read from the API (exact at this moment). */
+export async function countEvictedPods(clients: KubeClients, name: string, taint: { key: string; value?: string; effect: string }): Promise<number> {
+  let pods: V1Pod[]
+  try {
+    pods = (await clients.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${name}` })).items
+  } catch (err) {
+    throw toKubeError(err, `list pods on node ${name}`)
+  }
+  return pods.filter((p) => isActive(p) && evictedByNoExecute(p.spec?.tolerations, taint)).length
+}
