@@ -14,6 +14,7 @@ import metrics from './plugins/metrics.js'
 import swagger, { API_PREFIX } from './plugins/swagger.js'
 import health from './routes/health.js'
 import nodes from './routes/nodes.js'
+import drain from './routes/drain.js'
 
 export { API_PREFIX }
 
@@ -62,6 +63,7 @@ export async function buildApp(opts: AppOptions) {
     })
     api.addHook('onRequest', api.requireAdmin)
     await api.register(nodes)
+    await api.register(drain, { sessionSelector: opts.config.service.sessionLabelSelector })
   }, { prefix: API_PREFIX })
 
   return app

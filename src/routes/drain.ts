@@ -1,0 +1,118 @@
+// POST P/nodes/:name/drain, GET P/nodes/:name/drain (latest status), GET .../drain/events (SSE).
+// Thin: validation and shapes here, the drain itself in src/drain.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { DrainManager } from '../drain/manager.js'
+import type { DrainEvent } from '../drain/types.js'
+import { ErrorResponse, commonErrors } from '../schemas/common.js'
+import { DrainAccepted, DrainOptions, DrainParams, DrainResult, DrainStatus } from '../schemas/drain.js'
+
+export interface DrainRoutesOptions {
+  /** Built from app.kube and app.clock when not given. */
+  manager?: DrainManager
+  sessionSelector?: string
+  maxConcurrentDrains?: number
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    drains: DrainManager
+  }
+}
+
+const HEARTBEAT_MS = 15_000
+
+const drainRoutes: FastifyPluginAsyncTypebox<DrainRoutesOptions> = async (app, opts) => {
+  const manager = opts.manager ?? new DrainManager({
+    clients: app.kube,
+    clock: app.clock,
+    sessionSelector: opts.sessionSelector,
+    maxConcurrent: opts.maxConcurrentDrains,
+    log: app.log.child({ component: 'drain' }),
+  })
+  if (!app.hasDecorator('drains')) app.decorate('drains', manager)
+  // preClose, not onClose: a waiting POST or an open event stream would otherwise hold close().
+  app.addHook('preClose', async () => manager.close())
+
+  app.post('/nodes/:name/drain', {
+    schema: {
+      tags: ['drain'],
+      summary: 'Drain a node as kubectl drain does: cordon, then evict its pods respecting PodDisruptionBudgets',
+      params: DrainParams,
+      body: DrainOptions,
+      response: {
+        200: DrainResult,
+        202: DrainAccepted,
+        ...commonErrors,
+        404: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse, 504: ErrorResponse,
+      },
+    },
+    // The seed's clients POST without a body: that means all defaults.
+    preValidation: async (request) => {
+      if (request.body == null) request.body = {}
+    },
+  }, async (request, reply) => {
+    const name = request.params.name
+    const options = request.body
+    const started = await app.drains.start(name, options)
+    if (options.wait === false && !started.run.options.dry_run) {
+      started.result.catch(() => {}) // the outcome is in the status
+      const base = request.url.split('?')[0]
+      return reply.code(202).send({
+        message: `Drain of node ${name} started`,
+        node: name,
+        status_url: base,
+        events_url: `${base}/events`,
+      })
+    }
+    return started.result
+  })
+
+  app.get('/nodes/:name/drain', {
+    schema: {
+      tags: ['drain'],
+      summary: 'The latest drain of a node: phase, evicted, pending pods with what holds each, errors',
+      params: DrainParams,
+      response: { 200: DrainStatus, ...commonErrors, 404: ErrorResponse },
+    },
+  }, async (request) => {
+    const name = request.params.name
+    if (!app.drains.latestRun(name)) await app.drains.checkRequest(name, {})
+    return app.drains.status(name)
+  })
+
+  app.get('/nodes/:name/drain/events', {
+    schema: {
+      tags: ['drain'],
+      summary: 'Server-Sent Events: the current status ("status"), then every step of the drain in order; ends after "finished"',
+      params: DrainParams,
+      headers: Type.Object({ 'last-event-id': Type.Optional(Type.String()) }),
+      response: { 200: Type.String({ description: 'text/event-stream' }), ...commonErrors, 404: ErrorResponse },
+    },
+  }, async (request, reply) => {
+    const name = request.params.name
+    if (!app.drains.latestRun(name)) await app.drains.checkRequest(name, {})
+    const afterId = Number(request.headers['last-event-id']) || 0
+    reply.hijack()
+    const res = reply.raw
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    })
+    res.write(`event: status\ndata: ${JSON.stringify(app.drains.status(name))}\n\n`)
+    const send = (e: DrainEvent) => res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`)
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS)
+    let unsubscribe = () => {}
+    const end = () => {
+      clearInterval(heartbeat)
+      unsubscribe()
+      if (!res.writableEnded) res.end()
+    }
+    res.on('close', end)
+    unsubscribe = app.drains.subscribe(name, afterId, send, end)
+  })
+}
+
+export default drainRoutes
