@@ -7,7 +7,9 @@ import { ApiException } from '@kubernetes/client-node'
 import { HttpError } from '../errors.js'
 import type { KubeClients } from '../kube/client.js'
 import { kubeStatusOf, toKubeError } from '../kube/errors.js'
-import { cordonNode, deletePod, evictionApiVersion, evictPod, listPodDisruptionBudgets } from '../kube/pods.js'
+import type { NodeEventSpec, NodeRef } from '../kube/events.js'
+import { patchNodeUnschedulable } from '../kube/node-patches.js'
+import { deletePod, evictionApiVersion, evictPod, listPodDisruptionBudgets } from '../kube/pods.js'
 import { planDrain, type DrainPlan, type PlannedPod } from './plan.js'
 import { parseSelector } from '../kube/selector.js'
 import { labelSelectorMatches } from './selector.js'
@@ -26,8 +28,8 @@ export interface DrainDeps {
   sessionSelector?: string
   /** Eviction/deletion requests in flight at once. Default 50. */
   maxInFlight?: number
-  /** Records the outcome as a Kubernetes Event on the node, when wired. */
-  recordEvent?: (node: string, type: 'Normal' | 'Warning', reason: string, message: string) => Promise<void>
+  /** Records the start and the outcome as Kubernetes Events on the node, when wired. */
+  recordEvent?: (node: NodeRef, event: NodeEventSpec) => Promise<unknown>
   log?: { warn(obj: object, msg: string): void }
 }
 
@@ -74,12 +76,15 @@ export class DrainRun {
   private sessionKeys = new Set<string>()
   /** Set once the run has ended, whatever the outcome. */
   done = false
+  private nodeUid?: string
 
   constructor(
     private deps: DrainDeps,
     readonly node: string,
     options: DrainOptions,
     private signal?: AbortSignal,
+    /** Who asked (StreamSpace username), for the node's Events. */
+    private actor?: string,
   ) {
     this.options = resolveOptions(options)
     this.sessionSelector = parseSelector(deps.sessionSelector ?? DEFAULT_SESSION_SELECTOR)
@@ -153,13 +158,15 @@ export class DrainRun {
     const opts = this.options
     if (!opts.dry_run) {
       try {
-        await cordonNode(clients, this.node)
+        const node = await patchNodeUnschedulable(clients, this.node, true)
+        this.nodeUid = node.metadata?.uid
       } catch (err) {
         if (kubeStatusOf(err) === 404) throw new HttpError(404, `node ${this.node} not found`)
-        throw toKubeError(err, `cordon nodes/${this.node}`)
+        throw err
       }
       this.st.cordoned = true
       this.emit('cordoned', { message: `node ${this.node} cordoned` })
+      this.record('Normal', 'NodeDrainStarted', `Drain started${this.actor ? ` by ${this.actor}` : ''}: node cordoned, evicting its pods`)
     }
     this.throwIfAborted(signal)
 
@@ -370,14 +377,18 @@ export class DrainRun {
     this.st.duration_seconds = this.elapsed()
     this.done = true
     this.emit('finished', { phase, message })
-    if (!this.options.dry_run && this.deps.recordEvent) {
-      const type = phase === 'succeeded' ? 'Normal' : 'Warning'
-      const reason = phase === 'succeeded' ? 'NodeDrained' : 'NodeDrainFailed'
-      this.deps.recordEvent(this.node, type, reason, message).catch((err) =>
-        this.deps.log?.warn({ err, node: this.node }, 'drain: could not record the Kubernetes Event'),
-      )
+    if (this.st.cordoned) {
+      const ok = phase === 'succeeded'
+      this.record(ok ? 'Normal' : 'Warning', ok ? 'NodeDrained' : 'NodeDrainFailed',
+        ok ? `Node drained: ${this.st.evicted.length} pod(s) evicted, ${this.st.sessions_disrupted} StreamSpace session(s)` : message)
     }
     return result as T
+  }
+
+  private record(type: 'Normal' | 'Warning', reason: string, message: string) {
+    this.deps.recordEvent?.({ metadata: { name: this.node, uid: this.nodeUid } }, { type, reason, message }).catch((err) =>
+      this.deps.log?.warn({ err, node: this.node }, 'drain: could not record the Kubernetes Event'),
+    )
   }
 }
 

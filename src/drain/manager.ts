@@ -4,8 +4,8 @@
 // says so).
 import { HttpError } from '../errors.js'
 import type { KubeClients } from '../kube/client.js'
-import { kubeStatusOf, toKubeError } from '../kube/errors.js'
-import { readNode } from '../kube/pods.js'
+import { kubeStatusOf } from '../kube/errors.js'
+import { readNode } from '../kube/node-patches.js'
 import { DrainRun, type DrainDeps } from './drain.js'
 import { parseSelector } from '../kube/selector.js'
 import type { DrainEvent, DrainOptions, DrainResult, DrainStatus } from './types.js'
@@ -46,7 +46,7 @@ export class DrainManager {
       await readNode(this.deps.clients, node)
     } catch (err) {
       if (kubeStatusOf(err) === 404) throw new HttpError(404, `node ${node} not found`)
-      throw toKubeError(err, `get nodes/${node}`)
+      throw err
     }
   }
 
@@ -54,10 +54,10 @@ export class DrainManager {
    * Starts a drain. Dry runs change nothing, so they run beside a real drain and are not
    * recorded as the node's status. Throws 409 if the node is being drained, 429 at the bound.
    */
-  async start(node: string, options: DrainOptions): Promise<StartedDrain> {
+  async start(node: string, options: DrainOptions, actor?: string): Promise<StartedDrain> {
     await this.checkRequest(node, options)
     if (this.stop.signal.aborted) throw new HttpError(503, 'the service is stopping')
-    const run = new DrainRun(this.deps, node, options, this.stop.signal)
+    const run = new DrainRun(this.deps, node, options, this.stop.signal, actor)
     if (run.options.dry_run) return { run, result: run.run() }
 
     const current = this.running.get(node)

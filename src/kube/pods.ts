@@ -2,13 +2,8 @@
 // watching the pods on a node, and the few lookups the drain's filters and reports need
 // (DaemonSets, PodDisruptionBudgets, eviction support by discovery). Plain functions over
 // KubeClients; they throw ApiException as client-node does, callers decide what a status means.
-import {
-  PatchStrategy,
-  setHeaderOptions,
-  type V1Node,
-  type V1Pod,
-  type V1PodDisruptionBudget,
-} from '@kubernetes/client-node'
+// (Reading and cordoning the node: node-patches.ts.)
+import type { V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node'
 import type { KubeClients } from './client.js'
 
 export const POD_PAGE_SIZE = 500
@@ -46,18 +41,6 @@ export async function listPodsOnNode(
     cont = page.metadata?._continue || undefined
   } while (cont)
   return { pods, resourceVersion }
-}
-
-export async function readNode(clients: KubeClients, name: string): Promise<V1Node> {
-  return clients.core.readNode({ name })
-}
-
-/** Marks the node unschedulable (kubectl cordon). Returns the node as patched. */
-export async function cordonNode(clients: KubeClients, name: string): Promise<V1Node> {
-  return clients.core.patchNode(
-    { name, body: { spec: { unschedulable: true } } },
-    setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
-  )
 }
 
 export async function readDaemonSet(clients: KubeClients, namespace: string, name: string) {

@@ -3,6 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { DrainManager } from '../drain/manager.js'
+import { recordNodeEvent } from '../kube/events.js'
 import type { DrainEvent } from '../drain/types.js'
 import { ErrorResponse, commonErrors } from '../schemas/common.js'
 import { DrainAccepted, DrainOptions, DrainParams, DrainResult, DrainStatus } from '../schemas/drain.js'
@@ -12,6 +13,8 @@ export interface DrainRoutesOptions {
   manager?: DrainManager
   sessionSelector?: string
   maxConcurrentDrains?: number
+  /** Namespace of the Kubernetes Events recorded on the node (default "default"). */
+  eventNamespace?: string
 }
 
 declare module 'fastify' {
@@ -29,6 +32,7 @@ const drainRoutes: FastifyPluginAsyncTypebox<DrainRoutesOptions> = async (app, o
     sessionSelector: opts.sessionSelector,
     maxConcurrent: opts.maxConcurrentDrains,
     log: app.log.child({ component: 'drain' }),
+    recordEvent: (node, event) => recordNodeEvent(app.kube, node, event, { namespace: opts.eventNamespace }),
   })
   if (!app.hasDecorator('drains')) app.decorate('drains', manager)
   // preClose, not onClose: a waiting POST or an open event stream would otherwise hold close().
@@ -54,7 +58,7 @@ const drainRoutes: FastifyPluginAsyncTypebox<DrainRoutesOptions> = async (app, o
   }, async (request, reply) => {
     const name = request.params.name
     const options = request.body
-    const started = await app.drains.start(name, options)
+    const started = await app.drains.start(name, options, request.user?.username)
     if (options.wait === false && !started.run.options.dry_run) {
       started.result.catch(() => {}) // the outcome is in the status
       const base = request.url.split('?')[0]
