@@ -1,0 +1,54 @@
+// The real control plane itself: kubectl works with the admin kubeconfig, static-token users
+// without rights are refused by RBAC, the garbage collector runs, and teardown leaves nothing.
+import t from 'tap'
+import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { promisify } from 'node:util'
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node'
+import { backendNames, startBackend } from '../helpers/backend.js'
+import { NODE_MANAGER_USER } from '../helpers/apiserver.js'
+import { createNode, createPod, createReplicaSet, ensureNamespace, waitPodGone, waitPodsRunning } from '../helpers/fixtures.js'
+
+const run = promisify(execFile)
+
+t.test('real API server', { skip: backendNames().includes('apiserver') ? false : 'TEST_BACKENDS leaves out apiserver' }, async (t) => {
+  const b = await startBackend('apiserver', { podTerminateSeconds: 1 })
+  let closed = false
+  t.teardown(() => (closed ? undefined : b.close()))
+  await createNode(b.clients, { name: 'worker-1', cpu: '2', memory: '4Gi' })
+
+  await t.test('kubectl works with the admin kubeconfig', async (t) => {
+    const { stdout } = await run('kubectl', ['--kubeconfig', b.kubeconfigPath, 'get', 'nodes'])
+    t.match(stdout, /worker-1\s+Ready/)
+    const version = await run('kubectl', ['--kubeconfig', b.kubeconfigPath, 'version', '-o', 'json'])
+    t.equal(JSON.parse(version.stdout).serverVersion.gitVersion, 'v1.33.13')
+  })
+
+  await t.test('a static-token user without RBAC rights is refused', async (t) => {
+    const kc = new KubeConfig()
+    kc.loadFromFile(b.tokenKubeconfig!(NODE_MANAGER_USER.token))
+    const err = await kc.makeApiClient(CoreV1Api).listNode().then(() => undefined, (e: unknown) => e as { code?: number; body?: string })
+    t.equal(err?.code, 403)
+    t.match(String(err?.body), /User "node-manager" cannot list resource "nodes"/)
+  })
+
+  await t.test('the garbage collector removes pods of a deleted ReplicaSet', async (t) => {
+    const ns = 'gc'
+    await ensureNamespace(b.clients, ns)
+    await createReplicaSet(b.clients, { name: 'rs', namespace: ns, labels: { app: 'rs' } })
+    await createPod(b.clients, { name: 'rs-1', namespace: ns, node: 'worker-1', labels: { app: 'rs' }, owner: { kind: 'ReplicaSet', name: 'rs' } })
+    await waitPodsRunning(b.clients, ns, ['rs-1'])
+    await b.clients.apps.deleteNamespacedReplicaSet({ name: 'rs', namespace: ns, propagationPolicy: 'Background' })
+    await waitPodGone(b.clients, ns, 'rs-1', 30_000)
+    t.pass()
+  })
+
+  await t.test('close stops every process and removes the temp dir', async (t) => {
+    const dir = b.apiserver!.dir
+    await b.close()
+    closed = true
+    t.notOk(existsSync(dir))
+    const err = await fetch(b.apiserver!.url + '/readyz').then(() => undefined, (e: unknown) => e)
+    t.ok(err, 'the API server no longer answers')
+  })
+})

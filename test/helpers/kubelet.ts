@@ -1,0 +1,188 @@
+// Plays the kubelet for every node of a real API server (no containers anywhere):
+// - a pod bound to a node whose heartbeat runs goes from Pending to Running and Ready;
+// - a pod being deleted is removed (grace period 0) once its deletionGracePeriodSeconds have
+//   passed, capped by podTerminateSeconds;
+// - every node whose Ready condition is True gets a fresh lastHeartbeatTime now and then;
+//   stopHeartbeat(node) turns Ready to Unknown (as the node lifecycle controller reports a
+//   kubelet that went silent) and, like a dead kubelet, leaves that node's pods as they are:
+//   Pending ones never start and terminating ones are never removed.
+import {
+  CoreV1Api,
+  KubeConfig,
+  PatchStrategy,
+  makeInformer,
+  setHeaderOptions,
+  type Informer,
+  type ObjectCache,
+  type V1Node,
+  type V1Pod,
+} from '@kubernetes/client-node'
+
+export interface FakeKubeletOptions {
+  /** Longest time a deleted pod lingers, whatever its grace period (seconds). */
+  podTerminateSeconds?: number
+  /** How often Ready nodes get a new lastHeartbeatTime (seconds). */
+  heartbeatSeconds?: number
+}
+
+type Watched<T extends { metadata?: object }> = Informer<T> & ObjectCache<T>
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
+const strategicPatch = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch)
+
+function codeOf(err: unknown): number | undefined {
+  return (err as { code?: number }).code
+}
+
+export class FakeKubelet {
+  private readonly core: CoreV1Api
+  private readonly pods: Watched<V1Pod>
+  private readonly nodes: Watched<V1Node>
+  private readonly silent = new Set<string>()
+  private readonly removals = new Map<string, { due: number; timer: NodeJS.Timeout }>()
+  private readonly starting = new Set<string>()
+  private heartbeatTimer?: NodeJS.Timeout
+  private stopped = false
+  private nextIp = 0
+  /** Failures of API calls, kept for tests to look at instead of crashing the process. */
+  readonly errors: unknown[] = []
+
+  constructor(kc: KubeConfig, private readonly opts: FakeKubeletOptions = {}) {
+    this.core = kc.makeApiClient(CoreV1Api)
+    this.pods = makeInformer(kc, '/api/v1/pods', () => this.core.listPodForAllNamespaces())
+    this.nodes = makeInformer(kc, '/api/v1/nodes', () => this.core.listNode())
+  }
+
+  async start(): Promise<void> {
+    const onPod = (pod: V1Pod): void => this.handlePod(pod)
+    this.pods.on('add', onPod)
+    this.pods.on('update', onPod)
+    this.pods.on('delete', (pod) => this.forgetRemoval(pod.metadata?.uid))
+    for (const informer of [this.pods, this.nodes] as Watched<V1Pod | V1Node>[]) {
+      // An informer stops on a watch error; start it again (it relists) until we are stopped.
+      informer.on('error', () => {
+        if (!this.stopped) setTimeout(() => { if (!this.stopped) informer.start().catch((e) => this.errors.push(e)) }, 300)
+      })
+    }
+    await Promise.all([this.pods.start(), this.nodes.start()])
+    const every = (this.opts.heartbeatSeconds ?? 10) * 1000
+    this.heartbeatTimer = setInterval(() => { void this.heartbeat() }, every)
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    clearInterval(this.heartbeatTimer)
+    for (const { timer } of this.removals.values()) clearTimeout(timer)
+    this.removals.clear()
+    // stop() makes the informers' watches end with an AbortError: nothing to report.
+    await Promise.all([this.pods.stop(), this.nodes.stop()]).catch(() => {})
+  }
+
+  /** The node's kubelet goes silent: Ready becomes `status` (Unknown unless told) and stays. */
+  async stopHeartbeat(node: string, status: 'Unknown' | 'False' = 'Unknown'): Promise<void> {
+    this.silent.add(node)
+    const now = new Date().toISOString()
+    const condition = status === 'Unknown'
+      ? { type: 'Ready', status, reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastTransitionTime: now }
+      : { type: 'Ready', status, reason: 'KubeletNotReady', message: 'container runtime is down', lastTransitionTime: now, lastHeartbeatTime: now }
+    await this.core.patchNodeStatus({ name: node, body: { status: { conditions: [condition] } } }, strategicPatch)
+  }
+
+  /** The node's kubelet is back: Ready True, and its pods are looked after again. */
+  async startHeartbeat(node: string): Promise<void> {
+    this.silent.delete(node)
+    const now = new Date().toISOString()
+    await this.core.patchNodeStatus({
+      name: node,
+      body: { status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now }] } },
+    }, strategicPatch)
+    for (const pod of this.pods.list()) if (pod.spec?.nodeName === node) this.handlePod(pod)
+  }
+
+  isSilent(node: string): boolean {
+    return this.silent.has(node)
+  }
+
+  private handlePod(pod: V1Pod): void {
+    if (this.stopped) return
+    const node = pod.spec?.nodeName
+    if (!node || this.silent.has(node)) return
+    if (pod.metadata?.deletionTimestamp) this.scheduleRemoval(pod)
+    else if ((pod.status?.phase ?? 'Pending') === 'Pending') void this.run(pod)
+  }
+
+  private scheduleRemoval(pod: V1Pod): void {
+    const uid = pod.metadata!.uid!
+    const grace = Math.min(pod.metadata?.deletionGracePeriodSeconds ?? 0, this.opts.podTerminateSeconds ?? Infinity)
+    const due = Date.now() + grace * 1000
+    const pending = this.removals.get(uid)
+    // A second delete can shorten the grace period; never lengthen it.
+    if (pending && pending.due <= due) return
+    if (pending) clearTimeout(pending.timer)
+    const { name, namespace } = pod.metadata as { name: string; namespace: string }
+    const timer = setTimeout(() => {
+      this.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0, body: { preconditions: { uid } } })
+        .catch((err) => { if (codeOf(err) !== 404 && codeOf(err) !== 409) this.errors.push(err) })
+    }, Math.max(0, due - Date.now()))
+    this.removals.set(uid, { due, timer })
+  }
+
+  private forgetRemoval(uid: string | undefined): void {
+    const pending = uid ? this.removals.get(uid) : undefined
+    if (pending) clearTimeout(pending.timer)
+    if (uid) this.removals.delete(uid)
+  }
+
+  private async run(pod: V1Pod): Promise<void> {
+    const uid = pod.metadata!.uid!
+    if (this.starting.has(uid)) return
+    this.starting.add(uid)
+    const now = new Date().toISOString()
+    const n = this.nextIp++
+    const ready = (type: string) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: now })
+    const body = {
+      // Guards against overwriting a status someone else (a test fixture) set meanwhile.
+      metadata: { resourceVersion: pod.metadata!.resourceVersion },
+      status: {
+        phase: 'Running',
+        conditions: ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map(ready),
+        hostIP: '127.0.0.1',
+        hostIPs: [{ ip: '127.0.0.1' }],
+        podIP: `10.244.${(n >> 8) & 255}.${(n & 255) + 1}`,
+        podIPs: [{ ip: `10.244.${(n >> 8) & 255}.${(n & 255) + 1}` }],
+        startTime: now,
+        qosClass: pod.status?.qosClass,
+        containerStatuses: (pod.spec?.containers ?? []).map((c, i) => ({
+          name: c.name,
+          image: c.image ?? '',
+          imageID: `${c.image ?? 'none'}@sha256:${'0'.repeat(64)}`,
+          containerID: `containerd://${uid.replace(/-/g, '')}${i}`,
+          ready: true,
+          started: true,
+          restartCount: 0,
+          state: { running: { startedAt: now } },
+        })),
+      },
+    }
+    try {
+      const { name, namespace } = pod.metadata as { name: string; namespace: string }
+      await this.core.patchNamespacedPodStatus({ name, namespace, body }, mergePatch)
+    } catch (err) {
+      // 409: the pod changed under us, and its newer version comes as its own event.
+      if (codeOf(err) !== 404 && codeOf(err) !== 409) this.errors.push(err)
+    } finally {
+      this.starting.delete(uid)
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    const now = new Date().toISOString()
+    for (const node of this.nodes.list()) {
+      const name = node.metadata?.name
+      const ready = node.status?.conditions?.find((c) => c.type === 'Ready')
+      if (!name || this.silent.has(name) || ready?.status !== 'True') continue
+      await this.core.patchNodeStatus({ name, body: { status: { conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: now }] } } }, strategicPatch)
+        .catch((err) => { if (codeOf(err) !== 404) this.errors.push(err) })
+    }
+  }
+}
