@@ -1,0 +1,106 @@
+// Server-side Table output (meta.k8s.io/v1), which kubectl get asks for with as=Table.
+import { apiVersionOf, type ResourceDef } from './kinds.js'
+import { nodeInternalIP } from './objects.js'
+import type { Obj } from './store.js'
+
+/** Age as kubectl prints it: 45s, 12m, 5h3m, 5d3h, 2y30d (apimachinery HumanDuration). */
+export function humanDuration(ms: number): string {
+  const s = Math.floor(ms / 1000)
+  if (s < 0) return '<invalid>'
+  if (s < 120) return `${s}s`
+  const m = Math.floor(s / 60)
+  if (m < 10) return s % 60 === 0 ? `${m}m` : `${m}m${s % 60}s`
+  if (m < 180) return `${m}m`
+  const h = Math.floor(m / 60)
+  if (h < 8) return m % 60 === 0 ? `${h}h` : `${h}h${m % 60}m`
+  if (h < 48) return `${h}h`
+  if (h < 24 * 8) return h % 24 === 0 ? `${Math.floor(h / 24)}d` : `${Math.floor(h / 24)}d${h % 24}h`
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24)}d`
+  if (h < 24 * 365 * 8) return `${Math.floor(h / 24 / 365)}y${Math.floor(h / 24) % 365}d`
+  return `${Math.floor(h / 24 / 365)}y`
+}
+
+interface Column { name: string; type: string; format?: string; description: string; priority: number }
+
+const col = (name: string, type = 'string', priority = 0, format?: string): Column => ({ name, type, ...(format ? { format } : {}), description: name, priority })
+
+function age(obj: Obj, now: number): string {
+  const t = Date.parse(obj.metadata?.creationTimestamp ?? '')
+  return Number.isNaN(t) ? '<unknown>' : humanDuration(now - t)
+}
+
+function nodeStatus(node: Obj): string {
+  const ready = (node.status?.conditions ?? []).find((c: Obj) => c.type === 'Ready')
+  const parts = [ready?.status === 'True' ? 'Ready' : ready ? 'NotReady' : 'Unknown']
+  if (node.spec?.unschedulable) parts.push('SchedulingDisabled')
+  return parts.join(',')
+}
+
+function nodeRoles(node: Obj): string {
+  const roles: string[] = []
+  for (const [k, v] of Object.entries(node.metadata?.labels ?? {})) {
+    if (k.startsWith('node-role.kubernetes.io/')) roles.push(k.slice('node-role.kubernetes.io/'.length))
+    else if (k === 'kubernetes.io/role') roles.push(String(v))
+  }
+  return roles.length ? roles.sort().join(',') : '<none>'
+}
+
+function podStatus(pod: Obj): string {
+  if (pod.metadata?.deletionTimestamp) return 'Terminating'
+  const phase = pod.status?.phase ?? 'Pending'
+  if (phase === 'Succeeded') return 'Completed'
+  for (const cs of pod.status?.containerStatuses ?? []) {
+    if (cs.state?.waiting?.reason) return cs.state.waiting.reason
+  }
+  return phase
+}
+
+const COLUMNS: Record<string, Column[]> = {
+  nodes: [col('Name', 'string', 0, 'name'), col('Status'), col('Roles'), col('Age'), col('Version'), col('Internal-IP', 'string', 1), col('External-IP', 'string', 1), col('OS-Image', 'string', 1), col('Kernel-Version', 'string', 1), col('Container-Runtime', 'string', 1)],
+  pods: [col('Name', 'string', 0, 'name'), col('Ready'), col('Status'), col('Restarts', 'string'), col('Age'), col('IP', 'string', 1), col('Node', 'string', 1), col('Nominated Node', 'string', 1), col('Readiness Gates', 'string', 1)],
+  namespaces: [col('Name', 'string', 0, 'name'), col('Status'), col('Age')],
+  poddisruptionbudgets: [col('Name', 'string', 0, 'name'), col('Min Available'), col('Max Unavailable'), col('Allowed Disruptions', 'integer'), col('Age')],
+}
+
+function cells(def: ResourceDef, obj: Obj, now: number): unknown[] {
+  const name = obj.metadata?.name
+  switch (def.plural) {
+    case 'nodes': {
+      const info = obj.status?.nodeInfo ?? {}
+      const external = (obj.status?.addresses ?? []).find((a: Obj) => a.type === 'ExternalIP')?.address ?? '<none>'
+      return [name, nodeStatus(obj), nodeRoles(obj), age(obj, now), info.kubeletVersion ?? '', nodeInternalIP(obj), external, info.osImage ?? '<unknown>', info.kernelVersion ?? '<unknown>', info.containerRuntimeVersion ?? '<unknown>']
+    }
+    case 'pods': {
+      const statuses: Obj[] = obj.status?.containerStatuses ?? []
+      const total = (obj.spec?.containers ?? []).length
+      const ready = statuses.filter((c) => c.ready).length
+      const restarts = statuses.reduce((n, c) => n + (c.restartCount ?? 0), 0)
+      return [name, `${ready}/${total}`, podStatus(obj), String(restarts), age(obj, now), obj.status?.podIP ?? '<none>', obj.spec?.nodeName ?? '<none>', '<none>', '<none>']
+    }
+    case 'namespaces':
+      return [name, obj.status?.phase ?? 'Active', age(obj, now)]
+    case 'poddisruptionbudgets':
+      return [name, String(obj.spec?.minAvailable ?? 'N/A'), String(obj.spec?.maxUnavailable ?? 'N/A'), obj.status?.disruptionsAllowed ?? 0, age(obj, now)]
+    default:
+      return [name, age(obj, now)]
+  }
+}
+
+export function toTable(def: ResourceDef, items: Obj[], listMeta: Obj, includeObject: string | undefined): Obj {
+  const now = Date.now()
+  const columns = COLUMNS[def.plural] ?? [col('Name', 'string', 0, 'name'), col('Age')]
+  return {
+    kind: 'Table',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: listMeta,
+    columnDefinitions: columns,
+    rows: items.map((obj) => ({
+      cells: cells(def, obj, now),
+      object: includeObject === 'None'
+        ? undefined
+        : includeObject === 'Object'
+          ? { kind: def.kind, apiVersion: apiVersionOf(def), ...obj }
+          : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata },
+    })),
+  }
+}
