@@ -15,6 +15,8 @@ import swagger, { API_PREFIX } from './plugins/swagger.js'
 import health from './routes/health.js'
 import nodes from './routes/nodes.js'
 import drain from './routes/drain.js'
+import changeRateLimit from './plugins/rate-limit.js'
+import nodeChanges from './routes/node-changes.js'
 
 export { API_PREFIX }
 
@@ -52,6 +54,7 @@ export async function buildApp(opts: AppOptions) {
     metricsHistorySamples: opts.config.service.metricsHistorySamples,
     startCaches: opts.startCaches ?? true,
   })
+  await app.register(changeRateLimit, { max: opts.config.service.changeRateLimitMax, timeWindowMs: opts.config.service.changeRateLimitWindowSeconds * 1000 })
   await app.register(metrics)
   await app.register(swagger)
   await app.register(health)
@@ -64,6 +67,7 @@ export async function buildApp(opts: AppOptions) {
     api.addHook('onRequest', api.requireAdmin)
     await api.register(nodes)
     await api.register(drain, { sessionSelector: opts.config.service.sessionLabelSelector })
+    await api.register(nodeChanges, { eventNamespace: opts.config.service.podNamespace })
   }, { prefix: API_PREFIX })
 
   return app

@@ -41,6 +41,9 @@ export const ServiceSettings = Type.Object({
   metricsPollSeconds: Type.Number({ default: 15, minimum: 1, maximum: 600 }),
   /** Samples of usage history kept per node (at 15 s: 240 = 1 hour). */
   metricsHistorySamples: Type.Integer({ default: 240, minimum: 1, maximum: 10000 }),
+  /** Node changes (labels, taints, cordon) one user may make per window; over it, 429. */
+  changeRateLimitMax: Type.Integer({ default: 120, minimum: 1, maximum: 100000 }),
+  changeRateLimitWindowSeconds: Type.Integer({ default: 60, minimum: 1, maximum: 86400 }),
 }, { additionalProperties: false })
 export type ServiceSettings = Static<typeof ServiceSettings>
 
@@ -61,6 +64,7 @@ const SERVICE_ENV: Record<keyof ServiceSettings, string> = {
   kubeMode: 'KUBE_MODE', kubeconfig: 'KUBECONFIG', sessionLabelSelector: 'SESSION_LABEL_SELECTOR',
   alertmanagerUrl: 'ALERTMANAGER_URL', alertWebhookUrl: 'ALERT_WEBHOOK_URL', podNamespace: 'POD_NAMESPACE',
   metricsPollSeconds: 'METRICS_POLL_SECONDS', metricsHistorySamples: 'METRICS_HISTORY_SAMPLES',
+  changeRateLimitMax: 'CHANGE_RATE_LIMIT_MAX', changeRateLimitWindowSeconds: 'CHANGE_RATE_LIMIT_WINDOW_SECONDS',
 }
 
 /** Seed option -> environment variable: enableAutoScaling -> ENABLE_AUTO_SCALING. */

@@ -1,0 +1,122 @@
+// Labels, taints and cordon: thin routes over src/nodes/changes.ts. Each answers with the node as
+// it is after the change. Every mutating route is rate-limited per user (plugins/rate-limit.ts)
+// and audited: the domain reports each attempt, logged here with the request.
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { ErrorResponse, commonErrors } from '../schemas/common.js'
+import { NodeParams, NodeView } from '../schemas/node.js'
+import {
+  DeleteLabelQuery, DeleteTaintQuery, LabelKeyParams, SetLabelBody, SetTaintBody, TaintChangeResult, TaintKeyParams,
+} from '../schemas/node-changes.js'
+import * as changes from '../nodes/changes.js'
+import type { Actor, AuditEntry, NodeChangeDeps } from '../nodes/changes.js'
+import type { V1Node } from '@kubernetes/client-node'
+import type { NodeObject } from '../kube/types.js'
+
+export interface NodeChangeRoutesOptions {
+  /** Namespace for the Events recorded on nodes. */
+  eventNamespace?: string
+}
+
+const errors = { ...commonErrors, 404: ErrorResponse, 409: ErrorResponse, 429: ErrorResponse }
+
+/** The audit trail goes to the log: one line per change attempt, with who, what, node and outcome. */
+export function auditToLog(log: FastifyBaseLogger) {
+  return (entry: AuditEntry) => {
+    const line = `audit: ${entry.actor.username} ${entry.action} on node ${entry.node}: ${entry.outcome}`
+    if (entry.outcome === 'failed') log.warn({ audit: entry }, line)
+    else log.info({ audit: entry }, line)
+  }
+}
+
+const routes: FastifyPluginAsyncTypebox<NodeChangeRoutesOptions> = async (fastify, opts) => {
+  const deps = (request: FastifyRequest): NodeChangeDeps => ({
+    clients: fastify.kube,
+    audit: auditToLog(request.log),
+    log: request.log,
+    eventNamespace: opts.eventNamespace,
+  })
+  const actor = (request: FastifyRequest): Actor => ({ username: String(request.user.username), user_id: String(request.user.user_id) })
+  // The node as the write returned it (client-node model: same fields, Dates for times).
+  const view = (node: V1Node) => fastify.cluster.viewOf(node as NodeObject)
+  const common = { tags: ['nodes'], security: [{ bearerAuth: [] }] }
+  const preHandler = fastify.changeRateLimit
+
+  fastify.put('/nodes/:name/labels', {
+    preHandler,
+    schema: {
+      ...common,
+      summary: 'Set a label on a node',
+      description: 'Sets key=value (kubectl label --overwrite), as a merge patch of metadata.labels. Idempotent. Records an Event on the node.',
+      params: NodeParams,
+      body: SetLabelBody,
+      response: { 200: NodeView, ...errors },
+    },
+  }, async (request) => {
+    const { key, value, force } = request.body
+    const r = await changes.setLabel(deps(request), actor(request), request.params.name, key, value, { force })
+    return view(r.node)
+  })
+
+  fastify.delete('/nodes/:name/labels/:key', {
+    preHandler,
+    schema: {
+      ...common,
+      summary: 'Remove a label from a node',
+      description: 'Removes the label (kubectl label KEY-). 404 when the node has no such label. Keys with "/" are percent-encoded in the path.',
+      params: LabelKeyParams,
+      querystring: DeleteLabelQuery,
+      response: { 200: NodeView, ...errors },
+    },
+  }, async (request) => {
+    const r = await changes.removeLabel(deps(request), actor(request), request.params.name, request.params.key, { force: request.query.force })
+    return view(r.node)
+  })
+
+  fastify.post('/nodes/:name/taints', {
+    preHandler,
+    schema: {
+      ...common,
+      summary: 'Add or replace a taint on a node',
+      description: 'Upsert by (key, effect), as kubectl taint --overwrite: the taint goes first, the others keep their order. NoExecute taints get timeAdded and the answer counts the pods they evict (affected_pods).',
+      params: NodeParams,
+      body: SetTaintBody,
+      response: { 200: TaintChangeResult, ...errors },
+    },
+  }, async (request) => {
+    const { key, value, effect, force } = request.body
+    const r = await changes.setTaint(deps(request), actor(request), request.params.name, { key, value, effect }, { force })
+    const nodeView = view(r.node)
+    return r.affectedPods === undefined ? nodeView : { ...nodeView, affected_pods: r.affectedPods }
+  })
+
+  fastify.delete('/nodes/:name/taints/:key', {
+    preHandler,
+    schema: {
+      ...common,
+      summary: 'Remove a taint from a node',
+      description: 'Removes the taint with this key and ?effect= (kubectl taint KEY:EFFECT-), or every taint with the key without it (kubectl taint KEY-). 404 when none matches.',
+      params: TaintKeyParams,
+      querystring: DeleteTaintQuery,
+      response: { 200: NodeView, ...errors },
+    },
+  }, async (request) => {
+    const r = await changes.removeTaint(deps(request), actor(request), request.params.name, request.params.key, request.query.effect, { force: request.query.force })
+    return view(r.node)
+  })
+
+  for (const [path, fn, summary, description] of [
+    ['cordon', changes.cordon, 'Cordon a node', 'Marks the node unschedulable (kubectl cordon). Idempotent.'],
+    ['uncordon', changes.uncordon, 'Uncordon a node', 'Marks the node schedulable again (kubectl uncordon). Idempotent.'],
+  ] as const) {
+    fastify.post(`/nodes/:name/${path}`, {
+      preHandler,
+      schema: { ...common, summary, description, params: NodeParams, response: { 200: NodeView, ...errors } },
+    }, async (request) => {
+      const r = await fn(deps(request), actor(request), request.params.name)
+      return view(r.node)
+    })
+  }
+}
+
+export default routes
