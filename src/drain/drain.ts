@@ -28,6 +28,8 @@ export interface DrainDeps {
   sessionSelector?: string
   /** Eviction/deletion requests in flight at once. Default 50. */
   maxInFlight?: number
+  /** Pods per page when listing the node's pods. Default 500. */
+  podPageSize?: number
   /** Records the start and the outcome as Kubernetes Events on the node, when wired. */
   recordEvent?: (node: NodeRef, event: NodeEventSpec) => Promise<unknown>
   log?: { warn(obj: object, msg: string): void }
@@ -172,7 +174,7 @@ export class DrainRun {
 
     let plan: DrainPlan
     try {
-      plan = await planDrain(clients, this.node, opts, this.sessionSelector)
+      plan = await planDrain(clients, this.node, opts, this.sessionSelector, this.deps.podPageSize)
     } catch (err) {
       if (kubeStatusOf(err) === 400 && opts.pod_selector) {
         throw new HttpError(400, `pod_selector: ${apiMessage(err).message ?? 'invalid selector'}`)

@@ -31,8 +31,9 @@ export async function planDrain(
   node: string,
   options: ResolvedDrainOptions,
   sessionSelector: Requirement[],
+  pageSize?: number,
 ): Promise<DrainPlan> {
-  const { pods, resourceVersion } = await listPodsOnNode(clients, node, { labelSelector: options.pod_selector })
+  const { pods, resourceVersion } = await listPodsOnNode(clients, node, { labelSelector: options.pod_selector, limit: pageSize })
 
   // One lookup per DaemonSet, however many of its pods are on the node.
   const daemonSets = new Map<string, Promise<'found' | 'not_found' | Error>>()
