@@ -8,7 +8,7 @@ import type { V1Node, V1Pod, V1Taint, V1Toleration } from '@kubernetes/client-no
 import type { KubeClients } from '../kube/client.js'
 import { isConflict, isNotFound, toKubeError } from '../kube/errors.js'
 import { recordNodeEvent, type NodeEventSpec } from '../kube/events.js'
-import { patchNodeLabels, patchNodeTaints, patchNodeUnschedulable, readNode, rfc3339, toWireTaint, type WireTaint } from '../kube/node-patches.js'
+import { patchNodeLabels, patchNodeTaints, patchNodeUnschedulable, readNode, toWireTaint, type WireTaint } from '../kube/node-patches.js'
 import { HttpError } from '../errors.js'
 import { checkEffect, checkKey, checkNotSystemManaged, checkValue } from './validation.js'
 
@@ -112,8 +112,16 @@ async function change(
 }
 
 async function event(deps: NodeChangeDeps, node: V1Node, spec: NodeEventSpec): Promise<void> {
+  const record = (namespace: string) => recordNodeEvent(deps.clients, node, spec, { namespace, now: deps.now?.() })
+  const namespace = deps.eventNamespace ?? 'default'
   try {
-    await recordNodeEvent(deps.clients, node, spec, { namespace: deps.eventNamespace, now: deps.now?.() })
+    try {
+      await record(namespace)
+    } catch (err) {
+      // Our namespace may not exist (yet): events of cluster-scoped objects belong in "default".
+      if (!isNotFound(err) || namespace === 'default') throw err
+      await record('default')
+    }
   } catch (err) {
     // The change is made; a lost Event must not turn it into an error. The audit log has it.
     deps.log?.warn({ err, node: node.metadata?.name, reason: spec.reason }, 'could not record the Kubernetes Event for a node change')
@@ -149,8 +157,9 @@ export function removeLabel(deps: NodeChangeDeps, actor: Actor, name: string, ke
 
 /**
  * Adds a taint, or replaces the one with the same key and effect (kubectl taint --overwrite).
- * As kubectl does, the new taint goes first and the others keep their order. A NoExecute taint
- * gets timeAdded. The answer counts the pods a NoExecute taint evicts.
+ * As kubectl does, the new taint goes first and the others keep their order, and timeAdded is not
+ * set (kubectl sends none; Kubernetes issue 98482), while other taints keep theirs. The answer
+ * counts the pods a NoExecute taint evicts.
  */
 export function setTaint(deps: NodeChangeDeps, actor: Actor, name: string, input: TaintInput, opts: { force?: boolean } = {}): Promise<ChangeResult> {
   const value = input.value === undefined || input.value === '' ? undefined : input.value
@@ -162,7 +171,6 @@ export function setTaint(deps: NodeChangeDeps, actor: Actor, name: string, input
       const existing = taints.find((t) => t.key === key && t.effect === effect)
       if (existing && (existing.value || undefined) === value) return { node, changed: false }
       const added: WireTaint = { key, effect, ...(value === undefined ? {} : { value }) }
-      if (effect === 'NoExecute') added.timeAdded = rfc3339(deps.now?.() ?? new Date())
       const next = [added, ...taints.filter((t) => !(t.key === key && t.effect === effect)).map(toWireTaint)]
       const patched = await patchNodeTaints(deps.clients, name, next, node.metadata?.resourceVersion ?? '')
       const was = existing ? ` (was ${taintText(existing)})` : ''

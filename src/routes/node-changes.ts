@@ -78,7 +78,7 @@ const routes: FastifyPluginAsyncTypebox<NodeChangeRoutesOptions> = async (fastif
     schema: {
       ...common,
       summary: 'Add or replace a taint on a node',
-      description: 'Upsert by (key, effect), as kubectl taint --overwrite: the taint goes first, the others keep their order. NoExecute taints get timeAdded and the answer counts the pods they evict (affected_pods).',
+      description: 'Upsert by (key, effect), as kubectl taint --overwrite: the taint goes first, the others keep their order. For NoExecute the answer counts the pods it evicts (affected_pods).',
       params: NodeParams,
       body: SetTaintBody,
       response: { 200: TaintChangeResult, ...errors },
