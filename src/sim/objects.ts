@@ -11,8 +11,16 @@ export function hash(text: string): number {
   return h >>> 0
 }
 
+let lastIsoMs = NaN
+let lastIso = ''
 export function isoSeconds(d: Date): string {
-  return d.toISOString().replace(/\.\d+Z$/, 'Z')
+  // Seeding formats the same few instants 150,000 times: remember the last one.
+  const ms = Math.floor(d.getTime() / 1000)
+  if (ms !== lastIsoMs) {
+    lastIsoMs = ms
+    lastIso = d.toISOString().slice(0, 19) + 'Z'
+  }
+  return lastIso
 }
 
 const IMAGE_NAMES = [
@@ -27,11 +35,23 @@ const IMAGE_NAMES = [
   ['registry.k8s.io/sig-storage/csi-node-driver-registrar', 'v2.12.0', 10_800_000], ['docker.io/library/busybox', '1.37.0', 2_200_000],
 ] as const
 
+/** 64 hex digits that look like a sha256 digest, stable for the text. */
 function sha(text: string): string {
+  const h = hash(text)
   let out = ''
-  for (let i = 0; out.length < 64; i++) out += hash(`${text}#${i}`).toString(16).padStart(8, '0')
-  return out
+  for (let i = 0; i < 4; i++) out += (Math.imul(h ^ (i * 0x9e3779b9), 0x85ebca6b) >>> 0).toString(16).padStart(8, '0')
+  return out + out
 }
+
+const imageIDs = new Map<string, string>()
+function imageID(image: string): string {
+  let id = imageIDs.get(image)
+  if (!id) imageIDs.set(image, (id = `${image.split(':')[0]}@sha256:${sha(image)}`))
+  return id
+}
+
+/** Pod conditions are the same for every pod started at one instant: share them (never mutated). */
+let lastConditions: { t: string; conditions: Obj[] } = { t: '', conditions: [] }
 
 /** One images list shared by every generated node: it is never mutated and keeps memory small. */
 const NODE_IMAGES = IMAGE_NAMES.map(([repo, tag, size]) => ({ names: [`${repo}@sha256:${sha(repo + tag)}`, `${repo}:${tag}`], sizeBytes: size }))
@@ -180,14 +200,19 @@ export function runningStatus(pod: Obj, hostIP: string, at: Date): Obj {
   const name = `${pod.metadata.namespace}/${pod.metadata.name}`
   const h = hash(name)
   const podIP = `10.${64 + ((h >> 16) & 63)}.${(h >> 8) & 255}.${(h & 253) + 2}`
-  const condition = (type: string) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: t })
+  if (lastConditions.t !== t) {
+    const condition = (type: string) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: t })
+    lastConditions = { t, conditions: ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map(condition) }
+  }
+  const hostNetwork = pod.spec?.hostNetwork === true
+  const ip = hostNetwork ? hostIP : podIP
   return {
     phase: 'Running',
-    conditions: ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map(condition),
+    conditions: lastConditions.conditions,
     hostIP,
     hostIPs: [{ ip: hostIP }],
-    podIP,
-    podIPs: [{ ip: podIP }],
+    podIP: ip,
+    podIPs: [{ ip }],
     startTime: t,
     containerStatuses: (pod.spec?.containers ?? []).map((c: Obj, i: number) => ({
       name: c.name,
@@ -196,7 +221,7 @@ export function runningStatus(pod: Obj, hostIP: string, at: Date): Obj {
       ready: true,
       restartCount: 0,
       image: c.image,
-      imageID: `${String(c.image).split(':')[0]}@sha256:${sha(String(c.image))}`,
+      imageID: imageID(String(c.image)),
       containerID: `containerd://${sha(name + i)}`,
       started: true,
     })),

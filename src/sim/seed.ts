@@ -78,9 +78,10 @@ class ClusterBuilder {
   add(resource: string, obj: Obj): Obj {
     let list = this.objects.get(resource)
     if (!list) this.objects.set(resource, (list = []))
-    const withMeta = { ...obj, metadata: { uid: randomUUID(), generation: 1, ...obj.metadata } }
-    list.push(withMeta)
-    return withMeta
+    obj.metadata.uid ??= randomUUID()
+    obj.metadata.generation ??= 1
+    list.push(obj)
+    return obj
   }
 
   node(shape: NodeShape): void {

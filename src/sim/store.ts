@@ -87,12 +87,12 @@ export class Store {
     return { ...obj, metadata }
   }
 
-  /** Adds objects without events, for seeding: keys are sorted once at the end. */
+  /** Adds freshly built objects (it sets their resourceVersion in place) without events, for
+   *  seeding: keys are sorted once at the end. */
   bulkInsert(id: string, objs: Obj[]): void {
     const c = this.collection(id)
-    for (const o of objs) {
-      const rv = ++this.rv
-      const obj = { ...o, metadata: { ...o.metadata, resourceVersion: String(rv) } }
+    for (const obj of objs) {
+      obj.metadata.resourceVersion = String(++this.rv)
       const key = objectKey(obj.metadata.namespace, obj.metadata.name)
       c.objects.set(key, obj)
       c.keys.push(key)
