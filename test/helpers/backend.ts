@@ -2,6 +2,7 @@
 // (src/sim) and a real kube-apiserver + etcd (+ controller-manager) with a kubelet stand-in.
 // TEST_BACKENDS="sim,apiserver" (default both) chooses; eachBackend runs a subtest per backend.
 import { KubeConfig } from '@kubernetes/client-node'
+import type { Test } from 'tap'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -132,13 +133,8 @@ export async function startBackend(name: BackendName, opts: BackendOptions = {})
   return name === 'sim' ? startSimBackend(opts) : startApiServerBackend(opts)
 }
 
-/** The bits of a tap Test that eachBackend uses (keeps tap's types out of this file). */
-interface TestLike<T> {
-  test(name: string, fn: (t: T) => Promise<void>): unknown
-}
-
 /** Runs `fn` as a subtest once per backend, starting the backend before and closing it after. */
-export function eachBackend<T extends TestLike<T>>(t: T, title: string, fn: (t: T, b: Backend) => Promise<void>, opts: BackendOptions = {}): void {
+export function eachBackend(t: Test, title: string, fn: (t: Test, b: Backend) => Promise<void>, opts: BackendOptions = {}): void {
   for (const name of backendNames()) {
     t.test(`${title} [${name}]`, async (tt) => {
       const backend = await startBackend(name, opts)
