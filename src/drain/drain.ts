@@ -79,6 +79,7 @@ export class DrainRun {
   /** Set once the run has ended, whatever the outcome. */
   done = false
   private nodeUid?: string
+  private recording: Promise<void> = Promise.resolve()
 
   constructor(
     private deps: DrainDeps,
@@ -388,9 +389,17 @@ export class DrainRun {
   }
 
   private record(type: 'Normal' | 'Warning', reason: string, message: string) {
-    this.deps.recordEvent?.({ metadata: { name: this.node, uid: this.nodeUid } }, { type, reason, message }).catch((err) =>
-      this.deps.log?.warn({ err, node: this.node }, 'drain: could not record the Kubernetes Event'),
+    if (!this.deps.recordEvent) return
+    const p = this.deps.recordEvent({ metadata: { name: this.node, uid: this.nodeUid } }, { type, reason, message }).then(
+      () => undefined,
+      (err) => this.deps.log?.warn({ err, node: this.node }, 'drain: could not record the Kubernetes Event'),
     )
+    this.recording = this.recording.then(() => p)
+  }
+
+  /** Resolves once the Kubernetes Events recorded so far are written (or failed). */
+  eventsWritten(): Promise<void> {
+    return this.recording
   }
 }
 

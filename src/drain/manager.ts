@@ -76,7 +76,7 @@ export class DrainManager {
     const settled = result.then(
       () => undefined,
       () => undefined,
-    ).finally(() => {
+    ).then(() => run.eventsWritten()).finally(() => {
       this.running.delete(node)
       this.settled.delete(settled)
     })
@@ -126,7 +126,7 @@ export class DrainManager {
     return unsubscribe
   }
 
-  /** Cancels every running drain (nodes stay cordoned) and waits for them to record it. */
+  /** Cancels every running drain (nodes stay cordoned) and waits for them to record it (status, Event). */
   async close(): Promise<void> {
     this.stop.abort()
     await Promise.all([...this.settled])
