@@ -36,7 +36,7 @@ export default fp<ChangeRateLimitOptions>(async (fastify, opts) => {
     timeWindow,
     keyGenerator: userKey,
     errorResponseBuilder: (_request, context) =>
-      new HttpError(429, `Rate limit exceeded: at most ${max} node changes per ${seconds(timeWindow)} per user; retry in ${context.after}`, {
+      new HttpError(429, `Rate limit exceeded: at most ${max} node changes per ${seconds(timeWindow)} per user; retry in ${Math.max(1, Math.ceil(context.ttl / 1000))} s`, {
         limit: max,
         window_seconds: timeWindow / 1000,
         retry_after_seconds: Math.ceil(context.ttl / 1000),
