@@ -38,7 +38,8 @@ export interface SimOptions {
   /** Default true; false removes metrics.k8s.io from discovery and 404s it. */
   metrics?: boolean
   faults?: Partial<FaultSpec>
-  /** Seconds between BOOKMARK events on watches that allow them (default 30). */
+  /** Seconds between BOOKMARK events on watches that allow them (default 15; a real kube-apiserver sends
+   *  them about once a minute, while client-node 2.0.1's Watch gives up after 30 s without data). */
   bookmarkSeconds?: number
 }
 
@@ -181,7 +182,7 @@ class RateGate {
 export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
   const host = opts.host ?? '127.0.0.1'
   const metricsOn = opts.metrics !== false
-  const bookmarkMs = (opts.bookmarkSeconds ?? 30) * 1000
+  const bookmarkMs = (opts.bookmarkSeconds ?? 15) * 1000
   const cluster = new Cluster()
   cluster.podTerminateSeconds = opts.podTerminateSeconds
   seedCluster(cluster.store, { nodes: opts.nodes, podsPerNode: opts.podsPerNode, sessionsPerNode: opts.sessionsPerNode })
