@@ -1,0 +1,7 @@
+import t from 'tap'
+import { spawnSync } from 'node:child_process'
+
+t.test('the project typechecks (tsc --noEmit, strict)', async (t) => {
+  const run = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', 'tsconfig.json'], { encoding: 'utf8' })
+  t.equal(run.status, 0, run.stdout + run.stderr)
+})
