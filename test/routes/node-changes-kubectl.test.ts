@@ -1,0 +1,74 @@
+// The same changes on two identical nodes, one through our HTTP API and one with kubectl
+// (label/taint/cordon/uncordon), compared after every step: labels, taints (order, values,
+// timeAdded) and unschedulable must be exactly what kubectl produced.
+import t from 'tap'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import type { V1Node } from '@kubernetes/client-node'
+import { eachBackend, type Backend } from '../helpers/backend.js'
+import { createNode } from '../helpers/fixtures.js'
+import { startService, type Service } from '../helpers/service.js'
+
+const run = promisify(execFile)
+const hasKubectl = await run('kubectl', ['version', '--client']).then(() => true, () => false)
+
+interface Step {
+  title: string
+  api: [method: string, path: string, json?: unknown]
+  kubectl: string[]
+}
+
+const enc = encodeURIComponent
+const steps: Step[] = [
+  { title: 'label', api: ['PUT', '/labels', { key: 'example.com/team', value: 'gpu' }], kubectl: ['label', 'nodes', '@', 'example.com/team=gpu'] },
+  { title: 'label overwrite', api: ['PUT', '/labels', { key: 'example.com/team', value: 'ml' }], kubectl: ['label', '--overwrite', 'nodes', '@', 'example.com/team=ml'] },
+  { title: 'label empty value', api: ['PUT', '/labels', { key: 'empty', value: '' }], kubectl: ['label', 'nodes', '@', 'empty='] },
+  { title: 'role label', api: ['PUT', '/labels', { key: 'node-role.kubernetes.io/gpu', value: '' }], kubectl: ['label', 'nodes', '@', 'node-role.kubernetes.io/gpu='] },
+  { title: 'label remove', api: ['DELETE', `/labels/${enc('example.com/team')}`], kubectl: ['label', 'nodes', '@', 'example.com/team-'] },
+  { title: 'taint', api: ['POST', '/taints', { key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }], kubectl: ['taint', 'nodes', '@', 'dedicated=gpu:NoSchedule'] },
+  { title: 'NoExecute taint, no value', api: ['POST', '/taints', { key: 'maint', effect: 'NoExecute' }], kubectl: ['taint', 'nodes', '@', 'maint:NoExecute'] },
+  { title: 'taint overwrite (moves first)', api: ['POST', '/taints', { key: 'dedicated', value: 'ml', effect: 'NoSchedule' }], kubectl: ['taint', '--overwrite', 'nodes', '@', 'dedicated=ml:NoSchedule'] },
+  { title: 'same key, other effect', api: ['POST', '/taints', { key: 'dedicated', value: 'ml', effect: 'PreferNoSchedule' }], kubectl: ['taint', 'nodes', '@', 'dedicated=ml:PreferNoSchedule'] },
+  { title: 'taint with prefixed key', api: ['POST', '/taints', { key: 'example.com/pool', value: 'a', effect: 'NoSchedule' }], kubectl: ['taint', 'nodes', '@', 'example.com/pool=a:NoSchedule'] },
+  { title: 'untaint key:effect', api: ['DELETE', '/taints/dedicated?effect=NoSchedule'], kubectl: ['taint', 'nodes', '@', 'dedicated:NoSchedule-'] },
+  { title: 'untaint key', api: ['DELETE', '/taints/maint'], kubectl: ['taint', 'nodes', '@', 'maint-'] },
+  { title: 'cordon', api: ['POST', '/cordon'], kubectl: ['cordon', '@'] },
+  { title: 'cordon again', api: ['POST', '/cordon'], kubectl: ['cordon', '@'] },
+  { title: 'untaint all of a key', api: ['DELETE', '/taints/dedicated'], kubectl: ['taint', 'nodes', '@', 'dedicated-'] },
+  { title: 'untaint key:effect, the first taint', api: ['DELETE', '/taints/old?effect=PreferNoSchedule'], kubectl: ['taint', 'nodes', '@', 'old:PreferNoSchedule-'] },
+  { title: 'untaint the last taint', api: ['DELETE', `/taints/${enc('example.com/pool')}`], kubectl: ['taint', 'nodes', '@', 'example.com/pool-'] },
+  { title: 'uncordon', api: ['POST', '/uncordon'], kubectl: ['uncordon', '@'] },
+  { title: 'uncordon again', api: ['POST', '/uncordon'], kubectl: ['uncordon', '@'] },
+]
+
+/** What kubectl changes, with the node's own name taken out; times only as present or not. */
+function comparable(n: V1Node) {
+  const labels = { ...n.metadata?.labels }
+  delete labels['kubernetes.io/hostname']
+  return {
+    labels,
+    taints: n.spec?.taints?.map((x) => ({ key: x.key, value: x.value, effect: x.effect, timeAdded: x.timeAdded ? 'set' : undefined })),
+    taintsField: n.spec && 'taints' in n.spec && n.spec.taints !== undefined,
+    unschedulable: n.spec?.unschedulable,
+  }
+}
+
+eachBackend(t, 'our API and kubectl produce the same node', async (t, b: Backend) => {
+  if (!hasKubectl) return void t.skip('kubectl not installed')
+  const start = { cpu: '4', memory: '8Gi', labels: { pool: 'base' }, taints: [{ key: 'old', value: 'x', effect: 'PreferNoSchedule' }] }
+  await createNode(b.clients, { name: 'twin-api', ...start })
+  await createNode(b.clients, { name: 'twin-kubectl', ...start })
+  const svc: Service = await startService(b.kc, { env: { CHANGE_RATE_LIMIT_MAX: '100000' } })
+  t.teardown(() => svc.close())
+  for (const step of steps) {
+    const [method, path, json] = step.api
+    const res = await svc.api(`/nodes/twin-api${path}`, { method, json })
+    t.equal(res.status, 200, `${step.title}: API ${method} ${path}`)
+    const args = step.kubectl.map((a) => (a === '@' ? 'twin-kubectl' : a))
+    await run('kubectl', ['--kubeconfig', b.kubeconfigPath, ...args])
+    const [ours, theirs] = await Promise.all([b.clients.core.readNode({ name: 'twin-api' }), b.clients.core.readNode({ name: 'twin-kubectl' })])
+    t.same(comparable(ours), comparable(theirs), `${step.title}: same as kubectl ${args.join(' ')}`)
+  }
+  const final = comparable(await b.clients.core.readNode({ name: 'twin-api' }))
+  t.same(final, { labels: { 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', pool: 'base', empty: '', 'node-role.kubernetes.io/gpu': '' }, taints: undefined, taintsField: false, unschedulable: undefined })
+})
