@@ -13,7 +13,7 @@ cache=${KUBE_CACHE_DIR:-$root/.cache/kube}
 fail() { echo "setup-kube: $*" >&2; exit 1; }
 
 # The version /version reports must be the module's: kubectl's dispatcher picks its release by it.
-version=$(sed -nE 's/^require k8s\.io\/kubernetes (v[0-9.]+)$/\1/p' "$tools/go.mod")
+version=$(sed -nE 's/^\s*(require )?k8s\.io\/kubernetes (v[0-9.]+)$/\2/p' "$tools/go.mod")
 [ -n "$version" ] || fail "cannot read the k8s.io/kubernetes version from tools/kube/go.mod"
 minor=$(cut -d. -f2 <<<"$version")
 hash=$(cat "$tools/go.mod" "$tools/go.sum" "$tools/tools.go" "$tools/cmd/etcd/main.go" | sha256sum | cut -c1-12)

@@ -29,7 +29,7 @@ t.test('real API server', { skip: backendNames().includes('apiserver') ? false :
     kc.loadFromFile(b.tokenKubeconfig!(NODE_MANAGER_USER.token))
     const err = await kc.makeApiClient(CoreV1Api).listNode().then(() => undefined, (e: unknown) => e as { code?: number; body?: string })
     t.equal(err?.code, 403)
-    t.match(String(err?.body), /User "node-manager" cannot list resource "nodes"/)
+    t.match(JSON.parse(String(err?.body)), { reason: 'Forbidden', message: /User "node-manager" cannot list resource "nodes"/ })
   })
 
   await t.test('the garbage collector removes pods of a deleted ReplicaSet', async (t) => {

@@ -120,8 +120,9 @@ export class FakeKubelet {
     if (pending && pending.due <= due) return
     if (pending) clearTimeout(pending.timer)
     const { name, namespace } = pod.metadata as { name: string; namespace: string }
+    // DeleteOptions go in the body: the API server ignores the query's when a body is sent.
     const timer = setTimeout(() => {
-      this.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0, body: { preconditions: { uid } } })
+      this.core.deleteNamespacedPod({ name, namespace, body: { gracePeriodSeconds: 0, preconditions: { uid } } })
         .catch((err) => { if (codeOf(err) !== 404 && codeOf(err) !== 409) this.errors.push(err) })
     }, Math.max(0, due - Date.now()))
     this.removals.set(uid, { due, timer })
