@@ -34,6 +34,18 @@ interface RawPod extends RawObject {
   status?: { phase?: string }
 }
 
+/** Views of one cache version, and what is derived from them. */
+interface Snapshot {
+  version: number
+  builtAt: number
+  views: NodeView[]
+  stats?: ClusterStats
+  prepared?: PreparedList
+}
+
+/** Ages in views are time-dependent: a snapshot is reused for at most this long. */
+const SNAPSHOT_MAX_AGE_MS = 1000
+
 export class ClusterCache {
   readonly nodes = new Map<string, NodeObject>()
   private readonly pods = new Map<string, SlimPod>()
@@ -45,7 +57,7 @@ export class ClusterCache {
   private readonly clock: Clock
   /** Bumped on every change a view could show. */
   private version = 0
-  private prepared: (PreparedList & { version: number; builtAt: number }) | undefined
+  private snapshot: Snapshot | undefined
 
   constructor(private readonly opts: ClusterCacheOptions) {
     this.clock = opts.clock ?? systemClock
@@ -104,6 +116,7 @@ export class ClusterCache {
       if (req?.memory) memory += quantityToNumber(req.memory)
     }
     const labels = meta.labels ?? {}
+    const session = matches(this.sessionSelector, labels)
     return {
       namespace: meta.namespace ?? '',
       name: meta.name ?? '',
@@ -111,8 +124,8 @@ export class ClusterCache {
       node: raw.spec?.nodeName ?? '',
       phase: raw.status?.phase ?? 'Pending',
       terminating: meta.deletionTimestamp !== undefined && meta.deletionTimestamp !== null,
-      session: matches(this.sessionSelector, labels),
-      labels,
+      session,
+      ...(session ? { labels } : {}),
       ...(owner ? { ownerKind: owner.kind, ownerName: owner.name } : {}),
       cpuRequestMilli: cpu,
       memoryRequestBytes: memory,
@@ -165,6 +178,17 @@ export class ClusterCache {
     return node && nodeDetail(node, { pods: this.podsOnNode(name), usage: this.usage(name), now: this.clock.now() })
   }
 
+  /** All node views, sorted by name; built once per cache version. */
+  private current(): Snapshot {
+    const now = this.clock.now()
+    const s = this.snapshot
+    const fresh = s && now - s.builtAt < SNAPSHOT_MAX_AGE_MS
+    // Under watch churn, a new version is built at most every rebuildIntervalMs.
+    if (fresh && (s.version === this.version || now - s.builtAt < (this.opts.rebuildIntervalMs ?? 0))) return s
+    this.snapshot = { version: this.version, builtAt: now, views: this.views() }
+    return this.snapshot
+  }
+
   views(filter?: { selector?: Requirement[]; ready?: boolean }): NodeView[] {
     const out: NodeView[] = []
     for (const node of this.nodes.values()) {
@@ -176,25 +200,25 @@ export class ClusterCache {
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   }
 
-  /** The whole node list as JSON bytes + ETag, rebuilt lazily after changes. */
+  /** The whole node list as JSON bytes + ETag, built once per snapshot. */
   preparedList(): PreparedList {
-    const now = this.clock.now()
-    const p = this.prepared
-    if (p && (p.version === this.version || now - p.builtAt < (this.opts.rebuildIntervalMs ?? 0))) return p
-    const version = this.version
-    const body = Buffer.from(JSON.stringify(this.views()))
-    const etag = `"${createHash('sha1').update(body).digest('base64url')}"`
-    this.prepared = { body, etag, version, builtAt: now }
-    return this.prepared
+    const snap = this.current()
+    if (!snap.prepared) {
+      const body = Buffer.from(JSON.stringify(snap.views))
+      snap.prepared = { body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` }
+    }
+    return snap.prepared
   }
 
   stats(): ClusterStats {
-    return clusterStats({
+    const snap = this.current()
+    snap.stats ??= clusterStats({
       nodes: [...this.nodes.values()],
-      views: this.views(),
+      views: snap.views,
       usage: (n) => this.usage(n),
       stale: this.stale,
       staleSince: this.staleSince,
     })
+    return snap.stats
   }
 }

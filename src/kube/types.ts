@@ -33,7 +33,8 @@ export interface SlimPod {
   terminating: boolean
   /** Matches SESSION_LABEL_SELECTOR. */
   session: boolean
-  labels: Record<string, string>
+  /** Kept for session pods only (session, user, template): the rest is not needed and costs memory at 150,000 pods. */
+  labels?: Record<string, string>
   ownerKind?: string
   ownerName?: string
   /** Sum of container requests, millicores and bytes. */
