@@ -44,7 +44,7 @@ export interface NodeChangeDeps {
   log?: Logger
   /** Namespace the Events go to. Default "default". */
   eventNamespace?: string
-  /** Attempts before giving up on a node that keeps conflicting. Default 16. */
+  /** Attempts before giving up on a node that keeps conflicting. Default 32. */
   maxAttempts?: number
   now?: () => Date
 }
@@ -58,7 +58,7 @@ export interface ChangeResult {
 
 export interface TaintInput { key: string; value?: string; effect: string }
 
-const DEFAULT_MAX_ATTEMPTS = 16
+const DEFAULT_MAX_ATTEMPTS = 32
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 interface Step {
