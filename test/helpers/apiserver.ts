@@ -209,7 +209,10 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
       '--service-cluster-ip-range=10.0.0.0/24',
       // ServiceAccount admission would refuse pods until a controller makes the default account.
-      '--disable-admission-plugins=ServiceAccount',
+      // TaintNodesByCondition taints every new node node.kubernetes.io/not-ready:NoSchedule, and
+      // only the node lifecycle controller (not run here: it would fight the kubelet stand-in)
+      // takes that taint off again.
+      '--disable-admission-plugins=ServiceAccount,TaintNodesByCondition',
       '--enable-priority-and-fairness=false',
       '--allow-privileged=true',
       '--profiling=false',

@@ -1,7 +1,8 @@
 // Test objects made through the Kubernetes API, so the same fixture works on the simulated
 // cluster and on the real API server. Each returns the object the server stored.
-import { PatchStrategy, setHeaderOptions, type V1Node, type V1Pod, type V1PodDisruptionBudget, type V1DaemonSet, type V1ReplicaSet, type V1Taint } from '@kubernetes/client-node'
+import { HttpMethod, PatchStrategy, RequestContext, setHeaderOptions, type KubeConfig, type V1Node, type V1Pod, type V1PodDisruptionBudget, type V1DaemonSet, type V1ReplicaSet, type V1Taint } from '@kubernetes/client-node'
 import { randomUUID } from 'node:crypto'
+import { fetch } from 'undici'
 import type { KubeClients } from '../../src/kube/client.js'
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
@@ -211,4 +212,21 @@ export async function waitPodGone(clients: KubeClients, namespace: string, name:
       throw err
     }
   }, timeoutMs, `pod ${namespace}/${name} to go`)
+}
+
+/** One plain HTTP request to the API server with the kubeconfig's credentials; the body parsed when JSON. */
+export async function kubeRequest(kc: KubeConfig, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: any }> {
+  const server = kc.getCurrentCluster()!.server.replace(/\/+$/, '')
+  const ctx = new RequestContext(server + path, HttpMethod[method])
+  await kc.applySecurityAuthentication(ctx)
+  const res = await fetch(server + path, {
+    method,
+    headers: { ...ctx.getHeaders(), accept: 'application/json', 'content-type': contentType },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    dispatcher: ctx.getDispatcher(),
+  })
+  const text = await res.text()
+  let parsed: unknown = text
+  try { parsed = JSON.parse(text) } catch { /* not JSON: keep the text */ }
+  return { status: res.status, body: parsed }
 }
