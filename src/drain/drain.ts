@@ -3,6 +3,7 @@
 // parallel with a bound on requests in flight, retrying PodDisruptionBudget refusals (429) with
 // backoff, and wait for them to be gone by watch. timeout_seconds bounds the whole of it.
 // The run keeps a live DrainStatus and a numbered list of events for GET /drain and SSE.
+import { setMaxListeners } from 'node:events'
 import { ApiException } from '@kubernetes/client-node'
 import { HttpError } from '../errors.js'
 import type { KubeClients } from '../kube/client.js'
@@ -133,6 +134,7 @@ export class DrainRun {
   async run(): Promise<DrainResult> {
     const { clock } = this.deps
     const ac = new AbortController()
+    setMaxListeners(0, ac.signal) // one listener per pod being waited for
     const timer = new AbortController()
     const onStop = () => ac.abort('interrupted')
     if (this.signal?.aborted) onStop()
