@@ -67,7 +67,7 @@ export async function buildApp(opts: AppOptions) {
     api.addHook('onRequest', api.requireAdmin)
     await api.register(nodes)
     await api.register(drain, { sessionSelector: opts.config.service.sessionLabelSelector })
-    await api.register(nodeChanges, { eventNamespace: opts.config.service.podNamespace })
+    await api.register(nodeChanges)
   }, { prefix: API_PREFIX })
 
   return app

@@ -1,8 +1,9 @@
 // Kubernetes Events about a Node, so that `kubectl describe node` and `kubectl get events` show
 // what this service did. kubectl describe node lists events in all namespaces whose involvedObject
 // is {kind: Node, name, uid: the node's uid (or its name, as the kubelet writes), namespace: ""},
-// so the involvedObject carries no namespace; the Event itself lives in `namespace` (Kubernetes
-// puts events of cluster-scoped objects in "default").
+// so the involvedObject carries no namespace. The Event itself must live in "default": the API
+// server's validation of core/v1 Events (without eventTime) refuses any other namespace for an
+// involvedObject without one ("involvedObject.namespace: does not match event.namespace", 422).
 import { hostname } from 'node:os'
 import type { CoreV1Event } from '@kubernetes/client-node'
 import type { KubeClients } from './client.js'
@@ -18,7 +19,7 @@ export interface NodeEventSpec {
 }
 
 export interface NodeEventOptions {
-  /** Where the Event object lives. Default "default". */
+  /** Where the Event object lives. Default "default", the only one a real API server accepts for Nodes. */
   namespace?: string
   /** Source component. Default "streamspace-node-manager". */
   component?: string

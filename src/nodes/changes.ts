@@ -42,8 +42,6 @@ export interface NodeChangeDeps {
   clients: KubeClients
   audit: AuditSink
   log?: Logger
-  /** Namespace the Events go to. Default "default". */
-  eventNamespace?: string
   /** Attempts before giving up on a node that keeps conflicting. Default 32. */
   maxAttempts?: number
   now?: () => Date
@@ -112,16 +110,8 @@ async function change(
 }
 
 async function event(deps: NodeChangeDeps, node: V1Node, spec: NodeEventSpec): Promise<void> {
-  const record = (namespace: string) => recordNodeEvent(deps.clients, node, spec, { namespace, now: deps.now?.() })
-  const namespace = deps.eventNamespace ?? 'default'
   try {
-    try {
-      await record(namespace)
-    } catch (err) {
-      // Our namespace may not exist (yet): events of cluster-scoped objects belong in "default".
-      if (!isNotFound(err) || namespace === 'default') throw err
-      await record('default')
-    }
+    await recordNodeEvent(deps.clients, node, spec, { now: deps.now?.() })
   } catch (err) {
     // The change is made; a lost Event must not turn it into an error. The audit log has it.
     deps.log?.warn({ err, node: node.metadata?.name, reason: spec.reason }, 'could not record the Kubernetes Event for a node change')

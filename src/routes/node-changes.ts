@@ -13,11 +13,6 @@ import type { Actor, AuditEntry, NodeChangeDeps } from '../nodes/changes.js'
 import type { V1Node } from '@kubernetes/client-node'
 import type { NodeObject } from '../kube/types.js'
 
-export interface NodeChangeRoutesOptions {
-  /** Namespace for the Events recorded on nodes. */
-  eventNamespace?: string
-}
-
 const errors = { ...commonErrors, 404: ErrorResponse, 409: ErrorResponse, 429: ErrorResponse }
 
 /** The audit trail goes to the log: one line per change attempt, with who, what, node and outcome. */
@@ -29,12 +24,11 @@ export function auditToLog(log: FastifyBaseLogger) {
   }
 }
 
-const routes: FastifyPluginAsyncTypebox<NodeChangeRoutesOptions> = async (fastify, opts) => {
+const routes: FastifyPluginAsyncTypebox = async (fastify) => {
   const deps = (request: FastifyRequest): NodeChangeDeps => ({
     clients: fastify.kube,
     audit: auditToLog(request.log),
     log: request.log,
-    eventNamespace: opts.eventNamespace,
   })
   const actor = (request: FastifyRequest): Actor => ({ username: String(request.user.username), user_id: String(request.user.user_id) })
   // The node as the write returned it (client-node model: same fields, Dates for times).
