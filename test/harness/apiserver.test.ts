@@ -7,7 +7,7 @@ import { promisify } from 'node:util'
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node'
 import { backendNames, startBackend } from '../helpers/backend.js'
 import { NODE_MANAGER_USER } from '../helpers/apiserver.js'
-import { createNode, createPod, createReplicaSet, ensureNamespace, waitPodGone, waitPodsRunning } from '../helpers/fixtures.js'
+import { createNode, createPod, createReplicaSet, ensureNamespace, grantClusterRole, waitFor, waitPodGone, waitPodsRunning } from '../helpers/fixtures.js'
 
 const run = promisify(execFile)
 
@@ -30,6 +30,17 @@ t.test('real API server', { skip: backendNames().includes('apiserver') ? false :
     const err = await kc.makeApiClient(CoreV1Api).listNode().then(() => undefined, (e: unknown) => e as { code?: number; body?: string })
     t.equal(err?.code, 403)
     t.match(JSON.parse(String(err?.body)), { reason: 'Forbidden', message: /User "node-manager" cannot list resource "nodes"/ })
+  })
+
+  await t.test('a ClusterRole bound to the user grants just its rules', async (t) => {
+    await grantClusterRole(b.kc, { name: 'node-reader', user: NODE_MANAGER_USER.name, rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] }] })
+    const kc = new KubeConfig()
+    kc.loadFromFile(b.tokenKubeconfig!(NODE_MANAGER_USER.token))
+    const core = kc.makeApiClient(CoreV1Api)
+    // RBAC caches are fed by watches: the grant takes effect a moment later.
+    await waitFor(() => core.listNode().then(() => true, () => false), 5000, 'node-manager to list nodes')
+    const err = await core.listNamespacedPod({ namespace: 'default' }).then(() => undefined, (e: unknown) => e as { code?: number })
+    t.equal(err?.code, 403, 'pods were not granted')
   })
 
   await t.test('the garbage collector removes pods of a deleted ReplicaSet', async (t) => {

@@ -56,7 +56,11 @@ interface Proc { name: string; child: ChildProcess; logFile: string }
 // Children die with the test process however it ends: on a normal exit through this hook, on a
 // kill through setpriv's parent-death signal.
 const running = new Set<ChildProcess>()
-process.on('exit', () => { for (const c of running) c.kill('SIGKILL') })
+const tempDirs = new Set<string>()
+process.on('exit', () => {
+  for (const c of running) c.kill('SIGKILL')
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true })
+})
 const pdeathsig = existsSync('/usr/bin/setpriv')
 
 function startProcess(dir: string, name: string, bin: string, args: string[]): Proc {
@@ -159,11 +163,13 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     if (!existsSync(join(bin, b))) throw new Error(`${join(bin, b)} is missing: run bash scripts/setup-kube.sh`)
   }
   const dir = mkdtempSync(join(tmpdir(), 'kube-harness-'))
+  tempDirs.add(dir)
   const procs: Proc[] = []
   const stop = async (): Promise<void> => {
     // Reverse start order: controller-manager, apiserver, then etcd.
     for (const p of [...procs].reverse()) await stopProcess(p)
     rmSync(dir, { recursive: true, force: true })
+    tempDirs.delete(dir)
   }
   try {
     generateCerts(dir)

@@ -1,6 +1,6 @@
 // Test objects made through the Kubernetes API, so the same fixture works on the simulated
 // cluster and on the real API server. Each returns the object the server stored.
-import { HttpMethod, PatchStrategy, RequestContext, setHeaderOptions, type KubeConfig, type V1Node, type V1Pod, type V1PodDisruptionBudget, type V1DaemonSet, type V1ReplicaSet, type V1Taint } from '@kubernetes/client-node'
+import { HttpMethod, PatchStrategy, RbacAuthorizationV1Api, RequestContext, setHeaderOptions, type KubeConfig, type V1PolicyRule, type V1Node, type V1Pod, type V1PodDisruptionBudget, type V1DaemonSet, type V1ReplicaSet, type V1Taint } from '@kubernetes/client-node'
 import { randomUUID } from 'node:crypto'
 import { fetch } from 'undici'
 import type { KubeClients } from '../../src/kube/client.js'
@@ -229,4 +229,20 @@ export async function kubeRequest(kc: KubeConfig, method: 'GET' | 'POST' | 'PUT'
   let parsed: unknown = text
   try { parsed = JSON.parse(text) } catch { /* not JSON: keep the text */ }
   return { status: res.status, body: parsed }
+}
+
+/**
+ * Binds a ClusterRole with these rules to a user (e.g. the static-token "node-manager" user of
+ * the real API server), as the Helm chart's ClusterRole will. Needs an admin kubeconfig.
+ */
+export async function grantClusterRole(kc: KubeConfig, f: { name: string; user: string; rules: V1PolicyRule[] }): Promise<void> {
+  const rbac = kc.makeApiClient(RbacAuthorizationV1Api)
+  await rbac.createClusterRole({ body: { metadata: { name: f.name }, rules: f.rules } })
+  await rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name: f.name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: f.name },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: f.user }],
+    },
+  })
 }
