@@ -99,6 +99,11 @@ export class ClusterCache {
     await Promise.all([this.nodeReflector.stop(), this.podReflector.stop(), this.metrics?.stop()])
   }
 
+  /** Why the caches are not current, as the API server said it (e.g. an RBAC refusal). */
+  get lastError(): string | undefined {
+    return this.nodeReflector.lastError ?? this.podReflector.lastError
+  }
+
   get synced(): boolean { return this.nodeReflector.synced && this.podReflector.synced }
   get stale(): boolean { return this.nodeReflector.stale || this.podReflector.stale }
   get staleSince(): number | undefined {

@@ -4,7 +4,7 @@
 // Watch aborts after 30 s without data, and we ask for bookmarks so a healthy quiet watch still talks).
 import { Watch, type KubeConfig } from '@kubernetes/client-node'
 import { getJson } from './raw.js'
-import { kubeStatusOf } from './errors.js'
+import { kubeStatusOf, toKubeError } from './errors.js'
 
 export interface Clock {
   now(): number
@@ -115,7 +115,7 @@ export class Reflector<T> {
           needList = true
           continue
         }
-        this.setStale(true, err)
+        this.setStale(true, toKubeError(err, `list and watch ${this.opts.path}`))
         backoff = Math.min(Math.max(backoff * 2, 200), this.opts.maxBackoffMs ?? 10_000)
         await this.clock.sleep(backoff * (0.75 + Math.random() * 0.5), signal)
       }

@@ -22,7 +22,10 @@ const nodes: FastifyPluginAsyncTypebox = async (app) => {
 
   /** Reads need a synced cache; while the API is unreachable they serve the last state, marked stale. */
   function checkCache(reply: FastifyReply): void {
-    if (!cluster.synced) throw new HttpError(503, 'The node cache has not synced with the Kubernetes API yet; retry shortly')
+    if (!cluster.synced) {
+      const why = cluster.lastError ? `: ${cluster.lastError}` : '; retry shortly'
+      throw new HttpError(503, `The node cache has not synced with the Kubernetes API yet${why}`)
+    }
     if (cluster.stale) {
       reply.header('x-cache-stale', 'true')
       reply.header('warning', '110 streamspace-node-manager "Response is stale: Kubernetes API unreachable"')

@@ -1,0 +1,134 @@
+// Least privilege on a real kube-apiserver: the service runs with a token bound only to a
+// ClusterRole built from src/kube/permissions.ts. Every feature works; removing any one rule makes
+// that feature fail with a clear 502/503 naming the missing permission, and nothing crashes.
+import t from 'tap'
+import type { KubeConfig } from '@kubernetes/client-node'
+import { backendNames, startBackend, type Backend } from '../helpers/backend.js'
+import { NODE_MANAGER_USER } from '../helpers/apiserver.js'
+import { createDaemonSet, createNode, createPDB, createPod, createReplicaSet, ensureNamespace } from '../helpers/fixtures.js'
+import { startService, waitFor, type Service } from '../helpers/service.js'
+import { kubeConfigFromFile } from '../../src/kube/client.js'
+import { clusterRoleRules, REQUIRED_PERMISSIONS, type PermissionRule } from '../../src/kube/permissions.js'
+
+if (!backendNames().includes('apiserver')) {
+  t.comment('TEST_BACKENDS leaves out the real API server: least privilege is proven only there')
+} else {
+  t.test('least privilege on the real API server', async (t) => {
+    const b = await startBackend('apiserver', { podTerminateSeconds: 1, apiserver: { users: [NODE_MANAGER_USER] } })
+    t.teardown(() => b.close())
+    const kc = kubeConfigFromFile(b.tokenKubeconfig!(NODE_MANAGER_USER.token))
+    await seed(b)
+
+    await t.test('with every declared rule, every feature works', async (t) => {
+      await bindRole(b, REQUIRED_PERMISSIONS)
+      const svc = await startService(kc)
+      t.teardown(() => svc.close())
+      for (const check of FEATURE_CHECKS) {
+        const res = await check.run(svc)
+        t.ok(res.status < 300, `${check.feature}: ${res.status} ${res.status >= 300 ? await res.text() : ''}`)
+      }
+    })
+
+    for (const removed of REQUIRED_PERMISSIONS) {
+      const checks = FEATURE_CHECKS.filter((c) => c.feature === removed.feature)
+      if (!checks.length) {
+        t.comment(`not provable here: "${removed.feature}" (no metrics-server on this API server)`)
+        continue
+      }
+      await t.test(`without "${removed.feature}" (${removed.verbs.join(',')} ${removed.resources.join(',')})`, async (t) => {
+        await bindRole(b, REQUIRED_PERMISSIONS.filter((r) => r !== removed))
+        const svc = await startService(kc, { waitReady: false })
+        t.teardown(() => svc.close())
+        if (removed.feature.includes('cache') || removed.feature.includes('pod index')) {
+          // The caches cannot sync: not ready, and reads say why.
+          await waitFor(async () => /forbid/i.test(await (await svc.api('/nodes')).text()), 20_000, 'forbidden named')
+        } else {
+          await waitFor(async () => (await fetch(`${svc.url}/readyz`)).status === 200, 20_000, 'ready')
+        }
+        for (const check of checks) {
+          const res = await check.run(svc)
+          const body = await res.json() as { message: string }
+          t.ok(res.status === 502 || res.status === 503, `${check.feature} fails with 502/503 (got ${res.status})`)
+          const what = new RegExp(`${removed.resources[0].split('/')[0]}.*forbidden|forbid.*${removed.resources[0].split('/')[0]}`, 'i')
+          t.match(body.message, what, `message names the refused resource: ${body.message}`)
+        }
+        t.equal((await fetch(`${svc.url}/healthz`)).status, 200, 'the service is still alive')
+      })
+    }
+  })
+}
+
+interface FeatureCheck { feature: string; run(svc: Service): Promise<Response> }
+
+let drainCount = 0
+const FEATURE_CHECKS: FeatureCheck[] = [
+  { feature: 'node list and watch cache', run: (s) => s.api('/nodes') },
+  { feature: 'pod index and drain pod list', run: (s) => s.api('/nodes/stats') },
+  { feature: 'labels, taints, cordon and uncordon', run: (s) => s.api('/nodes/w1/labels', { method: 'PUT', json: { key: 'pool', value: `p${Date.now()}` } }) },
+  { feature: 'labels, taints, cordon and uncordon', run: (s) => s.api('/nodes/w1/taints', { method: 'POST', json: { key: 'dedicated', value: `v${Date.now()}`, effect: 'PreferNoSchedule' } }) },
+  { feature: 'audit events on nodes', run: (s) => s.api('/nodes/w1/cordon', { method: 'POST' }) },
+  { feature: 'drain: evict pods', run: (s) => drain(s, 'app=evictme') },
+  { feature: 'drain: delete pods (disable_eviction)', run: (s) => drain(s, 'app=deleteme', { disable_eviction: true }) },
+  { feature: 'drain: check DaemonSets of DaemonSet pods', run: (s) => drain(s, 'app=ds', { dry_run: true }) },
+  { feature: 'drain: name the PodDisruptionBudget that blocks', run: (s) => drain(s, 'app=guarded', { timeout_seconds: 2 }) },
+]
+
+async function drain(s: Service, selector: string, extra: Record<string, unknown> = {}): Promise<Response> {
+  drainCount++
+  const res = await s.api('/nodes/w1/drain', { method: 'POST', json: { pod_selector: selector, force: true, delete_emptydir_data: true, ...extra } })
+  // A PDB-held drain times out (504) by design; with the PDB list allowed, its body names the PDB.
+  if (selector === 'app=guarded' && res.status === 504) {
+    const body = await res.json() as { details?: { pending?: { pdb: string | null }[] } }
+    const named = JSON.stringify(body).includes('guard-pdb')
+    return new Response(JSON.stringify(body), { status: named ? 200 : 503 })
+  }
+  return res
+}
+
+async function seed(b: Backend): Promise<void> {
+  const c = b.clients
+  await createNode(c, { name: 'w1', cpu: '4', memory: '8Gi' })
+  await ensureNamespace(c, 'apps')
+  await createDaemonSet(c, { name: 'logs', namespace: 'apps', labels: { app: 'ds' } })
+  await createPod(c, { name: 'ds-1', namespace: 'apps', node: 'w1', labels: { app: 'ds' }, owner: { kind: 'DaemonSet', name: 'logs' } })
+  await createReplicaSet(c, { name: 'guarded', namespace: 'apps', labels: { app: 'guarded' } })
+  await createPod(c, { name: 'guarded-1', namespace: 'apps', node: 'w1', labels: { app: 'guarded' }, owner: { kind: 'ReplicaSet', name: 'guarded' } })
+  await createPDB(c, { name: 'guard-pdb', namespace: 'apps', selector: { app: 'guarded' }, minAvailable: 1 })
+}
+
+/** Fresh pods for the drains to act on, before each service run. */
+async function refill(b: Backend): Promise<void> {
+  const c = b.clients
+  for (const app of ['evictme', 'deleteme']) {
+    const name = `${app}-${drainCount}-${Date.now()}`
+    await createPod(c, { name, namespace: 'apps', node: 'w1', labels: { app }, terminationGracePeriodSeconds: 0 })
+  }
+}
+
+async function bindRole(b: Backend, rules: readonly PermissionRule[]): Promise<void> {
+  await refill(b)
+  const kc: KubeConfig = b.kc
+  const { RbacAuthorizationV1Api } = await import('@kubernetes/client-node')
+  const rbac = kc.makeApiClient(RbacAuthorizationV1Api)
+  const name = 'streamspace-node-manager'
+  await rbac.deleteClusterRoleBinding({ name }).catch(() => undefined)
+  await rbac.deleteClusterRole({ name }).catch(() => undefined)
+  await rbac.createClusterRole({ body: { metadata: { name }, rules: clusterRoleRules(rules) } })
+  await rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: NODE_MANAGER_USER.name }],
+    },
+  })
+  // The RBAC authorizer follows its own watch: wait until the binding is in force.
+  const { AuthorizationV1Api } = await import('@kubernetes/client-node')
+  const authz = kc.makeApiClient(AuthorizationV1Api)
+  const probe = rules[0]
+  await waitFor(async () => {
+    const review = await authz.createSubjectAccessReview({
+      body: { spec: { user: NODE_MANAGER_USER.name, resourceAttributes: { group: probe.apiGroups[0], resource: probe.resources[0], verb: probe.verbs[0] } } },
+    })
+    return review.status?.allowed === true
+  }, 10_000, 'binding in force')
+}
