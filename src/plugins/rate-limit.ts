@@ -35,6 +35,9 @@ export default fp<ChangeRateLimitOptions>(async (fastify, opts) => {
     max,
     timeWindow,
     keyGenerator: userKey,
+    onExceeded: (request, key) => {
+      request.log.warn({ audit: { action: `${request.method} ${request.routeOptions.url}`, actor: key, outcome: 'refused', status_code: 429 } }, `audit: ${key} over the node change rate limit`)
+    },
     errorResponseBuilder: (_request, context) =>
       new HttpError(429, `Rate limit exceeded: at most ${max} node changes per ${seconds(timeWindow)} per user; retry in ${Math.max(1, Math.ceil(context.ttl / 1000))} s`, {
         limit: max,
