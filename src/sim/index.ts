@@ -9,6 +9,7 @@ import {
 } from './kinds.js'
 import { nodeMetrics, podIsMeasured, podMetrics } from './metrics.js'
 import { nodeIsReady } from './objects.js'
+import { decodeDeleteOptions, isProtobuf } from './protobuf.js'
 import { seedCluster } from './seed.js'
 import { fieldMatcher, parseFieldSelector, parseLabelSelector, type Matcher } from './selectors.js'
 import { ApiError, badRequest, conflict, gone, methodNotAllowed, notFound } from './status.js'
@@ -135,7 +136,13 @@ async function readBody(req: IncomingMessage): Promise<any> {
     if (size > MAX_BODY_BYTES) throw new ApiError(413, 'RequestEntityTooLarge', 'the request body is too large')
     chunks.push(chunk)
   }
-  const text = Buffer.concat(chunks).toString('utf8')
+  const body = Buffer.concat(chunks)
+  if (isProtobuf(req.headers['content-type'])) {
+    // Only DELETE bodies (DeleteOptions) come as protobuf from kubectl; others must be JSON.
+    if (req.method === 'DELETE') return decodeDeleteOptions(body)
+    throw new ApiError(415, 'UnsupportedMediaType', 'the simulator accepts only JSON request bodies')
+  }
+  const text = body.toString('utf8')
   if (!text.trim()) return undefined
   try {
     return JSON.parse(text)
