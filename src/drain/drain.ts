@@ -37,6 +37,17 @@ export interface DrainDeps {
 }
 
 const MAX_EVENTS = 10_000
+
+/** Reasons of the Kubernetes Events a drain records on its node, by outcome. */
+export const EVENT_REASONS: Record<DrainStatus['phase'], string> = {
+  none: 'NodeDrainStarted',
+  running: 'NodeDrainStarted',
+  succeeded: 'NodeDrained',
+  refused: 'NodeDrainRefused',
+  timed_out: 'NodeDrainTimedOut',
+  failed: 'NodeDrainFailed',
+  interrupted: 'NodeDrainInterrupted',
+}
 const round3 = (x: number) => Math.round(x * 1000) / 1000
 const backoffMs = (attempt: number) => Math.min(5000, 500 * 2 ** attempt)
 
@@ -171,7 +182,7 @@ export class DrainRun {
       }
       this.st.cordoned = true
       this.emit('cordoned', { message: `node ${this.node} cordoned` })
-      this.record('Normal', 'NodeDrainStarted', `Drain started${this.actor ? ` by ${this.actor}` : ''}: node cordoned, evicting its pods`)
+      this.record('Normal', EVENT_REASONS.running, `Drain started${this.actor ? ` by ${this.actor}` : ''}: node cordoned, evicting its pods`)
     }
     this.throwIfAborted(signal)
 
@@ -384,7 +395,7 @@ export class DrainRun {
     this.emit('finished', { phase, message })
     if (this.st.cordoned) {
       const ok = phase === 'succeeded'
-      this.record(ok ? 'Normal' : 'Warning', ok ? 'NodeDrained' : 'NodeDrainFailed',
+      this.record(ok ? 'Normal' : 'Warning', EVENT_REASONS[phase],
         ok ? `Node drained: ${this.st.evicted.length} pod(s) evicted, ${this.st.sessions_disrupted} StreamSpace session(s)` : message)
     }
     return result as T

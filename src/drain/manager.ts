@@ -6,19 +6,33 @@ import { HttpError } from '../errors.js'
 import type { KubeClients } from '../kube/client.js'
 import { kubeStatusOf } from '../kube/errors.js'
 import { readNode } from '../kube/node-patches.js'
-import { DrainRun, type DrainDeps } from './drain.js'
+import type { CoreV1Event } from '@kubernetes/client-node'
+import { EVENT_COMPONENT } from '../kube/events.js'
+import { listNodeEvents } from '../kube/pods.js'
+import { DrainRun, EVENT_REASONS, type DrainDeps } from './drain.js'
 import { parseSelector } from '../kube/selector.js'
-import type { DrainEvent, DrainOptions, DrainResult, DrainStatus } from './types.js'
+import type { DrainEvent, DrainOptions, DrainPhase, DrainResult, DrainStatus } from './types.js'
 
 export interface DrainManagerOptions extends DrainDeps {
   /** Drains running at once across the cluster. Default 3. */
   maxConcurrent?: number
+  /** Where the drain's Kubernetes Events live (read back after a restart). Default "default". */
+  eventNamespace?: string
 }
 
 export interface StartedDrain {
   run: DrainRun
   /** Settles when the drain ends; never rejects unhandled (callers that don't wait can ignore it). */
   result: Promise<DrainResult>
+}
+
+function emptyStatus(node: string, phase: DrainPhase, message: string): DrainStatus {
+  return {
+    node, phase, message,
+    started_at: null, finished_at: null, options: null, cordoned: false, method: null, total: 0,
+    evicted: [], pending: [], skipped: [], refused: [], errors: [], warnings: [],
+    sessions_disrupted: 0, duration_seconds: null,
+  }
 }
 
 export class DrainManager {
@@ -87,12 +101,39 @@ export class DrainManager {
   status(node: string): DrainStatus {
     const run = this.latest.get(node)
     if (run) return run.status()
-    return {
-      node, phase: 'none', message: 'no drain of this node since the service started',
-      started_at: null, finished_at: null, options: null, cordoned: false, method: null, total: 0,
-      evicted: [], pending: [], skipped: [], refused: [], errors: [], warnings: [],
-      sessions_disrupted: 0, duration_seconds: null,
+    return emptyStatus(node, 'none', 'no drain of this node since the service started')
+  }
+
+  /**
+   * The latest status, also across restarts: without a drain in this process, the drain's own
+   * Kubernetes Events on the node tell the last outcome. A start with no outcome after it means
+   * the service stopped (or died) mid-drain.
+   */
+  async statusWithHistory(node: string): Promise<DrainStatus> {
+    if (this.latest.has(node)) return this.status(node)
+    let events: CoreV1Event[]
+    try {
+      events = await listNodeEvents(this.deps.clients, this.deps.eventNamespace ?? 'default', node)
+    } catch (err) {
+      this.deps.log?.warn({ err, node }, 'drain: could not read past drain Events')
+      return this.status(node)
     }
+    const phaseOf = new Map(Object.entries(EVENT_REASONS).filter(([p]) => p !== 'none').map(([p, r]) => [r, p as DrainPhase]))
+    const time = (e: CoreV1Event) => new Date(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? 0).getTime()
+    const ours = events
+      .filter((e) => e.source?.component === EVENT_COMPONENT && phaseOf.has(e.reason ?? ''))
+      // Oldest first; at the same time an outcome comes after its start.
+      .sort((a, b) => time(a) - time(b) || Number(a.reason !== EVENT_REASONS.running) - Number(b.reason !== EVENT_REASONS.running))
+    const last = ours.at(-1)
+    if (!last) return this.status(node)
+    const at = new Date(time(last)).toISOString()
+    if (last.reason === EVENT_REASONS.running) {
+      const st = emptyStatus(node, 'interrupted', `interrupted: the service stopped during this drain without recording its outcome; node ${node} left cordoned`)
+      return { ...st, started_at: at, cordoned: true }
+    }
+    const start = ours.filter((e) => e.reason === EVENT_REASONS.running && time(e) <= time(last)).at(-1)
+    const st = emptyStatus(node, phaseOf.get(last.reason!)!, last.message ?? '')
+    return { ...st, started_at: start ? new Date(time(start)).toISOString() : null, finished_at: at, cordoned: true }
   }
 
   /** The latest run of a node, for streaming its events; undefined if none. */

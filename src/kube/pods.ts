@@ -126,3 +126,12 @@ export async function watchPodsOnNode(
   )
   return () => controller.abort()
 }
+
+/** The Kubernetes Events about a node in one namespace (the drain reads back its own). */
+export async function listNodeEvents(clients: KubeClients, namespace: string, node: string) {
+  const list = await clients.core.listNamespacedEvent({
+    namespace,
+    fieldSelector: `involvedObject.kind=Node,involvedObject.name=${node}`,
+  })
+  return list.items
+}

@@ -32,6 +32,7 @@ const drainRoutes: FastifyPluginAsyncTypebox<DrainRoutesOptions> = async (app, o
     sessionSelector: opts.sessionSelector,
     maxConcurrent: opts.maxConcurrentDrains,
     log: app.log.child({ component: 'drain' }),
+    eventNamespace: opts.eventNamespace,
     recordEvent: (node, event) => recordNodeEvent(app.kube, node, event, { namespace: opts.eventNamespace }),
   })
   if (!app.hasDecorator('drains')) app.decorate('drains', manager)
@@ -82,7 +83,7 @@ const drainRoutes: FastifyPluginAsyncTypebox<DrainRoutesOptions> = async (app, o
   }, async (request) => {
     const name = request.params.name
     if (!app.drains.latestRun(name)) await app.drains.checkRequest(name, {})
-    return app.drains.status(name)
+    return app.drains.statusWithHistory(name)
   })
 
   app.get('/nodes/:name/drain/events', {

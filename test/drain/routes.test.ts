@@ -4,6 +4,7 @@ import { startService, makeToken, type Service } from '../helpers/service.js'
 import { startCluster } from './cluster.js'
 import { createNode, createPod, createReplicaSet, ensureNamespace, isCordoned, mixedNode } from './fixtures.js'
 import { setHeaderOptions } from '@kubernetes/client-node'
+import { recordNodeEvent } from '../../src/kube/events.js'
 
 const backend = await startCluster()
 const c = backend.clients
@@ -197,5 +198,21 @@ t.test('the service stops mid-drain: the waiting request hears it, the node stay
   const events = await c.core.listEventForAllNamespaces({ fieldSelector: 'involvedObject.name=h-stop' })
   const reasons = events.items.map((e) => `${e.type} ${e.reason}: ${e.message}`)
   t.ok(reasons.some((r) => r.startsWith('Normal NodeDrainStarted')), reasons.join('\n'))
-  t.ok(reasons.some((r) => r === 'Warning NodeDrainFailed: interrupted: service stopped; node h-stop left cordoned'), reasons.join('\n'))
+  t.ok(reasons.some((r) => r === 'Warning NodeDrainInterrupted: interrupted: service stopped; node h-stop left cordoned'), reasons.join('\n'))
+  // A service started afterwards reads it back.
+  const st = await (await svc.api('/nodes/h-stop/drain')).json()
+  t.equal(st.phase, 'interrupted')
+  t.equal(st.message, 'interrupted: service stopped; node h-stop left cordoned')
+  t.equal(st.cordoned, true)
+  t.ok(st.started_at && st.finished_at)
+})
+
+t.test('a drain whose service died without a word: the status says it was interrupted', async (t) => {
+  await createNode(c, 'h-died')
+  // What a killed service leaves behind: its start Event and nothing after.
+  await recordNodeEvent(c, { metadata: { name: 'h-died' } }, { reason: 'NodeDrainStarted', message: 'Drain started by alice: node cordoned, evicting its pods' })
+  const st = await (await svc.api('/nodes/h-died/drain')).json()
+  t.equal(st.phase, 'interrupted')
+  t.match(st.message, /service stopped during this drain without recording its outcome; node h-died left cordoned/)
+  t.ok(st.started_at)
 })
