@@ -1,18 +1,15 @@
 // What the real API server does, asserted on every backend: where the simulated cluster
 // disagrees with kube-apiserver, this file says so first. Each fact was seen on v1.33.
 import t from 'tap'
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { backendNames, startBackend } from '../helpers/backend.js'
 import { createNode, createPDB, createPod, createReplicaSet, ensureNamespace, kubeRequest, waitPodsRunning } from '../helpers/fixtures.js'
 
-const simReady = existsSync(fileURLToPath(new URL('../../src/sim/index.ts', import.meta.url)))
 const ns = 'facts'
 const smp = 'application/strategic-merge-patch+json'
 const merge = 'application/merge-patch+json'
 
 for (const name of backendNames()) {
-  t.test(`API facts [${name}]`, { skip: name === 'sim' && !simReady ? 'src/sim/index.ts is not there yet' : false }, async (t) => {
+  t.test(`API facts [${name}]`, async (t) => {
     const b = await startBackend(name, { podTerminateSeconds: 1 })
     t.teardown(() => b.close())
     const req = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, type?: string) => kubeRequest(b.kc, method, path, body, type)

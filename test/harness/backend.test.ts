@@ -1,14 +1,11 @@
 // The test backends behave as a cluster with kubelets: the same checks on the simulated
 // cluster and on the real API server.
 import t from 'tap'
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { backendNames, startBackend, type Backend } from '../helpers/backend.js'
 import {
   createNode, createPDB, createPod, createReplicaSet, ensureNamespace, waitFor, waitPodGone, waitPodsRunning,
 } from '../helpers/fixtures.js'
 
-const simReady = existsSync(fileURLToPath(new URL('../../src/sim/index.ts', import.meta.url)))
 const ns = 'harness'
 
 async function readyStatus(b: Backend, node: string): Promise<string | undefined> {
@@ -17,8 +14,8 @@ async function readyStatus(b: Backend, node: string): Promise<string | undefined
 }
 
 for (const name of backendNames()) {
-  t.test(`backend ${name}`, { skip: name === 'sim' && !simReady ? 'src/sim/index.ts is not there yet' : false }, async (t) => {
-    const b = await startBackend(name, { podTerminateSeconds: 30 })
+  t.test(`backend ${name}`, async (t) => {
+    const b = await startBackend(name)
     t.teardown(() => b.close())
     await ensureNamespace(b.clients, ns)
 

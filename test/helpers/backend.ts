@@ -7,27 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createKubeClients, type KubeClients } from '../../src/kube/client.js'
+import { startSim, type SimCluster } from '../../src/sim/index.js'
 import { startApiServer, type ApiServer, type ApiServerOptions } from './apiserver.js'
 import { FakeKubelet } from './kubelet.js'
 
 export type BackendName = 'sim' | 'apiserver'
 export const ALL_BACKENDS: BackendName[] = ['sim', 'apiserver']
-
-/** What the backend needs of src/sim (its startSim/SimCluster); typed here so this file stands alone. */
-export interface SimCluster {
-  url: string
-  port: number
-  kubeconfig(): string
-  writeKubeconfig(file: string): void | Promise<void>
-  setNodeReady(name: string, ready: boolean | 'Unknown'): void | Promise<void>
-  suspend(): void | Promise<void>
-  resume(): void | Promise<void>
-  close(): Promise<void>
-  [more: string]: unknown
-}
-interface SimModule {
-  startSim(opts: { nodes: number; podTerminateSeconds?: number; metrics?: boolean }): Promise<SimCluster>
-}
 
 export interface Backend {
   name: BackendName
@@ -51,7 +36,7 @@ export interface Backend {
 }
 
 export interface BackendOptions {
-  /** Longest time a deleted pod lingers, whatever its grace period. */
+  /** When set, a deleted pod lingers this long whatever its grace period (sim and kubelet stand-in alike). */
   podTerminateSeconds?: number
   /** sim: serve metrics.k8s.io (default true, as the sim does). Not available on apiserver. */
   metrics?: boolean
@@ -76,9 +61,6 @@ function loadKubeConfig(file: string): KubeConfig {
 }
 
 async function startSimBackend(opts: BackendOptions): Promise<Backend> {
-  // A variable specifier keeps this file compiling while src/sim/index.ts is being written.
-  const simModule = '../../src/sim/index.js'
-  const { startSim } = await import(simModule) as SimModule
   const sim = await startSim({ nodes: 0, podTerminateSeconds: opts.podTerminateSeconds, metrics: opts.metrics })
   const dir = mkdtempSync(join(tmpdir(), 'sim-backend-'))
   const kubeconfigPath = join(dir, 'kubeconfig')
@@ -91,7 +73,7 @@ async function startSimBackend(opts: BackendOptions): Promise<Backend> {
     clients: createKubeClients(kc),
     sim,
     metrics: opts.metrics ?? true,
-    setNodeReady: async (name, ready) => { await sim.setNodeReady(name, ready) },
+    setNodeReady: async (name, ready) => sim.setNodeReady(name, ready),
     async close() {
       await sim.close()
       rmSync(dir, { recursive: true, force: true })

@@ -1,7 +1,7 @@
 // Plays the kubelet for every node of a real API server (no containers anywhere):
 // - a pod bound to a node whose heartbeat runs goes from Pending to Running and Ready;
 // - a pod being deleted is removed (grace period 0) once its deletionGracePeriodSeconds have
-//   passed, capped by podTerminateSeconds;
+//   passed, or after podTerminateSeconds when set (as the simulator does);
 // - every node whose Ready condition is True gets a fresh lastHeartbeatTime now and then;
 //   stopHeartbeat(node) turns Ready to Unknown (as the node lifecycle controller reports a
 //   kubelet that went silent) and, like a dead kubelet, leaves that node's pods as they are:
@@ -19,7 +19,7 @@ import {
 } from '@kubernetes/client-node'
 
 export interface FakeKubeletOptions {
-  /** Longest time a deleted pod lingers, whatever its grace period (seconds). */
+  /** When set, a deleted pod lingers this long, whatever its grace period (seconds), as in the sim. */
   podTerminateSeconds?: number
   /** How often Ready nodes get a new lastHeartbeatTime (seconds). */
   heartbeatSeconds?: number
@@ -113,7 +113,7 @@ export class FakeKubelet {
 
   private scheduleRemoval(pod: V1Pod): void {
     const uid = pod.metadata!.uid!
-    const grace = Math.min(pod.metadata?.deletionGracePeriodSeconds ?? 0, this.opts.podTerminateSeconds ?? Infinity)
+    const grace = this.opts.podTerminateSeconds ?? pod.metadata?.deletionGracePeriodSeconds ?? 0
     const due = Date.now() + grace * 1000
     const pending = this.removals.get(uid)
     // A second delete can shorten the grace period; never lengthen it.
