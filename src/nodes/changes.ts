@@ -52,6 +52,8 @@ export interface ChangeResult {
   changed: boolean
   /** For NoExecute taints: pods on the node it evicts, now or after their tolerationSeconds. */
   affectedPods?: number
+  /** What went wrong around a change that was made (e.g. its audit Event could not be written). */
+  warnings: string[]
 }
 
 export interface TaintInput { key: string; value?: string; effect: string }
@@ -91,8 +93,8 @@ async function change(
         const current = await readNode(deps.clients, name)
         const result = await step(current)
         audit(result.changed ? 'changed' : 'unchanged', 200, { previous: result.previous, affected_pods: affectedPods })
-        if (result.changed && result.event) await event(deps, result.node, result.event)
-        return { node: result.node, changed: result.changed, ...(affectedPods === undefined ? {} : { affectedPods }) }
+        const warning = result.changed && result.event ? await event(deps, result.node, result.event) : undefined
+        return { node: result.node, changed: result.changed, warnings: warning ? [warning] : [], ...(affectedPods === undefined ? {} : { affectedPods }) }
       } catch (err) {
         if (!isConflict(err)) throw err
         if (attempts >= maxAttempts) {
@@ -109,12 +111,16 @@ async function change(
   }
 }
 
-async function event(deps: NodeChangeDeps, node: V1Node, spec: NodeEventSpec): Promise<void> {
+/** Records the change's Event; returns a warning when it could not (the change stands). */
+async function event(deps: NodeChangeDeps, node: V1Node, spec: NodeEventSpec): Promise<string | undefined> {
   try {
     await recordNodeEvent(deps.clients, node, spec, { now: deps.now?.() })
+    return undefined
   } catch (err) {
-    // The change is made; a lost Event must not turn it into an error. The audit log has it.
+    // The change is made; a lost Event must not turn it into an error. The audit log has it,
+    // and the answer carries a Warning header saying why the Event is missing.
     deps.log?.warn({ err, node: node.metadata?.name, reason: spec.reason }, 'could not record the Kubernetes Event for a node change')
+    return `change made, but its audit Event was not recorded: ${(err as Error).message}`
   }
 }
 

@@ -1,7 +1,7 @@
 // Labels, taints and cordon: thin routes over src/nodes/changes.ts. Each answers with the node as
 // it is after the change. Every mutating route is rate-limited per user (plugins/rate-limit.ts)
 // and audited: the domain reports each attempt, logged here with the request.
-import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ErrorResponse, commonErrors } from '../schemas/common.js'
 import { NodeParams, NodeView } from '../schemas/node.js'
@@ -9,7 +9,7 @@ import {
   DeleteLabelQuery, DeleteTaintQuery, LabelKeyParams, SetLabelBody, SetTaintBody, TaintChangeResult, TaintKeyParams,
 } from '../schemas/node-changes.js'
 import * as changes from '../nodes/changes.js'
-import type { Actor, AuditEntry, NodeChangeDeps } from '../nodes/changes.js'
+import type { Actor, AuditEntry, ChangeResult, NodeChangeDeps } from '../nodes/changes.js'
 import type { V1Node } from '@kubernetes/client-node'
 import type { NodeObject } from '../kube/types.js'
 
@@ -34,6 +34,10 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
   // The node as the write returned it (client-node model: same fields, Dates for times).
   const view = (node: V1Node) => fastify.cluster.viewOf(node as NodeObject)
   const common = { tags: ['nodes'], security: [{ bearerAuth: [] }] }
+  /** RFC 9111 Warning headers for what went wrong around a change that was made. */
+  const warn = (reply: FastifyReply, r: ChangeResult) => {
+    for (const w of r.warnings) reply.header('warning', `299 streamspace-node-manager "${w.replaceAll('"', "'")}"`)
+  }
   const preHandler = fastify.changeRateLimit
 
   fastify.put('/nodes/:name/labels', {
@@ -46,9 +50,10 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
       body: SetLabelBody,
       response: { 200: NodeView, ...errors },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const { key, value, force } = request.body
     const r = await changes.setLabel(deps(request), actor(request), request.params.name, key, value, { force })
+    warn(reply, r)
     return view(r.node)
   })
 
@@ -62,8 +67,9 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
       querystring: DeleteLabelQuery,
       response: { 200: NodeView, ...errors },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const r = await changes.removeLabel(deps(request), actor(request), request.params.name, request.params.key, { force: request.query.force })
+    warn(reply, r)
     return view(r.node)
   })
 
@@ -77,9 +83,10 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
       body: SetTaintBody,
       response: { 200: TaintChangeResult, ...errors },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const { key, value, effect, force } = request.body
     const r = await changes.setTaint(deps(request), actor(request), request.params.name, { key, value, effect }, { force })
+    warn(reply, r)
     const nodeView = view(r.node)
     return r.affectedPods === undefined ? nodeView : { ...nodeView, affected_pods: r.affectedPods }
   })
@@ -94,8 +101,9 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
       querystring: DeleteTaintQuery,
       response: { 200: NodeView, ...errors },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const r = await changes.removeTaint(deps(request), actor(request), request.params.name, request.params.key, request.query.effect, { force: request.query.force })
+    warn(reply, r)
     return view(r.node)
   })
 
@@ -106,8 +114,9 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
     fastify.post(`/nodes/:name/${path}`, {
       preHandler,
       schema: { ...common, summary, description, params: NodeParams, response: { 200: NodeView, ...errors } },
-    }, async (request) => {
+    }, async (request, reply) => {
       const r = await fn(deps(request), actor(request), request.params.name)
+      warn(reply, r)
       return view(r.node)
     })
   }
