@@ -1,6 +1,8 @@
 // What the real API server does, asserted on every backend: where the simulated cluster
 // disagrees with kube-apiserver, this file says so first. Each fact was seen on v1.33.
 import t from 'tap'
+import { HttpMethod, RequestContext } from '@kubernetes/client-node'
+import { fetch } from 'undici'
 import { backendNames, startBackend } from '../helpers/backend.js'
 import { createNode, createPDB, createPod, createReplicaSet, ensureNamespace, kubeRequest, waitPodsRunning } from '../helpers/fixtures.js'
 
@@ -58,6 +60,23 @@ for (const name of backendNames()) {
       t.equal(body.metadata.resourceVersion, before)
     })
 
+    await t.test('a watch from a compacted resourceVersion: 200, then one ERROR event with a 410 Expired Status', async (t) => {
+      const server = b.kc.getCurrentCluster()!.server
+      const ctx = new RequestContext(`${server}/api/v1/nodes?watch=true&resourceVersion=1`, HttpMethod.GET)
+      await b.kc.applySecurityAuthentication(ctx)
+      const res = await fetch(ctx.getUrl(), { headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher(), signal: AbortSignal.timeout(5000) })
+      t.equal(res.status, 200)
+      const event = JSON.parse((await res.text()).trim().split('\n')[0])
+      t.match(event, { type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', code: 410, message: /^too old resource version: 1 \(\d+\)$/ } })
+    })
+
+    await t.test('a selector that cannot be parsed is a 400 BadRequest', { todo: name === 'sim' ? 'the sim answers 200 with an empty list' : false }, async (t) => {
+      const field = await req('GET', '/api/v1/pods?fieldSelector=spec.foo%3Dn1')
+      t.match(field, { status: 400, body: { kind: 'Status', reason: 'BadRequest', code: 400, message: 'field label not supported: spec.foo' } })
+      const label = await req('GET', '/api/v1/pods?labelSelector=a%3D%3D%3Db')
+      t.match(label, { status: 400, body: { kind: 'Status', reason: 'BadRequest', code: 400, message: /^unable to parse requirement/ } })
+    })
+
     await t.test('deleting an unbound pod removes it at once; a bound one lingers', async (t) => {
       const unbound = await req('DELETE', `/api/v1/namespaces/${ns}/pods/unbound`)
       t.equal(unbound.status, 200)
@@ -80,6 +99,7 @@ for (const name of backendNames()) {
       const ok = await evict('web-1')
       t.equal(ok.status, 201)
       t.match(ok.body, { kind: 'Status', status: 'Success' })
+      t.equal((await evict('web-1')).status, 201, 'evicting a pod already terminating succeeds again')
       const refused = await evict('web-2')
       t.equal(refused.status, 429)
       t.same(refused.body, {
