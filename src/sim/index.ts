@@ -13,7 +13,7 @@ import { decodeDeleteOptions, isProtobuf } from './protobuf.js'
 import { seedCluster } from './seed.js'
 import { fieldMatcher, parseFieldSelector, parseLabelSelector, type Matcher } from './selectors.js'
 import { ApiError, badRequest, conflict, gone, methodNotAllowed, notFound } from './status.js'
-import { lowerBound, objectKey, type Obj, type StoreEvent } from './store.js'
+import { jsonOf, lowerBound, objectKey, typedJsonOf, type Obj, type StoreEvent } from './store.js'
 import { toTable } from './table.js'
 
 export interface FaultSpec {
@@ -119,7 +119,10 @@ function parseRoute(method: string, path: string, query: Record<string, string>)
 }
 
 function sendJson(res: ServerResponse, code: number, body: unknown): void {
-  const data = JSON.stringify(body)
+  sendText(res, code, JSON.stringify(body))
+}
+
+function sendText(res: ServerResponse, code: number, data: string): void {
   res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data), 'Cache-Control': 'no-cache, private' })
   res.end(data)
 }
@@ -152,6 +155,7 @@ async function readBody(req: IncomingMessage): Promise<any> {
 }
 
 const withType = (def: ResourceDef, obj: Obj): Obj => ({ kind: def.kind, apiVersion: apiVersionOf(def), ...obj })
+const typedJson = (def: ResourceDef, obj: Obj): string => typedJsonOf(def.kind, apiVersionOf(def), obj)
 
 interface ContinueToken { rv: number; start: string }
 
@@ -312,8 +316,8 @@ export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' })
     res.flushHeaders()
     const write = (type: string, obj: Obj) => {
-      const object = table ? toTable(def, [obj], { resourceVersion: obj.metadata.resourceVersion }, table) : withType(def, obj)
-      res.write(JSON.stringify({ type, object }) + '\n')
+      const object = table ? JSON.stringify(toTable(def, [obj], { resourceVersion: obj.metadata.resourceVersion }, table)) : typedJson(def, obj)
+      res.write(`{"type":"${type}","object":${object}}\n`)
     }
     const writeBookmark = (extra?: Obj) => {
       res.write(JSON.stringify({ type: 'BOOKMARK', object: { kind: def.kind, apiVersion: apiVersionOf(def), metadata: { resourceVersion: String(store.rv), ...extra } } }) + '\n')
@@ -450,13 +454,14 @@ export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
       case 'get': {
         if (sub === 'eviction') throw methodNotAllowed()
         const obj = cluster.get(def, ns, name!)
-        sendJson(res, 200, table ? toTable(def, [obj], { resourceVersion: obj.metadata.resourceVersion }, table) : withType(def, obj))
+        if (table) sendJson(res, 200, toTable(def, [obj], { resourceVersion: obj.metadata.resourceVersion }, table))
+        else sendText(res, 200, typedJson(def, obj))
         return
       }
       case 'list': {
         const { items, metadata } = list(def, ns, query)
         if (table) sendJson(res, 200, toTable(def, items, metadata, table))
-        else sendJson(res, 200, { kind: `${def.kind}List`, apiVersion: apiVersionOf(def), metadata, items })
+        else sendText(res, 200, `{"kind":"${def.kind}List","apiVersion":"${apiVersionOf(def)}","metadata":${JSON.stringify(metadata)},"items":[${items.map(jsonOf).join(',')}]}`)
         return
       }
       case 'create': {

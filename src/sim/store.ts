@@ -29,6 +29,24 @@ export class Collection {
   constructor(readonly def: ResourceDef, readonly id: string) {}
 }
 
+const jsonCache = new WeakMap<Obj, string>()
+
+/** JSON of a stored object, kept with it: stored objects never change, so lists and watches
+ *  serialize each object once however often it is sent. */
+export function jsonOf(obj: Obj): string {
+  let json = jsonCache.get(obj)
+  if (json === undefined) {
+    json = JSON.stringify(obj)
+    jsonCache.set(obj, json)
+  }
+  return json
+}
+
+/** JSON of a stored object with its kind and apiVersion first, as single objects are sent. */
+export function typedJsonOf(kind: string, apiVersion: string, obj: Obj): string {
+  return `{"kind":${JSON.stringify(kind)},"apiVersion":${JSON.stringify(apiVersion)},${jsonOf(obj).slice(1)}`
+}
+
 export function objectKey(namespace: string | undefined, name: string): string {
   return namespace ? `${namespace}/${name}` : name
 }
