@@ -165,7 +165,7 @@ t.test('PDB blocks, then releases: the drain waits and completes', async (t) => 
   const { run, result } = await m.start('n-pdb', { timeout_seconds: 30 })
   const events: DrainEvent[] = []
   run.subscribe((e) => events.push(e))
-  await waitUntil(() => run.status().pending.some((p) => p.pdb === 'web'))
+  await waitUntil(() => run.status().pending.length === 2 && run.status().pending.every((p) => p.pdb === 'web'))
   const blocked = run.status()
   t.equal(blocked.phase, 'running')
   t.same(blocked.pending.map((p) => p.pdb), ['web', 'web'], 'each pending pod names the PDB holding it')
