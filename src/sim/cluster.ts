@@ -29,6 +29,25 @@ function sameContent(a: Obj, b: Obj): boolean {
   return strip(a) === strip(b)
 }
 
+/** Fields of type metav1.MicroTime: the server parses them with exactly six fractional digits. */
+const MICRO_TIME_FIELDS: Record<string, string[][]> = {
+  'leases.coordination.k8s.io': [['spec', 'acquireTime'], ['spec', 'renewTime']],
+  events: [['eventTime']],
+}
+const MICRO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$/
+
+/** Rejects what the server's decoder would not accept, as a 400 like its decode errors. */
+function checkDecodable(def: ResourceDef, obj: Obj): void {
+  for (const path of MICRO_TIME_FIELDS[idOf(def)] ?? []) {
+    const value = path.reduce<any>((o, k) => o?.[k], obj)
+    if (value === undefined || value === null) continue
+    if (typeof value !== 'string' || !MICRO_TIME.test(value)) {
+      const rest = typeof value === 'string' ? value.slice(19) : String(value)
+      throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: parsing time "${value}" as "2006-01-02T15:04:05.000000Z07:00": cannot parse "${rest}" as ".000000"`)
+    }
+  }
+}
+
 export interface DeleteOptions { gracePeriodSeconds?: number; preconditions?: { uid?: string; resourceVersion?: string }; dryRun?: boolean }
 
 export class Cluster {
@@ -73,6 +92,7 @@ export class Cluster {
     }
     const id = idOf(def)
     if (this.store.get(id, metadata.namespace, metadata.name)) throw alreadyExists(def.plural, metadata.name, def.group)
+    checkDecodable(def, body)
     let obj = Store.initMetadata({ ...stripTypeMeta(body), metadata })
     obj = this.defaultsOnCreate(def, obj)
     if (dryRun) return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(this.store.rv) } }
@@ -138,6 +158,7 @@ export class Cluster {
   }
 
   private replace(def: ResourceDef, old: Obj, next: Obj, subresource: string | undefined, dryRun: boolean): Obj {
+    checkDecodable(def, next)
     let obj: Obj
     if (subresource === 'status') {
       obj = { ...old, status: next.status }

@@ -235,7 +235,7 @@ export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
 
   function list(def: ResourceDef, ns: string | undefined, query: Record<string, string>): { items: Obj[]; metadata: Obj } {
     const labels = parseLabelSelector(query.labelSelector)
-    const fieldReqs = parseFieldSelector(query.fieldSelector)
+    const fieldReqs = parseFieldSelector(query.fieldSelector, def.plural)
     const fields = fieldMatcher(fieldReqs)
     const limit = Math.max(0, Number.parseInt(query.limit ?? '0', 10) || 0)
     let listRv = store.rv
@@ -290,7 +290,7 @@ export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
       if (!pod || !podIsMeasured(pod, store)) throw notFound('podmetrics', name, 'metrics.k8s.io')
       return withType(def, podMetrics(pod, now))
     }
-    const fieldReqs = parseFieldSelector(query.fieldSelector)
+    const fieldReqs = parseFieldSelector(query.fieldSelector, 'pods')
     const { keys, from, to } = candidateKeys(store.collection('pods').def, ns, fieldReqs)
     const fields = fieldMatcher(fieldReqs.filter((f) => f.field !== 'spec.nodeName'))
     const items: Obj[] = []
@@ -307,7 +307,7 @@ export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
     const { def, ns } = route
     const id = idOf(def)
     const labels = parseLabelSelector(query.labelSelector)
-    const fieldReqs = parseFieldSelector(query.fieldSelector)
+    const fieldReqs = parseFieldSelector(query.fieldSelector, def.plural)
     const nameMatch: Matcher | undefined = route.name ? (o) => o.metadata.name === route.name : undefined
     const fields = fieldMatcher(fieldReqs)
     const matches = (o: Obj | undefined) => !!o && (!labels || labels(o)) && (!fields || fields(o)) && (!nameMatch || nameMatch(o))

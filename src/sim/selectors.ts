@@ -24,16 +24,35 @@ function splitTerms(text: string): string[] {
   return terms.map((t) => t.trim()).filter((t) => t.length > 0)
 }
 
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
+
+function checkedRequirement(req: Requirement): Requirement {
+  const slash = req.key.lastIndexOf('/')
+  const name = slash >= 0 ? req.key.slice(slash + 1) : req.key
+  const prefix = slash >= 0 ? req.key.slice(0, slash) : undefined
+  if (!LABEL_NAME.test(name) || name.length > 63 || (prefix !== undefined && (!DNS_SUBDOMAIN.test(prefix) || prefix.length > 253))) {
+    throw badRequest(`unable to parse requirement: key: Invalid value: "${req.key}": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`)
+  }
+  req.values.forEach((v, i) => {
+    if (!LABEL_VALUE.test(v) || v.length > 63) {
+      throw badRequest(`unable to parse requirement: values[${i}][${req.key}]: Invalid value: "${v}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')`)
+    }
+  })
+  return req
+}
+
 function parseLabelRequirement(term: string): Requirement {
   let m = /^(\S+?)\s+(in|notin)\s*\(([^)]*)\)$/.exec(term)
-  if (m) return { key: m[1], op: m[2] as 'in' | 'notin', values: m[3].split(',').map((v) => v.trim()) }
+  if (m) return checkedRequirement({ key: m[1], op: m[2] as 'in' | 'notin', values: m[3].split(',').map((v) => v.trim()) })
   m = /^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(term)
-  if (m) return { key: m[1], op: m[2] === '!=' ? 'neq' : 'eq', values: [m[3]] }
+  if (m) return checkedRequirement({ key: m[1], op: m[2] === '!=' ? 'neq' : 'eq', values: [m[3]] })
   m = /^!\s*(\S+)$/.exec(term)
-  if (m) return { key: m[1], op: 'notexists', values: [] }
+  if (m) return checkedRequirement({ key: m[1], op: 'notexists', values: [] })
   m = /^([^=!\s()]+)$/.exec(term)
-  if (m) return { key: m[1], op: 'exists', values: [] }
-  throw badRequest(`unable to parse requirement: invalid label selector "${term}"`)
+  if (m) return checkedRequirement({ key: m[1], op: 'exists', values: [] })
+  throw badRequest(`unable to parse requirement: found '${term}', expected: identifier`)
 }
 
 function requirementMatches(req: Requirement, value: string | undefined): boolean {
@@ -75,12 +94,23 @@ export function labelSelectorObjectMatcher(sel: Obj | undefined): Matcher {
 
 export interface FieldRequirement { field: string; op: 'eq' | 'neq'; value: string }
 
-export function parseFieldSelector(text: string | undefined): FieldRequirement[] {
+/** Field labels each resource supports (as registered in kube-apiserver); others get 400. */
+const FIELD_LABELS: Record<string, string[]> = {
+  pods: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.podIPs', 'status.nominatedNodeName'],
+  nodes: ['spec.unschedulable'],
+  namespaces: ['status.phase'],
+  events: ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type'],
+}
+
+export function parseFieldSelector(text: string | undefined, resource?: string): FieldRequirement[] {
   if (!text) return []
   return splitTerms(text).map((term) => {
     const m = /^([^=!]+?)\s*(==|=|!=)\s*(.*)$/.exec(term)
     if (!m) throw badRequest(`invalid selector: '${text}'; can't understand '${term}'`)
-    return { field: m[1].trim(), op: m[2] === '!=' ? 'neq' : 'eq', value: m[3].trim() }
+    const field = m[1].trim()
+    const supported = field === 'metadata.name' || field === 'metadata.namespace' || (resource !== undefined && (FIELD_LABELS[resource] ?? []).includes(field))
+    if (resource !== undefined && !supported) throw badRequest(`field label not supported: ${field}`)
+    return { field, op: m[2] === '!=' ? 'neq' : 'eq', value: m[3].trim() }
   })
 }
 
@@ -92,7 +122,7 @@ function fieldValue(obj: Obj, path: string): string {
   }
   if (cur === undefined || cur === null) {
     // The server compares booleans such as spec.unschedulable as "false" when unset.
-    return path === 'spec.unschedulable' ? 'false' : ''
+    return path === 'spec.unschedulable' || path === 'spec.hostNetwork' ? 'false' : ''
   }
   return String(cur)
 }

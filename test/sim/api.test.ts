@@ -106,6 +106,10 @@ t.test('list: limit/continue, selectors, and expired continue tokens', async (t)
   t.equal((await core.listPodForAllNamespaces({ fieldSelector: 'status.phase=Running' })).items.length, 5)
   t.equal((await core.listPodForAllNamespaces({ fieldSelector: 'status.phase!=Running' })).items.length, 0)
   t.equal((await core.listNamespacedPod({ namespace: 'kube-system' })).items.length, 0)
+  const badField = await rejects(core.listPodForAllNamespaces({ fieldSelector: 'spec.foo=n1' }))
+  t.match(badField, { code: 400, body: { reason: 'BadRequest', message: 'field label not supported: spec.foo' } })
+  const badLabel = await rejects(core.listNode({ labelSelector: 'a===b' }))
+  t.match(badLabel, { code: 400, body: { reason: 'BadRequest', message: /^unable to parse requirement/ } })
   // A token from before the kept history is 410 Expired.
   const stale = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: 1, start: 'l-0' })).toString('base64')
   sim.cluster.store.compactedRv = sim.cluster.store.rv
