@@ -77,6 +77,15 @@ for (const name of backendNames()) {
       t.match(label, { status: 400, body: { kind: 'Status', reason: 'BadRequest', code: 400, message: /^unable to parse requirement/ } })
     })
 
+    await t.test('a Lease renewTime is a MicroTime: milliseconds alone are a 400', { todo: name === 'sim' ? 'the sim accepts a milliseconds-only renewTime' : false }, async (t) => {
+      const lease = (renewTime: string) => ({ metadata: { name: `l${renewTime.length}` }, spec: { holderIdentity: 'me', leaseDurationSeconds: 15, renewTime } })
+      const millis = await req('POST', `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`, lease('2026-01-02T03:04:05.678Z'))
+      t.match(millis, { status: 400, body: { kind: 'Status', reason: 'BadRequest', message: /cannot be handled as a Lease: parsing time/ } })
+      const micros = await req('POST', `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`, lease('2026-01-02T03:04:05.678000Z'))
+      t.equal(micros.status, 201)
+      t.equal(micros.body.spec.renewTime, '2026-01-02T03:04:05.678000Z')
+    })
+
     await t.test('deleting an unbound pod removes it at once; a bound one lingers', async (t) => {
       const unbound = await req('DELETE', `/api/v1/namespaces/${ns}/pods/unbound`)
       t.equal(unbound.status, 200)

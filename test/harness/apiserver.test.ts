@@ -12,7 +12,7 @@ import { createNode, createPod, createReplicaSet, ensureNamespace, grantClusterR
 const run = promisify(execFile)
 
 t.test('real API server', { skip: backendNames().includes('apiserver') ? false : 'TEST_BACKENDS leaves out apiserver' }, async (t) => {
-  const b = await startBackend('apiserver', { podTerminateSeconds: 1 })
+  const b = await startBackend('apiserver', { podTerminateSeconds: 1, heartbeatSeconds: 1 })
   let closed = false
   t.teardown(() => (closed ? undefined : b.close()))
   await createNode(b.clients, { name: 'worker-1', cpu: '2', memory: '4Gi' })
@@ -23,6 +23,28 @@ t.test('real API server', { skip: backendNames().includes('apiserver') ? false :
     const version = await run('kubectl', ['--kubeconfig', b.kubeconfigPath, 'version', '-o', 'json'])
     t.equal(JSON.parse(version.stdout).serverVersion.gitVersion, 'v1.33.13')
   })
+
+  await t.test('the kubelet stand-in heartbeats through node Leases, not node status', async (t) => {
+    const before = await b.clients.core.readNode({ name: 'worker-1' })
+    let lease = await waitForLease()
+    t.equal(lease.spec?.holderIdentity, 'worker-1')
+    const firstRenew = lease.spec?.renewTime
+    await waitFor(async () => {
+      lease = await b.clients.coordination.readNamespacedLease({ name: 'worker-1', namespace: 'kube-node-lease' })
+      return String(lease.spec?.renewTime) !== String(firstRenew)
+    }, 5000, 'the lease to be renewed')
+    const after = await b.clients.core.readNode({ name: 'worker-1' })
+    t.equal(after.metadata?.resourceVersion, before.metadata?.resourceVersion, 'the Node object did not change')
+  })
+
+  async function waitForLease() {
+    let lease
+    await waitFor(async () => {
+      lease = await b.clients.coordination.readNamespacedLease({ name: 'worker-1', namespace: 'kube-node-lease' }).catch(() => undefined)
+      return lease !== undefined
+    }, 5000, 'the node lease')
+    return lease!
+  }
 
   await t.test('a static-token user without RBAC rights is refused', async (t) => {
     const kc = new KubeConfig()

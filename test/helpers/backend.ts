@@ -38,6 +38,8 @@ export interface Backend {
 export interface BackendOptions {
   /** When set, a deleted pod lingers this long whatever its grace period (sim and kubelet stand-in alike). */
   podTerminateSeconds?: number
+  /** apiserver: how often the kubelet stand-in renews node Leases (default 10 s). */
+  heartbeatSeconds?: number
   /** sim: serve metrics.k8s.io (default true, as the sim does). Not available on apiserver. */
   metrics?: boolean
   /** apiserver: extra static users, controllers, flags. */
@@ -85,7 +87,7 @@ async function startApiServerBackend(opts: BackendOptions): Promise<Backend> {
   const apiserver = await startApiServer(opts.apiserver)
   try {
     const kc = loadKubeConfig(apiserver.kubeconfigPath)
-    const kubelet = new FakeKubelet(kc, { podTerminateSeconds: opts.podTerminateSeconds })
+    const kubelet = new FakeKubelet(kc, { podTerminateSeconds: opts.podTerminateSeconds, heartbeatSeconds: opts.heartbeatSeconds })
     await kubelet.start()
     return {
       name: 'apiserver',

@@ -2,16 +2,18 @@
 // - a pod bound to a node whose heartbeat runs goes from Pending to Running and Ready;
 // - a pod being deleted is removed (grace period 0) once its deletionGracePeriodSeconds have
 //   passed, or after podTerminateSeconds when set (as the simulator does);
-// - every node whose Ready condition is True gets a fresh lastHeartbeatTime now and then;
+// - every node's Lease in kube-node-lease is renewed now and then (the kubelet's heartbeat);
 //   stopHeartbeat(node) turns Ready to Unknown (as the node lifecycle controller reports a
 //   kubelet that went silent) and, like a dead kubelet, leaves that node's pods as they are:
 //   Pending ones never start and terminating ones are never removed.
 import {
+  CoordinationV1Api,
   CoreV1Api,
   KubeConfig,
   PatchStrategy,
   makeInformer,
   setHeaderOptions,
+  V1MicroTime,
   type Informer,
   type ObjectCache,
   type V1Node,
@@ -21,7 +23,7 @@ import {
 export interface FakeKubeletOptions {
   /** When set, a deleted pod lingers this long, whatever its grace period (seconds), as in the sim. */
   podTerminateSeconds?: number
-  /** How often Ready nodes get a new lastHeartbeatTime (seconds). */
+  /** How often node Leases are renewed (seconds). */
   heartbeatSeconds?: number
 }
 
@@ -36,6 +38,7 @@ function codeOf(err: unknown): number | undefined {
 
 export class FakeKubelet {
   private readonly core: CoreV1Api
+  private readonly coordination: CoordinationV1Api
   private readonly pods: Watched<V1Pod>
   private readonly nodes: Watched<V1Node>
   private readonly silent = new Set<string>()
@@ -49,6 +52,7 @@ export class FakeKubelet {
 
   constructor(kc: KubeConfig, private readonly opts: FakeKubeletOptions = {}) {
     this.core = kc.makeApiClient(CoreV1Api)
+    this.coordination = kc.makeApiClient(CoordinationV1Api)
     this.pods = makeInformer(kc, '/api/v1/pods', () => this.core.listPodForAllNamespaces())
     this.nodes = makeInformer(kc, '/api/v1/nodes', () => this.core.listNode())
   }
@@ -58,6 +62,11 @@ export class FakeKubelet {
     this.pods.on('add', onPod)
     this.pods.on('update', onPod)
     this.pods.on('delete', (pod) => this.forgetRemoval(pod.metadata?.uid))
+    // A kubelet registers its node's Lease right away.
+    this.nodes.on('add', (node) => {
+      const { name, uid } = node.metadata ?? {}
+      if (name && uid && !this.stopped) this.renewLease(name, uid, new V1MicroTime()).catch((err) => this.errors.push(err))
+    })
     for (const informer of [this.pods, this.nodes] as Watched<V1Pod | V1Node>[]) {
       // An informer stops on a watch error; start it again (it relists) until we are stopped.
       informer.on('error', () => {
@@ -66,6 +75,7 @@ export class FakeKubelet {
     }
     await Promise.all([this.pods.start(), this.nodes.start()])
     const every = (this.opts.heartbeatSeconds ?? 10) * 1000
+    void this.heartbeat()
     this.heartbeatTimer = setInterval(() => { void this.heartbeat() }, every)
   }
 
@@ -176,14 +186,31 @@ export class FakeKubelet {
     }
   }
 
+  // Like a kubelet since Kubernetes 1.17: the heartbeat is the node's Lease in kube-node-lease;
+  // node status is written only when it changes, so heartbeats cause no Node watch events.
   private async heartbeat(): Promise<void> {
-    const now = new Date().toISOString()
+    const renewTime = new V1MicroTime()
     for (const node of this.nodes.list()) {
       const name = node.metadata?.name
-      const ready = node.status?.conditions?.find((c) => c.type === 'Ready')
-      if (!name || this.silent.has(name) || ready?.status !== 'True') continue
-      await this.core.patchNodeStatus({ name, body: { status: { conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: now }] } } }, strategicPatch)
-        .catch((err) => { if (codeOf(err) !== 404) this.errors.push(err) })
+      if (!name || this.silent.has(name)) continue
+      await this.renewLease(name, node.metadata!.uid!, renewTime).catch((err) => this.errors.push(err))
+    }
+  }
+
+  // renewTime is a MicroTime: the API server refuses a plain Date's milliseconds-only form.
+  private async renewLease(node: string, uid: string, renewTime: V1MicroTime): Promise<void> {
+    const namespace = 'kube-node-lease'
+    try {
+      await this.coordination.patchNamespacedLease({ name: node, namespace, body: { spec: { renewTime: renewTime.toISOString() } } }, mergePatch)
+    } catch (err) {
+      if (codeOf(err) !== 404) throw err
+      await this.coordination.createNamespacedLease({
+        namespace,
+        body: {
+          metadata: { name: node, namespace, ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: node, uid }] },
+          spec: { holderIdentity: node, leaseDurationSeconds: 40, renewTime },
+        },
+      }).catch((e) => { if (codeOf(e) !== 409) throw e })
     }
   }
 }
