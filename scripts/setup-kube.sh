@@ -34,7 +34,7 @@ flock 9   # one build at a time when several suites start together
 
 if ! have_all; then
   command -v go >/dev/null || fail "Go is not installed: it is needed to build kube-apiserver $version (tools/kube/go.mod asks for go >= $(sed -nE 's/^go //p' "$tools/go.mod")); Debian's golang is too old, install Go from the machine image"
-  echo "setup-kube: building etcd, kube-apiserver, kube-controller-manager $version (first run: about 15 minutes on 2 cores)" >&2
+  echo "setup-kube: building etcd, kube-apiserver, kube-controller-manager $version (first run on a fresh machine: about 15-20 minutes on 2 cores; later runs reuse the Go build cache)" >&2
   start=$(date +%s)
   tmp=$(mktemp -d "$cache/build.XXXXXX")
   trap 'rm -rf "$tmp"' EXIT

@@ -158,6 +158,17 @@ async function stopProcess(p: Proc): Promise<void> {
 }
 
 export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiServer> {
+  // A free port can be taken by someone else between our probe and the bind: try again then.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts)
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/.test(String(err))) throw err
+    }
+  }
+}
+
+async function startOnce(opts: ApiServerOptions): Promise<ApiServer> {
   const bin = kubeBinDir()
   for (const b of ['etcd', 'kube-apiserver', 'kube-controller-manager']) {
     if (!existsSync(join(bin, b))) throw new Error(`${join(bin, b)} is missing: run bash scripts/setup-kube.sh`)
