@@ -46,6 +46,23 @@ t.test('real API server', { skip: backendNames().includes('apiserver') ? false :
     return lease!
   }
 
+  await t.test('a node whose kubelet died: Unknown, and its pods neither start nor go', async (t) => {
+    await createNode(b.clients, { name: 'dead', cpu: '2', memory: '4Gi' })
+    await createPod(b.clients, { name: 'old', namespace: 'default', node: 'dead' })
+    await waitPodsRunning(b.clients, 'default', ['old'])
+    await b.kubelet!.stopHeartbeat('dead')
+    const node = await b.clients.core.readNode({ name: 'dead' })
+    t.match(node.status?.conditions?.find((c) => c.type === 'Ready'), { status: 'Unknown', reason: 'NodeStatusUnknown' })
+    await createPod(b.clients, { name: 'new', namespace: 'default', node: 'dead' })
+    await b.clients.core.deleteNamespacedPod({ name: 'old', namespace: 'default' })
+    await new Promise((r) => setTimeout(r, 2000)) // podTerminateSeconds is 1
+    t.equal((await b.clients.core.readNamespacedPod({ name: 'new', namespace: 'default' })).status?.phase, 'Pending')
+    t.ok((await b.clients.core.readNamespacedPod({ name: 'old', namespace: 'default' })).metadata?.deletionTimestamp, 'old is stuck terminating')
+    await b.kubelet!.startHeartbeat('dead')
+    await waitPodsRunning(b.clients, 'default', ['new'])
+    await waitPodGone(b.clients, 'default', 'old')
+  })
+
   await t.test('a static-token user without RBAC rights is refused', async (t) => {
     const kc = new KubeConfig()
     kc.loadFromFile(b.tokenKubeconfig!(NODE_MANAGER_USER.token))

@@ -53,6 +53,11 @@ for (const name of backendNames()) {
     await t.test('a node can be made NotReady and Ready again', async (t) => {
       await b.setNodeReady('n1', false)
       await waitFor(async () => (await readyStatus(b, 'n1')) === 'False', 5000, 'n1 NotReady')
+      const n1 = await b.clients.core.readNode({ name: 'n1' })
+      t.equal(n1.status?.conditions?.length, 4, 'the other conditions stay')
+      // Only the condition changes: pods bound to a NotReady node still run on both backends.
+      await createPod(b.clients, { name: 'p3', namespace: ns, node: 'n1' })
+      await waitPodsRunning(b.clients, ns, ['p3'])
       await b.setNodeReady('n1', 'Unknown')
       await waitFor(async () => (await readyStatus(b, 'n1')) === 'Unknown', 5000, 'n1 Unknown')
       await b.setNodeReady('n1', true)

@@ -28,7 +28,10 @@ export interface Backend {
   kubelet?: FakeKubelet
   /** Whether metrics.k8s.io is served (the real server has no metrics-server here). */
   metrics: boolean
-  /** Ready condition True, False, or Unknown (a silent kubelet). */
+  /**
+   * Sets the node's Ready condition True, False or Unknown. On both backends the node's pods
+   * still start and terminate; for a dead kubelet use kubelet.stopHeartbeat (apiserver only).
+   */
   setNodeReady(name: string, ready: boolean | 'Unknown'): Promise<void>
   /** apiserver only: a kubeconfig file for another static-token user. */
   tokenKubeconfig?(token: string): string
@@ -97,10 +100,7 @@ async function startApiServerBackend(opts: BackendOptions): Promise<Backend> {
       apiserver,
       kubelet,
       metrics: false,
-      async setNodeReady(name, ready) {
-        if (ready === true) await kubelet.startHeartbeat(name)
-        else await kubelet.stopHeartbeat(name, ready === false ? 'False' : 'Unknown')
-      },
+      setNodeReady: (name, ready) => kubelet.setReady(name, ready === true ? 'True' : ready === false ? 'False' : 'Unknown'),
       tokenKubeconfig: (token) => apiserver.tokenKubeconfig(token),
       async close() {
         await kubelet.stop()

@@ -3,6 +3,7 @@
 // - a pod being deleted is removed (grace period 0) once its deletionGracePeriodSeconds have
 //   passed, or after podTerminateSeconds when set (as the simulator does);
 // - every node's Lease in kube-node-lease is renewed now and then (the kubelet's heartbeat);
+//   setReady(node, status) reports the Ready condition of a kubelet that still runs;
 //   stopHeartbeat(node) turns Ready to Unknown (as the node lifecycle controller reports a
 //   kubelet that went silent) and, like a dead kubelet, leaves that node's pods as they are:
 //   Pending ones never start and terminating ones are never removed.
@@ -88,24 +89,31 @@ export class FakeKubelet {
     await Promise.all([this.pods.stop(), this.nodes.stop()]).catch(() => {})
   }
 
-  /** The node's kubelet goes silent: Ready becomes `status` (Unknown unless told) and stays. */
-  async stopHeartbeat(node: string, status: 'Unknown' | 'False' = 'Unknown'): Promise<void> {
-    this.silent.add(node)
+  /**
+   * Sets the node's Ready condition as its kubelet would report it (the sim's setNodeReady): the
+   * kubelet keeps running, so the node's pods still start and terminate.
+   */
+  async setReady(node: string, status: 'True' | 'False' | 'Unknown'): Promise<void> {
     const now = new Date().toISOString()
-    const condition = status === 'Unknown'
-      ? { type: 'Ready', status, reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastTransitionTime: now }
-      : { type: 'Ready', status, reason: 'KubeletNotReady', message: 'container runtime is down', lastTransitionTime: now, lastHeartbeatTime: now }
+    const [reason, message] = status === 'True' ? ['KubeletReady', 'kubelet is posting ready status']
+      : status === 'False' ? ['KubeletNotReady', 'container runtime is down']
+      : ['NodeStatusUnknown', 'Kubelet stopped posting node status.']
+    // Unknown is written by the node lifecycle controller, which leaves lastHeartbeatTime alone.
+    const condition = { type: 'Ready', status, reason, message, lastTransitionTime: now, ...(status === 'Unknown' ? {} : { lastHeartbeatTime: now }) }
+    // Conditions merge by type under a strategic-merge patch: the other conditions stay.
     await this.core.patchNodeStatus({ name: node, body: { status: { conditions: [condition] } } }, strategicPatch)
+  }
+
+  /** The node's kubelet dies: Ready turns Unknown, its Lease is no longer renewed, its pods are left as they are. */
+  async stopHeartbeat(node: string): Promise<void> {
+    this.silent.add(node)
+    await this.setReady(node, 'Unknown')
   }
 
   /** The node's kubelet is back: Ready True, and its pods are looked after again. */
   async startHeartbeat(node: string): Promise<void> {
     this.silent.delete(node)
-    const now = new Date().toISOString()
-    await this.core.patchNodeStatus({
-      name: node,
-      body: { status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now }] } },
-    }, strategicPatch)
+    await this.setReady(node, 'True')
     for (const pod of this.pods.list()) if (pod.spec?.nodeName === node) this.handlePod(pod)
   }
 
