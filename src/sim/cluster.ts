@@ -93,7 +93,7 @@ export class Cluster {
     const id = idOf(def)
     if (this.store.get(id, metadata.namespace, metadata.name)) throw alreadyExists(def.plural, metadata.name, def.group)
     checkDecodable(def, body)
-    let obj = Store.initMetadata({ ...stripTypeMeta(body), metadata })
+    let obj = Store.initMetadata({ ...stripTypeMeta(body), metadata }, def.group === 'apps' || def.group === 'policy')
     obj = this.defaultsOnCreate(def, obj)
     if (dryRun) return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(this.store.rv) } }
     return this.store.put(id, obj)
@@ -170,7 +170,7 @@ export class Cluster {
         ...(m.namespace ? { namespace: m.namespace } : {}),
         uid: m.uid,
         creationTimestamp: m.creationTimestamp,
-        generation: m.generation,
+        ...(m.generation !== undefined ? { generation: m.generation } : {}),
         ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp, deletionGracePeriodSeconds: m.deletionGracePeriodSeconds } : {}),
       }
       obj = { ...next, metadata }
@@ -178,7 +178,7 @@ export class Cluster {
       if (idOf(def) === 'pods' && old.spec?.nodeName && next.spec?.nodeName !== old.spec.nodeName) {
         throw invalid('Pod', m.name, 'spec', 'Forbidden: pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations), `spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)')
       }
-      if (JSON.stringify(obj.spec) !== JSON.stringify(old.spec) && def.group !== '') metadata.generation = (m.generation ?? 1) + 1
+      if (m.generation !== undefined && JSON.stringify(obj.spec) !== JSON.stringify(old.spec)) metadata.generation = m.generation + 1
     }
     // An update that changes nothing keeps the resourceVersion and sends no event, as on the real server.
     if (sameContent(obj, old) || dryRun) return dryRun ? obj : old

@@ -9,7 +9,7 @@ import {
 } from './kinds.js'
 import { nodeMetrics, podIsMeasured, podMetrics } from './metrics.js'
 import { nodeIsReady } from './objects.js'
-import { decodeDeleteOptions, isProtobuf } from './protobuf.js'
+import { decodeDeleteOptions, decodeObject, isProtobuf } from './protobuf.js'
 import { seedCluster } from './seed.js'
 import { fieldMatcher, parseFieldSelector, parseLabelSelector, type Matcher } from './selectors.js'
 import { ApiError, badRequest, conflict, gone, methodNotAllowed, notFound } from './status.js'
@@ -141,9 +141,9 @@ async function readBody(req: IncomingMessage): Promise<any> {
   }
   const body = Buffer.concat(chunks)
   if (isProtobuf(req.headers['content-type'])) {
-    // Only DELETE bodies (DeleteOptions) come as protobuf from kubectl; others must be JSON.
     if (req.method === 'DELETE') return decodeDeleteOptions(body)
-    throw new ApiError(415, 'UnsupportedMediaType', 'the simulator accepts only JSON request bodies')
+    if (req.method === 'POST' || req.method === 'PUT') return decodeObject(body)
+    throw new ApiError(415, 'UnsupportedMediaType', 'the simulator accepts only JSON request bodies here')
   }
   const text = body.toString('utf8')
   if (!text.trim()) return undefined

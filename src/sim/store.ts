@@ -96,12 +96,15 @@ export class Store {
     this.listeners.push(fn)
   }
 
-  /** Fills in what the server sets on create (uid, creationTimestamp, generation). */
-  static initMetadata(obj: Obj, now = new Date()): Obj {
+  /** Fills in what the server sets on create: uid, creationTimestamp, and generation for kinds
+   *  whose spec the server tracks (apps and policy; core kinds such as Node and ConfigMap have none). */
+  static initMetadata(obj: Obj, tracksGeneration: boolean, now = new Date()): Obj {
     const metadata = { ...obj.metadata }
-    metadata.uid ??= randomUUID()
+    metadata.uid = randomUUID()
+    // Unlike a real server, a creationTimestamp given on create is kept: tests use it to make old objects.
     metadata.creationTimestamp ??= now.toISOString().replace(/\.\d+Z$/, 'Z')
-    metadata.generation ??= 1
+    if (tracksGeneration) metadata.generation = 1
+    else delete metadata.generation
     return { ...obj, metadata }
   }
 

@@ -60,6 +60,13 @@ const COLUMNS: Record<string, Column[]> = {
   pods: [col('Name', 'string', 0, 'name'), col('Ready'), col('Status'), col('Restarts', 'string'), col('Age'), col('IP', 'string', 1), col('Node', 'string', 1), col('Nominated Node', 'string', 1), col('Readiness Gates', 'string', 1)],
   namespaces: [col('Name', 'string', 0, 'name'), col('Status'), col('Age')],
   poddisruptionbudgets: [col('Name', 'string', 0, 'name'), col('Min Available'), col('Max Unavailable'), col('Allowed Disruptions', 'integer'), col('Age')],
+  daemonsets: [col('Name', 'string', 0, 'name'), col('Desired', 'integer'), col('Current', 'integer'), col('Ready', 'integer'), col('Up-to-date', 'integer'), col('Available', 'integer'), col('Node Selector'), col('Age')],
+  replicasets: [col('Name', 'string', 0, 'name'), col('Desired', 'integer'), col('Current', 'integer'), col('Ready', 'integer'), col('Age')],
+  deployments: [col('Name', 'string', 0, 'name'), col('Ready'), col('Up-to-date', 'integer'), col('Available', 'integer'), col('Age')],
+  statefulsets: [col('Name', 'string', 0, 'name'), col('Ready'), col('Age')],
+  configmaps: [col('Name', 'string', 0, 'name'), col('Data', 'integer'), col('Age')],
+  leases: [col('Name', 'string', 0, 'name'), col('Holder'), col('Age')],
+  events: [col('Last Seen'), col('Type'), col('Reason'), col('Object'), col('Message')],
 }
 
 function cells(def: ResourceDef, obj: Obj, now: number): unknown[] {
@@ -81,6 +88,26 @@ function cells(def: ResourceDef, obj: Obj, now: number): unknown[] {
       return [name, obj.status?.phase ?? 'Active', age(obj, now)]
     case 'poddisruptionbudgets':
       return [name, String(obj.spec?.minAvailable ?? 'N/A'), String(obj.spec?.maxUnavailable ?? 'N/A'), obj.status?.disruptionsAllowed ?? 0, age(obj, now)]
+    case 'daemonsets': {
+      const st = obj.status ?? {}
+      const selector = Object.entries(obj.spec?.template?.spec?.nodeSelector ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '<none>'
+      return [name, st.desiredNumberScheduled ?? 0, st.currentNumberScheduled ?? 0, st.numberReady ?? 0, st.updatedNumberScheduled ?? 0, st.numberAvailable ?? 0, selector, age(obj, now)]
+    }
+    case 'replicasets':
+      return [name, obj.spec?.replicas ?? 0, obj.status?.replicas ?? 0, obj.status?.readyReplicas ?? 0, age(obj, now)]
+    case 'deployments':
+      return [name, `${obj.status?.readyReplicas ?? 0}/${obj.spec?.replicas ?? 0}`, obj.status?.updatedReplicas ?? 0, obj.status?.availableReplicas ?? 0, age(obj, now)]
+    case 'statefulsets':
+      return [name, `${obj.status?.readyReplicas ?? 0}/${obj.spec?.replicas ?? 0}`, age(obj, now)]
+    case 'configmaps':
+      return [name, Object.keys(obj.data ?? {}).length + Object.keys(obj.binaryData ?? {}).length, age(obj, now)]
+    case 'leases':
+      return [name, obj.spec?.holderIdentity ?? '', age(obj, now)]
+    case 'events': {
+      const io = obj.involvedObject ?? obj.regarding ?? {}
+      const last = Date.parse(obj.lastTimestamp ?? obj.eventTime ?? obj.metadata?.creationTimestamp ?? '')
+      return [Number.isNaN(last) ? '<unknown>' : humanDuration(now - last), obj.type ?? '', obj.reason ?? '', `${String(io.kind ?? '').toLowerCase()}/${io.name ?? ''}`, obj.message ?? obj.note ?? '']
+    }
     default:
       return [name, age(obj, now)]
   }
