@@ -1,12 +1,15 @@
 // The test backends behave as a cluster with kubelets: the same checks on the simulated
 // cluster and on the real API server.
 import t from 'tap'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { backendNames, startBackend, type Backend } from '../helpers/backend.js'
 import {
   createNode, createPDB, createPod, createReplicaSet, ensureNamespace, waitFor, waitPodGone, waitPodsRunning,
 } from '../helpers/fixtures.js'
 
 const ns = 'harness'
+const run = promisify(execFile)
 
 async function readyStatus(b: Backend, node: string): Promise<string | undefined> {
   const n = await b.clients.core.readNode({ name: node })
@@ -83,6 +86,19 @@ for (const name of backendNames()) {
       const err = await evict('web-2').then(() => undefined, (e: unknown) => e as { code?: number; body?: string })
       t.equal(err?.code, 429, 'the second eviction is refused')
       t.match(String(err?.body), /disruption budget/)
+    })
+
+    await t.test('kubectl drain empties a node through evictions', async (t) => {
+      await createNode(b.clients, { name: 'n2', cpu: '2', memory: '4Gi' })
+      const labels = { app: 'api' }
+      await createReplicaSet(b.clients, { name: 'api', namespace: ns, labels, replicas: 2 })
+      for (const p of ['api-1', 'api-2']) await createPod(b.clients, { name: p, namespace: ns, node: 'n2', labels, owner: { kind: 'ReplicaSet', name: 'api' }, terminationGracePeriodSeconds: 1 })
+      await waitPodsRunning(b.clients, ns, ['api-1', 'api-2'])
+      const { stdout } = await run('kubectl', ['--kubeconfig', b.kubeconfigPath, 'drain', 'n2', '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=60s'])
+      t.match(stdout, /node\/n2 drained/)
+      const left = await b.clients.core.listPodForAllNamespaces({ fieldSelector: 'spec.nodeName=n2' })
+      t.same(left.items.map((p) => p.metadata?.name), [])
+      t.equal((await b.clients.core.readNode({ name: 'n2' })).spec?.unschedulable, true, 'cordoned')
     })
   })
 }
