@@ -2,7 +2,7 @@
 // plus what the kubelet and the disruption controller do, enough for drains to be real.
 import { randomBytes } from 'node:crypto'
 import { apiVersionOf, type ResourceDef } from './kinds.js'
-import { isoSeconds, nodeInternalIP, podIsReady, runningStatus } from './objects.js'
+import { isoSeconds, nodeInternalIP, podIsReady, runningStatus, withPodReady } from './objects.js'
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from './patch.js'
 import { labelSelectorObjectMatcher } from './selectors.js'
 import { alreadyExists, ApiError, badRequest, conflict, invalid, notFound } from './status.js'
@@ -46,6 +46,13 @@ function checkDecodable(def: ResourceDef, obj: Obj): void {
       throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: parsing time "${value}" as "2006-01-02T15:04:05.000000Z07:00": cannot parse "${rest}" as ".000000"`)
     }
   }
+}
+
+/** core/v1 Event validation: the event lives in its object's namespace ("default" for cluster-scoped objects). */
+function checkEventNamespace(event: Obj, namespace: string): void {
+  const objectNs = event.involvedObject?.namespace ?? ''
+  const ok = objectNs === '' ? namespace === 'default' || namespace === '' : objectNs === namespace
+  if (!ok) throw invalid('Event', event.metadata?.name ?? '', 'involvedObject.namespace', `Invalid value: "${objectNs}": does not match event.namespace`)
 }
 
 export interface DeleteOptions { gracePeriodSeconds?: number; preconditions?: { uid?: string; resourceVersion?: string }; dryRun?: boolean }
@@ -93,6 +100,7 @@ export class Cluster {
     const id = idOf(def)
     if (this.store.get(id, metadata.namespace, metadata.name)) throw alreadyExists(def.plural, metadata.name, def.group)
     checkDecodable(def, body)
+    if (def.plural === 'events' && def.group === '') checkEventNamespace(body, metadata.namespace)
     let obj = Store.initMetadata({ ...stripTypeMeta(body), metadata }, def.group === 'apps' || def.group === 'policy')
     obj = this.defaultsOnCreate(def, obj)
     if (dryRun) return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(this.store.rv) } }
@@ -416,5 +424,14 @@ export class Cluster {
     if (old?.status === status) return
     conditions.push(ready_)
     this.store.put('nodes', { ...node, status: { ...node.status, conditions } })
+    // The node lifecycle controller marks the node's pods not ready; a kubelet back makes them ready again.
+    const at = new Date()
+    const pods = this.store.collection('pods').objects
+    for (const key of [...(this.store.podsByNode.get(name) ?? [])]) {
+      const pod = pods.get(key)
+      if (!pod || pod.status?.phase !== 'Running') continue
+      const next = withPodReady(pod, status === 'True', at)
+      if (next !== pod) this.store.put('pods', next)
+    }
   }
 }

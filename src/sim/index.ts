@@ -205,7 +205,15 @@ export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
   const conflictGate = new RateGate()
   const entries: SimRequest[] = []
   const sockets = new Set<Socket>()
-  const watchEnders = new Set<() => void>()
+  /** Open watches: how to end each (destroying its stream), and when it started. */
+  const watchEnders = new Map<() => void, number>()
+  // dropWatchMs is live: changing it affects watches already open.
+  const dropTimer = setInterval(() => {
+    if (!(faults.dropWatchMs > 0)) return
+    const now = Date.now()
+    for (const [end, started] of watchEnders) if (now - started >= faults.dropWatchMs) end()
+  }, 25)
+  dropTimer.unref()
   let suspended = false
 
   // ---- lists ----
@@ -371,10 +379,9 @@ export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
       watchEnders.delete(ender)
     }
     const ender = () => end(true)
-    watchEnders.add(ender)
+    watchEnders.set(ender, Date.now())
     const timeoutSeconds = Number(query.timeoutSeconds)
     if (timeoutSeconds > 0) timers.push(setTimeout(() => end(false), timeoutSeconds * 1000))
-    if (faults.dropWatchMs > 0) timers.push(setTimeout(() => end(true), faults.dropWatchMs))
     if (bookmarks) {
       const tick = setInterval(() => writeBookmark(), bookmarkMs)
       timers.push(tick as unknown as NodeJS.Timeout)
@@ -582,7 +589,7 @@ export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
     },
     suspend() {
       suspended = true
-      for (const end of [...watchEnders]) end()
+      for (const end of [...watchEnders.keys()]) end()
       for (const s of sockets) s.destroy()
     },
     resume() {
@@ -593,7 +600,8 @@ export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
     },
     async close() {
       cluster.stop()
-      for (const end of [...watchEnders]) end()
+      clearInterval(dropTimer)
+      for (const end of [...watchEnders.keys()]) end()
       await new Promise<void>((resolve) => {
         server.close(() => resolve())
         server.closeAllConnections()

@@ -33,6 +33,10 @@ const IMAGE_NAMES = [
   ['docker.io/library/postgres', '16.6', 158_000_000], ['registry.k8s.io/metrics-server/metrics-server', 'v0.7.2', 19_500_000],
   ['docker.io/calico/node', 'v3.29.1', 141_000_000], ['docker.io/calico/cni', 'v3.29.1', 94_000_000],
   ['registry.k8s.io/sig-storage/csi-node-driver-registrar', 'v2.12.0', 10_800_000], ['docker.io/library/busybox', '1.37.0', 2_200_000],
+  ['registry.k8s.io/etcd', '3.5.21-0', 58_900_000], ['registry.k8s.io/kube-apiserver', 'v1.33.4', 30_100_000],
+  ['registry.k8s.io/kube-controller-manager', 'v1.33.4', 27_600_000], ['registry.k8s.io/kube-scheduler', 'v1.33.4', 21_300_000],
+  ['ghcr.io/streamspace/session-gimp', '1.4.2', 930_000_000], ['ghcr.io/streamspace/node-manager', '0.1.0', 61_000_000],
+  ['docker.io/grafana/promtail', '3.3.2', 83_000_000],
 ] as const
 
 /** 64 hex digits that look like a sha256 digest, stable for the text. */
@@ -227,6 +231,17 @@ export function runningStatus(pod: Obj, hostIP: string, at: Date): Obj {
     })),
     qosClass: pod.status?.qosClass ?? qosClass(pod.spec),
   }
+}
+
+/** The pod with its Ready condition set, as the node lifecycle controller (False) or the kubelet (True) does. */
+export function withPodReady(pod: Obj, ready: boolean, at: Date): Obj {
+  const status = ready ? 'True' : 'False'
+  const conditions: Obj[] = pod.status?.conditions ?? []
+  if (conditions.some((c) => c.type === 'Ready' && c.status === status)) return pod
+  const t = isoSeconds(at)
+  const others = conditions.filter((c) => c.type !== 'Ready')
+  const readyCondition = { type: 'Ready', status, lastProbeTime: null, lastTransitionTime: t, ...(ready ? {} : { reason: 'NodeNotReady' }) }
+  return { ...pod, status: { ...pod.status, conditions: [...others, readyCondition] } }
 }
 
 export function podIsReady(pod: Obj): boolean {

@@ -1,7 +1,7 @@
 // The clusters the sim starts with: the demo cluster (no --nodes), an empty one (--nodes 0), or
 // N generated worker nodes with M workload pods and S session pods each.
 import { randomUUID } from 'node:crypto'
-import { hash, isoSeconds, makeNode, makePod, nodeIp, runningStatus, type NodeShape } from './objects.js'
+import { hash, isoSeconds, makeNode, makePod, nodeIp, runningStatus, withPodReady, type NodeShape } from './objects.js'
 import type { Obj, Store } from './store.js'
 
 const DAY = 86_400_000
@@ -72,6 +72,7 @@ const DS_TOLERATIONS = [
 class ClusterBuilder {
   readonly objects = new Map<string, Obj[]>()
   readonly nodeIPs = new Map<string, string>()
+  private readonly notReadyNodes = new Set<string>()
   private readonly podKeys = new Set<string>()
   constructor(readonly now: Date) {}
 
@@ -87,6 +88,7 @@ class ClusterBuilder {
   node(shape: NodeShape): void {
     this.add('nodes', makeNode(shape, this.now))
     this.nodeIPs.set(shape.name, nodeIp(shape.index))
+    if (shape.ready === false) this.notReadyNodes.add(shape.name)
   }
 
   workload(resource: 'daemonsets.apps' | 'replicasets.apps' | 'deployments.apps' | 'statefulsets.apps', ns: string, name: string,
@@ -110,7 +112,8 @@ class ClusterBuilder {
     this.podKeys.add(`${ns}/${name}`)
     const pod = makePod({ namespace: ns, name, nodeName, labels, spec, owner, annotations, created })
     if (nodeName) pod.status = runningStatus(pod, this.nodeIPs.get(nodeName) ?? '10.0.0.1', created)
-    this.add('pods', pod)
+    // Pods on a NotReady node were marked not ready by the node lifecycle controller.
+    this.add('pods', nodeName && this.notReadyNodes.has(nodeName) ? withPodReady(pod, false, this.now) : pod)
   }
 
   pdb(ns: string, name: string, selector: Record<string, string>, rule: Obj, created: Date): void {

@@ -346,9 +346,12 @@ t.test('faults: errors, conflicts, latency, dropped watches, suspend', async (t)
   t.ok(Date.now() - started >= 140)
   sim.faults.latencyMs = 0
 
-  sim.faults.dropWatchMs = 200
+  // dropWatchMs is live: it closes a watch that was already open.
   let dropped = false
   await watch.watch('/api/v1/nodes', {}, () => {}, () => { dropped = true })
+  await sleep(300)
+  t.notOk(dropped)
+  sim.faults.dropWatchMs = 200
   await eventually(() => dropped, 2000)
   sim.faults.dropWatchMs = 0
 
@@ -365,7 +368,31 @@ t.test('faults: errors, conflicts, latency, dropped watches, suspend', async (t)
   sim.resume()
   t.equal((await core.readNode({ name: 'f-1' })).metadata?.name, 'f-1')
 
+  await core.createNamespacedPod({ namespace: 'default', body: pod('on-f1', 'f-1') })
   sim.setNodeReady('f-1', false)
   const n = await core.readNode({ name: 'f-1' })
   t.equal(n.status?.conditions?.find((x) => x.type === 'Ready')?.status, 'False')
+  const notReady = await core.readNamespacedPod({ namespace: 'default', name: 'on-f1' })
+  t.equal(notReady.status?.conditions?.find((x) => x.type === 'Ready')?.status, 'False', 'pods on a NotReady node are marked not ready')
+  t.equal(notReady.status?.phase, 'Running')
+  sim.setNodeReady('f-1', 'Unknown')
+  t.equal((await core.readNode({ name: 'f-1' })).status?.conditions?.find((x) => x.type === 'Ready')?.status, 'Unknown')
+  sim.setNodeReady('f-1', true)
+  const back = await core.readNamespacedPod({ namespace: 'default', name: 'on-f1' })
+  t.equal(back.status?.conditions?.find((x) => x.type === 'Ready')?.status, 'True')
+})
+
+t.test('core/v1 Events live in their object\'s namespace', async (t) => {
+  const { core } = await simWithClients(t)
+  const event = (ns: string, involvedNs?: string) => ({
+    metadata: { name: `e-${ns}-${involvedNs ?? 'none'}` },
+    involvedObject: { kind: 'Node', name: 'n1', ...(involvedNs ? { namespace: involvedNs } : {}) },
+    reason: 'Test', message: 'hello', type: 'Normal',
+  })
+  await core.createNamespacedEvent({ namespace: 'default', body: event('default') })
+  const wrong = await rejects(core.createNamespacedEvent({ namespace: 'streamspace', body: event('streamspace') }))
+  t.equal(wrong.code, 422)
+  t.equal(wrong.body.reason, 'Invalid')
+  await core.createNamespacedEvent({ namespace: 'streamspace', body: event('streamspace', 'streamspace') })
+  t.equal((await core.listEventForAllNamespaces({ fieldSelector: 'involvedObject.name=n1' })).items.length, 2)
 })
