@@ -1,0 +1,68 @@
+// Argument parsing for the sim CLI (src/sim/cli.ts), kept apart so tests can use it.
+import type { FaultSpec, SimOptions } from './index.js'
+
+export const USAGE =
+  'usage: npm run sim -- --port <p> --kubeconfig <file> [--nodes N] [--pods-per-node M] [--sessions-per-node S] ' +
+  '[--pod-terminate-seconds T] [--metrics on|off] [--faults error=0.1,latency=50,drop-watch=30000,conflict=0.2] [--host H]'
+
+export class UsageError extends Error {}
+
+function count(flag: string, value: string | undefined): number {
+  const n = Number(value)
+  if (value === undefined || !Number.isInteger(n) || n < 0) throw new UsageError(`${flag} needs a whole number >= 0, got ${value ?? 'nothing'}`)
+  return n
+}
+
+/** "error=0.1,latency=50,drop-watch=30000,conflict=0.2" -> Partial<FaultSpec>. */
+export function parseFaults(spec: string): Partial<FaultSpec> {
+  const faults: Partial<FaultSpec> = {}
+  const names: Record<string, keyof FaultSpec> = { error: 'errorRate', latency: 'latencyMs', 'drop-watch': 'dropWatchMs', conflict: 'conflictRate' }
+  for (const part of spec.split(',').filter(Boolean)) {
+    const [key, raw] = part.split('=')
+    const field = names[key?.trim()]
+    const value = Number(raw)
+    if (!field || raw === undefined || !Number.isFinite(value) || value < 0) throw new UsageError(`bad fault "${part}" (known: error, latency, drop-watch, conflict)`)
+    if ((field === 'errorRate' || field === 'conflictRate') && value > 1) throw new UsageError(`${key} is a fraction between 0 and 1`)
+    faults[field] = value
+  }
+  return faults
+}
+
+export interface CliOptions extends SimOptions {
+  kubeconfig?: string
+  help?: boolean
+}
+
+export function parseArgs(argv: string[]): CliOptions {
+  const opts: CliOptions = {}
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]
+    if (flag === '-h' || flag === '--help') {
+      opts.help = true
+      continue
+    }
+    const value = argv[++i]
+    switch (flag) {
+      case '--port': opts.port = count(flag, value); break
+      case '--host':
+        if (!value) throw new UsageError('--host needs a value')
+        opts.host = value
+        break
+      case '--kubeconfig':
+        if (!value) throw new UsageError('--kubeconfig needs a file')
+        opts.kubeconfig = value
+        break
+      case '--nodes': opts.nodes = count(flag, value); break
+      case '--pods-per-node': opts.podsPerNode = count(flag, value); break
+      case '--sessions-per-node': opts.sessionsPerNode = count(flag, value); break
+      case '--pod-terminate-seconds': opts.podTerminateSeconds = count(flag, value); break
+      case '--metrics':
+        if (value !== 'on' && value !== 'off') throw new UsageError('--metrics is on or off')
+        opts.metrics = value === 'on'
+        break
+      case '--faults': opts.faults = parseFaults(value ?? ''); break
+      default: throw new UsageError(`unknown option ${flag}`)
+    }
+  }
+  return opts
+}

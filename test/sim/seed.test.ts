@@ -1,0 +1,99 @@
+// The clusters the sim starts with (demo, generated at scale) and its CLI.
+import { spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node'
+import t from 'tap'
+import { parseFaults } from '../../src/sim/cli-args.js'
+import { raw, simWithClients } from './helpers.js'
+
+t.test('demo cluster: a small StreamSpace cluster', async (t) => {
+  const { sim, core, apps, policy } = await simWithClients(t, {})
+  const nodes = (await core.listNode({})).items
+  t.ok(nodes.length >= 4 && nodes.length <= 6, `${nodes.length} nodes`)
+  const cpus = new Set(nodes.map((n) => n.status?.capacity?.cpu))
+  t.ok(cpus.size >= 3, 'nodes of different sizes')
+  const cp = nodes.find((n) => n.metadata?.labels?.['node-role.kubernetes.io/control-plane'] !== undefined)
+  t.same(cp?.spec?.taints, [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }])
+  const ready = nodes.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+  t.ok(ready.length >= nodes.length - 1, 'most nodes Ready')
+  const sessions = (await core.listNamespacedPod({ namespace: 'streamspace', labelSelector: 'app=streamspace-session' })).items
+  t.ok(sessions.length >= 4)
+  for (const s of sessions) t.match(s.metadata?.labels, { session: String, user: String, template: String })
+  const system = (await core.listNamespacedPod({ namespace: 'kube-system' })).items
+  t.ok(system.some((p) => p.metadata?.ownerReferences?.[0]?.kind === 'DaemonSet'), 'DaemonSet pods')
+  t.ok(system.some((p) => p.metadata?.annotations?.['kubernetes.io/config.mirror']), 'mirror pods')
+  t.ok((await apps.listDaemonSetForAllNamespaces({})).items.length >= 1)
+  const pdbs = (await policy.listPodDisruptionBudgetForAllNamespaces({})).items
+  t.ok(pdbs.length >= 1)
+  t.ok(pdbs.every((p) => (p.status?.expectedPods ?? 0) > 0), 'PDB status computed')
+  const metrics = await raw(sim, '/apis/metrics.k8s.io/v1beta1/nodes')
+  t.equal(metrics.body.items.length, ready.length)
+  // Every node carries realistic status: the ~7 KB shape the service sees on real clusters.
+  const size = JSON.stringify(nodes.find((n) => n.metadata?.name === 'worker-large-1')).length
+  t.ok(size > 5000, `node JSON is ${size} bytes`)
+})
+
+t.test('generated cluster at moderate scale: pages, selectors, watch', async (t) => {
+  const started = Date.now()
+  const { core, sim } = await simWithClients(t, { nodes: 300, podsPerNode: 30, sessionsPerNode: 3 })
+  t.ok(Date.now() - started < 15_000, `started in ${Date.now() - started} ms`)
+  let pods = 0
+  let cont: string | undefined
+  do {
+    const page = await core.listPodForAllNamespaces({ limit: 500, _continue: cont })
+    pods += page.items.length
+    cont = page.metadata?._continue
+  } while (cont)
+  // 30 workload pods per node, plus 2 coredns pods, plus the sessions.
+  t.equal(pods, 300 * 30 + 2 + 300 * 3)
+  const nodes = await core.listNode({ limit: 100 })
+  t.equal(nodes.items[0].metadata?.name, 'node-00001')
+  t.equal(nodes.metadata?.remainingItemCount, 200)
+  const onNode = await core.listPodForAllNamespaces({ fieldSelector: 'spec.nodeName=node-00123' })
+  t.ok(onNode.items.length >= 33)
+  const kinds = new Set(onNode.items.map((p) => p.metadata?.ownerReferences?.[0]?.kind ?? 'none'))
+  t.same([...kinds].sort(), ['DaemonSet', 'ReplicaSet', 'none'])
+  t.ok(onNode.items.every((p) => p.spec?.containers?.[0].resources?.requests?.cpu), 'pods have resource requests')
+  const sessions = await core.listNamespacedPod({ namespace: 'streamspace', labelSelector: 'app=streamspace-session' })
+  t.equal(sessions.items.length, 900)
+  const metrics = await raw(sim, '/apis/metrics.k8s.io/v1beta1/nodes')
+  t.equal(metrics.body.items.length, 300)
+})
+
+t.test('CLI: writes a kubeconfig, prints the URL, serves, exits on SIGTERM', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sim-cli-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const kubeconfig = join(dir, 'kubeconfig')
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/sim/cli.ts', '--port', '0', '--kubeconfig', kubeconfig, '--nodes', '3',
+    '--pods-per-node', '4', '--sessions-per-node', '1', '--metrics', 'off', '--faults', 'latency=1'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout.on('data', (d) => {
+      out += d
+      if (out.includes('\n')) resolve(out.split('\n')[0])
+    })
+    child.on('exit', (code) => reject(new Error(`exited ${code}`)))
+  })
+  t.match(line, /^sim: Kubernetes API at http:\/\/127\.0\.0\.1:\d+ \(3 nodes, /)
+  const text = await readFile(kubeconfig, 'utf8')
+  t.match(text, /insecure-skip-tls-verify: true/)
+  t.match(text, /current-context: streamspace-sim/)
+  const kc = new KubeConfig()
+  kc.loadFromFile(kubeconfig)
+  t.equal(kc.getContextObject(kc.getCurrentContext())?.namespace, 'default')
+  const core = kc.makeApiClient(CoreV1Api)
+  t.equal((await core.listNode({})).items.length, 3)
+  const metrics = await fetch(`${kc.getCurrentCluster()!.server}/apis/metrics.k8s.io/v1beta1/nodes`)
+  t.equal(metrics.status, 404)
+  child.kill('SIGTERM')
+  const code = await new Promise((resolve) => child.on('exit', resolve))
+  t.equal(code, 0)
+})
+
+t.test('CLI fault spec', async (t) => {
+  t.same(parseFaults('error=0.1,latency=50,drop-watch=30000,conflict=0.2'), { errorRate: 0.1, latencyMs: 50, dropWatchMs: 30000, conflictRate: 0.2 })
+  t.throws(() => parseFaults('error=2'))
+  t.throws(() => parseFaults('bogus=1'))
+})
