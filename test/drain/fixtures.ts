@@ -2,7 +2,7 @@
 // tests run against the simulated cluster and a real kube-apiserver. Owners exist as real
 // objects (a garbage collector would remove pods whose owner is missing).
 import type { KubeClients } from '../../src/kube/client.js'
-import type { V1Pod } from '@kubernetes/client-node'
+import { PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node'
 
 export async function createNode(c: KubeClients, name: string, labels: Record<string, string> = {}) {
   await c.core.createNode({
@@ -93,11 +93,21 @@ export async function createPod(c: KubeClients, p: PodSpec): Promise<V1Pod> {
   })
 }
 
-/** Marks a pod finished through the status subresource, as a kubelet would. */
+/**
+ * Marks a pod finished through the status subresource, as a kubelet would: once it runs (so the
+ * kubelet, real or stand-in, is done starting it), with a merge patch (no resourceVersion race).
+ */
 export async function completePod(c: KubeClients, namespace: string, name: string, phase: 'Succeeded' | 'Failed' = 'Succeeded') {
-  const pod = await c.core.readNamespacedPodStatus({ namespace, name })
-  pod.status = { ...pod.status, phase, conditions: [{ type: 'Ready', status: 'False', reason: 'PodCompleted' }] }
-  await c.core.replaceNamespacedPodStatus({ namespace, name, body: pod })
+  for (let i = 0; ; i++) {
+    const pod = await c.core.readNamespacedPodStatus({ namespace, name })
+    if (pod.status?.phase === 'Running') break
+    if (i > 200) throw new Error(`pod ${namespace}/${name} never ran`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  await c.core.patchNamespacedPodStatus(
+    { namespace, name, body: { status: { phase, conditions: [{ type: 'Ready', status: 'False', reason: 'PodCompleted' }] } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  )
 }
 
 export async function createPdb(
@@ -124,7 +134,7 @@ export async function isCordoned(c: KubeClients, node: string): Promise<boolean>
 
 /**
  * The standard mixed node of the parity test and several behaviour tests:
- *   web-0, web-1    ReplicaSet pods (PDB "web" if pdb is given)
+ *   web-0, web-1    ReplicaSet pods (PDB "web" if pdb is given; web-2... on <node>-other)
  *   ds-<node>       DaemonSet pod
  *   mirror-<node>   mirror (static) pod in kube-system
  *   bare-<node>     unmanaged pod        (only if unmanaged)
@@ -134,14 +144,22 @@ export async function isCordoned(c: KubeClients, node: string): Promise<boolean>
 export async function mixedNode(
   c: KubeClients,
   node: string,
-  opts: { unmanaged?: boolean; emptyDir?: boolean; completed?: boolean; pdb?: { minAvailable?: number; maxUnavailable?: number }; namespace?: string } = {},
+  opts: {
+    unmanaged?: boolean; emptyDir?: boolean; completed?: boolean; namespace?: string
+    pdb?: { minAvailable?: number; maxUnavailable?: number }
+    /** More replicas of "web" (web-2, ...) on another node, <node>-other, as a spread workload has. */
+    webElsewhere?: number
+  } = {},
 ) {
   const ns = opts.namespace ?? `drain-${node}`
   await createNode(c, node)
   await ensureNamespace(c, ns)
   await ensureNamespace(c, 'kube-system')
   const webLabels = { app: 'web', node }
-  const rs = await createReplicaSet(c, ns, 'web', 2, webLabels)
+  const elsewhere = opts.webElsewhere ?? 0
+  const rs = await createReplicaSet(c, ns, 'web', 2 + elsewhere, webLabels)
+  if (elsewhere) await createNode(c, `${node}-other`)
+  for (let i = 0; i < elsewhere; i++) await createPod(c, { namespace: ns, name: `web-${2 + i}`, node: `${node}-other`, owner: rs, labels: webLabels })
   const ds = await createDaemonSet(c, ns, 'agent', { app: 'agent', node })
   await createPod(c, { namespace: ns, name: 'web-0', node, owner: rs, labels: webLabels })
   await createPod(c, { namespace: ns, name: 'web-1', node, owner: rs, labels: webLabels })

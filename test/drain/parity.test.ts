@@ -27,10 +27,10 @@ function kubectl(args: string[]): Promise<{ code: number; stdout: string; stderr
   })
 }
 
-interface Options { force?: boolean; ignore_daemonsets?: boolean; delete_emptydir_data?: boolean; disable_eviction?: boolean }
+interface Options { force?: boolean; ignore_daemonsets?: boolean; delete_emptydir_data?: boolean; disable_eviction?: boolean; timeout_seconds?: number }
 
 function kubectlFlags(o: Options): string[] {
-  const flags = ['--timeout=60s']
+  const flags = [`--timeout=${o.timeout_seconds ?? 60}s`]
   if (o.ignore_daemonsets !== false) flags.push('--ignore-daemonsets')
   if (o.force) flags.push('--force')
   if (o.delete_emptydir_data) flags.push('--delete-emptydir-data')
@@ -54,15 +54,21 @@ function kubectlRefused(stderr: string): string[] {
 
 type Setup = (c: KubeClients, node: string) => Promise<void>
 
-const cases: Array<{ name: string; setup: Setup; options: Options; refused: boolean; simTodo?: string }> = [
-  { name: 'daemonset-ignored', setup: (c, n) => mixedNode(c, n).then(() => {}), options: {}, refused: false },
-  { name: 'daemonset-not-ignored', setup: (c, n) => mixedNode(c, n).then(() => {}), options: { ignore_daemonsets: false }, refused: true },
-  { name: 'unmanaged', setup: (c, n) => mixedNode(c, n, { unmanaged: true }).then(() => {}), options: {}, refused: true },
-  { name: 'unmanaged-force', setup: (c, n) => mixedNode(c, n, { unmanaged: true }).then(() => {}), options: { force: true }, refused: false },
-  { name: 'emptydir', setup: (c, n) => mixedNode(c, n, { emptyDir: true }).then(() => {}), options: {}, refused: true },
-  { name: 'emptydir-delete', setup: (c, n) => mixedNode(c, n, { emptyDir: true }).then(() => {}), options: { delete_emptydir_data: true }, refused: false },
-  { name: 'pdb', setup: (c, n) => mixedNode(c, n, { pdb: { maxUnavailable: 1 } }).then(() => {}), options: {}, refused: false },
-  { name: 'completed', setup: (c, n) => mixedNode(c, n, { completed: true }).then(() => {}), options: {}, refused: false },
+/** drained: 200 / kubectl exit 0. refused: 422 / kubectl exit 1 listing the pods. timeout: 504 / exit 1. */
+type Outcome = 'drained' | 'refused' | 'timeout'
+
+const cases: Array<{ name: string; setup: Setup; options: Options; outcome: Outcome; simTodo?: string }> = [
+  { name: 'daemonset-ignored', setup: (c, n) => mixedNode(c, n).then(() => {}), options: {}, outcome: 'drained' },
+  { name: 'daemonset-not-ignored', setup: (c, n) => mixedNode(c, n).then(() => {}), options: { ignore_daemonsets: false }, outcome: 'refused' },
+  { name: 'unmanaged', setup: (c, n) => mixedNode(c, n, { unmanaged: true }).then(() => {}), options: {}, outcome: 'refused' },
+  { name: 'unmanaged-force', setup: (c, n) => mixedNode(c, n, { unmanaged: true }).then(() => {}), options: { force: true }, outcome: 'drained' },
+  { name: 'emptydir', setup: (c, n) => mixedNode(c, n, { emptyDir: true }).then(() => {}), options: {}, outcome: 'refused' },
+  { name: 'emptydir-delete', setup: (c, n) => mixedNode(c, n, { emptyDir: true }).then(() => {}), options: { delete_emptydir_data: true }, outcome: 'drained' },
+  // A PDB-protected ReplicaSet spread over two nodes: the budget allows both evictions here.
+  { name: 'pdb', setup: (c, n) => mixedNode(c, n, { pdb: { minAvailable: 1 }, webElsewhere: 1 }).then(() => {}), options: {}, outcome: 'drained' },
+  // A budget that allows no disruption: both give up at the timeout, having evicted nothing.
+  { name: 'pdb-blocks', setup: (c, n) => mixedNode(c, n, { pdb: { maxUnavailable: 0 } }).then(() => {}), options: { timeout_seconds: 3 }, outcome: 'timeout' },
+  { name: 'completed', setup: (c, n) => mixedNode(c, n, { completed: true }).then(() => {}), options: {}, outcome: 'drained' },
   {
     name: 'completed-emptydir-daemonset',
     async setup(c, n) {
@@ -72,13 +78,13 @@ const cases: Array<{ name: string; setup: Setup; options: Options; refused: bool
       await completePod(c, ns, 'batch-0', 'Failed')
     },
     options: {},
-    refused: false,
+    outcome: 'drained',
   },
   {
     name: 'everything-refused',
     setup: (c, n) => mixedNode(c, n, { unmanaged: true, emptyDir: true }).then(() => {}),
     options: { ignore_daemonsets: false },
-    refused: true,
+    outcome: 'refused',
   },
   {
     name: 'orphaned-daemonset-pod-force',
@@ -87,13 +93,13 @@ const cases: Array<{ name: string; setup: Setup; options: Options; refused: bool
       await c.apps.deleteNamespacedDaemonSet({ namespace: ns, name: 'agent', propagationPolicy: 'Orphan' })
     },
     options: { force: true },
-    refused: false,
+    outcome: 'drained',
   },
   {
     name: 'disable-eviction',
     setup: (c, n) => mixedNode(c, n, { pdb: { maxUnavailable: 0 } }).then(() => {}),
     options: { disable_eviction: true },
-    refused: false,
+    outcome: 'drained',
     // kubectl 1.33 sends DELETE with a protobuf DeleteOptions body; the simulator reads only JSON.
     simTodo: 'the simulated cluster answers 400 to kubectl\'s protobuf DELETE body',
   },
@@ -116,12 +122,16 @@ for (const k of cases) {
     const afterTheirs = await podsOnNode(theirs.clients, node)
     const detail = `kubectl exit ${kc.code}\n${kc.stdout}\n${kc.stderr}\nservice ${res.status} ${JSON.stringify(body)}`
 
-    t.equal(kc.code !== 0, k.refused, `kubectl ${k.refused ? 'refuses' : 'drains'}`, { detail })
-    t.equal(res.status, k.refused ? 422 : 200, `service ${k.refused ? 'refuses (422)' : 'drains (200)'}`, { detail })
+    const status = { drained: 200, refused: 422, timeout: 504 }[k.outcome]
+    t.equal(kc.code !== 0, k.outcome !== 'drained', `kubectl ${k.outcome === 'drained' ? 'drains' : 'fails'}`, { detail })
+    t.equal(res.status, status, `service answers ${status}`, { detail })
     t.same(afterOurs, afterTheirs, 'the same pods are left on the node', { detail })
     const gone = (after: string[]) => before.filter((p) => !after.includes(p)).sort()
     t.same(gone(afterOurs), gone(afterTheirs), 'the same pods were evicted', { detail })
-    if (k.refused) {
+    if (k.outcome === 'timeout') {
+      t.same(gone(afterOurs), [], 'nothing evicted')
+      t.match(kc.stderr, /global timeout reached/, 'kubectl gave up at its timeout')
+    } else if (k.outcome === 'refused') {
       t.same(gone(afterOurs), [], 'nothing evicted when refused')
       const ourRefused = (body.details.refused as Array<{ pod: string }>).map((r) => r.pod).sort()
       t.same(ourRefused, kubectlRefused(kc.stderr), 'refusing for the same pods', { detail })
