@@ -55,6 +55,65 @@ function checkEventNamespace(event: Obj, namespace: string): void {
   if (!ok) throw invalid('Event', event.metadata?.name ?? '', 'involvedObject.namespace', `Invalid value: "${objectNs}": does not match event.namespace`)
 }
 
+const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute']
+
+/** Node validation that patches can trip: each taint needs a key and a known effect, unique per (key, effect). */
+function validateNode(node: Obj): void {
+  const name = node.metadata?.name ?? ''
+  const fail = (field: string, reason: string, message: string) => {
+    throw new ApiError(422, 'Invalid', `Node "${name}" is invalid: ${field}: ${message}`, { name, kind: 'Node', causes: [{ reason, message, field }] })
+  }
+  const seen = new Set<string>()
+  const taints: Obj[] = node.spec?.taints ?? []
+  taints.forEach((taint, i) => {
+    // The real server reports taint fields under "metadata.taints" (sic).
+    if (!taint?.key) fail(`metadata.taints[${i}].key`, 'FieldValueRequired', 'Required value')
+    if (!taint.effect) fail(`metadata.taints[${i}].effect`, 'FieldValueRequired', 'Required value')
+    if (!TAINT_EFFECTS.includes(taint.effect)) {
+      fail(`metadata.taints[${i}].effect`, 'FieldValueNotSupported', `Unsupported value: "${taint.effect}": supported values: "NoSchedule", "PreferNoSchedule", "NoExecute"`)
+    }
+    const id = `${taint.key}:${taint.effect}`
+    if (seen.has(id)) fail(`spec.taints[${i}]`, 'FieldValueDuplicate', 'Duplicate value: taints must be unique by key and effect pair')
+    seen.add(id)
+  })
+}
+
+/** What the API server's defaulting and admission add to a new pod. */
+function defaultPod(pod: Obj): Obj {
+  const spec = pod.spec ?? {}
+  const containers = (spec.containers ?? []).map((c: Obj) => ({
+    resources: {},
+    terminationMessagePath: '/dev/termination-log',
+    terminationMessagePolicy: 'File',
+    imagePullPolicy: /:[^/]+$/.test(c.image ?? '') && !String(c.image).endsWith(':latest') ? 'IfNotPresent' : 'Always',
+    ...c,
+  }))
+  const tolerations: Obj[] = [...(spec.tolerations ?? [])]
+  // DefaultTolerationSeconds admission: tolerate not-ready and unreachable nodes for 300 s.
+  for (const key of ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']) {
+    if (!tolerations.some((t) => t.key === key || (t.operator === 'Exists' && !t.key && (!t.effect || t.effect === 'NoExecute')))) {
+      tolerations.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 })
+    }
+  }
+  return {
+    ...pod,
+    metadata: { ...pod.metadata, generation: 1 },
+    spec: {
+      restartPolicy: 'Always',
+      terminationGracePeriodSeconds: 30,
+      dnsPolicy: 'ClusterFirst',
+      securityContext: {},
+      schedulerName: 'default-scheduler',
+      priority: 0,
+      enableServiceLinks: true,
+      preemptionPolicy: 'PreemptLowerPriority',
+      ...spec,
+      containers,
+      tolerations,
+    },
+  }
+}
+
 export interface DeleteOptions { gracePeriodSeconds?: number; preconditions?: { uid?: string; resourceVersion?: string }; dryRun?: boolean }
 
 export class Cluster {
@@ -116,9 +175,15 @@ export class Cluster {
           spec: { finalizers: ['kubernetes'], ...obj.spec },
           status: { phase: 'Active' },
         }
+      case 'nodes': {
+        validateNode(obj)
+        const status = obj.status ?? {}
+        const nodeInfo = { machineID: '', systemUUID: '', bootID: '', kernelVersion: '', osImage: '', containerRuntimeVersion: '', kubeletVersion: '', kubeProxyVersion: '', operatingSystem: '', architecture: '', ...status.nodeInfo }
+        return { ...obj, status: { ...status, daemonEndpoints: status.daemonEndpoints ?? { kubeletEndpoint: { Port: 0 } }, nodeInfo } }
+      }
       case 'pods': {
-        const spec = { restartPolicy: 'Always', terminationGracePeriodSeconds: 30, dnsPolicy: 'ClusterFirst', schedulerName: 'default-scheduler', priority: 0, ...obj.spec }
-        const pod: Obj = { ...obj, spec, status: { phase: 'Pending' } }
+        const pod: Obj = { ...defaultPod(obj), status: { phase: 'Pending' } }
+        const spec = pod.spec
         // The kubelet of a bound pod starts it at once (the sim has no scheduler: unbound pods stay Pending).
         if (spec.nodeName) pod.status = runningStatus(pod, nodeInternalIP(this.store.get('nodes', undefined, spec.nodeName)), new Date())
         return pod
@@ -167,6 +232,7 @@ export class Cluster {
 
   private replace(def: ResourceDef, old: Obj, next: Obj, subresource: string | undefined, dryRun: boolean): Obj {
     checkDecodable(def, next)
+    if (idOf(def) === 'nodes') validateNode(next)
     let obj: Obj
     if (subresource === 'status') {
       obj = { ...old, status: next.status }
@@ -239,7 +305,12 @@ export class Cluster {
     const now = Date.now()
     const terminating = this.store.put('pods', {
       ...pod,
-      metadata: { ...pod.metadata, deletionTimestamp: isoSeconds(new Date(now + grace * 1000)), deletionGracePeriodSeconds: grace },
+      metadata: {
+        ...pod.metadata,
+        ...(pod.metadata.generation !== undefined ? { generation: pod.metadata.generation + 1 } : {}),
+        deletionTimestamp: isoSeconds(new Date(now + grace * 1000)),
+        deletionGracePeriodSeconds: grace,
+      },
     })
     const delaySeconds = this.podTerminateSeconds ?? grace
     this.clearTimer(key)

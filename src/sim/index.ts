@@ -169,7 +169,7 @@ function decodeContinue(text: string): ContinueToken {
     if (typeof t.rv !== 'number' || typeof t.start !== 'string') throw new Error('bad token')
     return t
   } catch {
-    throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)')
+    throw badRequest('invalid continue token: continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)')
   }
 }
 
@@ -501,7 +501,10 @@ export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
         const body = (await readBody(req)) ?? {}
         const grace = query.gracePeriodSeconds !== undefined ? Number(query.gracePeriodSeconds) : body.gracePeriodSeconds
         const deleted = cluster.delete(def, ns, name!, { gracePeriodSeconds: grace, preconditions: body.preconditions, dryRun: dryRun || body.dryRun?.includes?.('All') })
-        if (idOf(def) === 'pods' || idOf(def) === 'namespaces') sendJson(res, 200, withType(def, deleted))
+        if (idOf(def) === 'namespaces') {
+          // The namespace controller empties it at once here; the answer shows it Terminating, as the server does.
+          sendJson(res, 200, withType(def, { ...deleted, metadata: { ...deleted.metadata, deletionTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }, status: { phase: 'Terminating' } }))
+        } else if (idOf(def) === 'pods') sendJson(res, 200, withType(def, deleted))
         else sendJson(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, ...(def.group ? { group: def.group } : {}), kind: def.plural, uid: deleted.metadata.uid } })
         return
       }

@@ -8,8 +8,9 @@ function isObject(v: unknown): v is Record<string, Json> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
-function unprocessable(message: string): ApiError {
-  return new ApiError(422, 'Invalid', message)
+/** What the server answers for a JSON Patch that does not apply (it hides the reason). */
+function unprocessable(_reason: string): ApiError {
+  return new ApiError(422, 'Invalid', 'the server rejected our request due to an error in our request', {})
 }
 
 // ---- JSON Patch ----
@@ -123,9 +124,9 @@ const MERGE_KEYS: Record<string, string> = {
 }
 /** Lists of primitives merged as sets. */
 const MERGED_PRIMITIVE_LISTS = new Set(['metadata.finalizers', 'spec.podCIDRs'])
-/** Node spec.taints is atomic in k8s.io/api (replaced whole, which is what kubectl taint relies on),
- *  but a patch that carries $patch directives for it is merged by "key" so such patches work too. */
-const DIRECTIVE_MERGE_KEYS: Record<string, string> = { 'spec.taints': 'key', 'spec.tolerations': 'key' }
+// Node spec.taints (like pod spec.tolerations) is an atomic list in k8s.io/api: a strategic merge
+// patch replaces it whole, which is what kubectl taint relies on (it sends the full new list). An
+// item such as {key, $patch: delete} is then just an invalid taint, as on a real server.
 
 export function applyStrategicMergePatch(target: Json, patch: Json): Json {
   if (!isObject(patch)) throw new ApiError(400, 'BadRequest', 'strategic merge patch must be a JSON object')
@@ -157,7 +158,7 @@ function smpObject(target: Json, patch: Record<string, Json>, path: string): Jso
     const childPath = path ? `${path}.${key}` : key
     if (value === null) delete result[key]
     else if (Array.isArray(value)) {
-      result[key] = smpList(result[key], value, childPath, `$setElementOrder/${key}` in patch)
+      result[key] = smpList(result[key], value, childPath)
     } else if (isObject(value)) {
       const merged = smpObject(result[key], value, childPath)
       if (merged === undefined) delete result[key]
@@ -165,16 +166,16 @@ function smpObject(target: Json, patch: Record<string, Json>, path: string): Jso
     } else result[key] = value
   }
   for (const [field, order] of orders) {
-    if (Array.isArray(result[field])) result[field] = reorder(result[field], order, mergeKeyFor(path ? `${path}.${field}` : field, true))
+    if (Array.isArray(result[field])) result[field] = reorder(result[field], order, mergeKeyFor(path ? `${path}.${field}` : field))
   }
   return result
 }
 
-function mergeKeyFor(path: string, withDirectives: boolean): string | undefined {
-  return MERGE_KEYS[path] ?? (withDirectives ? DIRECTIVE_MERGE_KEYS[path] : undefined)
+function mergeKeyFor(path: string): string | undefined {
+  return MERGE_KEYS[path]
 }
 
-function smpList(target: Json, patch: Json[], path: string, ordered: boolean): Json[] {
+function smpList(target: Json, patch: Json[], path: string): Json[] {
   const replaceDirective = patch.findIndex((i) => isObject(i) && i.$patch === 'replace')
   if (replaceDirective >= 0) return structuredClone(patch.filter((_, i) => i !== replaceDirective))
   const current: Json[] = Array.isArray(target) ? target : []
@@ -183,8 +184,7 @@ function smpList(target: Json, patch: Json[], path: string, ordered: boolean): J
     for (const v of patch) if (!out.includes(v)) out.push(v)
     return out
   }
-  const withDirectives = ordered || patch.some((i) => isObject(i) && '$patch' in i)
-  const key = mergeKeyFor(path, withDirectives)
+  const key = mergeKeyFor(path)
   if (!key) return structuredClone(patch)
   const out = [...current]
   for (const item of patch) {

@@ -80,7 +80,7 @@ class ClusterBuilder {
     let list = this.objects.get(resource)
     if (!list) this.objects.set(resource, (list = []))
     obj.metadata.uid ??= randomUUID()
-    if (resource.endsWith('.apps') || resource.endsWith('.policy')) obj.metadata.generation ??= 1
+    if (resource.endsWith('.apps') || resource.endsWith('.policy') || resource === 'pods') obj.metadata.generation ??= 1
     list.push(obj)
     return obj
   }

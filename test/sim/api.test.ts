@@ -153,8 +153,12 @@ t.test('patch types on nodes', async (t) => {
   // kubectl taint sends the whole new list: taints are an atomic list, replaced.
   n = await core.patchNode({ name: 'p-1', body: { spec: { taints: [{ key: 'b', effect: 'NoExecute' }] } } }, smp)
   t.same(n.spec?.taints, [{ key: 'b', effect: 'NoExecute' }])
-  // Directives merge by key: add c, delete b.
-  n = await core.patchNode({ name: 'p-1', body: { spec: { taints: [{ key: 'c', value: '3', effect: 'NoSchedule' }, { key: 'b', $patch: 'delete' }] } } }, smp)
+  // No merge by key for an atomic list: a {$patch: delete} item is an invalid taint, 422 as on kube-apiserver.
+  const directive = await rejects(core.patchNode({ name: 'p-1', body: { spec: { taints: [{ key: 'b', $patch: 'delete' }] } } }, smp))
+  t.match(directive, { code: 422, body: { reason: 'Invalid', message: 'Node "p-1" is invalid: metadata.taints[0].effect: Required value' } })
+  const dup = await rejects(core.patchNode({ name: 'p-1', body: { spec: { taints: [{ key: 'b', effect: 'NoSchedule' }, { key: 'b', effect: 'NoSchedule' }] } } }, smp))
+  t.equal(dup.code, 422)
+  n = await core.patchNode({ name: 'p-1', body: { spec: { taints: [{ key: 'c', value: '3', effect: 'NoSchedule' }] } } }, smp)
   t.same(n.spec?.taints, [{ key: 'c', value: '3', effect: 'NoSchedule' }])
   n = await core.patchNode({ name: 'p-1', body: { metadata: { labels: { added: null, smp: 'y' }, annotations: { note: 'n' } } } }, smp)
   t.same(n.metadata?.labels, { 'kubernetes.io/hostname': 'p-1', keep: 'yes', smp: 'y' })
