@@ -33,6 +33,20 @@ for (const name of backendNames()) {
       t.notOk(body.status.podIP)
     })
 
+    await t.test('pod create fills in defaults, among them tolerations for not-ready and unreachable nodes', async (t) => {
+      const { body } = await req('GET', `/api/v1/namespaces/${ns}/pods/unbound`)
+      t.match(body.spec, { terminationGracePeriodSeconds: 30, restartPolicy: 'Always', dnsPolicy: 'ClusterFirst', schedulerName: 'default-scheduler' })
+      t.same(body.spec.tolerations, [
+        { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+        { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+      ])
+    })
+
+    await t.test('pod create sets status.qosClass', { todo: name === 'sim' ? 'the sim sets no qosClass' : false }, async (t) => {
+      const { body } = await req('GET', `/api/v1/namespaces/${ns}/pods/unbound`)
+      t.equal(body.status.qosClass, 'BestEffort')
+    })
+
     await t.test('list items carry no kind or apiVersion; the list does', async (t) => {
       const { body } = await req('GET', '/api/v1/nodes')
       t.equal(body.kind, 'NodeList')
