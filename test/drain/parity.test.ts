@@ -5,18 +5,14 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
 import { startService } from '../helpers/service.js'
-import { startCluster } from './cluster.js'
+import { eachBackend, startBackend, type Backend } from '../helpers/backend.js'
 import type { KubeClients } from '../../src/kube/client.js'
 import { completePod, createPod, createReplicaSet, mixedNode, podsOnNode } from './fixtures.js'
 
 const KUBECTL = process.env.KUBECTL ?? '/usr/bin/kubectl'
 
-const [ours, theirs] = await Promise.all([startCluster(), startCluster()])
-const svc = await startService(ours.kc)
-t.teardown(async () => {
-  await svc.close()
-  await Promise.all([ours.close(), theirs.close()])
-})
+// Per eachBackend round: the cluster this service drains, and an identical one kubectl drains.
+let theirs: Backend
 
 function kubectl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -105,40 +101,46 @@ const cases: Array<{ name: string; setup: Setup; options: Options; outcome: Outc
   },
 ]
 
-for (const k of cases) {
-  const todo = ours.name === 'sim' && k.simTodo ? k.simTodo : false
-  t.test(k.name, { todo }, async (t) => {
-    const node = `p-${k.name}`
-    await Promise.all([k.setup(ours.clients, node), k.setup(theirs.clients, node)])
-    const before = await podsOnNode(ours.clients, node)
-    t.same(await podsOnNode(theirs.clients, node), before, 'identical fixtures')
+eachBackend(t, 'parity with kubectl drain', async (t, ours) => {
+  theirs = await startBackend(ours.name)
+  const svc = await startService(ours.kc)
+  for (const k of cases) {
+    const todo = ours.name === 'sim' && k.simTodo ? k.simTodo : false
+    await t.test(k.name, { todo }, async (t) => {
+      const node = `p-${k.name}`
+      await Promise.all([k.setup(ours.clients, node), k.setup(theirs.clients, node)])
+      const before = await podsOnNode(ours.clients, node)
+      t.same(await podsOnNode(theirs.clients, node), before, 'identical fixtures')
 
-    const [res, kc] = await Promise.all([
-      svc.api(`/nodes/${node}/drain`, { method: 'POST', json: k.options }),
-      kubectl(['drain', node, ...kubectlFlags(k.options)]),
-    ])
-    const body = await res.json()
-    const afterOurs = await podsOnNode(ours.clients, node)
-    const afterTheirs = await podsOnNode(theirs.clients, node)
-    const detail = `kubectl exit ${kc.code}\n${kc.stdout}\n${kc.stderr}\nservice ${res.status} ${JSON.stringify(body)}`
+      const [res, kc] = await Promise.all([
+        svc.api(`/nodes/${node}/drain`, { method: 'POST', json: k.options }),
+        kubectl(['drain', node, ...kubectlFlags(k.options)]),
+      ])
+      const body = await res.json()
+      const afterOurs = await podsOnNode(ours.clients, node)
+      const afterTheirs = await podsOnNode(theirs.clients, node)
+      const detail = `kubectl exit ${kc.code}\n${kc.stdout}\n${kc.stderr}\nservice ${res.status} ${JSON.stringify(body)}`
 
-    const status = { drained: 200, refused: 422, timeout: 504 }[k.outcome]
-    t.equal(kc.code !== 0, k.outcome !== 'drained', `kubectl ${k.outcome === 'drained' ? 'drains' : 'fails'}`, { detail })
-    t.equal(res.status, status, `service answers ${status}`, { detail })
-    t.same(afterOurs, afterTheirs, 'the same pods are left on the node', { detail })
-    const gone = (after: string[]) => before.filter((p) => !after.includes(p)).sort()
-    t.same(gone(afterOurs), gone(afterTheirs), 'the same pods were evicted', { detail })
-    if (k.outcome === 'timeout') {
-      t.same(gone(afterOurs), [], 'nothing evicted')
-      t.match(kc.stderr, /global timeout reached/, 'kubectl gave up at its timeout')
-    } else if (k.outcome === 'refused') {
-      t.same(gone(afterOurs), [], 'nothing evicted when refused')
-      const ourRefused = (body.details.refused as Array<{ pod: string }>).map((r) => r.pod).sort()
-      t.same(ourRefused, kubectlRefused(kc.stderr), 'refusing for the same pods', { detail })
-    } else {
-      t.same([...body.evicted].sort(), gone(afterOurs), 'our result lists exactly the pods that went')
-      const kubectlEvicted = [...kc.stdout.matchAll(/^pod\/(\S+) (?:evicted|deleted)$/gm)].map((m) => m[1]).sort()
-      t.same(body.evicted.map((p: string) => p.split('/')[1]).sort(), kubectlEvicted, 'kubectl reported the same evictions')
-    }
-  })
-}
+      const status = { drained: 200, refused: 422, timeout: 504 }[k.outcome]
+      t.equal(kc.code !== 0, k.outcome !== 'drained', `kubectl ${k.outcome === 'drained' ? 'drains' : 'fails'}`, { detail })
+      t.equal(res.status, status, `service answers ${status}`, { detail })
+      t.same(afterOurs, afterTheirs, 'the same pods are left on the node', { detail })
+      const gone = (after: string[]) => before.filter((p) => !after.includes(p)).sort()
+      t.same(gone(afterOurs), gone(afterTheirs), 'the same pods were evicted', { detail })
+      if (k.outcome === 'timeout') {
+        t.same(gone(afterOurs), [], 'nothing evicted')
+        t.match(kc.stderr, /global timeout reached/, 'kubectl gave up at its timeout')
+      } else if (k.outcome === 'refused') {
+        t.same(gone(afterOurs), [], 'nothing evicted when refused')
+        const ourRefused = (body.details.refused as Array<{ pod: string }>).map((r) => r.pod).sort()
+        t.same(ourRefused, kubectlRefused(kc.stderr), 'refusing for the same pods', { detail })
+      } else {
+        t.same([...body.evicted].sort(), gone(afterOurs), 'our result lists exactly the pods that went')
+        const kubectlEvicted = [...kc.stdout.matchAll(/^pod\/(\S+) (?:evicted|deleted)$/gm)].map((m) => m[1]).sort()
+        t.same(body.evicted.map((p: string) => p.split('/')[1]).sort(), kubectlEvicted, 'kubectl reported the same evictions')
+      }
+    })
+  }
+  await svc.close()
+  await theirs.close()
+})

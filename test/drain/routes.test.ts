@@ -1,18 +1,16 @@
 // The drain over HTTP: the seed's shape, error bodies, 202 + status, SSE in order, auth.
 import t from 'tap'
 import { startService, makeToken, type Service } from '../helpers/service.js'
-import { startCluster } from './cluster.js'
+import { eachBackend, type Backend } from '../helpers/backend.js'
+import type { KubeClients } from '../../src/kube/client.js'
 import { createNode, createPod, createReplicaSet, ensureNamespace, isCordoned, mixedNode } from './fixtures.js'
 import { setHeaderOptions } from '@kubernetes/client-node'
 import { recordNodeEvent } from '../../src/kube/events.js'
 
-const backend = await startCluster()
-const c = backend.clients
-const svc: Service = await startService(backend.kc)
-t.teardown(async () => {
-  await svc.close()
-  await backend.close()
-})
+// The backend and service of the current eachBackend round (they run one after the other).
+let backend: Backend
+let c: KubeClients
+let svc: Service
 
 interface SseEvent { id?: number; event: string; data: any }
 
@@ -47,172 +45,179 @@ async function readSse(res: Response, until: (e: SseEvent) => boolean = () => fa
   return events
 }
 
-t.test('POST without a body: the seed\'s answer', async (t) => {
-  const { ns } = await mixedNode(c, 'h-basic')
-  const res = await svc.api('/nodes/h-basic/drain', { method: 'POST' })
-  t.equal(res.status, 200)
-  const body = await res.json()
-  t.equal(body.message, 'Node drained successfully')
-  t.equal(body.pods_deleted, 2)
-  t.same(body.evicted.sort(), [`${ns}/web-0`, `${ns}/web-1`])
-  t.equal(typeof body.duration_seconds, 'number')
-  t.equal(body.sessions_disrupted, 0)
-  t.equal(body.skipped.length, 2)
+eachBackend(t, 'drain over HTTP', async (t, b) => {
+  backend = b
+  c = b.clients
+  svc = await startService(b.kc)
 
-  const st = await (await svc.api('/nodes/h-basic/drain')).json()
-  t.equal(st.phase, 'succeeded')
-  t.same(st.evicted.sort(), body.evicted.sort())
-  t.same(st.pending, [])
-})
+  await t.test('POST without a body: the seed\'s answer', async (t) => {
+    const { ns } = await mixedNode(c, 'h-basic')
+    const res = await svc.api('/nodes/h-basic/drain', { method: 'POST' })
+    t.equal(res.status, 200)
+    const body = await res.json()
+    t.equal(body.message, 'Node drained successfully')
+    t.equal(body.pods_deleted, 2)
+    t.same(body.evicted.sort(), [`${ns}/web-0`, `${ns}/web-1`])
+    t.equal(typeof body.duration_seconds, 'number')
+    t.equal(body.sessions_disrupted, 0)
+    t.equal(body.skipped.length, 2)
 
-t.test('422 lists each pod that blocks, as {statusCode, error, message, details}', async (t) => {
-  const { ns } = await mixedNode(c, 'h-refuse', { unmanaged: true, emptyDir: true })
-  const res = await svc.api('/nodes/h-refuse/drain', { method: 'POST', json: { grace_period_seconds: 5 } })
-  t.equal(res.status, 422)
-  const body = await res.json()
-  t.equal(body.statusCode, 422)
-  t.equal(body.error, 'Unprocessable Entity')
-  t.match(body.message, /cannot delete Pods with local storage/)
-  t.match(body.message, /cannot delete Pods that declare no controller/)
-  t.same(body.details.refused.map((r: { pod: string }) => r.pod).sort(), [`${ns}/bare-h-refuse`, `${ns}/cache-h-refuse`])
-})
+    const st = await (await svc.api('/nodes/h-basic/drain')).json()
+    t.equal(st.phase, 'succeeded')
+    t.same(st.evicted.sort(), body.evicted.sort())
+    t.same(st.pending, [])
+  })
 
-t.test('bad input: 400 naming the field; unknown node: 404; auth', async (t) => {
-  await createNode(c, 'h-input')
-  let res = await svc.api('/nodes/h-input/drain', { method: 'POST', json: { timeout_seconds: 'soon' } })
-  t.equal(res.status, 400)
-  t.match((await res.json()).message, /timeout_seconds/)
-  res = await svc.api('/nodes/h-input/drain', { method: 'POST', json: { grace: 1 } })
-  t.equal(res.status, 400)
-  t.match((await res.json()).message, /grace/)
-  res = await svc.api('/nodes/h-input/drain', { method: 'POST', json: { pod_selector: 'a in (' } })
-  t.equal(res.status, 400)
-  t.match((await res.json()).message, /pod_selector/)
-  t.equal((await svc.api('/nodes/nope/drain', { method: 'POST', json: {} })).status, 404)
-  t.equal((await svc.api('/nodes/nope/drain')).status, 404)
-  t.equal((await svc.api('/nodes/nope/drain/events')).status, 404)
-  t.equal((await svc.api('/nodes/h-input/drain', { method: 'POST', token: null })).status, 401)
-  t.equal((await svc.api('/nodes/h-input/drain', { method: 'POST', token: makeToken({ role: 'operator' }) })).status, 403)
-  t.notOk(await isCordoned(c, 'h-input'), 'none of that touched the node')
-  const st = await (await svc.api('/nodes/h-input/drain')).json()
-  t.equal(st.phase, 'none')
-})
+  await t.test('422 lists each pod that blocks, as {statusCode, error, message, details}', async (t) => {
+    const { ns } = await mixedNode(c, 'h-refuse', { unmanaged: true, emptyDir: true })
+    const res = await svc.api('/nodes/h-refuse/drain', { method: 'POST', json: { grace_period_seconds: 5 } })
+    t.equal(res.status, 422)
+    const body = await res.json()
+    t.equal(body.statusCode, 422)
+    t.equal(body.error, 'Unprocessable Entity')
+    t.match(body.message, /cannot delete Pods with local storage/)
+    t.match(body.message, /cannot delete Pods that declare no controller/)
+    t.same(body.details.refused.map((r: { pod: string }) => r.pod).sort(), [`${ns}/bare-h-refuse`, `${ns}/cache-h-refuse`])
+  })
 
-t.test('wait:false answers 202 at once; status and SSE follow the drain in order', async (t) => {
-  const { ns } = await mixedNode(c, 'h-async', { pdb: { minAvailable: 2 } })
-  const res = await svc.api('/nodes/h-async/drain', { method: 'POST', json: { wait: false, timeout_seconds: 30 } })
-  t.equal(res.status, 202)
-  const accepted = await res.json()
-  t.match(accepted, { node: 'h-async', events_url: /\/nodes\/h-async\/drain\/events$/ })
+  await t.test('bad input: 400 naming the field; unknown node: 404; auth', async (t) => {
+    await createNode(c, 'h-input')
+    let res = await svc.api('/nodes/h-input/drain', { method: 'POST', json: { timeout_seconds: 'soon' } })
+    t.equal(res.status, 400)
+    t.match((await res.json()).message, /timeout_seconds/)
+    res = await svc.api('/nodes/h-input/drain', { method: 'POST', json: { grace: 1 } })
+    t.equal(res.status, 400)
+    t.match((await res.json()).message, /grace/)
+    res = await svc.api('/nodes/h-input/drain', { method: 'POST', json: { pod_selector: 'a in (' } })
+    t.equal(res.status, 400)
+    t.match((await res.json()).message, /pod_selector/)
+    t.equal((await svc.api('/nodes/nope/drain', { method: 'POST', json: {} })).status, 404)
+    t.equal((await svc.api('/nodes/nope/drain')).status, 404)
+    t.equal((await svc.api('/nodes/nope/drain/events')).status, 404)
+    t.equal((await svc.api('/nodes/h-input/drain', { method: 'POST', token: null })).status, 401)
+    t.equal((await svc.api('/nodes/h-input/drain', { method: 'POST', token: makeToken({ role: 'operator' }) })).status, 403)
+    t.notOk(await isCordoned(c, 'h-input'), 'none of that touched the node')
+    const st = await (await svc.api('/nodes/h-input/drain')).json()
+    t.equal(st.phase, 'none')
+  })
 
-  // A second drain of the same node while this one runs.
-  const second = await svc.api('/nodes/h-async/drain', { method: 'POST', json: {} })
-  t.equal(second.status, 409)
+  await t.test('wait:false answers 202 at once; status and SSE follow the drain in order', async (t) => {
+    const { ns } = await mixedNode(c, 'h-async', { pdb: { minAvailable: 2 } })
+    const res = await svc.api('/nodes/h-async/drain', { method: 'POST', json: { wait: false, timeout_seconds: 30 } })
+    t.equal(res.status, 202)
+    const accepted = await res.json()
+    t.match(accepted, { node: 'h-async', events_url: /\/nodes\/h-async\/drain\/events$/ })
 
-  const stream = await svc.api('/nodes/h-async/drain/events')
-  t.equal(stream.status, 200)
-  t.match(stream.headers.get('content-type'), /text\/event-stream/)
-  const eventsP = readSse(stream)
+    // A second drain of the same node while this one runs.
+    const second = await svc.api('/nodes/h-async/drain', { method: 'POST', json: {} })
+    t.equal(second.status, 409)
 
-  // Blocked by the PDB: the status says which PDB holds each pod.
-  let st: any
-  for (let i = 0; i < 100; i++) {
-    st = await (await svc.api('/nodes/h-async/drain')).json()
-    if (st.pending.length === 2 && st.pending.every((p: { pdb: string }) => p.pdb === 'web')) break
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  t.equal(st.phase, 'running')
-  t.same(st.pending.map((p: { pdb: string }) => p.pdb), ['web', 'web'])
+    const stream = await svc.api('/nodes/h-async/drain/events')
+    t.equal(stream.status, 200)
+    t.match(stream.headers.get('content-type'), /text\/event-stream/)
+    const eventsP = readSse(stream)
 
-  await c.policy.patchNamespacedPodDisruptionBudget({ namespace: ns, name: 'web', body: { spec: { minAvailable: 0 } } },
-    setHeaderOptions('Content-Type', 'application/merge-patch+json'))
-  const events = await eventsP
-  const types = events.map((e) => e.event)
-  t.equal(types[0], 'status', 'the current status first')
-  t.equal(types.at(-1), 'finished', 'ends with finished')
-  t.equal(events.at(-1)!.data.phase, 'succeeded')
-  const ids = events.filter((e) => e.id !== undefined).map((e) => e.id!)
-  t.same(ids, ids.map((_, i) => i + 1), 'every event, numbered 1, 2, 3, ... in order')
-  const order = ['started', 'cordoned', 'planned', 'pod_blocked', 'pod_evicting', 'pod_evicted', 'finished']
-  const firstIndex = order.map((type) => types.indexOf(type))
-  t.ok(firstIndex.every((x) => x > 0), `every kind of step is there: ${types.join(' ')}`)
-  t.same([...firstIndex].sort((a, b) => a - b), firstIndex, 'in the order a drain goes')
-  for (const pod of [`${ns}/web-0`, `${ns}/web-1`]) {
-    const evicting = events.findIndex((e) => e.event === 'pod_evicting' && e.data.pod === pod)
-    const evicted = events.findIndex((e) => e.event === 'pod_evicted' && e.data.pod === pod)
-    t.ok(evicting > 0 && evicted > evicting, `${pod}: evicting, then gone`)
-  }
-  t.equal(events.at(-1)!.data.evicted, 2)
+    // Blocked by the PDB: the status says which PDB holds each pod.
+    let st: any
+    for (let i = 0; i < 100; i++) {
+      st = await (await svc.api('/nodes/h-async/drain')).json()
+      if (st.pending.length === 2 && st.pending.every((p: { pdb: string }) => p.pdb === 'web')) break
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    t.equal(st.phase, 'running')
+    t.same(st.pending.map((p: { pdb: string }) => p.pdb), ['web', 'web'])
 
-  // A late subscriber gets the whole story; Last-Event-ID resumes after an id.
-  const replay = await readSse(await svc.api('/nodes/h-async/drain/events'))
-  t.same(replay.map((e) => e.event), types)
-  const resumed = await readSse(await svc.api('/nodes/h-async/drain/events', { headers: { 'last-event-id': String(ids.at(-2)) } }))
-  t.same(resumed.map((e) => e.event), ['status', 'finished'])
-})
+    await c.policy.patchNamespacedPodDisruptionBudget({ namespace: ns, name: 'web', body: { spec: { minAvailable: 0 } } },
+      setHeaderOptions('Content-Type', 'application/merge-patch+json'))
+    const events = await eventsP
+    const types = events.map((e) => e.event)
+    t.equal(types[0], 'status', 'the current status first')
+    t.equal(types.at(-1), 'finished', 'ends with finished')
+    t.equal(events.at(-1)!.data.phase, 'succeeded')
+    const ids = events.filter((e) => e.id !== undefined).map((e) => e.id!)
+    t.same(ids, ids.map((_, i) => i + 1), 'every event, numbered 1, 2, 3, ... in order')
+    const order = ['started', 'cordoned', 'planned', 'pod_blocked', 'pod_evicting', 'pod_evicted', 'finished']
+    const firstIndex = order.map((type) => types.indexOf(type))
+    t.ok(firstIndex.every((x) => x > 0), `every kind of step is there: ${types.join(' ')}`)
+    t.same([...firstIndex].sort((a, b) => a - b), firstIndex, 'in the order a drain goes')
+    for (const pod of [`${ns}/web-0`, `${ns}/web-1`]) {
+      const evicting = events.findIndex((e) => e.event === 'pod_evicting' && e.data.pod === pod)
+      const evicted = events.findIndex((e) => e.event === 'pod_evicted' && e.data.pod === pod)
+      t.ok(evicting > 0 && evicted > evicting, `${pod}: evicting, then gone`)
+    }
+    t.equal(events.at(-1)!.data.evicted, 2)
 
-t.test('504 body over HTTP', async (t) => {
-  const { ns } = await mixedNode(c, 'h-stuck', { pdb: { maxUnavailable: 0 } })
-  const res = await svc.api('/nodes/h-stuck/drain', { method: 'POST', json: { timeout_seconds: 1 } })
-  t.equal(res.status, 504)
-  const body = await res.json()
-  t.equal(body.error, 'Gateway Timeout')
-  t.same(body.details.pending.map((p: { pod: string; pdb: string }) => [p.pod, p.pdb]).sort(), [[`${ns}/web-0`, 'web'], [`${ns}/web-1`, 'web']])
-})
+    // A late subscriber gets the whole story; Last-Event-ID resumes after an id.
+    const replay = await readSse(await svc.api('/nodes/h-async/drain/events'))
+    t.same(replay.map((e) => e.event), types)
+    const resumed = await readSse(await svc.api('/nodes/h-async/drain/events', { headers: { 'last-event-id': String(ids.at(-2)) } }))
+    t.same(resumed.map((e) => e.event), ['status', 'finished'])
+  })
 
-t.test('sessions in the result and the progress', async (t) => {
-  await createNode(c, 'h-sess')
-  await ensureNamespace(c, 'streamspace')
-  const labels = { app: 'streamspace-session', session: 'x', user: 'bob', template: 'vscode' }
-  const rs = await createReplicaSet(c, 'streamspace', 'sess-h', 1, labels)
-  await createPod(c, { namespace: 'streamspace', name: 'sess-h-0', node: 'h-sess', owner: rs, labels })
-  const dry = await (await svc.api('/nodes/h-sess/drain', { method: 'POST', json: { dry_run: true } })).json()
-  t.equal(dry.sessions_disrupted, 1)
-  t.same(dry.would_evict, [{ pod: 'streamspace/sess-h-0', reason: 'StreamSpace session' }])
-  const r = await (await svc.api('/nodes/h-sess/drain', { method: 'POST', json: {} })).json()
-  t.equal(r.sessions_disrupted, 1)
-  const events = await readSse(await svc.api('/nodes/h-sess/drain/events'))
-  t.equal(events.at(-1)!.data.sessions_disrupted, 1)
-})
+  await t.test('504 body over HTTP', async (t) => {
+    const { ns } = await mixedNode(c, 'h-stuck', { pdb: { maxUnavailable: 0 } })
+    const res = await svc.api('/nodes/h-stuck/drain', { method: 'POST', json: { timeout_seconds: 1 } })
+    t.equal(res.status, 504)
+    const body = await res.json()
+    t.equal(body.error, 'Gateway Timeout')
+    t.same(body.details.pending.map((p: { pod: string; pdb: string }) => [p.pod, p.pdb]).sort(), [[`${ns}/web-0`, 'web'], [`${ns}/web-1`, 'web']])
+  })
 
-t.test('the service stops mid-drain: the waiting request hears it, the node stays cordoned', async (t) => {
-  await mixedNode(c, 'h-stop', { pdb: { maxUnavailable: 0 } })
-  const other = await startService(backend.kc)
-  const pending = other.api('/nodes/h-stop/drain', { method: 'POST', json: {} })
-  for (let i = 0; i < 100; i++) {
-    const st = await (await other.api('/nodes/h-stop/drain')).json()
-    if (st.pending.some((p: { pdb: string | null }) => p.pdb)) break
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  t.equal((await (await other.api('/nodes/h-stop/drain')).json()).phase, 'running')
-  await other.close()
-  const res = await pending.catch((err) => err)
-  if (res instanceof Response) {
-    t.equal(res.status, 503)
-    t.match((await res.json()).message, /interrupted: service stopped; node h-stop left cordoned/)
-  } else {
-    t.pass('connection closed by the stopping server')
-  }
-  t.ok(await isCordoned(c, 'h-stop'))
-  // What happened outlives the process: a Warning Event on the node says it.
-  const events = await c.core.listEventForAllNamespaces({ fieldSelector: 'involvedObject.name=h-stop' })
-  const reasons = events.items.map((e) => `${e.type} ${e.reason}: ${e.message}`)
-  t.ok(reasons.some((r) => r.startsWith('Normal NodeDrainStarted')), reasons.join('\n'))
-  t.ok(reasons.some((r) => r === 'Warning NodeDrainInterrupted: interrupted: service stopped; node h-stop left cordoned'), reasons.join('\n'))
-  // A service started afterwards reads it back.
-  const st = await (await svc.api('/nodes/h-stop/drain')).json()
-  t.equal(st.phase, 'interrupted')
-  t.equal(st.message, 'interrupted: service stopped; node h-stop left cordoned')
-  t.equal(st.cordoned, true)
-  t.ok(st.started_at && st.finished_at)
-})
+  await t.test('sessions in the result and the progress', async (t) => {
+    await createNode(c, 'h-sess')
+    await ensureNamespace(c, 'streamspace')
+    const labels = { app: 'streamspace-session', session: 'x', user: 'bob', template: 'vscode' }
+    const rs = await createReplicaSet(c, 'streamspace', 'sess-h', 1, labels)
+    await createPod(c, { namespace: 'streamspace', name: 'sess-h-0', node: 'h-sess', owner: rs, labels })
+    const dry = await (await svc.api('/nodes/h-sess/drain', { method: 'POST', json: { dry_run: true } })).json()
+    t.equal(dry.sessions_disrupted, 1)
+    t.same(dry.would_evict, [{ pod: 'streamspace/sess-h-0', reason: 'StreamSpace session' }])
+    const r = await (await svc.api('/nodes/h-sess/drain', { method: 'POST', json: {} })).json()
+    t.equal(r.sessions_disrupted, 1)
+    const events = await readSse(await svc.api('/nodes/h-sess/drain/events'))
+    t.equal(events.at(-1)!.data.sessions_disrupted, 1)
+  })
 
-t.test('a drain whose service died without a word: the status says it was interrupted', async (t) => {
-  await createNode(c, 'h-died')
-  // What a killed service leaves behind: its start Event and nothing after.
-  await recordNodeEvent(c, { metadata: { name: 'h-died' } }, { reason: 'NodeDrainStarted', message: 'Drain started by alice: node cordoned, evicting its pods' })
-  const st = await (await svc.api('/nodes/h-died/drain')).json()
-  t.equal(st.phase, 'interrupted')
-  t.match(st.message, /service stopped during this drain without recording its outcome; node h-died left cordoned/)
-  t.ok(st.started_at)
+  await t.test('the service stops mid-drain: the waiting request hears it, the node stays cordoned', async (t) => {
+    await mixedNode(c, 'h-stop', { pdb: { maxUnavailable: 0 } })
+    const other = await startService(backend.kc)
+    const pending = other.api('/nodes/h-stop/drain', { method: 'POST', json: {} })
+    for (let i = 0; i < 100; i++) {
+      const st = await (await other.api('/nodes/h-stop/drain')).json()
+      if (st.pending.some((p: { pdb: string | null }) => p.pdb)) break
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    t.equal((await (await other.api('/nodes/h-stop/drain')).json()).phase, 'running')
+    await other.close()
+    const res = await pending.catch((err) => err)
+    if (res instanceof Response) {
+      t.equal(res.status, 503)
+      t.match((await res.json()).message, /interrupted: service stopped; node h-stop left cordoned/)
+    } else {
+      t.pass('connection closed by the stopping server')
+    }
+    t.ok(await isCordoned(c, 'h-stop'))
+    // What happened outlives the process: a Warning Event on the node says it.
+    const events = await c.core.listEventForAllNamespaces({ fieldSelector: 'involvedObject.name=h-stop' })
+    const reasons = events.items.map((e) => `${e.type} ${e.reason}: ${e.message}`)
+    t.ok(reasons.some((r) => r.startsWith('Normal NodeDrainStarted')), reasons.join('\n'))
+    t.ok(reasons.some((r) => r === 'Warning NodeDrainInterrupted: interrupted: service stopped; node h-stop left cordoned'), reasons.join('\n'))
+    // A service started afterwards reads it back.
+    const st = await (await svc.api('/nodes/h-stop/drain')).json()
+    t.equal(st.phase, 'interrupted')
+    t.equal(st.message, 'interrupted: service stopped; node h-stop left cordoned')
+    t.equal(st.cordoned, true)
+    t.ok(st.started_at && st.finished_at)
+  })
+
+  await t.test('a drain whose service died without a word: the status says it was interrupted', async (t) => {
+    await createNode(c, 'h-died')
+    // What a killed service leaves behind: its start Event and nothing after.
+    await recordNodeEvent(c, { metadata: { name: 'h-died' } }, { reason: 'NodeDrainStarted', message: 'Drain started by alice: node cordoned, evicting its pods' })
+    const st = await (await svc.api('/nodes/h-died/drain')).json()
+    t.equal(st.phase, 'interrupted')
+    t.match(st.message, /service stopped during this drain without recording its outcome; node h-died left cordoned/)
+    t.ok(st.started_at)
+  })
+  await svc.close()
 })
