@@ -109,7 +109,7 @@ export class DrainRun {
       started_at: new Date(this.t0).toISOString(), finished_at: null,
       options: this.options, cordoned: false, method: null, total: 0,
       evicted: [], pending: [], skipped: [], refused: [], errors: [], warnings: [],
-      sessions_disrupted: 0, duration_seconds: null,
+      sessions_disrupted: 0, sessions_total: 0, duration_seconds: null,
     }
   }
 
@@ -135,6 +135,7 @@ export class DrainRun {
       pending: this.pending.size,
       total: this.st.total,
       sessions_disrupted: this.st.sessions_disrupted,
+      sessions_total: this.st.sessions_total,
     }
     this.events.push(e)
     if (this.events.length > MAX_EVENTS) this.events.shift()
@@ -201,8 +202,9 @@ export class DrainRun {
     this.st.refused = plan.refused
     this.st.warnings = [...plan.warnings]
     for (const p of plan.evict) if (p.session) this.sessionKeys.add(p.key)
+    this.st.sessions_total = plan.sessions
     this.emit('planned', {
-      message: `${plan.evict.length} to evict, ${plan.skipped.length} skipped, ${plan.refused.length} refused`,
+      message: `${plan.evict.length} to evict (${plan.sessions} StreamSpace sessions), ${plan.skipped.length} skipped, ${plan.refused.length} refused`,
     })
 
     if (opts.dry_run) return this.dryRunResult(plan)

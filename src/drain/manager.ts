@@ -31,7 +31,7 @@ function emptyStatus(node: string, phase: DrainPhase, message: string): DrainSta
     node, phase, message,
     started_at: null, finished_at: null, options: null, cordoned: false, method: null, total: 0,
     evicted: [], pending: [], skipped: [], refused: [], errors: [], warnings: [],
-    sessions_disrupted: 0, duration_seconds: null,
+    sessions_disrupted: 0, sessions_total: 0, duration_seconds: null,
   }
 }
 

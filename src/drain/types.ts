@@ -75,7 +75,10 @@ export interface DrainStatus {
   refused: PodReason[]
   errors: PodError[]
   warnings: string[]
+  /** StreamSpace sessions among the pods evicted so far. */
   sessions_disrupted: number
+  /** StreamSpace sessions among all the pods this drain evicts (known once planned). */
+  sessions_total: number
   duration_seconds: number | null
 }
 
@@ -94,6 +97,7 @@ export interface DrainEvent {
   pending: number
   total: number
   sessions_disrupted: number
+  sessions_total: number
   /** On "planned": counts; on "finished": the final phase and message. */
   phase?: DrainPhase
   message?: string

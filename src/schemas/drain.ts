@@ -66,7 +66,8 @@ export const DrainStatus = Type.Object({
   refused: Type.Array(PodReason),
   errors: Type.Array(PodError),
   warnings: Type.Array(Type.String()),
-  sessions_disrupted: Type.Integer(),
+  sessions_disrupted: Type.Integer({ description: 'StreamSpace sessions among the pods evicted so far' }),
+  sessions_total: Type.Integer({ description: 'StreamSpace sessions among all the pods this drain evicts' }),
   duration_seconds: Type.Union([Type.Number(), Type.Null()]),
 }, { $id: 'DrainStatus' })
 export type DrainStatus = Static<typeof DrainStatus>

@@ -175,7 +175,9 @@ eachBackend(t, 'drain over HTTP', async (t, b) => {
     const r = await (await svc.api('/nodes/h-sess/drain', { method: 'POST', json: {} })).json()
     t.equal(r.sessions_disrupted, 1)
     const events = await readSse(await svc.api('/nodes/h-sess/drain/events'))
-    t.equal(events.at(-1)!.data.sessions_disrupted, 1)
+    t.equal(events.find((e) => e.event === 'planned')!.data.sessions_total, 1, 'progress says how many will be disrupted')
+    t.equal(events.at(-1)!.data.sessions_disrupted, 1, 'and how many were')
+    t.equal((await (await svc.api('/nodes/h-sess/drain')).json()).sessions_total, 1)
   })
 
   await t.test('the service stops mid-drain: the waiting request hears it, the node stays cordoned', async (t) => {
