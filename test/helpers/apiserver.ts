@@ -55,12 +55,25 @@ interface Proc { name: string; child: ChildProcess; logFile: string }
 
 // Children die with the test process however it ends: on a normal exit through this hook, on a
 // kill through setpriv's parent-death signal.
+// On a signal (tap's timeout sends SIGTERM), clean up too, then die of that signal as before.
 const running = new Set<ChildProcess>()
 const tempDirs = new Set<string>()
-process.on('exit', () => {
+function cleanUpNow(): void {
   for (const c of running) c.kill('SIGKILL')
   for (const d of tempDirs) rmSync(d, { recursive: true, force: true })
-})
+}
+let hooked = false
+function hookProcessEnd(): void {
+  if (hooked) return
+  hooked = true
+  process.on('exit', cleanUpNow)
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      cleanUpNow()
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
+    })
+  }
+}
 const pdeathsig = existsSync('/usr/bin/setpriv')
 
 function startProcess(dir: string, name: string, bin: string, args: string[]): Proc {
@@ -173,6 +186,7 @@ async function startOnce(opts: ApiServerOptions): Promise<ApiServer> {
   for (const b of ['etcd', 'kube-apiserver', 'kube-controller-manager']) {
     if (!existsSync(join(bin, b))) throw new Error(`${join(bin, b)} is missing: run bash scripts/setup-kube.sh`)
   }
+  hookProcessEnd()
   const dir = mkdtempSync(join(tmpdir(), 'kube-harness-'))
   tempDirs.add(dir)
   const procs: Proc[] = []
