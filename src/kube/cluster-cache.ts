@@ -9,6 +9,7 @@ import { NodeMetricsStore, type NodeUsage } from './node-metrics.js'
 import { matches, parseSelector, type Requirement } from './selector.js'
 import type { NodeObject, SlimPod, Toleration } from './types.js'
 import { clusterStats, nodeDetail, nodeView } from '../nodes/view.js'
+import { ageStableForMs } from '../nodes/age.js'
 import type { ClusterStats, NodeDetail, NodeView } from '../schemas/node.js'
 import { quantityToNumber } from './quantity.js'
 
@@ -38,13 +39,12 @@ interface RawPod extends RawObject {
 interface Snapshot {
   version: number
   builtAt: number
+  /** When the first node's AGE text changes: the views must be rebuilt then. */
+  validUntil: number
   views: NodeView[]
   stats?: ClusterStats
   prepared?: PreparedList
 }
-
-/** Ages in views are time-dependent: a snapshot is reused for at most this long. */
-const SNAPSHOT_MAX_AGE_MS = 1000
 
 export class ClusterCache {
   readonly nodes = new Map<string, NodeObject>()
@@ -187,10 +187,17 @@ export class ClusterCache {
   private current(): Snapshot {
     const now = this.clock.now()
     const s = this.snapshot
-    const fresh = s && now - s.builtAt < SNAPSHOT_MAX_AGE_MS
+    const fresh = s && now < s.validUntil
     // Under watch churn, a new version is built at most every rebuildIntervalMs.
     if (fresh && (s.version === this.version || now - s.builtAt < (this.opts.rebuildIntervalMs ?? 0))) return s
-    this.snapshot = { version: this.version, builtAt: now, views: this.views() }
+    let validUntil = Infinity
+    for (const node of this.nodes.values()) {
+      const created = node.metadata?.creationTimestamp
+      if (created === undefined) continue
+      const age = now - new Date(created).getTime()
+      validUntil = Math.min(validUntil, now + ageStableForMs(Math.max(0, age)))
+    }
+    this.snapshot = { version: this.version, builtAt: now, validUntil, views: this.views() }
     return this.snapshot
   }
 

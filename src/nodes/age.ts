@@ -27,3 +27,9 @@ export function humanDuration(ms: number): string {
   }
   return `${Math.floor(hours / 24 / 365)}y`
 }
+
+/** How long (ms) after `ms` of age humanDuration's text stays the same, at most. */
+export function ageStableForMs(ms: number): number {
+  const unit = ms < 10 * 60_000 ? 1000 : ms < 8 * 3_600_000 ? 60_000 : ms < 8 * 86_400_000 ? 3_600_000 : 86_400_000
+  return unit - (ms % unit)
+}

@@ -11,3 +11,13 @@ t.test('matches kubectl AGE', async (t) => {
   ]
   for (const [ms, want] of cases) t.equal(humanDuration(ms), want, want)
 })
+
+t.test('age text stays the same until the next unit', async (t) => {
+  const { ageStableForMs } = await import('../../src/nodes/age.js')
+  const s = 1000, m = 60 * s, h = 60 * m, d = 24 * h
+  for (const age of [0, 59 * s + 300, 9 * m + 59 * s, 10 * m + 1, 7 * h + 59 * m, 47 * h, 5 * d + 3 * h + 17, 400 * d + 5]) {
+    const stable = ageStableForMs(age)
+    t.ok(stable > 0, `positive at ${age}`)
+    t.equal(humanDuration(age + stable - 1), humanDuration(age), `same text until ${stable} ms later (age ${age})`)
+  }
+})
