@@ -40,7 +40,7 @@ if ! have_all; then
   trap 'rm -rf "$tmp"' EXIT
   pkg=k8s.io/component-base/version
   ldflags="-s -w -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-  if ! (cd "$tools" && GOTOOLCHAIN=local GOFLAGS=-mod=mod go build -trimpath -ldflags "$ldflags" -o "$tmp/" \
+  if ! (cd "$tools" && GOTOOLCHAIN=local GOFLAGS="-mod=mod -buildvcs=false" go build -trimpath -ldflags "$ldflags" -o "$tmp/" \
         ./cmd/etcd k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager); then
     fail "go build of the control plane failed (see the errors above); the real-API-server tests cannot run without it"
   fi
