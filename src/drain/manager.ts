@@ -18,6 +18,8 @@ export interface DrainManagerOptions extends DrainDeps {
   maxConcurrent?: number
   /** Where the drain's Kubernetes Events live (read back after a restart). Default "default". */
   eventNamespace?: string
+  /** Called with the final status of every drain that is not a dry run (metrics). */
+  onFinished?: (status: DrainStatus) => void
 }
 
 export interface StartedDrain {
@@ -90,12 +92,20 @@ export class DrainManager {
     const settled = result.then(
       () => undefined,
       () => undefined,
-    ).then(() => run.eventsWritten()).finally(() => {
+    ).then(() => {
+      this.deps.onFinished?.(run.status())
+      return run.eventsWritten()
+    }).finally(() => {
       this.running.delete(node)
       this.settled.delete(settled)
     })
     this.settled.add(settled)
     return { run, result }
+  }
+
+  /** Drains running now (not dry runs). */
+  get runningCount(): number {
+    return this.running.size
   }
 
   status(node: string): DrainStatus {

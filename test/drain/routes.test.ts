@@ -178,6 +178,10 @@ eachBackend(t, 'drain over HTTP', async (t, b) => {
     t.equal(events.find((e) => e.event === 'planned')!.data.sessions_total, 1, 'progress says how many will be disrupted')
     t.equal(events.at(-1)!.data.sessions_disrupted, 1, 'and how many were')
     t.equal((await (await svc.api('/nodes/h-sess/drain')).json()).sessions_total, 1)
+    const metrics = await (await fetch(`${svc.url}/metrics`)).text()
+    t.match(metrics, /streamspace_node_manager_drains_total\{outcome="succeeded"\} [1-9]/)
+    t.match(metrics, /streamspace_node_manager_drain_sessions_disrupted_total [1-9]/)
+    t.match(metrics, /streamspace_node_manager_drains_running 0/)
   })
 
   await t.test('the service stops mid-drain: the waiting request hears it, the node stays cordoned', async (t) => {
