@@ -86,7 +86,9 @@ try {
   console.log(`service GET /nodes/stats:   ${fmt(stats)}`)
   const one = await load(origin, `${API_PREFIX}/nodes/node-02500`, headers)
   console.log(`service GET /nodes/:name:   ${fmt(one)}`)
-  const cond = await load(origin, `${API_PREFIX}/nodes`, { ...headers, 'if-none-match': list.headers.get('etag')! })
+  // A fresh ETag: usage changes every metrics poll (15 s), and with it the list and its ETag.
+  const etag = (await fetch(`${origin}${API_PREFIX}/nodes`, { headers })).headers.get('etag')!
+  const cond = await load(origin, `${API_PREFIX}/nodes`, { ...headers, 'if-none-match': etag })
   console.log(`service GET /nodes (304):   ${fmt(cond)}`)
 } finally {
   svc.child.kill('SIGTERM')
