@@ -275,15 +275,18 @@ export class DrainRun {
       } catch (err) {
         const code = kubeStatusOf(err)
         if (code === 404) return this.gone(p, 'already gone')
-        if (code === 429) {
-          const { reason, pdb } = await this.whyBlocked(p, err)
+        const what = `${method === 'eviction' ? 'evict' : 'delete'} pods/${ref.name} -n ${ref.namespace}`
+        // 429: a PodDisruptionBudget (or API priority and fairness) says not now, as kubectl
+        // retries. 503/504 and network failures are passing trouble: retried too (kubectl gives up).
+        if (code === 429 || code === 503 || code === 504 || code === undefined) {
+          const { reason, pdb } = code === 429 ? await this.whyBlocked(p, err) : { reason: `${toKubeError(err, what).message}; retrying`, pdb: null }
           const prev = this.pending.get(p.key)
           this.pending.set(p.key, { pod: p.key, reason, pdb })
           if (prev?.reason !== reason || prev?.pdb !== pdb) this.emit('pod_blocked', { pod: p.key, reason, pdb })
           if (!signal.aborted) await this.deps.clock.sleep(backoffMs(attempt), signal)
           continue
         }
-        const error = toKubeError(err, `${method === 'eviction' ? 'evict' : 'delete'} pods/${ref.name} -n ${ref.namespace}`).message
+        const error = toKubeError(err, what).message
         this.pending.delete(p.key)
         this.st.errors.push({ pod: p.key, error })
         this.emit('pod_failed', { pod: p.key, reason: error })

@@ -7,6 +7,7 @@ import type { DrainEvent, DrainOptions } from '../../src/drain/types.js'
 import { systemClock } from '../../src/kube/reflector.js'
 import type { KubeClients } from '../../src/kube/client.js'
 import { eachBackend } from '../helpers/backend.js'
+import type { FaultSpec } from '../../src/sim/index.js'
 import {
   createDaemonSet, createNode, createPdb, createPod, createReplicaSet, ensureNamespace, isCordoned, mixedNode, podsOnNode,
 } from './fixtures.js'
@@ -272,6 +273,30 @@ eachBackend(t, 'drain', async (t, b) => {
     await createPod(c, { namespace: ns, name: 'sts-0', node: 'n-uid', owner: rs, labels: { app: 'sts' } })
     const r = await result
     t.same(r.evicted, [`${ns}/sts-0`])
+  })
+
+  await t.test('passing API trouble: 503s on evictions retried, dropped watches resumed', async (t) => {
+    if (!b.sim) return t.pass('fault injection is a simulator feature')
+    const sim = b.sim as unknown as { faults: FaultSpec }
+    await createNode(c, 'n-faults')
+    const ns = 'drain-n-faults'
+    await ensureNamespace(c, ns)
+    const rs = await createReplicaSet(c, ns, 'flaky', 20, { app: 'flaky' })
+    for (let i = 0; i < 20; i++) await createPod(c, { namespace: ns, name: `flaky-${i}`, node: 'n-faults', owner: rs, labels: { app: 'flaky' }, grace: 1 })
+    const m = manager({ maxInFlight: 2 })
+    sim.faults.dropWatchMs = 300
+    try {
+      const { run, result } = await m.start('n-faults', { timeout_seconds: 60 })
+      // Once evicting has begun, half the API requests fail with 503.
+      run.subscribe((e) => { if (e.type === 'pod_evicting') sim.faults.errorRate = 0.5 })
+      const r = await result
+      t.equal(r.pods_deleted, 20)
+      t.ok(run.events.some((e) => e.type === 'pod_blocked' && /HTTP 503|503/.test(e.reason ?? '')), 'the 503s were seen and retried')
+    } finally {
+      sim.faults.errorRate = 0
+      sim.faults.dropWatchMs = 0
+    }
+    t.same(await podsOnNode(c, 'n-faults'), [])
   })
 
   await t.test('DaemonSet pods and many pods: pagination and parallel eviction', async (t) => {
