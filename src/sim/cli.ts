@@ -1,6 +1,7 @@
 // npm run sim -- --port <p> --kubeconfig <file> [--nodes N] [--pods-per-node M] [--sessions-per-node S]
 //   [--pod-terminate-seconds T] [--metrics on|off] [--faults error=0.1,latency=50,drop-watch=30000,conflict=0.2]
 // Writes the kubeconfig, prints one line with the URL when ready, serves until SIGTERM/SIGINT.
+import { readFileSync } from 'node:fs'
 import v8 from 'node:v8'
 import { parseArgs, USAGE, UsageError, type CliOptions } from './cli-args.js'
 import { startSim } from './index.js'
@@ -29,10 +30,45 @@ const pods = sim.cluster.store.collection('pods').objects.size
 console.log(`sim: Kubernetes API at ${sim.url} (${nodes} nodes, ${pods} pods, ready in ${Date.now() - started} ms)${opts.kubeconfig ? `; kubeconfig ${opts.kubeconfig}` : ''}`)
 
 let closing = false
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, () => {
-    if (closing) return
-    closing = true
-    sim.close().then(() => process.exit(0), () => process.exit(1))
-  })
+function shutdown(): void {
+  if (closing) return
+  closing = true
+  sim.close().then(() => process.exit(0), () => process.exit(1))
 }
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, shutdown)
+
+/** Parent pid of a process, from /proc (Linux); undefined elsewhere or when it is gone. */
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+  } catch {
+    return undefined
+  }
+}
+
+function commandOf(pid: number | undefined): string {
+  try {
+    return pid ? readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ') : ''
+  } catch {
+    return ''
+  }
+}
+
+// `npm run sim` runs npm -> sh -c -> tsx -> this process. SIGTERM to npm kills the shell but not
+// tsx, which would leave the sim serving as an orphan: exit when the parent, or npm's shell, goes away.
+const grandparent = parentOf(process.ppid)
+const npmShell = /^(\/bin\/)?sh -c /.test(commandOf(grandparent)) && /npm/.test(commandOf(grandparent && parentOf(grandparent)))
+const ancestors = [process.ppid, ...(npmShell && grandparent ? [grandparent] : [])].filter((p) => p > 1)
+const watchdog = setInterval(() => {
+  const gone = ancestors.some((pid) => {
+    try {
+      process.kill(pid, 0)
+      return false
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ESRCH'
+    }
+  })
+  if (gone) shutdown()
+}, 500)
+watchdog.unref()
