@@ -64,7 +64,8 @@ const nodes: FastifyPluginAsyncTypebox = async (app) => {
     if (etag) {
       reply.header('etag', etag)
       const inm = request.headers['if-none-match']
-      if (inm && inm.split(',').some((t) => t.trim() === etag || t.trim() === '*')) return reply.code(304).send(null)
+      // No payload at all: a 304 has no body, so nothing must be serialized (not even "null").
+      if (inm && inm.split(',').some((t) => t.trim() === etag || t.trim() === '*')) return reply.code(304).send(undefined as unknown as null)
     }
     // Prepared JSON: Fastify sends a Buffer or a JSON-typed string as it is, without re-serializing.
     return reply.type('application/json; charset=utf-8').send(body as unknown as NodeView[])
