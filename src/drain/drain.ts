@@ -11,7 +11,7 @@ import { kubeStatusOf, toKubeError } from '../kube/errors.js'
 import type { NodeEventSpec, NodeRef } from '../kube/events.js'
 import { patchNodeUnschedulable } from '../kube/node-patches.js'
 import { deletePod, evictionApiVersion, evictPod, listPodDisruptionBudgets } from '../kube/pods.js'
-import { planDrain, type DrainPlan, type PlannedPod } from './plan.js'
+import { pdbOutlook, planDrain, type DrainPlan, type PdbOutlook, type PlannedPod } from './plan.js'
 import { parseSelector } from '../kube/selector.js'
 import { labelSelectorMatches } from './selector.js'
 import { PodGoneTracker } from './tracker.js'
@@ -92,6 +92,8 @@ export class DrainRun {
   done = false
   private nodeUid?: string
   private recording: Promise<void> = Promise.resolve()
+  /** HTTP status of each pod error: 503 when we may not (RBAC) or cannot reach, 502 when the cluster failed. */
+  private errorCodes: number[] = []
 
   constructor(
     private deps: DrainDeps,
@@ -142,7 +144,11 @@ export class DrainRun {
     for (const l of this.listeners) l(e)
   }
 
-  /** Runs the drain. Resolves with the result; rejects with HttpError 404/422/500/503/504. */
+  /**
+   * Runs the drain. Resolves with the result; rejects with HttpError: 404 unknown node, 422
+   * refused (nothing evicted), 502 the cluster failed (e.g. a pod under several PDBs), 503 we may
+   * not or cannot reach the API (or the service stopped), 504 timed out.
+   */
   async run(): Promise<DrainResult> {
     const { clock } = this.deps
     const ac = new AbortController()
@@ -207,7 +213,7 @@ export class DrainRun {
       message: `${plan.evict.length} to evict (${plan.sessions} StreamSpace sessions), ${plan.skipped.length} skipped, ${plan.refused.length} refused`,
     })
 
-    if (opts.dry_run) return this.dryRunResult(plan)
+    if (opts.dry_run) return this.dryRunResult(plan, opts.disable_eviction ? undefined : await pdbOutlook(clients, plan.evict))
     if (plan.refused.length > 0) throw new RefusedError(plan)
 
     let method: 'eviction' | 'delete' = 'delete'
@@ -286,7 +292,9 @@ export class DrainRun {
           if (!signal.aborted) await this.deps.clock.sleep(backoffMs(attempt), signal)
           continue
         }
-        const error = toKubeError(err, what).message
+        const kubeError = toKubeError(err, what)
+        const error = kubeError.message
+        this.errorCodes.push(kubeError.statusCode)
         this.pending.delete(p.key)
         this.st.errors.push({ pod: p.key, error })
         this.emit('pod_failed', { pod: p.key, reason: error })
@@ -326,11 +334,12 @@ export class DrainRun {
     return { reason, pdb: matching.length ? matching.map((b) => b.name).join(', ') : null }
   }
 
-  private dryRunResult(plan: DrainPlan): DrainResult {
+  private dryRunResult(plan: DrainPlan, pdbs?: Map<string, PdbOutlook>): DrainResult {
     const n = plan.evict.length
+    const waits = [...(pdbs?.values() ?? [])].filter((o) => o.note.startsWith('would')).length
     const message = plan.refused.length
       ? `Dry run: the drain would be refused: ${plan.refused.length} pod(s) cannot be evicted; nothing was changed`
-      : `Dry run: the drain would evict ${n} pod(s); nothing was changed`
+      : `Dry run: the drain would evict ${n} pod(s)${waits ? `, ${waits} of them held by PodDisruptionBudgets now` : ''}; nothing was changed`
     return {
       message,
       node: this.node,
@@ -342,7 +351,11 @@ export class DrainRun {
       method: this.options.disable_eviction ? 'delete' : 'eviction',
       warnings: plan.warnings,
       dry_run: true,
-      would_evict: plan.evict.map((p) => ({ pod: p.key, reason: p.session ? 'StreamSpace session' : 'evict' })),
+      would_evict: plan.evict.map((p) => {
+        const o = pdbs?.get(p.key)
+        const what = p.session ? 'evict (StreamSpace session)' : 'evict'
+        return { pod: p.key, reason: o ? `${what}; ${o.note}` : what, pdb: o?.pdb ?? null }
+      }),
       refused: plan.refused,
     }
   }
@@ -378,7 +391,8 @@ export class DrainRun {
     }
     if (err instanceof PodErrors) {
       const text = this.st.errors.map((e) => `${e.pod}: ${e.error}`).join('; ')
-      return this.fail('failed', 500, `drain of node ${node} incomplete: ${this.st.errors.length} pod(s) could not be evicted: ${text}${cordonNote}`)
+      const code = this.errorCodes.includes(503) ? 503 : this.errorCodes.includes(502) ? 502 : 500
+      return this.fail('failed', code, `drain of node ${node} incomplete: ${this.st.errors.length} pod(s) could not be evicted: ${text}${cordonNote}`)
     }
     if (err instanceof HttpError) return this.fail('failed', err.statusCode, err.message)
     const status = (err as { statusCode?: number }).statusCode ?? 500

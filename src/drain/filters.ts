@@ -18,8 +18,12 @@ export interface Verdict {
 /** What a filter may ask of the cluster. */
 export interface FilterContext {
   options: ResolvedDrainOptions
-  /** 'found', 'not_found', or an Error for any other failure. */
-  daemonSetExists(namespace: string, name: string): Promise<'found' | 'not_found' | Error>
+  /**
+   * 'found' or 'not_found'. Any other failure (our RBAC, an unreachable API) throws: kubectl
+   * would refuse the pod with the error text; we fail the whole drain with that error (502/503),
+   * before anything is evicted, since no drain option could help.
+   */
+  daemonSetExists(namespace: string, name: string): Promise<'found' | 'not_found'>
 }
 
 export type PodFilter = (pod: V1Pod, ctx: FilterContext) => Verdict | Promise<Verdict>
@@ -51,12 +55,10 @@ export const daemonSetFilter: PodFilter = async (pod, ctx) => {
   const ref = controllerOf(pod)
   if (!ref || ref.kind !== 'DaemonSet') return okay
   if (isFinished(pod)) return okay
-  const found = await ctx.daemonSetExists(pod.metadata?.namespace ?? '', ref.name)
-  if (found !== 'found') {
-    const msg = found === 'not_found' ? `daemonsets.apps "${ref.name}" not found` : found.message
-    // An orphan of a deleted DaemonSet goes with force, with a warning.
-    if (found === 'not_found' && ctx.options.force) return warn(true, msg)
-    return error(msg)
+  if ((await ctx.daemonSetExists(pod.metadata?.namespace ?? '', ref.name)) === 'not_found') {
+    // An orphan of a deleted DaemonSet goes with force, with a warning (kubectl's words).
+    const msg = `daemonsets.apps "${ref.name}" not found`
+    return ctx.options.force ? warn(true, msg) : error(msg)
   }
   if (!ctx.options.ignore_daemonsets) return error(MESSAGES.daemonSetFatal)
   return warn(false, MESSAGES.daemonSetWarning)

@@ -3,7 +3,6 @@
 // SSE, and all of them cancelled when the service stops (the node stays cordoned and the status
 // says so).
 import { HttpError } from '../errors.js'
-import type { KubeClients } from '../kube/client.js'
 import { kubeStatusOf } from '../kube/errors.js'
 import { readNode } from '../kube/node-patches.js'
 import type { CoreV1Event } from '@kubernetes/client-node'
@@ -45,10 +44,6 @@ export class DrainManager {
 
   constructor(private deps: DrainManagerOptions) {}
 
-  get clients(): KubeClients {
-    return this.deps.clients
-  }
-
   /** 404 for an unknown node; 400 for a bad pod_selector. */
   async checkRequest(node: string, options: DrainOptions): Promise<void> {
     if (options.pod_selector) {
@@ -89,16 +84,15 @@ export class DrainManager {
     this.running.set(node, run)
     this.latest.set(node, run)
     const result = run.run()
+    // Registered before any caller awaits `result`: the node is free again by the time they hear.
     const settled = result.then(
       () => undefined,
       () => undefined,
     ).then(() => {
+      this.running.delete(node)
       this.deps.onFinished?.(run.status())
       return run.eventsWritten()
-    }).finally(() => {
-      this.running.delete(node)
-      this.settled.delete(settled)
-    })
+    }).finally(() => this.settled.delete(settled))
     this.settled.add(settled)
     return { run, result }
   }

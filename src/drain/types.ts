@@ -50,8 +50,8 @@ export interface DrainResult {
   /** What kubectl would print as warnings: unmanaged pods deleted under force, emptyDir data lost, ... */
   warnings: string[]
   dry_run: boolean
-  /** dry_run only: what a real drain would evict and refuse. */
-  would_evict?: PodReason[]
+  /** dry_run only: what a real drain would evict (and the PDB covering each), and refuse. */
+  would_evict?: Array<PodReason & { pdb: string | null }>
   refused?: PodReason[]
 }
 

@@ -40,7 +40,7 @@ export const DrainResult = Type.Object({
   method: Type.Union([Type.Literal('eviction'), Type.Literal('delete')]),
   warnings: Type.Array(Type.String()),
   dry_run: Type.Boolean(),
-  would_evict: Type.Optional(Type.Array(PodReason)),
+  would_evict: Type.Optional(Type.Array(PendingPod, { description: 'Dry run: the pods it would evict, with the PodDisruptionBudget covering each and what it would say now' })),
   refused: Type.Optional(Type.Array(PodReason)),
 }, { $id: 'DrainResult' })
 export type DrainResult = Static<typeof DrainResult>

@@ -120,6 +120,25 @@ eachBackend(t, 'drain', async (t, b) => {
     t.equal(forced.would_evict!.length, 4)
   })
 
+  await t.test('dry_run shows which PodDisruptionBudget would hold each pod', async (t) => {
+    const { ns } = await mixedNode(c, 'n-drypdb', { pdb: { maxUnavailable: 0 } })
+    const rs = await createReplicaSet(c, ns, 'free', 1, { app: 'free' })
+    await createPod(c, { namespace: ns, name: 'free-0', node: 'n-drypdb', owner: rs, labels: { app: 'free' } })
+    await waitUntil(async () => (await c.policy.readNamespacedPodDisruptionBudget({ namespace: ns, name: 'web' })).status?.currentHealthy === 2)
+    const r = await drain('n-drypdb', { dry_run: true })
+    const byPod = Object.fromEntries(r.would_evict!.map((w) => [w.pod, w]))
+    t.equal(byPod[`${ns}/web-0`].pdb, 'web')
+    t.match(byPod[`${ns}/web-0`].reason, /would wait: PodDisruptionBudget web allows no disruption now \(needs 2 healthy, has 2\)/)
+    t.same(byPod[`${ns}/free-0`], { pod: `${ns}/free-0`, reason: 'evict; no PodDisruptionBudget', pdb: null })
+    t.match(r.message, /2 of them held by PodDisruptionBudgets now/)
+    await c.policy.patchNamespacedPodDisruptionBudget({ namespace: ns, name: 'web', body: { spec: { maxUnavailable: 1 } } },
+      (await import('@kubernetes/client-node')).setHeaderOptions('Content-Type', 'application/merge-patch+json'))
+    await waitUntil(async () => ((await c.policy.readNamespacedPodDisruptionBudget({ namespace: ns, name: 'web' })).status?.disruptionsAllowed ?? 0) > 0)
+    const later = await drain('n-drypdb', { dry_run: true })
+    t.match(later.would_evict!.find((w) => w.pod === `${ns}/web-0`)!.reason, /PodDisruptionBudget web allows 1 disruption\(s\) now/)
+    t.notOk(await isCordoned(c, 'n-drypdb'))
+  })
+
   await t.test('pod_selector limits the drain to matching pods', async (t) => {
     const { ns } = await mixedNode(c, 'n-sel', { unmanaged: true })
     const r = await drain('n-sel', { pod_selector: 'app=web' })
@@ -200,14 +219,14 @@ eachBackend(t, 'drain', async (t, b) => {
     t.equal((await podsOnNode(c, 'n-stuck')).filter((p) => p.includes('web')).length, 2, 'pods still there')
   })
 
-  await t.test('several PDBs on one pod: that pod is reported (500), the others are evicted', async (t) => {
+  await t.test('several PDBs on one pod: that pod is reported (502: the API server answered 500), the others are evicted', async (t) => {
     const { ns } = await mixedNode(c, 'n-multi')
     await createPdb(c, ns, 'one', { app: 'web', node: 'n-multi' }, { maxUnavailable: 1 })
     await createPdb(c, ns, 'two', { app: 'web' }, { maxUnavailable: 1 })
     const rs = await createReplicaSet(c, ns, 'api', 1, { app: 'api' })
     await createPod(c, { namespace: ns, name: 'api-0', node: 'n-multi', owner: rs, labels: { app: 'api' } })
     const err = await refusal(drain('n-multi', { timeout_seconds: 20 }))
-    t.equal(err.statusCode, 500)
+    t.equal(err.statusCode, 502)
     t.match(err.message, /more than one PodDisruptionBudget/)
     const details = err.details as { errors: Array<{ pod: string }>; evicted: string[]; phase: string }
     t.same(details.errors.map((e) => e.pod).sort(), [`${ns}/web-0`, `${ns}/web-1`])

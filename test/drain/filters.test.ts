@@ -24,7 +24,13 @@ async function judgePod(p: V1Pod, c: FilterContext) {
 }
 
 function ctx(options: DrainOptions = {}, ds: 'found' | 'not_found' | Error = 'found'): FilterContext {
-  return { options: resolveOptions(options), daemonSetExists: async () => ds }
+  return {
+    options: resolveOptions(options),
+    daemonSetExists: async () => {
+      if (ds instanceof Error) throw ds
+      return ds
+    },
+  }
 }
 
 t.test('ReplicaSet pod: evicted', async (t) => {
@@ -38,7 +44,7 @@ t.test('DaemonSet pods', async (t) => {
   t.equal(gone.kind, 'error', 'DaemonSet gone: refused')
   t.match(gone.message, /daemonsets.apps "owner" not found/)
   t.same((await judgePod(pod({ owner: 'DaemonSet' }), ctx({ force: true }, 'not_found'))).delete, true, 'DaemonSet gone + force: deleted')
-  t.equal((await judgePod(pod({ owner: 'DaemonSet' }), ctx({}, new Error('forbidden')))).kind, 'error', 'lookup failure: refused')
+  await t.rejects(judgePod(pod({ owner: 'DaemonSet' }), ctx({}, new Error('forbidden'))), /forbidden/, 'lookup failure: the drain fails')
   t.equal((await judgePod(pod({ owner: 'DaemonSet', phase: 'Succeeded' }), ctx({ ignore_daemonsets: false }))).delete, true, 'finished DaemonSet pod: fine')
 })
 

@@ -171,7 +171,7 @@ eachBackend(t, 'drain over HTTP', async (t, b) => {
     await createPod(c, { namespace: 'streamspace', name: 'sess-h-0', node: 'h-sess', owner: rs, labels })
     const dry = await (await svc.api('/nodes/h-sess/drain', { method: 'POST', json: { dry_run: true } })).json()
     t.equal(dry.sessions_disrupted, 1)
-    t.same(dry.would_evict, [{ pod: 'streamspace/sess-h-0', reason: 'StreamSpace session' }])
+    t.same(dry.would_evict, [{ pod: 'streamspace/sess-h-0', reason: 'evict (StreamSpace session); no PodDisruptionBudget', pdb: null }])
     const r = await (await svc.api('/nodes/h-sess/drain', { method: 'POST', json: {} })).json()
     t.equal(r.sessions_disrupted, 1)
     const events = await readSse(await svc.api('/nodes/h-sess/drain/events'))
