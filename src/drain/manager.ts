@@ -3,7 +3,7 @@
 // SSE, and all of them cancelled when the service stops (the node stays cordoned and the status
 // says so).
 import { HttpError } from '../errors.js'
-import { kubeStatusOf } from '../kube/errors.js'
+import { kubeStatusOf, toKubeError } from '../kube/errors.js'
 import { readNode } from '../kube/node-patches.js'
 import type { CoreV1Event } from '@kubernetes/client-node'
 import { EVENT_COMPONENT } from '../kube/events.js'
@@ -115,12 +115,13 @@ export class DrainManager {
    */
   async statusWithHistory(node: string): Promise<DrainStatus> {
     if (this.latest.has(node)) return this.status(node)
+    const ns = this.deps.eventNamespace ?? 'default'
     let events: CoreV1Event[]
     try {
-      events = await listNodeEvents(this.deps.clients, this.deps.eventNamespace ?? 'default', node)
+      events = await listNodeEvents(this.deps.clients, ns, node)
     } catch (err) {
-      this.deps.log?.warn({ err, node }, 'drain: could not read past drain Events')
-      return this.status(node)
+      // Answering "no drain" without having looked would hide an interrupted one.
+      throw toKubeError(err, `list events -n ${ns} (past drains of node ${node})`)
     }
     const phaseOf = new Map(Object.entries(EVENT_REASONS).filter(([p]) => p !== 'none').map(([p, r]) => [r, p as DrainPhase]))
     const time = (e: CoreV1Event) => new Date(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? 0).getTime()

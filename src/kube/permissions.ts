@@ -21,6 +21,7 @@ export const REQUIRED_PERMISSIONS: readonly PermissionRule[] = [
   { feature: 'drain: delete pods (disable_eviction)', apiGroups: [''], resources: ['pods'], verbs: ['delete'] },
   { feature: 'drain: check DaemonSets of DaemonSet pods', apiGroups: ['apps'], resources: ['daemonsets'], verbs: ['get'] },
   { feature: 'drain: name the PodDisruptionBudget that blocks', apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['list'] },
+  { feature: 'drain status after a restart (its Events read back)', apiGroups: [''], resources: ['events'], verbs: ['list'] },
 ]
 
 /** ClusterRole rules: one per (apiGroup, resource set), verbs merged, in a stable order. */

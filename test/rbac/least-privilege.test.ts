@@ -79,6 +79,8 @@ const FEATURE_CHECKS: FeatureCheck[] = [
   // A real drain names the blocking PDB from the API server's 429 (no list needed); the dry run
   // lists the budgets to say which would hold each pod, so that is where the permission shows.
   { feature: 'drain: name the PodDisruptionBudget that blocks', run: (s) => drain(s, 'app=guarded', { dry_run: true }) },
+  // A service that has not drained w1 itself reads the node's drain Events to answer.
+  { feature: 'drain status after a restart (its Events read back)', run: (s) => s.api('/nodes/w1/drain') },
 ]
 
 async function drain(s: Service, selector: string, extra: Record<string, unknown> = {}): Promise<Response> {
