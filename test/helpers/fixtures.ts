@@ -11,13 +11,21 @@ function codeOf(err: unknown): number | undefined {
   return (err as { code?: number }).code
 }
 
-/** Polls `predicate` until it holds; throws naming `what` after timeoutMs. */
+/** Polls `predicate` until it holds (a throw counts as not yet); throws naming `what` after timeoutMs. */
 export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs
+  let lastError: unknown
   for (;;) {
-    if (await predicate()) return
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
+    try {
+      if (await predicate()) return
+    } catch (err) {
+      lastError = err
+    }
+    if (Date.now() > deadline) {
+      const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : ''
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`)
+    }
+    await new Promise((r) => setTimeout(r, 50))
   }
 }
 

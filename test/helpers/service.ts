@@ -7,9 +7,10 @@ import { buildApp, API_PREFIX, type App } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { createKubeClients } from '../../src/kube/client.js'
 import type { Clock } from '../../src/kube/reflector.js'
+import { waitFor } from './fixtures.js'
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-characters-long'
-export { API_PREFIX }
+export { API_PREFIX, waitFor }
 
 export interface TokenClaims {
   role?: 'admin' | 'operator' | 'user'
@@ -77,17 +78,4 @@ export async function startService(kc: KubeConfig, opts: StartServiceOptions = {
   }
   if (opts.waitReady !== false) await waitFor(async () => (await fetch(`${address}/readyz`)).status === 200, 20_000, 'service ready')
   return service
-}
-
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    try {
-      if (await check()) return
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
 }
