@@ -56,10 +56,10 @@ function commandOf(pid: number | undefined): string {
 }
 
 // `npm run sim` runs npm -> sh -c -> tsx -> this process. SIGTERM to npm kills the shell but not
-// tsx, which would leave the sim serving as an orphan: exit when the parent, or npm's shell, goes away.
+// tsx, which would leave the sim serving as an orphan: exit when the parent, npm's shell or npm goes away.
 const grandparent = parentOf(process.ppid)
 const npmShell = /^(\/bin\/)?sh -c /.test(commandOf(grandparent)) && /npm/.test(commandOf(grandparent && parentOf(grandparent)))
-const ancestors = [process.ppid, ...(npmShell && grandparent ? [grandparent] : [])].filter((p) => p > 1)
+const ancestors = [process.ppid, ...(npmShell && grandparent ? [grandparent, parentOf(grandparent) ?? 0] : [])].filter((p) => p > 1)
 const watchdog = setInterval(() => {
   const gone = ancestors.some((pid) => {
     try {
