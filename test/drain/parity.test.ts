@@ -53,7 +53,7 @@ type Setup = (c: KubeClients, node: string) => Promise<void>
 /** drained: 200 / kubectl exit 0. refused: 422 / kubectl exit 1 listing the pods. timeout: 504 / exit 1. */
 type Outcome = 'drained' | 'refused' | 'timeout'
 
-const cases: Array<{ name: string; setup: Setup; options: Options; outcome: Outcome; simTodo?: string }> = [
+const cases: Array<{ name: string; setup: Setup; options: Options; outcome: Outcome }> = [
   { name: 'daemonset-ignored', setup: (c, n) => mixedNode(c, n).then(() => {}), options: {}, outcome: 'drained' },
   { name: 'daemonset-not-ignored', setup: (c, n) => mixedNode(c, n).then(() => {}), options: { ignore_daemonsets: false }, outcome: 'refused' },
   { name: 'unmanaged', setup: (c, n) => mixedNode(c, n, { unmanaged: true }).then(() => {}), options: {}, outcome: 'refused' },
@@ -97,7 +97,6 @@ const cases: Array<{ name: string; setup: Setup; options: Options; outcome: Outc
     options: { disable_eviction: true },
     outcome: 'drained',
     // kubectl 1.33 sends DELETE with a protobuf DeleteOptions body; the simulator reads only JSON.
-    simTodo: 'the simulated cluster answers 400 to kubectl\'s protobuf DELETE body',
   },
 ]
 
@@ -105,8 +104,7 @@ eachBackend(t, 'parity with kubectl drain', async (t, ours) => {
   theirs = await startBackend(ours.name)
   const svc = await startService(ours.kc)
   for (const k of cases) {
-    const todo = ours.name === 'sim' && k.simTodo ? k.simTodo : false
-    await t.test(k.name, { todo }, async (t) => {
+    await t.test(k.name, async (t) => {
       const node = `p-${k.name}`
       await Promise.all([k.setup(ours.clients, node), k.setup(theirs.clients, node)])
       const before = await podsOnNode(ours.clients, node)
