@@ -1,6 +1,5 @@
 // Server-side Table output (meta.k8s.io/v1), which kubectl get asks for with as=Table.
 import { apiVersionOf, type ResourceDef } from './kinds.js'
-import { nodeInternalIP } from './objects.js'
 import type { Obj } from './store.js'
 
 /** Age as kubectl prints it: 45s, 12m, 5h3m, 5d3h, 2y30d (apimachinery HumanDuration). */
@@ -75,7 +74,8 @@ function cells(def: ResourceDef, obj: Obj, now: number): unknown[] {
     case 'nodes': {
       const info = obj.status?.nodeInfo ?? {}
       const external = (obj.status?.addresses ?? []).find((a: Obj) => a.type === 'ExternalIP')?.address ?? '<none>'
-      return [name, nodeStatus(obj), nodeRoles(obj), age(obj, now), info.kubeletVersion ?? '', nodeInternalIP(obj), external, info.osImage ?? '<unknown>', info.kernelVersion ?? '<unknown>', info.containerRuntimeVersion ?? '<unknown>']
+      const internal = (obj.status?.addresses ?? []).find((a: Obj) => a.type === 'InternalIP')?.address ?? '<none>'
+      return [name, nodeStatus(obj), nodeRoles(obj), age(obj, now), info.kubeletVersion ?? '', internal, external, info.osImage || '<unknown>', info.kernelVersion || '<unknown>', info.containerRuntimeVersion || '<unknown>']
     }
     case 'pods': {
       const statuses: Obj[] = obj.status?.containerStatuses ?? []
