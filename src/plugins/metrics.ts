@@ -2,10 +2,11 @@
 // cache sees it. Each app has its own registry so tests can build many apps in one process.
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { KubeError } from '../kube/errors.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    metrics: { registry: Registry; kubeRequestErrors: Counter<'operation'> }
+    metrics: { registry: Registry }
   }
 }
 
@@ -23,8 +24,8 @@ export default fp(async (app) => {
   })
   const kubeRequestErrors = new Counter({
     name: `${PREFIX}kube_request_errors_total`,
-    help: 'Kubernetes API calls that failed, by operation',
-    labelNames: ['operation'] as const,
+    help: 'Requests that failed because the Kubernetes API did (unreachable, forbidden, 5xx), by route',
+    labelNames: ['route'] as const,
     registers: [registry],
   })
   new Gauge({
@@ -54,7 +55,10 @@ export default fp(async (app) => {
     name: `${PREFIX}metrics_api_available`, help: '1 when metrics.k8s.io answers (metrics-server present)', registers: [registry],
     collect() { this.set(app.cluster.metrics?.available ? 1 : 0) },
   })
-  app.decorate('metrics', { registry, kubeRequestErrors })
+  app.decorate('metrics', { registry })
+  app.addHook('onError', async (request, _reply, err) => {
+    if (err instanceof KubeError && err.statusCode >= 500) kubeRequestErrors.inc({ route: request.routeOptions.url ?? 'unmatched' })
+  })
   app.addHook('onResponse', async (request, reply) => {
     httpDuration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },

@@ -261,6 +261,8 @@ eachBackend(t, 'node changes over HTTP', async (t, b) => {
         t.ok([502, 503].includes(r.status), `status ${r.status}`)
         t.match(r.body, { statusCode: r.status, error: /Bad Gateway|Service Unavailable/, message: /^Kubernetes API failed to (read nodes\/f1|list pods on node f1) \(HTTP 503\)/ })
       }
+      const metrics = await (await fetch(`${svc.url}/metrics`)).text()
+      t.match(metrics, /streamspace_node_manager_kube_request_errors_total\{route="\/api\/plugins\/streamspace-node-manager\/nodes\/:name\/labels"\} 1/, 'counted by route')
       const after = await read(b, 'f1')
       t.equal(after.metadata?.resourceVersion, before.metadata?.resourceVersion, 'node unchanged')
       t.same(after.metadata?.labels, before.metadata?.labels)
