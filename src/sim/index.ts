@@ -72,6 +72,7 @@ export interface SimCluster {
 
 const MAX_RECORDED_REQUESTS = 20_000
 const MAX_BODY_BYTES = 16 * 1024 * 1024
+const MAX_WATCH_BACKLOG_BYTES = 256 * 1024 * 1024
 
 interface Route {
   def: ResourceDef
@@ -326,7 +327,11 @@ export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
     const write = (type: string, obj: Obj) => {
       const object = table ? JSON.stringify(toTable(def, [obj], { resourceVersion: obj.metadata.resourceVersion }, table)) : typedJson(def, obj)
       res.write(`{"type":"${type}","object":${object}}\n`)
+      // A client that does not read its watch is dropped, as the API server drops a watcher that falls behind
+      // (the initial events of a big list are exempt: they are written before the client can read).
+      if (live && res.writableLength > MAX_WATCH_BACKLOG_BYTES) ender()
     }
+    let live = false
     const writeBookmark = (extra?: Obj) => {
       res.write(JSON.stringify({ type: 'BOOKMARK', object: { kind: def.kind, apiVersion: apiVersionOf(def), metadata: { resourceVersion: String(store.rv), ...extra } } }) + '\n')
     }
@@ -364,6 +369,7 @@ export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
       for (const ev of events) if (!ns || ev.obj.metadata.namespace === ns) deliver(ev)
     }
 
+    live = true
     const watcher = { namespace: def.namespaced ? ns : undefined, onEvent: deliver }
     const collection = store.collection(id)
     collection.watchers.add(watcher)
