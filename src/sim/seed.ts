@@ -86,9 +86,20 @@ class ClusterBuilder {
   }
 
   node(shape: NodeShape): void {
-    this.add('nodes', makeNode(shape, this.now))
+    const node = this.add('nodes', makeNode(shape, this.now))
     this.nodeIPs.set(shape.name, nodeIp(shape.index))
     if (shape.ready === false) this.notReadyNodes.add(shape.name)
+    // Each kubelet renews a Lease in kube-node-lease (a silent one stopped renewing a while ago).
+    const renew = new Date(this.now.getTime() - (shape.ready === false ? 3 * 3600_000 : 4000))
+    this.add('leases.coordination.k8s.io', {
+      metadata: {
+        name: shape.name,
+        namespace: 'kube-node-lease',
+        ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: shape.name, uid: node.metadata.uid }],
+        creationTimestamp: node.metadata.creationTimestamp,
+      },
+      spec: { holderIdentity: shape.name, leaseDurationSeconds: 40, renewTime: renew.toISOString().replace('Z', '000Z') },
+    })
   }
 
   workload(resource: 'daemonsets.apps' | 'replicasets.apps' | 'deployments.apps' | 'statefulsets.apps', ns: string, name: string,
