@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { apiVersionOf, type ResourceDef } from './kinds.js'
 import { isoSeconds, nodeInternalIP, podIsReady, runningStatus, withPodReady } from './objects.js'
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from './patch.js'
+import { controllerOf, missingReplicas, replacementPod } from './controllers.js'
 import { labelSelectorObjectMatcher } from './selectors.js'
 import { alreadyExists, ApiError, badRequest, conflict, invalid, notFound } from './status.js'
 import { lowerBound, objectKey, Store, type Obj, type StoreEvent } from './store.js'
@@ -120,6 +121,8 @@ export class Cluster {
   readonly store = new Store()
   /** Overrides every pod's grace period (--pod-terminate-seconds). */
   podTerminateSeconds?: number
+  /** Recreate ReplicaSet pods that go, on a schedulable node (SimOptions.controllers). */
+  replicaSetController = false
   private terminationTimers = new Map<string, NodeJS.Timeout>()
   private dirtyPdbs = new Set<string>()
   private pdbFlushScheduled = false
@@ -393,8 +396,23 @@ export class Cluster {
         if (!o) continue
         for (const pdb of this.pdbsFor(o)) this.markPdb(objectKey(pdb.metadata.namespace, pdb.metadata.name))
       }
+      // A ReplicaSet pod that starts terminating (or goes at once) is replaced by its controller.
+      const leaving = (ev.type === 'MODIFIED' && ev.obj.metadata.deletionTimestamp && !ev.prev?.metadata.deletionTimestamp) ||
+        (ev.type === 'DELETED' && !ev.obj.metadata.deletionTimestamp)
+      const owner = controllerOf(ev.obj)
+      if (this.replicaSetController && leaving && owner?.kind === 'ReplicaSet') {
+        setImmediate(() => this.reconcileReplicaSet(ev.obj.metadata.namespace, owner.name))
+      }
     } else if (ev.resource === PDBS && ev.type !== 'DELETED' && ev.obj.status?.observedGeneration !== ev.obj.metadata.generation) {
       this.markPdb(objectKey(ev.obj.metadata.namespace, ev.obj.metadata.name))
+    }
+  }
+
+  private reconcileReplicaSet(ns: string, name: string): void {
+    const rs = this.store.get('replicasets.apps', ns, name)
+    if (!rs) return
+    for (let n = missingReplicas(this.store, rs); n > 0; n--) {
+      this.create(this.store.collection('pods').def, ns, replacementPod(this.store, rs))
     }
   }
 

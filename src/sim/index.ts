@@ -39,6 +39,9 @@ export interface SimOptions {
   /** Default true; false removes metrics.k8s.io from discovery and 404s it. */
   metrics?: boolean
   faults?: Partial<FaultSpec>
+  /** Run the ReplicaSet controller (with a minimal scheduler): pods that go are replaced on a
+   *  schedulable node. Default: on for the demo cluster, off otherwise. */
+  controllers?: boolean
   /** Seconds between BOOKMARK events on watches that allow them (default 15; a real kube-apiserver sends
    *  them about once a minute, while client-node 2.0.1's Watch gives up after 30 s without data). */
   bookmarkSeconds?: number
@@ -197,6 +200,7 @@ export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
   const bookmarkMs = (opts.bookmarkSeconds ?? 15) * 1000
   const cluster = new Cluster()
   cluster.podTerminateSeconds = opts.podTerminateSeconds
+  cluster.replicaSetController = opts.controllers ?? opts.nodes === undefined
   seedCluster(cluster.store, { nodes: opts.nodes, podsPerNode: opts.podsPerNode, sessionsPerNode: opts.sessionsPerNode })
   cluster.recomputeAllPdbs()
   const store = cluster.store

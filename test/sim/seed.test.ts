@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node'
 import t from 'tap'
 import { parseFaults } from '../../src/sim/cli-args.js'
-import { raw, simWithClients } from './helpers.js'
+import { eventually, raw, simWithClients } from './helpers.js'
 
 t.test('demo cluster: a small StreamSpace cluster', async (t) => {
   const { sim, core, apps, policy } = await simWithClients(t, {})
@@ -33,6 +33,27 @@ t.test('demo cluster: a small StreamSpace cluster', async (t) => {
   // Every node carries realistic status: the ~7 KB shape the service sees on real clusters.
   const size = JSON.stringify(nodes.find((n) => n.metadata?.name === 'worker-large-1')).length
   t.ok(size > 5000, `node JSON is ${size} bytes`)
+})
+
+t.test('demo cluster: ReplicaSets replace evicted pods on schedulable nodes, so a drain can finish', async (t) => {
+  const { core, policy } = await simWithClients(t, { podTerminateSeconds: 1 })
+  const onNode = async (node: string) => (await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` })).items
+  const dns = (await onNode('worker-small-1')).find((p) => p.metadata?.labels?.['k8s-app'] === 'kube-dns')!
+  const before = (await core.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'k8s-app=kube-dns' })).items.map((p) => p.metadata!.name)
+  await core.patchNode({ name: 'worker-small-1', body: [{ op: 'add', path: '/spec/unschedulable', value: true }] })
+  await core.createNamespacedPodEviction({ namespace: 'kube-system', name: dns.metadata!.name!, body: { metadata: { name: dns.metadata!.name! } } })
+  const replacement = await eventually(async () => (await core.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'k8s-app=kube-dns' }))
+    .items.find((p) => !before.includes(p.metadata!.name)))
+  t.not(replacement.spec?.nodeName, 'worker-small-1', 'not on the cordoned node')
+  t.not(replacement.spec?.nodeName, 'control-plane-1', 'not on the tainted control plane')
+  t.not(replacement.spec?.nodeName, 'worker-medium-2', 'not on the NotReady node')
+  t.equal(replacement.status?.phase, 'Running')
+  // With the replacement healthy, the budget allows the other coredns pod to go too.
+  const pdb = await eventually(async () => {
+    const p = await policy.readNamespacedPodDisruptionBudget({ namespace: 'kube-system', name: 'coredns' })
+    return (p.status?.disruptionsAllowed ?? 0) >= 1 ? p : undefined
+  })
+  t.equal(pdb.status?.currentHealthy, 2)
 })
 
 t.test('generated cluster at moderate scale: pages, selectors, watch', async (t) => {
