@@ -10,6 +10,8 @@ import { alreadyExists, ApiError, badRequest, conflict, invalid, notFound } from
 import { lowerBound, objectKey, Store, type Obj, type StoreEvent } from './store.js'
 
 const PDBS = 'poddisruptionbudgets.policy'
+/** The pod garbage collector's wait before deleting pods of a node that is gone (kube-controller-manager's 40 s). */
+const POD_GC_QUARANTINE_MS = 40_000
 
 export function idOf(def: ResourceDef): string {
   return def.group ? `${def.plural}.${def.group}` : def.plural
@@ -124,6 +126,7 @@ export class Cluster {
   /** Recreate ReplicaSet pods that go, on a schedulable node (SimOptions.controllers). */
   replicaSetController = false
   private terminationTimers = new Map<string, NodeJS.Timeout>()
+  private gcTimers = new Set<NodeJS.Timeout>()
   private dirtyPdbs = new Set<string>()
   private pdbFlushScheduled = false
 
@@ -338,6 +341,8 @@ export class Cluster {
   stop(): void {
     for (const t of this.terminationTimers.values()) clearTimeout(t)
     this.terminationTimers.clear()
+    for (const t of this.gcTimers) clearTimeout(t)
+    this.gcTimers.clear()
   }
 
   // ---- eviction and the disruption controller ----
@@ -403,6 +408,19 @@ export class Cluster {
       if (this.replicaSetController && leaving && owner?.kind === 'ReplicaSet') {
         setImmediate(() => this.reconcileReplicaSet(ev.obj.metadata.namespace, owner.name))
       }
+    } else if (ev.resource === 'nodes' && ev.type === 'DELETED' && this.replicaSetController) {
+      // Pod garbage collection: pods bound to a node that is gone are removed after a quarantine.
+      const node = ev.obj.metadata.name
+      const timer = setTimeout(() => {
+        this.gcTimers.delete(timer)
+        if (this.store.get('nodes', undefined, node)) return
+        for (const key of [...(this.store.podsByNode.get(node) ?? [])]) {
+          const pod = this.store.collection('pods').objects.get(key)
+          if (pod) this.deletePod(pod, 0)
+        }
+      }, POD_GC_QUARANTINE_MS)
+      timer.unref()
+      this.gcTimers.add(timer)
     } else if (ev.resource === PDBS && ev.type !== 'DELETED' && ev.obj.status?.observedGeneration !== ev.obj.metadata.generation) {
       this.markPdb(objectKey(ev.obj.metadata.namespace, ev.obj.metadata.name))
     }
