@@ -3,7 +3,7 @@ import type { FaultSpec, SimOptions } from './index.js'
 
 export const USAGE =
   'usage: npm run sim -- --port <p> --kubeconfig <file> [--nodes N] [--pods-per-node M] [--sessions-per-node S] ' +
-  '[--pod-terminate-seconds T] [--metrics on|off] [--faults error=0.1,latency=50,drop-watch=30000,conflict=0.2] [--controllers on|off] [--host H]'
+  '[--pod-terminate-seconds T] [--metrics on|off] [--faults error=0.1,latency=50,drop-watch=30000,conflict=0.2] [--controllers on|off] [--heartbeat-seconds H] [--host H]'
 
 export class UsageError extends Error {}
 
@@ -61,6 +61,7 @@ export function parseArgs(argv: string[]): CliOptions {
         opts.metrics = value === 'on'
         break
       case '--faults': opts.faults = parseFaults(value ?? ''); break
+      case '--heartbeat-seconds': opts.heartbeatSeconds = count(flag, value); break
       case '--controllers':
         if (value !== 'on' && value !== 'off') throw new UsageError('--controllers is on or off')
         opts.controllers = value === 'on'

@@ -2,7 +2,7 @@
 // plus what the kubelet and the disruption controller do, enough for drains to be real.
 import { randomBytes } from 'node:crypto'
 import { apiVersionOf, type ResourceDef } from './kinds.js'
-import { isoSeconds, nodeInternalIP, podIsReady, runningStatus, withPodReady } from './objects.js'
+import { isoSeconds, nodeInternalIP, nodeIsReady, podIsReady, runningStatus, withPodReady } from './objects.js'
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from './patch.js'
 import { controllerOf, missingReplicas, replacementPod } from './controllers.js'
 import { labelSelectorObjectMatcher } from './selectors.js'
@@ -127,6 +127,7 @@ export class Cluster {
   replicaSetController = false
   private terminationTimers = new Map<string, NodeJS.Timeout>()
   private gcTimers = new Set<NodeJS.Timeout>()
+  private heartbeatTimer?: NodeJS.Timeout
   private dirtyPdbs = new Set<string>()
   private pdbFlushScheduled = false
 
@@ -343,6 +344,7 @@ export class Cluster {
     this.terminationTimers.clear()
     for (const t of this.gcTimers) clearTimeout(t)
     this.gcTimers.clear()
+    clearInterval(this.heartbeatTimer)
   }
 
   // ---- eviction and the disruption controller ----
@@ -511,6 +513,28 @@ export class Cluster {
   recomputeAllPdbs(): void {
     for (const key of this.store.collection(PDBS).keys) this.dirtyPdbs.add(key)
     this.flushPdbs()
+  }
+
+  /** Kubelet node status reports: every Ready node's heartbeat times are renewed once per period,
+   *  spread evenly over it, which is the steady node MODIFIED churn of a real cluster. */
+  startHeartbeats(periodSeconds: number): void {
+    const nodes = this.store.collection('nodes')
+    const tickMs = 100
+    let cursor = 0
+    let carry = 0
+    this.heartbeatTimer = setInterval(() => {
+      carry += (nodes.keys.length * tickMs) / (periodSeconds * 1000)
+      const now = isoSeconds(new Date())
+      for (; carry >= 1; carry--) {
+        if (nodes.keys.length === 0) break
+        cursor = cursor % nodes.keys.length
+        const node = nodes.objects.get(nodes.keys[cursor++])
+        if (!node || !nodeIsReady(node)) continue
+        const conditions = (node.status?.conditions ?? []).map((c: Obj) => ({ ...c, lastHeartbeatTime: now }))
+        this.store.put('nodes', { ...node, status: { ...node.status, conditions } })
+      }
+    }, tickMs)
+    this.heartbeatTimer.unref()
   }
 
   setNodeReady(name: string, ready: boolean | 'Unknown'): void {

@@ -400,3 +400,19 @@ t.test('core/v1 Events live in their object\'s namespace', async (t) => {
   await core.createNamespacedEvent({ namespace: 'streamspace', body: event('streamspace', 'streamspace') })
   t.equal((await core.listEventForAllNamespaces({ fieldSelector: 'involvedObject.name=n1' })).items.length, 2)
 })
+
+t.test('heartbeats renew Ready nodes at the configured rate', async (t) => {
+  const { sim, watch, core } = await simWithClients(t, { nodes: 10, heartbeatSeconds: 1 })
+  sim.setNodeReady('node-00003', false)
+  const list = await core.listNode({})
+  const modified = new Map<string, number>()
+  const ctrl = await watch.watch('/api/v1/nodes', { resourceVersion: list.metadata!.resourceVersion }, (type, obj) => {
+    if (type === 'MODIFIED') modified.set(obj.metadata.name, (modified.get(obj.metadata.name) ?? 0) + 1)
+  }, () => {})
+  t.teardown(() => ctrl.abort())
+  await sleep(2100)
+  t.equal(modified.get('node-00003'), undefined, 'a NotReady node posts no heartbeat')
+  const counts = [...modified.values()]
+  t.equal(counts.length, 9)
+  t.ok(counts.every((n) => n >= 1 && n <= 3), `each Ready node about twice in 2 s: ${counts}`)
+})
