@@ -515,7 +515,7 @@ export class Cluster {
     this.flushPdbs()
   }
 
-  /** Kubelet node status reports: every Ready node's heartbeat times are renewed once per period,
+  /** Kubelet node status reports: every Ready node's heartbeat times (and its kube-node-lease Lease) are renewed once per period,
    *  spread evenly over it, which is the steady node MODIFIED churn of a real cluster. */
   startHeartbeats(periodSeconds: number): void {
     const nodes = this.store.collection('nodes')
@@ -532,6 +532,8 @@ export class Cluster {
         if (!node || !nodeIsReady(node)) continue
         const conditions = (node.status?.conditions ?? []).map((c: Obj) => ({ ...c, lastHeartbeatTime: now }))
         this.store.put('nodes', { ...node, status: { ...node.status, conditions } })
+        const lease = this.store.get('leases.coordination.k8s.io', 'kube-node-lease', node.metadata.name)
+        if (lease) this.store.put('leases.coordination.k8s.io', { ...lease, spec: { ...lease.spec, renewTime: new Date().toISOString().replace('Z', '000Z') } })
       }
     }, tickMs)
     this.heartbeatTimer.unref()

@@ -42,8 +42,9 @@ export interface SimOptions {
   /** Run the ReplicaSet controller (with a minimal scheduler): pods that go are replaced on a
    *  schedulable node. Default: on for the demo cluster, off otherwise. */
   controllers?: boolean
-  /** Renew every Ready node's heartbeat times once per this many seconds (node MODIFIED churn, as
-   *  kubelets report status; real ones every 10 s to 5 min). Default 0: no churn. */
+  /** Renew every Ready node's heartbeat times and Lease once per this many seconds (node MODIFIED
+   *  churn, as kubelets report status; real ones every 10 s to 5 min). Default: 10 for the demo
+   *  cluster (it stays fresh behind `npm start`), 0 (no churn) otherwise. */
   heartbeatSeconds?: number
   /** Seconds between BOOKMARK events on watches that allow them (default 15; a real kube-apiserver sends
    *  them about once a minute, while client-node 2.0.1's Watch gives up after 30 s without data). */
@@ -206,7 +207,8 @@ export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
   cluster.replicaSetController = opts.controllers ?? opts.nodes === undefined
   seedCluster(cluster.store, { nodes: opts.nodes, podsPerNode: opts.podsPerNode, sessionsPerNode: opts.sessionsPerNode })
   cluster.recomputeAllPdbs()
-  if (opts.heartbeatSeconds && opts.heartbeatSeconds > 0) cluster.startHeartbeats(opts.heartbeatSeconds)
+  const heartbeatSeconds = opts.heartbeatSeconds ?? (opts.nodes === undefined ? 10 : 0)
+  if (heartbeatSeconds > 0) cluster.startHeartbeats(heartbeatSeconds)
   const store = cluster.store
 
   const faults: FaultSpec = { errorRate: 0, latencyMs: 0, dropWatchMs: 0, conflictRate: 0, ...opts.faults }
