@@ -229,27 +229,27 @@ export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
 
   // ---- lists ----
 
-  function candidateKeys(def: ResourceDef, ns: string | undefined, fields: ReturnType<typeof parseFieldSelector>): { keys: string[]; from: number; to: number; indexed: boolean } {
+  function candidateKeys(def: ResourceDef, ns: string | undefined, fields: ReturnType<typeof parseFieldSelector>): { keys: string[]; from: number; to: number } {
     const id = idOf(def)
     const nodeField = id === 'pods' ? fields.find((f) => f.field === 'spec.nodeName' && f.op === 'eq' && f.value) : undefined
     if (nodeField) {
       const keys = [...(store.podsByNode.get(nodeField.value) ?? [])].filter((k) => !ns || k.startsWith(`${ns}/`)).sort()
-      return { keys, from: 0, to: keys.length, indexed: true }
+      return { keys, from: 0, to: keys.length }
     }
     const nameField = fields.find((f) => f.field === 'metadata.name' && f.op === 'eq')
     const c = store.collection(id)
     if (nameField) {
       const key = objectKey(def.namespaced ? ns : undefined, nameField.value)
       const keys = ns || !def.namespaced ? (c.objects.has(key) ? [key] : []) : c.keys.filter((k) => k.endsWith(`/${nameField.value}`))
-      return { keys, from: 0, to: keys.length, indexed: true }
+      return { keys, from: 0, to: keys.length }
     }
     if (ns && def.namespaced) {
       const prefix = `${ns}/`
       const from = lowerBound(c.keys, prefix)
       const to = lowerBound(c.keys, `${ns}0`) // '0' sorts right after '/'
-      return { keys: c.keys, from, to, indexed: false }
+      return { keys: c.keys, from, to }
     }
-    return { keys: c.keys, from: 0, to: c.keys.length, indexed: false }
+    return { keys: c.keys, from: 0, to: c.keys.length }
   }
 
   function list(def: ResourceDef, ns: string | undefined, query: Record<string, string>): { items: Obj[]; metadata: Obj } {
