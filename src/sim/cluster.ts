@@ -463,12 +463,22 @@ export class Cluster {
     const nowMs = Date.now()
     const old = pdb.status ?? {}
     const disrupted: Record<string, string> = {}
-    let expected = 0
+    let podCount = 0
     let healthy = 0
+    // Controllers of the matching pods: their replicas are the expected count for percentages and maxUnavailable.
+    const controllers = new Map<string, number | undefined>()
+    let unmanaged = false
     for (const key of this.keysInNamespace('pods', ns)) {
       const pod = pods.get(key)!
       if (!match(pod)) continue
-      expected++
+      podCount++
+      const owner = controllerOf(pod)
+      const ownerId = owner ? `${owner.kind}/${owner.name}` : undefined
+      if (!owner || (owner.kind !== 'ReplicaSet' && owner.kind !== 'StatefulSet')) unmanaged = true
+      else if (!controllers.has(ownerId!)) {
+        const ctrl = this.store.get(owner.kind === 'ReplicaSet' ? 'replicasets.apps' : 'statefulsets.apps', ns, owner.name)
+        controllers.set(ownerId!, ctrl && ctrl.metadata.uid === owner.uid ? (ctrl.spec?.replicas ?? 1) : undefined)
+      }
       const since = old.disruptedPods?.[pod.metadata.name]
       // A pod evicted in the last 2 minutes that is not yet terminating is expected to go: not healthy.
       if (since && !pod.metadata.deletionTimestamp && nowMs - Date.parse(since) < 120_000) {
@@ -477,6 +487,13 @@ export class Cluster {
       }
       if (!pod.metadata.deletionTimestamp && podIsReady(pod)) healthy++
     }
+    // As the disruption controller: an integer minAvailable counts the pods; otherwise the controllers'
+    // scale (the real one fails for pods without a scalable controller; the sim counts the pods then).
+    const byScale = pdb.spec?.minAvailable === undefined || typeof pdb.spec.minAvailable === 'string'
+    const scales = [...controllers.values()]
+    const expected = byScale && !unmanaged && scales.length && scales.every((n) => n !== undefined)
+      ? scales.reduce((a, n) => a! + n!, 0)!
+      : podCount
     const scaled = (v: number | string, roundUp: boolean) => {
       if (typeof v === 'number') return v
       const m = /^(\d+)%$/.exec(v)

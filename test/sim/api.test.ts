@@ -416,3 +416,23 @@ t.test('heartbeats renew Ready nodes at the configured rate', async (t) => {
   t.equal(counts.length, 9)
   t.ok(counts.every((n) => n >= 1 && n <= 3), `each Ready node about twice in 2 s: ${counts}`)
 })
+
+t.test('PDB maxUnavailable counts the controller scale, as the disruption controller does', async (t) => {
+  const { core, apps, policy } = await simWithClients(t)
+  await core.createNode({ body: readyNode('s-1') })
+  const labels = { app: 'scaled' }
+  const rs = await apps.createNamespacedReplicaSet({ namespace: 'default', body: {
+    metadata: { name: 'scaled' },
+    spec: { replicas: 5, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'busybox:1.37.0' }] } } },
+  } })
+  const owner = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'scaled', uid: rs.metadata!.uid!, controller: true }
+  for (const name of ['s-a', 's-b', 's-c']) {
+    await core.createNamespacedPod({ namespace: 'default', body: { ...pod(name, 's-1', labels), metadata: { name, labels, ownerReferences: [owner] } } })
+  }
+  await policy.createNamespacedPodDisruptionBudget({ namespace: 'default', body: { metadata: { name: 'scaled' }, spec: { maxUnavailable: 1, selector: { matchLabels: labels } } } })
+  const pdb = await eventually(async () => {
+    const p = await policy.readNamespacedPodDisruptionBudget({ namespace: 'default', name: 'scaled' })
+    return p.status?.expectedPods ? p : undefined
+  })
+  t.match(pdb.status, { expectedPods: 5, desiredHealthy: 4, currentHealthy: 3, disruptionsAllowed: 0 }, 'two replicas missing already use up the budget')
+})
