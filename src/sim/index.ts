@@ -592,7 +592,13 @@ export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
     url,
     port,
     cluster,
-    faults,
+    // Live: the server reads this object on every request; assigning a new one merges it in.
+    get faults() {
+      return faults
+    },
+    set faults(next: FaultSpec) {
+      Object.assign(faults, next)
+    },
     kubeconfig,
     async writeKubeconfig(file: string) {
       await writeFile(file, kubeconfig(), { mode: 0o600 })

@@ -339,8 +339,7 @@ t.test('faults: errors, conflicts, latency, dropped watches, suspend', async (t)
     }
   }
   t.equal(failures, 5)
-  sim.faults.errorRate = 0
-  sim.faults.conflictRate = 1
+  sim.faults = { ...sim.faults, errorRate: 0, conflictRate: 1 }
   const c = await rejects(core.patchNode({ name: 'f-1', body: { metadata: { labels: { a: 'b' } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)))
   t.equal(c.code, 409)
   sim.faults.conflictRate = 0
