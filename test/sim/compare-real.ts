@@ -1,5 +1,8 @@
 // Fidelity check, run by hand: the same requests against the sim and a real kube-apiserver v1.33
-// (the test harness's, from scripts/setup-kube.sh), printing where answers differ.
+// (the test harness's, from scripts/setup-kube.sh), printing where answers differ. Expected
+// differences: pods run at once on the sim (it plays the kubelet; the harness has none), so pod
+// status, PDB health and eviction answers differ; error texts for garbage input; the oldest
+// resourceVersion quoted in "too old resource version".
 //   npx tsx test/sim/compare-real.ts
 import { KubeConfig } from '@kubernetes/client-node'
 import { startSim } from '../../src/sim/index.js'
@@ -56,7 +59,8 @@ const VOLATILE = new Set(['uid', 'resourceVersion', 'creationTimestamp', 'manage
 function normalize(v: any): any {
   if (typeof v === 'string') return v.replace(/"\d+"|\d{3,}/g, 'N')
   if (Array.isArray(v)) return v.map(normalize)
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([k]) => !VOLATILE.has(k)).map(([k, x]) => [k, normalize(x)]))
+  // Keys sorted: field order is not part of the API.
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([k]) => !VOLATILE.has(k)).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, normalize(x)]))
   return v
 }
 
