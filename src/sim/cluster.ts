@@ -539,8 +539,12 @@ export class Cluster {
     const tickMs = 100
     let cursor = 0
     let carry = 0
+    let last = Date.now()
     this.heartbeatTimer = setInterval(() => {
-      carry += (nodes.keys.length * tickMs) / (periodSeconds * 1000)
+      // By elapsed time, not ticks, so a busy event loop does not slow the rate down.
+      const now_ = Date.now()
+      carry = Math.min(carry + (nodes.keys.length * (now_ - last)) / (periodSeconds * 1000), nodes.keys.length)
+      last = now_
       const now = isoSeconds(new Date())
       for (; carry >= 1; carry--) {
         if (nodes.keys.length === 0) break
