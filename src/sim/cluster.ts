@@ -542,9 +542,9 @@ export class Cluster {
     let last = Date.now()
     this.heartbeatTimer = setInterval(() => {
       // By elapsed time, not ticks, so a busy event loop does not slow the rate down.
-      const now_ = Date.now()
-      carry = Math.min(carry + (nodes.keys.length * (now_ - last)) / (periodSeconds * 1000), nodes.keys.length)
-      last = now_
+      const nowMs = Date.now()
+      carry = Math.min(carry + (nodes.keys.length * (nowMs - last)) / (periodSeconds * 1000), nodes.keys.length)
+      last = nowMs
       const now = isoSeconds(new Date())
       for (; carry >= 1; carry--) {
         if (nodes.keys.length === 0) break
