@@ -12,8 +12,7 @@ import type { NodeEventSpec, NodeRef } from '../kube/events.js'
 import { patchNodeUnschedulable } from '../kube/node-patches.js'
 import { deletePod, evictionApiVersion, evictPod, listPodDisruptionBudgets } from '../kube/pods.js'
 import { pdbOutlook, planDrain, type DrainPlan, type PdbOutlook, type PlannedPod } from './plan.js'
-import { parseSelector } from '../kube/selector.js'
-import { labelSelectorMatches } from './selector.js'
+import { labelSelectorMatches, parseSelector } from '../kube/selector.js'
 import { PodGoneTracker } from './tracker.js'
 import type {
   Clock, DrainEvent, DrainOptions, DrainResult, DrainStatus, PendingPod, ResolvedDrainOptions,

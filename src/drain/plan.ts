@@ -6,8 +6,7 @@ import { isNotFound, toKubeError } from '../kube/errors.js'
 import { listPodDisruptionBudgets, listPodsOnNode, podKey, readDaemonSet } from '../kube/pods.js'
 import type { KubeClients } from '../kube/client.js'
 import { isFinished, judgePod, refusalText, type FilterContext } from './filters.js'
-import { labelSelectorMatches } from './selector.js'
-import { matches, type Requirement } from '../kube/selector.js'
+import { labelSelectorMatches, matches, type Requirement } from '../kube/selector.js'
 import type { PodReason, ResolvedDrainOptions } from './types.js'
 
 export interface PlannedPod {

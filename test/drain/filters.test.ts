@@ -2,7 +2,7 @@
 import t from 'tap'
 import type { V1Pod } from '@kubernetes/client-node'
 import { judgePod as judge, refusalText, MESSAGES, type FilterContext } from '../../src/drain/filters.js'
-import { labelSelectorMatches } from '../../src/drain/selector.js'
+import { labelSelectorMatches } from '../../src/kube/selector.js'
 import { resolveOptions, type DrainOptions } from '../../src/drain/types.js'
 
 function pod(opts: { owner?: string; mirror?: boolean; emptyDir?: boolean; phase?: string } = {}): V1Pod {
