@@ -43,7 +43,7 @@ export interface SimOptions {
    *  schedulable node. Default: on for the demo cluster, off otherwise. */
   controllers?: boolean
   /** Renew every Ready node's heartbeat times and Lease once per this many seconds (node MODIFIED
-   *  churn, as kubelets report status; real ones every 10 s to 5 min). Default: 10 for the demo
+   *  churn, as kubelets report status; real ones every 10 s to 5 min). Default: 20 for the demo
    *  cluster (it stays fresh behind `npm start`), 0 (no churn) otherwise. */
   heartbeatSeconds?: number
   /** Seconds between BOOKMARK events on watches that allow them (default 15; a real kube-apiserver sends
@@ -80,6 +80,8 @@ export interface SimCluster {
 const MAX_RECORDED_REQUESTS = 20_000
 const MAX_BODY_BYTES = 16 * 1024 * 1024
 const MAX_WATCH_BACKLOG_BYTES = 256 * 1024 * 1024
+/** Node status and Lease renewal period of the demo cluster: fresh enough for health checks, little churn. */
+const DEMO_HEARTBEAT_SECONDS = 20
 
 interface Route {
   def: ResourceDef
@@ -207,7 +209,7 @@ export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
   cluster.replicaSetController = opts.controllers ?? opts.nodes === undefined
   seedCluster(cluster.store, { nodes: opts.nodes, podsPerNode: opts.podsPerNode, sessionsPerNode: opts.sessionsPerNode })
   cluster.recomputeAllPdbs()
-  const heartbeatSeconds = opts.heartbeatSeconds ?? (opts.nodes === undefined ? 10 : 0)
+  const heartbeatSeconds = opts.heartbeatSeconds ?? (opts.nodes === undefined ? DEMO_HEARTBEAT_SECONDS : 0)
   if (heartbeatSeconds > 0) cluster.startHeartbeats(heartbeatSeconds)
   const store = cluster.store
 
@@ -261,7 +263,7 @@ export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
     let startAfter: string | undefined
     if (query.continue) {
       const token = decodeContinue(query.continue)
-      if (token.rv < store.compactedRv) throw gone(CONTINUE_EXPIRED)
+      if (token.rv < store.collection(idOf(def)).compactedRv) throw gone(CONTINUE_EXPIRED)
       listRv = token.rv
       startAfter = token.start
     }
@@ -372,7 +374,7 @@ export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
       }
       const events = store.eventsSince(id, rv)
       if (!events) {
-        const err = new ApiError(410, 'Expired', `too old resource version: ${rv} (${store.compactedRv + 1})`)
+        const err = new ApiError(410, 'Expired', `too old resource version: ${rv} (${store.collection(id).compactedRv + 1})`)
         res.end(JSON.stringify({ type: 'ERROR', object: err.toStatus() }) + '\n')
         return
       }

@@ -1,5 +1,5 @@
 // In-memory object store: one sorted collection per resource, a global resourceVersion, a bounded
-// event history for watch resume, and live watchers. Stored objects are never mutated in place
+// event history per resource for watch resume (like the API server's watch cache), and live watchers. Stored objects are never mutated in place
 // (seeded objects share sub-objects), so every change builds a new object.
 import { randomUUID } from 'node:crypto'
 import { RESOURCES, resourceId, type ResourceDef } from './kinds.js'
@@ -26,6 +26,10 @@ export class Collection {
   /** Keys in sorted order, the order lists and continue tokens follow (as etcd does). */
   keys: string[] = []
   readonly watchers = new Set<Watcher>()
+  /** Recent events, oldest first; per resource, so busy Leases do not push out Node events. */
+  history: StoreEvent[] = []
+  /** Watches (and continue tokens) from a resourceVersion below this get 410: their events are gone. */
+  compactedRv = 0
   constructor(readonly def: ResourceDef, readonly id: string) {}
 }
 
@@ -65,15 +69,12 @@ export function lowerBound(keys: string[], k: string): number {
 
 export class Store {
   rv = 0
-  /** Watches from a resourceVersion below this get 410 Gone: their events are no longer kept. */
-  compactedRv = 0
   readonly collections = new Map<string, Collection>()
   /** Pod keys per spec.nodeName, for fieldSelector=spec.nodeName and per-node counts. */
   readonly podsByNode = new Map<string, Set<string>>()
-  private history: StoreEvent[] = []
   private listeners: ((ev: StoreEvent) => void)[] = []
 
-  constructor(readonly historySize = 20000) {
+  constructor(readonly historySize = 10000) {
     for (const def of RESOURCES) {
       if (def.readOnly) continue
       const id = resourceId(def.group, def.plural)
@@ -120,7 +121,15 @@ export class Store {
       if (id === 'pods') this.indexPod(key, undefined, obj)
     }
     c.keys.sort()
-    this.compactedRv = this.rv
+    this.compactAll()
+  }
+
+  /** Forgets every event so far: older resourceVersions now get 410 (seeding; tests of expiry). */
+  compactAll(): void {
+    for (const c of this.collections.values()) {
+      c.history = []
+      c.compactedRv = this.rv
+    }
   }
 
   /** Stores obj (new or replacing prev) under a new resourceVersion and emits the event. */
@@ -130,6 +139,8 @@ export class Store {
     const stored = { ...obj, metadata: { ...obj.metadata, resourceVersion: String(rv) } }
     const key = objectKey(stored.metadata.namespace, stored.metadata.name)
     const prev = c.objects.get(key)
+    // A replaced object lives on only in the event history: its JSON need not (memory stays bounded).
+    if (prev) jsonCache.delete(prev)
     c.objects.set(key, stored)
     if (!prev) c.keys.splice(lowerBound(c.keys, key), 0, key)
     if (id === 'pods') this.indexPod(key, prev, stored)
@@ -143,6 +154,7 @@ export class Store {
     const prev = c.objects.get(key)
     if (!prev) return undefined
     const rv = ++this.rv
+    jsonCache.delete(prev)
     c.objects.delete(key)
     const at = lowerBound(c.keys, key)
     if (c.keys[at] === key) c.keys.splice(at, 1)
@@ -170,31 +182,31 @@ export class Store {
   }
 
   private emit(ev: StoreEvent): void {
-    this.history.push(ev)
-    if (this.history.length > this.historySize * 1.25) {
-      const drop = this.history.length - this.historySize
-      this.compactedRv = this.history[drop - 1].rv
-      this.history.splice(0, drop)
+    const c = this.collection(ev.resource)
+    c.history.push(ev)
+    if (c.history.length > this.historySize * 1.25) {
+      const drop = c.history.length - this.historySize
+      c.compactedRv = c.history[drop - 1].rv
+      c.history.splice(0, drop)
     }
-    for (const w of this.collection(ev.resource).watchers) {
+    for (const w of c.watchers) {
       if (w.namespace && ev.obj.metadata.namespace !== w.namespace) continue
       w.onEvent(ev)
     }
     for (const fn of this.listeners) fn(ev)
   }
 
-  /** Events of one resource after rv, or undefined when rv is older than the kept history. */
+  /** Events of one resource after rv, or undefined when rv is older than its kept history. */
   eventsSince(id: string, rv: number): StoreEvent[] | undefined {
-    if (rv < this.compactedRv) return undefined
+    const c = this.collection(id)
+    if (rv < c.compactedRv) return undefined
     let lo = 0
-    let hi = this.history.length
+    let hi = c.history.length
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      if (this.history[mid].rv <= rv) lo = mid + 1
+      if (c.history[mid].rv <= rv) lo = mid + 1
       else hi = mid
     }
-    const out: StoreEvent[] = []
-    for (let i = lo; i < this.history.length; i++) if (this.history[i].resource === id) out.push(this.history[i])
-    return out
+    return c.history.slice(lo)
   }
 }

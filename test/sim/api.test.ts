@@ -112,7 +112,7 @@ t.test('list: limit/continue, selectors, and expired continue tokens', async (t)
   t.match(badLabel, { code: 400, body: { reason: 'BadRequest', message: /^unable to parse requirement/ } })
   // A token from before the kept history is 410 Expired.
   const stale = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: 1, start: 'l-0' })).toString('base64')
-  sim.cluster.store.compactedRv = sim.cluster.store.rv
+  sim.cluster.store.compactAll()
   const expired = await rejects(core.listNode({ limit: 2, _continue: stale }))
   t.equal(expired.code, 410)
   t.equal(expired.body.reason, 'Expired')
@@ -279,7 +279,7 @@ t.test('watch: events, selectors, resume from resourceVersion, 410 for too old',
   t.same(replay, ['MODIFIED w-3 1'])
 
   // Too old: an ERROR event carrying a 410 Status, then the stream ends.
-  sim.cluster.store.compactedRv = sim.cluster.store.rv
+  sim.cluster.store.compactAll()
   const old: any[] = []
   let ended = false
   await watch.watch('/api/v1/nodes', { resourceVersion: '1' }, (type, obj) => old.push({ type, obj }), () => { ended = true })
