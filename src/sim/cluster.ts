@@ -10,6 +10,9 @@ import { alreadyExists, ApiError, badRequest, conflict, invalid, notFound } from
 import { lowerBound, objectKey, Store, type Obj, type StoreEvent } from './store.js'
 
 const PDBS = 'poddisruptionbudgets.policy'
+const KUBELET_REASONS: Record<string, string> = {
+  MemoryPressure: 'KubeletHasSufficientMemory', DiskPressure: 'KubeletHasNoDiskPressure', PIDPressure: 'KubeletHasSufficientPID',
+}
 /** The pod garbage collector's wait before deleting pods of a node that is gone (kube-controller-manager's 40 s). */
 const POD_GC_QUARANTINE_MS = 40_000
 
@@ -565,18 +568,24 @@ export class Cluster {
     if (!node) throw notFound('nodes', name)
     const status = ready === 'Unknown' ? 'Unknown' : ready ? 'True' : 'False'
     const now = isoSeconds(new Date())
-    const ready_ = {
+    const current: Obj[] = node.status?.conditions ?? []
+    const old = current.find((c: Obj) => c.type === 'Ready')
+    if (old?.status === status) return
+    const conditions: Obj[] = current.filter((c: Obj) => c.type !== 'Ready').map((c: Obj): Obj => {
+      // A silent kubelet: the node lifecycle controller turns every condition Unknown; a kubelet back reports them again.
+      if (status === 'Unknown') return { ...c, status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastTransitionTime: now }
+      if (c.status === 'Unknown') return { ...c, status: 'False', reason: KUBELET_REASONS[c.type] ?? 'KubeletReady', message: '', lastHeartbeatTime: now, lastTransitionTime: now }
+      return { ...c, lastHeartbeatTime: now }
+    })
+    conditions.push({
       type: 'Ready',
       status,
-      lastHeartbeatTime: now,
+      // The controller keeps the kubelet's last heartbeat; a posting kubelet renews it.
+      lastHeartbeatTime: status === 'Unknown' ? (old?.lastHeartbeatTime ?? now) : now,
       lastTransitionTime: now,
       reason: status === 'True' ? 'KubeletReady' : status === 'False' ? 'KubeletNotReady' : 'NodeStatusUnknown',
       message: status === 'True' ? 'kubelet is posting ready status' : status === 'False' ? 'container runtime is down' : 'Kubelet stopped posting node status.',
-    }
-    const conditions: Obj[] = (node.status?.conditions ?? []).filter((c: Obj) => c.type !== 'Ready')
-    const old = (node.status?.conditions ?? []).find((c: Obj) => c.type === 'Ready')
-    if (old?.status === status) return
-    conditions.push(ready_)
+    })
     this.store.put('nodes', { ...node, status: { ...node.status, conditions } })
     // The node lifecycle controller marks the node's pods not ready; a kubelet back makes them ready again.
     const at = new Date()

@@ -30,6 +30,13 @@ t.test('demo cluster: a small StreamSpace cluster', async (t) => {
   t.ok(pdbs.every((p) => (p.status?.expectedPods ?? 0) > 0), 'PDB status computed')
   const metrics = await raw(sim, '/apis/metrics.k8s.io/v1beta1/nodes')
   t.equal(metrics.body.items.length, ready.length)
+  // A silent kubelet: every condition Unknown; back: the kubelet reports them again.
+  sim.setNodeReady('worker-small-1', 'Unknown')
+  const silent = await core.readNode({ name: 'worker-small-1' })
+  t.same(silent.status?.conditions?.map((c) => `${c.type}=${c.status}`), ['MemoryPressure=Unknown', 'DiskPressure=Unknown', 'PIDPressure=Unknown', 'Ready=Unknown'])
+  sim.setNodeReady('worker-small-1', true)
+  const back = await core.readNode({ name: 'worker-small-1' })
+  t.same(back.status?.conditions?.map((c) => `${c.type}=${c.status}`), ['MemoryPressure=False', 'DiskPressure=False', 'PIDPressure=False', 'Ready=True'])
   // Every node carries realistic status: the ~7 KB shape the service sees on real clusters.
   const size = JSON.stringify(nodes.find((n) => n.metadata?.name === 'worker-large-1')).length
   t.ok(size > 5000, `node JSON is ${size} bytes`)
