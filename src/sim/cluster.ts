@@ -2,7 +2,7 @@
 // plus what the kubelet and the disruption controller do, enough for drains to be real.
 import { randomBytes } from 'node:crypto'
 import { apiVersionOf, type ResourceDef } from './kinds.js'
-import { isoSeconds, nodeInternalIP, nodeIsReady, podIsReady, runningStatus, withPodReady } from './objects.js'
+import { isoSeconds, nodeInternalIP, nodeIsReady, podIsReady, qosClass, runningStatus, withPodReady } from './objects.js'
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from './patch.js'
 import { controllerOf, missingReplicas, replacementPod } from './controllers.js'
 import { labelSelectorObjectMatcher } from './selectors.js'
@@ -192,7 +192,8 @@ export class Cluster {
         return { ...obj, status: { ...status, daemonEndpoints: status.daemonEndpoints ?? { kubeletEndpoint: { Port: 0 } }, nodeInfo } }
       }
       case 'pods': {
-        const pod: Obj = { ...defaultPod(obj), status: { phase: 'Pending' } }
+        const pod: Obj = { ...defaultPod(obj) }
+        pod.status = { phase: 'Pending', qosClass: qosClass(pod.spec) }
         const spec = pod.spec
         // The kubelet of a bound pod starts it at once (the sim has no scheduler: unbound pods stay Pending).
         if (spec.nodeName) pod.status = runningStatus(pod, nodeInternalIP(this.store.get('nodes', undefined, spec.nodeName)), new Date())

@@ -184,7 +184,8 @@ export function makePod(s: PodShape): Obj {
   }
 }
 
-function qosClass(spec: Obj): string {
+/** As the API server sets it on create (from requests and limits). */
+export function qosClass(spec: Obj): string {
   const containers: Obj[] = spec?.containers ?? []
   if (containers.length === 0) return 'BestEffort'
   let any = false

@@ -42,7 +42,7 @@ for (const name of backendNames()) {
       ])
     })
 
-    await t.test('pod create sets status.qosClass', { todo: name === 'sim' ? 'the sim sets no qosClass' : false }, async (t) => {
+    await t.test('pod create sets status.qosClass', async (t) => {
       const { body } = await req('GET', `/api/v1/namespaces/${ns}/pods/unbound`)
       t.equal(body.status.qosClass, 'BestEffort')
     })
