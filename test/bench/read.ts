@@ -4,8 +4,7 @@
 // latency against a bare node:http server sending the same bytes (the loopback ceiling), and the
 // small answers (stats, one node). Run alone: npx tsx test/bench/read.ts [nodes] [podsPerNode]
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:http'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -73,12 +72,14 @@ try {
   const body = Buffer.from(await list.arrayBuffer())
   console.log(`GET /nodes: ${(body.length / 1e6).toFixed(1)} MB, ${JSON.parse(body.toString()).length} nodes`)
 
-  // The ceiling: a bare node:http server sending the same bytes.
-  const bare = createServer((_req, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(body) })
-  await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r))
-  const bareOrigin = `http://127.0.0.1:${(bare.address() as { port: number }).port}`
-  const bareLoad = await load(bareOrigin, '/', {})
-  bare.close()
+  // The ceiling: a bare node:http server sending the same bytes, in its own process like the service.
+  const bodyFile = join(dir, 'nodes.json')
+  writeFileSync(bodyFile, body)
+  const bareScript = `const b=require('fs').readFileSync(${JSON.stringify(bodyFile)});const s=require('http').createServer((q,r)=>{r.writeHead(200,{'content-type':'application/json'});r.end(b)});s.listen(0,'127.0.0.1',()=>console.log('bare listening '+s.address().port))`
+  const bare = spawn(process.execPath, ['-e', bareScript], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const barePort = await new Promise<string>((resolve) => bare.stdout!.on('data', (d) => { const m = /bare listening (\d+)/.exec(String(d)); if (m) resolve(m[1]) }))
+  const bareLoad = await load(`http://127.0.0.1:${barePort}`, '/', {})
+  bare.kill()
   const listLoad = await load(origin, `${API_PREFIX}/nodes`, headers)
   console.log(`bare node:http, same bytes: ${fmt(bareLoad)}`)
   console.log(`service GET /nodes:         ${fmt(listLoad)}  ratio ${(listLoad.rps / bareLoad.rps).toFixed(2)}x of bare`)
