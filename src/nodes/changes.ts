@@ -3,10 +3,10 @@
 // other's changes, and an audit trail: every attempt goes to the audit sink with who, what, which
 // node and the outcome; every change also becomes a Kubernetes Event on the Node.
 //
-// No Fastify in here: the caller passes the Kubernetes clients, the audit sink and a logger.
-import type { V1Node, V1Pod, V1Taint, V1Toleration } from '@kubernetes/client-node'
+// No Fastify in here: the caller passes the Kubernetes clients, the pods on a node (from the watch cache), the audit sink and a logger.
+import type { V1Node, V1Taint, V1Toleration } from '@kubernetes/client-node'
 import type { KubeClients } from '../kube/client.js'
-import { isConflict, isNotFound, toKubeError } from '../kube/errors.js'
+import { isConflict, isNotFound } from '../kube/errors.js'
 import { recordNodeEvent, type NodeEventSpec } from '../kube/events.js'
 import { patchNodeLabels, patchNodeTaints, patchNodeUnschedulable, readNode, toWireTaint, type WireTaint } from '../kube/node-patches.js'
 import { HttpError } from '../errors.js'
@@ -38,8 +38,13 @@ export type AuditSink = (entry: AuditEntry) => void
 
 export interface Logger { warn(obj: object, msg: string): void }
 
+/** What a NoExecute count needs of a pod: the watch cache's slim pods fit. */
+export interface PodOnNode { phase: string; terminating: boolean; tolerations?: V1Toleration[] }
+
 export interface NodeChangeDeps {
   clients: KubeClients
+  /** The pods on a node, from the watch cache (no LIST per request). */
+  podsOnNode: (node: string) => Iterable<PodOnNode>
   audit: AuditSink
   log?: Logger
   /** Attempts before giving up on a node that keeps conflicting. Default 32. */
@@ -177,7 +182,7 @@ export function setTaint(deps: NodeChangeDeps, actor: Actor, name: string, input
         event: { reason: 'NodeTainted', type: effect === 'NoExecute' ? 'Warning' : 'Normal', message: `Taint ${taintText(added)} ${existing ? 'updated' : 'added'}${was} ${by(actor)}` },
       }
     },
-    effect === 'NoExecute' ? () => countEvictedPods(deps.clients, name, { key, value, effect }) : undefined)
+    effect === 'NoExecute' ? async () => countEvictedPods(deps.podsOnNode(name), { key, value, effect }) : undefined)
 }
 
 /** Removes the taint with this key and effect, or every taint with this key when no effect is given. */
@@ -243,18 +248,12 @@ export function evictedByNoExecute(tolerations: V1Toleration[] | undefined, tain
   return matching.length === 0 || matching.every((t) => t.tolerationSeconds !== undefined && t.tolerationSeconds !== null)
 }
 
-function isActive(pod: V1Pod): boolean {
-  const phase = pod.status?.phase
-  return phase !== 'Succeeded' && phase !== 'Failed' && !pod.metadata?.deletionTimestamp
-}
-
-/** Pods on the node that a NoExecute taint would evict, read from the API (exact at this moment). */
-export async function countEvictedPods(clients: KubeClients, name: string, taint: { key: string; value?: string; effect: string }): Promise<number> {
-  let pods: V1Pod[]
-  try {
-    pods = (await clients.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${name}` })).items
-  } catch (err) {
-    throw toKubeError(err, `list pods on node ${name}`)
+/** Pods that a NoExecute taint would evict: not finished, not already terminating, not tolerating it for good. */
+export function countEvictedPods(pods: Iterable<PodOnNode>, taint: { key: string; value?: string; effect: string }): number {
+  let n = 0
+  for (const p of pods) {
+    const active = p.phase !== 'Succeeded' && p.phase !== 'Failed' && !p.terminating
+    if (active && evictedByNoExecute(p.tolerations, taint)) n++
   }
-  return pods.filter((p) => isActive(p) && evictedByNoExecute(p.spec?.tolerations, taint)).length
+  return n
 }

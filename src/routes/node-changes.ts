@@ -27,6 +27,7 @@ export function auditToLog(log: FastifyBaseLogger) {
 const routes: FastifyPluginAsyncTypebox = async (fastify) => {
   const deps = (request: FastifyRequest): NodeChangeDeps => ({
     clients: fastify.kube,
+    podsOnNode: (node) => fastify.cluster.podsOnNode(node),
     audit: auditToLog(request.log),
     log: request.log,
   })

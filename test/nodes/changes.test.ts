@@ -5,7 +5,7 @@ import type { V1Node } from '@kubernetes/client-node'
 import { eachBackend, startBackend } from '../helpers/backend.js'
 import { createNode, createPod, ensureNamespace, waitPodsRunning } from '../helpers/fixtures.js'
 import * as changes from '../../src/nodes/changes.js'
-import type { AuditEntry, NodeChangeDeps } from '../../src/nodes/changes.js'
+import type { AuditEntry, NodeChangeDeps, PodOnNode } from '../../src/nodes/changes.js'
 import type { KubeClients } from '../../src/kube/client.js'
 
 const alice = { username: 'alice', user_id: 'u-1' }
@@ -13,7 +13,14 @@ const alice = { username: 'alice', user_id: 'u-1' }
 function deps(clients: KubeClients, extra: Partial<NodeChangeDeps> = {}) {
   const audit: AuditEntry[] = []
   const warnings: string[] = []
-  return { audit, warnings, deps: { clients, audit: (e: AuditEntry) => audit.push(e), log: { warn: (_o: object, m: string) => warnings.push(m) }, ...extra } }
+  const d: NodeChangeDeps = { clients, podsOnNode: () => [], audit: (e: AuditEntry) => audit.push(e), log: { warn: (_o: object, m: string) => warnings.push(m) }, ...extra }
+  return { audit, warnings, deps: d }
+}
+
+/** The pods on a node as the service's watch cache holds them, read here through the API. */
+async function podsOnNode(clients: KubeClients, node: string): Promise<PodOnNode[]> {
+  const pods = (await clients.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` })).items
+  return pods.map((p) => ({ phase: p.status?.phase ?? 'Pending', terminating: Boolean(p.metadata?.deletionTimestamp), tolerations: p.spec?.tolerations }))
 }
 
 async function failure(p: Promise<unknown>): Promise<{ statusCode: number; message: string }> {
@@ -105,7 +112,8 @@ eachBackend(t, 'node changes', async (t, b) => {
     await tolerate('other-value', [{ key: 'maint', operator: 'Equal', value: 'later', effect: 'NoExecute' }])
     await waitPodsRunning(c, ns, ['plain', 'plain-2', 'tolerates', 'tolerates-all', 'tolerates-60s', 'other-value'])
     await createPod(c, { name: 'done', namespace: ns, node: 'noexec-1', phase: 'Succeeded' })
-    const { deps: d, audit } = deps(c)
+    const onNode = await podsOnNode(c, 'noexec-1')
+    const { deps: d, audit } = deps(c, { podsOnNode: (n) => (n === 'noexec-1' ? onNode : []) })
     const r = await changes.setTaint(d, alice, 'noexec-1', { key: 'maint', value: 'now', effect: 'NoExecute' })
     t.equal(r.affectedPods, 4, 'plain, plain-2, other-value at once; tolerates-60s after 60 s')
     t.equal(audit[0].affected_pods, 4)

@@ -4,7 +4,7 @@
 import t from 'tap'
 import type { V1Node } from '@kubernetes/client-node'
 import { eachBackend, type Backend } from '../helpers/backend.js'
-import { createNode, createPod, ensureNamespace, waitPodsRunning } from '../helpers/fixtures.js'
+import { createNode, createPod, ensureNamespace, waitFor, waitPodsRunning } from '../helpers/fixtures.js'
 import { makeToken, startService, type Service } from '../helpers/service.js'
 import type { NodeView } from '../../src/schemas/node.js'
 
@@ -170,6 +170,8 @@ eachBackend(t, 'node changes over HTTP', async (t, b) => {
       body: { metadata: { name: 'x1-tolerant' }, spec: { nodeName: 'x1', tolerations: [{ key: 'maintenance', operator: 'Exists' }], containers: [{ name: 'm', image: 'x' }] } },
     })
     await waitPodsRunning(b.clients, 'apps', ['x1-a', 'x1-b', 'x1-tolerant'])
+    // The count comes from the service's watch cache: wait until it has the three pods.
+    await waitFor(async () => (await call<NodeView>(svc, 'GET', '/nodes/x1')).body.pods === 3, 10_000, 'pods in the cache')
     const r = await call<NodeView & { affected_pods: number }>(svc, 'POST', '/nodes/x1/taints', { key: 'maintenance', value: 'now', effect: 'NoExecute' })
     t.equal(r.status, 200)
     t.equal(r.body.affected_pods, 2, 'x1-a and x1-b do not tolerate it')
