@@ -14,7 +14,8 @@ import metrics from './plugins/metrics.js'
 import swagger, { API_PREFIX } from './plugins/swagger.js'
 import health from './routes/health.js'
 import nodes from './routes/nodes.js'
-import drain from './routes/drain.js'
+import drainRoutes from './routes/drain.js'
+import drains from './plugins/drain.js'
 import changeRateLimit from './plugins/rate-limit.js'
 import nodeChanges from './routes/node-changes.js'
 
@@ -56,6 +57,7 @@ export async function buildApp(opts: AppOptions) {
   })
   await app.register(changeRateLimit, { max: opts.config.service.changeRateLimitMax, timeWindowMs: opts.config.service.changeRateLimitWindowSeconds * 1000 })
   await app.register(metrics)
+  await app.register(drains, { sessionSelector: opts.config.service.sessionLabelSelector })
   await app.register(swagger)
   await app.register(health)
 
@@ -66,7 +68,7 @@ export async function buildApp(opts: AppOptions) {
     })
     api.addHook('onRequest', api.requireAdmin)
     await api.register(nodes)
-    await api.register(drain, { sessionSelector: opts.config.service.sessionLabelSelector })
+    await api.register(drainRoutes)
     await api.register(nodeChanges)
   }, { prefix: API_PREFIX })
 

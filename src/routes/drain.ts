@@ -1,67 +1,14 @@
 // POST P/nodes/:name/drain, GET P/nodes/:name/drain (latest status), GET .../drain/events (SSE).
-// Thin: validation and shapes here, the drain itself in src/drain.
+// Thin: validation and shapes here, the drain itself in src/drain (through app.drains).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyInstance } from 'fastify'
-import { Counter, Gauge, Histogram } from 'prom-client'
 import { Type } from 'typebox'
-import { DrainManager } from '../drain/manager.js'
-import { recordNodeEvent } from '../kube/events.js'
-import type { DrainEvent, DrainStatus as DrainStatusValue } from '../drain/types.js'
+import type { DrainEvent } from '../drain/types.js'
 import { ErrorResponse, commonErrors } from '../schemas/common.js'
 import { DrainAccepted, DrainOptions, DrainParams, DrainResult, DrainStatus } from '../schemas/drain.js'
 
-export interface DrainRoutesOptions {
-  /** Built from app.kube and app.clock when not given. */
-  manager?: DrainManager
-  sessionSelector?: string
-  maxConcurrentDrains?: number
-  /** Namespace of the Kubernetes Events recorded on the node (default "default"). */
-  eventNamespace?: string
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    drains: DrainManager
-  }
-}
-
 const HEARTBEAT_MS = 15_000
-const PREFIX = 'streamspace_node_manager_'
 
-/** Drain metrics on the app's registry (when the metrics plugin is there). */
-function drainMetrics(app: FastifyInstance, manager: DrainManager): ((st: DrainStatusValue) => void) | undefined {
-  if (!app.hasDecorator('metrics')) return undefined
-  const registers = [app.metrics.registry]
-  const drains = new Counter({ name: `${PREFIX}drains_total`, help: 'Node drains by outcome (succeeded, refused, timed_out, failed, interrupted)', labelNames: ['outcome'] as const, registers })
-  const evicted = new Counter({ name: `${PREFIX}drain_pods_evicted_total`, help: 'Pods evicted (or deleted) by drains', registers })
-  const sessions = new Counter({ name: `${PREFIX}drain_sessions_disrupted_total`, help: 'StreamSpace sessions disrupted by drains', registers })
-  const duration = new Histogram({ name: `${PREFIX}drain_duration_seconds`, help: 'Duration of node drains', labelNames: ['outcome'] as const, buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800], registers })
-  new Gauge({ name: `${PREFIX}drains_running`, help: 'Node drains running now', registers, collect() { this.set(manager.runningCount) } })
-  return (st) => {
-    drains.inc({ outcome: st.phase })
-    evicted.inc(st.evicted.length)
-    sessions.inc(st.sessions_disrupted)
-    if (st.duration_seconds !== null) duration.observe({ outcome: st.phase }, st.duration_seconds)
-  }
-}
-
-const drainRoutes: FastifyPluginAsyncTypebox<DrainRoutesOptions> = async (app, opts) => {
-  let countFinished: ((st: DrainStatusValue) => void) | undefined
-  const manager = opts.manager ?? new DrainManager({
-    clients: app.kube,
-    clock: app.clock,
-    sessionSelector: opts.sessionSelector,
-    maxConcurrent: opts.maxConcurrentDrains,
-    log: app.log.child({ component: 'drain' }),
-    eventNamespace: opts.eventNamespace,
-    onFinished: (st) => countFinished?.(st),
-    recordEvent: (node, event) => recordNodeEvent(app.kube, node, event, { namespace: opts.eventNamespace }),
-  })
-  countFinished = drainMetrics(app, manager)
-  if (!app.hasDecorator('drains')) app.decorate('drains', manager)
-  // preClose, not onClose: a waiting POST or an open event stream would otherwise hold close().
-  app.addHook('preClose', async () => manager.close())
-
+const drainRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/nodes/:name/drain', {
     schema: {
       tags: ['drain'],
