@@ -1,61 +1,28 @@
 // Drain fixtures, created through the Kubernetes API only (no simulator shortcuts), so the same
 // tests run against the simulated cluster and a real kube-apiserver. Owners exist as real
 // objects (a garbage collector would remove pods whose owner is missing).
+// The objects themselves come from test/helpers/fixtures.ts; these keep the drain tests' shorthand.
 import type { KubeClients } from '../../src/kube/client.js'
 import { PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node'
+import * as api from '../helpers/fixtures.js'
+import { ensureNamespace } from '../helpers/fixtures.js'
 
-export async function createNode(c: KubeClients, name: string, labels: Record<string, string> = {}) {
-  await c.core.createNode({
-    body: {
-      metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', ...labels } },
-      spec: {},
-      status: {
-        capacity: { cpu: '8', memory: '32Gi', pods: '110' },
-        allocatable: { cpu: '8', memory: '32Gi', pods: '110' },
-        conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }],
-      },
-    },
-  })
+export { ensureNamespace }
+
+export function createNode(c: KubeClients, name: string, labels: Record<string, string> = {}) {
+  return api.createNode(c, { name, cpu: '8', memory: '32Gi', labels })
 }
 
-export async function ensureNamespace(c: KubeClients, name: string) {
-  try {
-    await c.core.createNamespace({ body: { metadata: { name } } })
-  } catch (err) {
-    if ((err as { code?: number }).code !== 409) throw err
-  }
-}
+export interface Owner { kind: string; name: string; uid: string }
 
-export interface Owner { kind: string; name: string; uid: string; apiVersion: string }
+const owner = (kind: string, o: { metadata?: { name?: string; uid?: string } }): Owner => ({ kind, name: o.metadata!.name!, uid: o.metadata!.uid! })
 
 export async function createReplicaSet(c: KubeClients, namespace: string, name: string, replicas: number, labels: Record<string, string>): Promise<Owner> {
-  const rs = await c.apps.createNamespacedReplicaSet({
-    namespace,
-    body: {
-      metadata: { name, namespace, labels },
-      spec: {
-        replicas,
-        selector: { matchLabels: labels },
-        template: { metadata: { labels }, spec: { containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.9' }] } },
-      },
-    },
-  })
-  return { kind: 'ReplicaSet', name, uid: rs.metadata!.uid!, apiVersion: 'apps/v1' }
+  return owner('ReplicaSet', await api.createReplicaSet(c, { namespace, name, replicas, labels }))
 }
 
 export async function createDaemonSet(c: KubeClients, namespace: string, name: string, labels: Record<string, string>): Promise<Owner> {
-  const ds = await c.apps.createNamespacedDaemonSet({
-    namespace,
-    body: {
-      metadata: { name, namespace, labels },
-      spec: {
-        selector: { matchLabels: labels },
-        // Selects no node, so a real DaemonSet controller leaves our hand-made pods alone.
-        template: { metadata: { labels }, spec: { nodeSelector: { 'drain-test/none': 'true' }, containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.9' }] } },
-      },
-    },
-  })
-  return { kind: 'DaemonSet', name, uid: ds.metadata!.uid!, apiVersion: 'apps/v1' }
+  return owner('DaemonSet', await api.createDaemonSet(c, { namespace, name, labels }))
 }
 
 export interface PodSpec {
@@ -66,30 +33,20 @@ export interface PodSpec {
   labels?: Record<string, string>
   emptyDir?: boolean
   mirror?: boolean
+  /** terminationGracePeriodSeconds; 1 unless given, so drains in tests are quick. */
   grace?: number
 }
 
-export async function createPod(c: KubeClients, p: PodSpec): Promise<V1Pod> {
-  const namespace = p.namespace ?? 'default'
-  return c.core.createNamespacedPod({
-    namespace,
-    body: {
-      metadata: {
-        name: p.name,
-        namespace,
-        labels: p.labels,
-        annotations: p.mirror ? { 'kubernetes.io/config.mirror': 'mirror-hash', 'kubernetes.io/config.source': 'file' } : undefined,
-        ownerReferences: p.owner
-          ? [{ apiVersion: p.owner.apiVersion, kind: p.owner.kind, name: p.owner.name, uid: p.owner.uid, controller: true, blockOwnerDeletion: true }]
-          : undefined,
-      },
-      spec: {
-        nodeName: p.node,
-        terminationGracePeriodSeconds: p.grace ?? 1,
-        containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.9' }],
-        volumes: p.emptyDir ? [{ name: 'scratch', emptyDir: {} }] : undefined,
-      },
-    },
+export function createPod(c: KubeClients, p: PodSpec): Promise<V1Pod> {
+  return api.createPod(c, {
+    namespace: p.namespace ?? 'default',
+    name: p.name,
+    node: p.node,
+    owner: p.owner,
+    labels: p.labels,
+    emptyDir: p.emptyDir,
+    annotations: p.mirror ? { 'kubernetes.io/config.mirror': 'mirror-hash', 'kubernetes.io/config.source': 'file' } : undefined,
+    terminationGracePeriodSeconds: p.grace ?? 1,
   })
 }
 
@@ -117,10 +74,7 @@ export async function createPdb(
   labels: Record<string, string>,
   spec: { minAvailable?: number; maxUnavailable?: number },
 ) {
-  await c.policy.createNamespacedPodDisruptionBudget({
-    namespace,
-    body: { metadata: { name, namespace }, spec: { selector: { matchLabels: labels }, ...spec } },
-  })
+  await api.createPDB(c, { namespace, name, selector: labels, ...spec, waitStatus: false })
 }
 
 export async function podsOnNode(c: KubeClients, node: string): Promise<string[]> {
