@@ -32,9 +32,23 @@ export function createKubeClients(kc: KubeConfig): KubeClients {
     policy: kc.makeApiClient(PolicyV1Api),
     coordination: kc.makeApiClient(CoordinationV1Api),
     custom: kc.makeApiClient(CustomObjectsApi),
-    watch: new Watch(kc),
+    watch: newWatch(kc),
     server: cluster.server.replace(/\/+$/, ''),
   }
+}
+
+/**
+ * client-node's Watch aborts a watch after 30 s without data; a real API server sends a bookmark
+ * only about once a minute on a quiet watch, so every quiet watch would be cut and restarted. We
+ * allow two and a half bookmark periods of silence before calling a connection dead.
+ */
+export const WATCH_INACTIVITY_TIMEOUT_MS = 150_000
+
+export function newWatch(kc: KubeConfig): Watch {
+  const watch = new Watch(kc)
+  // A private field in client-node 2.0.1's typings, a plain property at run time (checked by the quiet-watch test).
+  ;(watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = WATCH_INACTIVITY_TIMEOUT_MS
+  return watch
 }
 
 export function kubeConfigFromFile(file: string): KubeConfig {

@@ -2,9 +2,10 @@
 // then a watch resumes from the list's resourceVersion. 410 Gone relists; other failures retry with
 // capped backoff from the last resourceVersion; a watch that goes silent is restarted (client-node's
 // Watch aborts after 30 s without data, and we ask for bookmarks so a healthy quiet watch still talks).
-import { Watch, type KubeConfig } from '@kubernetes/client-node'
+import type { KubeConfig, Watch } from '@kubernetes/client-node'
+import { newWatch } from './client.js'
 import { getJson } from './raw.js'
-import { kubeStatusOf, toKubeError } from './errors.js'
+import { KubeError, kubeStatusOf, toKubeError } from './errors.js'
 
 export interface Clock {
   now(): number
@@ -61,6 +62,9 @@ interface ListPage { metadata: { resourceVersion: string; continue?: string }; i
 
 class Gone extends Error {}
 
+/** A watch shorter than this that delivered nothing counts as a failed attempt: the next one waits. */
+const MIN_HEALTHY_WATCH_MS = 1000
+
 export class Reflector<T> {
   /** The first full list has been delivered. */
   synced = false
@@ -71,6 +75,8 @@ export class Reflector<T> {
   resourceVersion = ''
   lists = 0
   watches = 0
+  /** Watches that had to be restarted: failed, ERROR event, 410 Gone, or ended at once with nothing. */
+  restarts = 0
 
   private readonly abort = new AbortController()
   private readonly watcher: Watch
@@ -78,7 +84,7 @@ export class Reflector<T> {
   private running: Promise<void> | undefined
 
   constructor(private readonly opts: ReflectorOptions<T>) {
-    this.watcher = new Watch(opts.kc)
+    this.watcher = newWatch(opts.kc)
     this.clock = opts.clock ?? systemClock
   }
 
@@ -105,24 +111,34 @@ export class Reflector<T> {
     let backoff = 0
     let needList = true
     const signal = this.abort.signal
+    const next = () => Math.min(Math.max(backoff * 2, 200), this.opts.maxBackoffMs ?? 10_000)
     while (!signal.aborted) {
+      // Every reconnect after a failed or fruitless attempt waits: never a tight loop against the server.
+      if (backoff > 0) await this.clock.sleep(backoff * (0.75 + Math.random() * 0.5), signal)
+      if (signal.aborted) break
       try {
         if (needList) {
           await this.list(signal)
           needList = false
         }
-        const outcome = await this.watchOnce(signal)
+        const started = this.clock.now()
+        const { outcome, received } = await this.watchOnce(signal)
         if (outcome === 'gone') needList = true
-        backoff = 0
+        // A watch that ended by itself after a while, or that delivered something, was healthy.
+        const healthy = outcome === 'ended' && (received > 0 || this.clock.now() - started >= MIN_HEALTHY_WATCH_MS)
+        if (!healthy && !signal.aborted) this.restarts++
+        backoff = healthy ? 0 : next()
       } catch (err) {
         if (signal.aborted) break
+        this.restarts++
+        backoff = next()
         if (err instanceof Gone || kubeStatusOf(err) === 410 || (err as { statusCode?: number }).statusCode === 410) {
           needList = true
           continue
         }
+        // A resourceVersion this server has not reached (a lagging API server): only a new list helps.
+        if (err instanceof WatchError && err.tooLargeResourceVersion) needList = true
         this.setStale(true, toKubeError(err, `list and watch ${this.opts.path}`))
-        backoff = Math.min(Math.max(backoff * 2, 200), this.opts.maxBackoffMs ?? 10_000)
-        await this.clock.sleep(backoff * (0.75 + Math.random() * 0.5), signal)
       }
     }
   }
@@ -146,18 +162,24 @@ export class Reflector<T> {
     if (first) this.opts.onState?.()
   }
 
-  /** One watch connection; resolves when it ends normally, 'gone' when the resourceVersion expired. */
-  private watchOnce(signal: AbortSignal): Promise<'ended' | 'gone'> {
+  /**
+   * One watch connection; resolves when it ends normally ('gone' when the resourceVersion expired)
+   * with how many events it delivered; rejects on a failure, including an ERROR event other than 410.
+   */
+  private watchOnce(signal: AbortSignal): Promise<{ outcome: 'ended' | 'gone'; received: number }> {
     return new Promise((resolve, reject) => {
       let gone = false
+      let failure: WatchError | undefined
+      let received = 0
       let settled = false
       const finish = (err: unknown) => {
         if (settled) return
         settled = true
         signal.removeEventListener('abort', onAbort)
-        if (gone) resolve('gone')
+        if (gone) resolve({ outcome: 'gone', received })
+        else if (failure && !signal.aborted) reject(failure)
         else if (err && !isTimeout(err) && !signal.aborted) reject(err)
-        else resolve('ended')
+        else resolve({ outcome: 'ended', received })
       }
       let controller: AbortController | undefined
       const onAbort = () => controller?.abort()
@@ -167,13 +189,14 @@ export class Reflector<T> {
         resourceVersion: this.resourceVersion,
         allowWatchBookmarks: true,
         timeoutSeconds: this.opts.watchTimeoutSeconds ?? 300,
-      }, (type, obj: RawObject & { code?: number }) => {
+      }, (type, obj: RawObject & StatusObject) => {
         if (type === 'ERROR') {
           if (obj.code === 410) gone = true
-          else this.lastError = JSON.stringify(obj)
+          else failure = new WatchError(this.opts.path, obj)
           controller?.abort()
           return
         }
+        received++
         const rv = obj.metadata?.resourceVersion
         if (rv) this.resourceVersion = rv
         if (type === 'BOOKMARK') return
@@ -186,6 +209,19 @@ export class Reflector<T> {
         if (!settled) this.setStale(false)
       }, finish)
     })
+  }
+}
+
+interface StatusObject { code?: number; reason?: string; message?: string; details?: { causes?: { reason?: string }[] } }
+
+/** An ERROR event in a watch stream: the server's Status, kept as a KubeError (502: the cluster failed us). */
+class WatchError extends KubeError {
+  readonly tooLargeResourceVersion: boolean
+  constructor(path: string, status: StatusObject) {
+    super(502, `Kubernetes API ended the watch of ${path} with an error (HTTP ${status.code ?? '?'} ${status.reason ?? ''}): ${status.message ?? JSON.stringify(status)}`,
+      status.code, status.reason, status.details)
+    this.tooLargeResourceVersion = status.details?.causes?.some((c) => c.reason === 'ResourceVersionTooLarge') === true ||
+      /too large resource version/i.test(status.message ?? '')
   }
 }
 

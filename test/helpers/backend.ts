@@ -43,6 +43,8 @@ export interface BackendOptions {
   podTerminateSeconds?: number
   /** apiserver: how often the kubelet stand-in renews node Leases (default 10 s). */
   heartbeatSeconds?: number
+  /** sim: seconds between watch bookmarks (the sim's default 15; a real kube-apiserver sends one about a minute). */
+  bookmarkSeconds?: number
   /** sim: serve metrics.k8s.io (default true, as the sim does). Not available on apiserver. */
   metrics?: boolean
   /** apiserver: extra static users, controllers, flags. */
@@ -66,7 +68,7 @@ function loadKubeConfig(file: string): KubeConfig {
 }
 
 async function startSimBackend(opts: BackendOptions): Promise<Backend> {
-  const sim = await startSim({ nodes: 0, podTerminateSeconds: opts.podTerminateSeconds, metrics: opts.metrics })
+  const sim = await startSim({ nodes: 0, podTerminateSeconds: opts.podTerminateSeconds, metrics: opts.metrics, bookmarkSeconds: opts.bookmarkSeconds })
   const dir = mkdtempSync(join(tmpdir(), 'sim-backend-'))
   const kubeconfigPath = join(dir, 'kubeconfig')
   await sim.writeKubeconfig(kubeconfigPath)

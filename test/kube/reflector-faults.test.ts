@@ -1,0 +1,97 @@
+// The reflector's failure branches, each driven at the API server: an ERROR event other than 410
+// ("Too large resource version", as a lagging API server answers), a watch that the server closes
+// at once, and repeated 410s. None may turn into a tight reconnect loop; while the cache cannot
+// watch it says it is stale, and each restart is counted.
+import t from 'tap'
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node'
+import { eachBackend, startBackend, type Backend } from '../helpers/backend.js'
+import { createNode } from '../helpers/fixtures.js'
+import { waitFor } from '../helpers/service.js'
+import { Reflector, type RawObject, type ReflectorOptions } from '../../src/kube/reflector.js'
+
+const quiet = { info() {}, warn() {} }
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
+
+function nodeReflector(b: Backend, extra: Partial<ReflectorOptions<RawObject>> = {}) {
+  const names = new Set<string>()
+  const reflector = new Reflector<RawObject>({
+    kc: b.kc, path: '/api/v1/nodes', log: quiet, transform: (raw) => raw,
+    sink: {
+      replace: (items) => { names.clear(); for (const n of items) names.add(n.metadata!.name!) },
+      upsert: (n) => names.add(n.metadata!.name!),
+      remove: (n) => names.delete(n.metadata!.name!),
+    },
+    ...extra,
+  })
+  return { reflector, names }
+}
+
+eachBackend(t, 'an ERROR event other than 410 backs off, marks the cache stale and relists', async (t, b) => {
+  await createNode(b.clients, { name: 'e1', cpu: '1', memory: '1Gi' })
+  // Watches end after 1 s, so the next one starts from the resourceVersion we set below.
+  const { reflector, names } = nodeReflector(b, { watchTimeoutSeconds: 1 })
+  reflector.start()
+  t.teardown(() => reflector.stop())
+  await waitFor(() => reflector.synced, 10_000, 'synced')
+  let staleSeen = false
+  const probe = setInterval(() => { staleSeen ||= reflector.stale }, 20)
+  t.teardown(() => clearInterval(probe))
+  const watchesBefore = reflector.watches
+  // A resourceVersion this server has not reached: it answers "Too large resource version" (504).
+  reflector.resourceVersion = String(Number(reflector.resourceVersion) + 1_000_000)
+  await waitFor(() => reflector.lists >= 2, 20_000, 'relist after the ERROR event')
+  t.ok(staleSeen, 'stale while it could not watch')
+  t.ok(reflector.restarts >= 1, `restart counted (${reflector.restarts})`)
+  t.match(reflector.lastError ?? '', /Too large resource version/i, 'the server\'s words kept as lastError')
+  const watches = reflector.watches - watchesBefore
+  t.ok(watches <= 4, `no tight reconnect loop: ${watches} watch connections`)
+  await waitFor(() => !reflector.stale, 10_000, 'fresh again after the relist')
+  await createNode(b.clients, { name: 'e2', cpu: '1', memory: '1Gi' })
+  await waitFor(() => names.has('e2'), 10_000, 'follows the cluster again')
+})
+
+const simOnly = process.env.TEST_BACKENDS !== undefined && !process.env.TEST_BACKENDS.includes('sim')
+
+t.test('a watch the server closes at once backs off [sim]', { skip: simOnly }, async (t) => {
+  const b = await startBackend('sim')
+  t.teardown(() => b.close())
+  await createNode(b.clients, { name: 'c1', cpu: '1', memory: '1Gi' })
+  // The simulator ends each watch normally after timeoutSeconds, which may be a fraction: at once.
+  const { reflector } = nodeReflector(b, { watchTimeoutSeconds: 0.001 })
+  reflector.start()
+  t.teardown(() => reflector.stop())
+  await waitFor(() => reflector.synced, 10_000, 'synced')
+  const w0 = reflector.watches
+  await new Promise((r) => setTimeout(r, 3000))
+  const reconnects = reflector.watches - w0
+  t.ok(reconnects <= 10, `${reconnects} reconnects in 3 s (backoff)`)
+  t.ok(reflector.restarts >= 2, `restarts counted (${reflector.restarts})`)
+  t.equal(reflector.lists, 1, 'no relist: each watch resumes from the last resourceVersion')
+})
+
+t.test('410 Gone on every watch does not relist in a tight loop [sim]', { skip: simOnly }, async (t) => {
+  const b = await startBackend('sim')
+  t.teardown(() => b.close())
+  await createNode(b.clients, { name: 'g1', cpu: '1', memory: '1Gi' })
+  const { reflector } = nodeReflector(b, { watchTimeoutSeconds: 0.001 })
+  reflector.start()
+  t.teardown(() => reflector.stop())
+  await waitFor(() => reflector.synced, 10_000, 'synced')
+  // Churn, and history forgotten after each change: every resourceVersion a list returns is too old
+  // by the time the watch asks for it.
+  let running = true
+  let n = 0
+  const churn = (async () => {
+    while (running) {
+      await b.clients.core.patchNode({ name: 'g1', body: { metadata: { labels: { n: String(n++) } } } }, mergePatch)
+      b.sim!.cluster.store.compactAll()
+    }
+  })()
+  const l0 = reflector.lists
+  await new Promise((r) => setTimeout(r, 3000))
+  running = false
+  await churn
+  const relists = reflector.lists - l0
+  t.ok(relists <= 10, `${relists} relists in 3 s under constant 410 (backoff)`)
+  t.ok(reflector.restarts >= 2, `restarts counted (${reflector.restarts})`)
+})
