@@ -67,6 +67,7 @@ export class ClusterCache {
   private readonly podsByNode = new Map<string, Map<string, SlimPod>>()
   /** Bumped whenever the pods on a node change: keys the node's cached view. */
   private readonly podsVersion = new Map<string, number>()
+  private podsSeq = 0
   private readonly viewCache = new Map<string, CachedView>()
   readonly nodeReflector: Reflector<NodeObject>
   readonly podReflector: Reflector<SlimPod>
@@ -87,14 +88,14 @@ export class ClusterCache {
       sink: {
         replace: (items) => { this.nodes.clear(); for (const n of items) this.nodes.set(n.metadata!.name!, n); bump() },
         upsert: (n) => { this.nodes.set(n.metadata!.name!, n); bump() },
-        remove: (n) => { this.nodes.delete(n.metadata!.name!); bump() },
+        remove: (n) => { this.nodes.delete(n.metadata!.name!); this.podsVersion.delete(n.metadata!.name!); bump() },
       },
     })
     this.podReflector = new Reflector<SlimPod>({
       kc: opts.kc, path: '/api/v1/pods', log: opts.log, clock: this.clock, onState: bump,
       transform: (raw) => this.slimPod(raw as RawPod),
       sink: {
-        replace: (items) => { this.pods.clear(); this.podsByNode.clear(); for (const p of items) this.putPod(p); bump() },
+        replace: (items) => { this.replacePods(items); bump() },
         upsert: (p) => { this.putPod(p); bump() },
         remove: (p) => { this.dropPod(`${p.namespace}/${p.name}`); bump() },
       },
@@ -156,8 +157,23 @@ export class ClusterCache {
     }
   }
 
+  /** Versions come from one sequence, so a dropped entry can never come back with a value a cached view holds. */
   private touchNode(name: string): void {
-    if (name) this.podsVersion.set(name, (this.podsVersion.get(name) ?? 0) + 1)
+    if (name) this.podsVersion.set(name, ++this.podsSeq)
+  }
+
+  /**
+   * A full pod list (after a relist): every node that had pods, or has them now, is touched, so
+   * a node whose pods vanished while we were not watching is rendered anew.
+   */
+  private replacePods(items: SlimPod[]): void {
+    const before = [...this.podsByNode.keys()]
+    this.pods.clear()
+    this.podsByNode.clear()
+    for (const p of items) this.putPod(p)
+    for (const name of before) this.touchNode(name)
+    // Only nodes that exist or still have pods keep a version: deleted nodes' entries go.
+    for (const name of this.podsVersion.keys()) if (!this.nodes.has(name) && !this.podsByNode.has(name)) this.podsVersion.delete(name)
   }
 
   private putPod(p: SlimPod): void {

@@ -5,6 +5,7 @@ import { startBackend } from '../helpers/backend.js'
 import { createNode, createPod, ensureNamespace } from '../helpers/fixtures.js'
 import { startService, waitFor } from '../helpers/service.js'
 import type { SimCluster } from '../../src/sim/index.js'
+import { systemClock } from '../../src/kube/reflector.js'
 import type { ClusterStats } from '../../src/schemas/node.js'
 
 t.test('reads never LIST at the API server; staleness and recovery', async (t) => {
@@ -66,4 +67,35 @@ t.test('without metrics-server usage is null and nothing fails', async (t) => {
   const history = await (await svc.api('/nodes/a/metrics')).json()
   t.same({ available: history.available, samples: history.samples }, { available: false, samples: [] })
   t.match(await (await fetch(`${svc.url}/metrics`)).text(), /streamspace_node_manager_metrics_api_available 0/)
+})
+
+t.test('after a relist, a node whose pods vanished shows none (its view is rendered anew)', async (t) => {
+  // No metrics-server: a new usage sample would re-render the view too.
+  const b = await startBackend('sim', { metrics: false })
+  const sim = b.sim as unknown as SimCluster
+  await createNode(b.clients, { name: 'a', cpu: '2', memory: '8Gi' })
+  await ensureNamespace(b.clients, 'streamspace')
+  for (const name of ['s1', 's2']) {
+    await createPod(b.clients, { name, namespace: 'streamspace', node: 'a', labels: { app: 'streamspace-session' } })
+  }
+  // Seen ten days later, the AGE text ("10d") stays the same for hours: nothing else re-renders the view.
+  const svc = await startService(b.kc, { clock: { ...systemClock, now: () => Date.now() + 10 * 86_400_000 } })
+  t.teardown(async () => { await svc.close(); await b.close() })
+  const nodeA = async () => ((await (await svc.api('/nodes')).json()) as { pods: number; sessions: number }[])[0]
+  await waitFor(async () => (await nodeA()).sessions === 2, 10_000, 'two sessions seen')
+
+  // The pods go while the service cannot watch, and the history is compacted meanwhile: the
+  // watch resumes with 410 Gone and the cache relists to a pod list without them.
+  sim.suspend()
+  for (const name of ['s1', 's2']) sim.cluster.store.remove('pods', 'streamspace', name)
+  // Only the pods' history: the nodes' watch resumes as if nothing happened (same node objects).
+  const pods = sim.cluster.store.collection('pods')
+  pods.history = []
+  pods.compactedRv = sim.cluster.store.rv
+  sim.resume()
+  await waitFor(async () => (await nodeA()).pods === 0, 30_000, 'pods gone from the list after the relist')
+  t.match(await nodeA(), { pods: 0, sessions: 0 })
+  const stats = await (await svc.api('/nodes/stats')).json() as ClusterStats
+  t.match(stats, { total_pods: 0, total_sessions: 0 })
+  t.equal((await (await svc.api('/nodes/a')).json()).pods, 0)
 })
