@@ -17,6 +17,11 @@ export interface DrainManagerOptions extends DrainDeps {
   maxConcurrent?: number
   /** Where the drain's Kubernetes Events live (read back after a restart). Default "default". */
   eventNamespace?: string
+  /**
+   * Finished drains whose status is kept in memory (oldest forgotten first; nodes come and go under
+   * autoscaling). A forgotten node's last outcome is still read back from its Events. Default 100.
+   */
+  maxFinishedKept?: number
   /** Called with the final status of every drain that is not a dry run (metrics). */
   onFinished?: (status: DrainStatus) => void
 }
@@ -82,6 +87,7 @@ export class DrainManager {
       })
     }
     this.running.set(node, run)
+    this.latest.delete(node) // re-inserted last: the map's order is the order drains started
     this.latest.set(node, run)
     const result = run.run()
     // Registered before any caller awaits `result`: the node is free again by the time they hear.
@@ -90,11 +96,33 @@ export class DrainManager {
       () => undefined,
     ).then(() => {
       this.running.delete(node)
+      this.forgetOldFinished()
       this.deps.onFinished?.(run.status())
       return run.eventsWritten()
     }).finally(() => this.settled.delete(settled))
     this.settled.add(settled)
     return { run, result }
+  }
+
+  private forgetOldFinished(): void {
+    const keep = this.deps.maxFinishedKept ?? 100
+    let finished = this.latest.size - this.running.size
+    for (const [node, run] of this.latest) {
+      if (finished <= keep) break
+      if (this.running.get(node) === run) continue
+      this.latest.delete(node)
+      finished--
+    }
+  }
+
+  /** A node that was deleted: its finished drain is of no more use. */
+  forgetNode(node: string): void {
+    if (!this.running.has(node)) this.latest.delete(node)
+  }
+
+  /** Nodes whose latest drain is kept in memory (running or finished). */
+  get keptCount(): number {
+    return this.latest.size
   }
 
   /** Drains running now (not dry runs). */

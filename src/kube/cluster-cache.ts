@@ -68,6 +68,7 @@ export class ClusterCache {
   /** Bumped whenever the pods on a node change: keys the node's cached view. */
   private readonly podsVersion = new Map<string, number>()
   private podsSeq = 0
+  private readonly nodeDeletedListeners: ((name: string) => void)[] = []
   private readonly viewCache = new Map<string, CachedView>()
   readonly nodeReflector: Reflector<NodeObject>
   readonly podReflector: Reflector<SlimPod>
@@ -86,9 +87,15 @@ export class ClusterCache {
       kc: opts.kc, path: '/api/v1/nodes', log: opts.log, clock: this.clock, onState: bump,
       transform: (raw) => raw as NodeObject,
       sink: {
-        replace: (items) => { this.nodes.clear(); for (const n of items) this.nodes.set(n.metadata!.name!, n); bump() },
+        replace: (items) => {
+          const before = [...this.nodes.keys()]
+          this.nodes.clear()
+          for (const n of items) this.nodes.set(n.metadata!.name!, n)
+          for (const name of before) if (!this.nodes.has(name)) this.removeNode(name)
+          bump()
+        },
         upsert: (n) => { this.nodes.set(n.metadata!.name!, n); bump() },
-        remove: (n) => { this.nodes.delete(n.metadata!.name!); this.podsVersion.delete(n.metadata!.name!); bump() },
+        remove: (n) => { this.removeNode(n.metadata!.name!); bump() },
       },
     })
     this.podReflector = new Reflector<SlimPod>({
@@ -106,6 +113,17 @@ export class ClusterCache {
         intervalMs: opts.metricsPollMs, historySamples: opts.metricsHistorySamples,
       })
     }
+  }
+
+  /** Called with the name of each node that is deleted (also one found gone by a relist). */
+  onNodeDeleted(listener: (name: string) => void): void {
+    this.nodeDeletedListeners.push(listener)
+  }
+
+  private removeNode(name: string): void {
+    this.nodes.delete(name)
+    this.podsVersion.delete(name)
+    for (const l of this.nodeDeletedListeners) l(name)
   }
 
   start(): void {

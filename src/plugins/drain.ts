@@ -54,6 +54,7 @@ export default fp<DrainPluginOptions>(async (app, opts) => {
   })
   countFinished = drainMetrics(app, manager)
   app.decorate('drains', manager)
+  app.cluster.onNodeDeleted((node) => manager.forgetNode(node))
   // preClose, not onClose: a waiting POST or an open event stream would otherwise hold close().
   app.addHook('preClose', async () => manager.close())
 }, { name: 'drain', dependencies: ['kube', 'metrics'] })

@@ -1,0 +1,43 @@
+// Memory that only grows: nodes come and go under autoscaling, so the drain manager keeps a bounded
+// number of finished drains, and forgets a node's drain when the node is deleted. A forgotten
+// node's last outcome is still read back from its Kubernetes Events.
+import t from 'tap'
+import { DrainManager } from '../../src/drain/manager.js'
+import { systemClock } from '../../src/kube/reflector.js'
+import { recordNodeEvent } from '../../src/kube/events.js'
+import { startBackend } from '../helpers/backend.js'
+import { createNode } from './fixtures.js'
+import { startService, waitFor } from '../helpers/service.js'
+
+t.test('finished drains kept in memory are bounded; older ones read back from Events', async (t) => {
+  const b = await startBackend('sim')
+  t.teardown(() => b.close())
+  const m = new DrainManager({
+    clients: b.clients, clock: systemClock, maxFinishedKept: 2,
+    recordEvent: (node, event) => recordNodeEvent(b.clients, node, event),
+  })
+  t.teardown(() => m.close())
+  for (const name of ['h1', 'h2', 'h3', 'h4']) {
+    await createNode(b.clients, name)
+    await (await m.start(name, {})).result
+  }
+  await waitFor(() => m.runningCount === 0, 5000, 'drains settled')
+  t.equal(m.keptCount, 2, 'two finished drains kept')
+  t.equal(m.status('h4').phase, 'succeeded', 'the newest is in memory')
+  t.equal(m.status('h1').phase, 'none', 'the oldest was forgotten')
+  const back = await m.statusWithHistory('h1')
+  t.equal(back.phase, 'succeeded', 'and is read back from its Events')
+})
+
+t.test('a deleted node\'s drain is forgotten', async (t) => {
+  const b = await startBackend('sim')
+  const svc = await startService(b.kc)
+  t.teardown(async () => { await svc.close(); await b.close() })
+  await createNode(b.clients, 'gone-1')
+  await waitFor(async () => (await svc.api('/nodes/gone-1')).status === 200, 10_000, 'node seen')
+  t.equal((await svc.api('/nodes/gone-1/drain', { method: 'POST', json: {} })).status, 200)
+  t.equal(svc.app.drains.keptCount, 1)
+  await b.clients.core.deleteNode({ name: 'gone-1' })
+  await waitFor(() => svc.app.drains.keptCount === 0, 10_000, 'forgotten after the node was deleted')
+  t.pass('forgotten')
+})
