@@ -1,4 +1,4 @@
-// StreamSpace admin JWTs: HS256 with the shared secret, exp required, nbf honoured, iss checked,
+// StreamSpace admin JWTs: HS256 with the shared secret, exp and iss required (the library skips the issuer check when iss is absent), nbf honoured,
 // a small clock tolerance. `app.requireAdmin` is the onRequest hook for every route under the
 // prefix: no/invalid/expired token -> 401, valid but not role=admin -> 403.
 import fp from 'fastify-plugin'
@@ -43,7 +43,7 @@ export default fp<AuthOptions>(async (app, opts) => {
   await app.register(jwt, {
     secret: opts.secret,
     sign: { algorithm: 'HS256', iss: opts.issuer },
-    verify: { algorithms: ['HS256'], allowedIss: opts.issuer, requiredClaims: ['exp'], clockTolerance: 5000 },
+    verify: { algorithms: ['HS256'], allowedIss: opts.issuer, requiredClaims: ['exp', 'iss'], clockTolerance: 5000 },
   })
   app.decorate('requireAdmin', async function (request) {
     if (!request.headers.authorization) throw new HttpError(401, 'Missing bearer token: send Authorization: Bearer <StreamSpace JWT>')

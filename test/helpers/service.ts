@@ -22,6 +22,7 @@ export interface TokenClaims {
   secret?: string
   algorithm?: 'HS256' | 'HS384' | 'HS512'
   omitExp?: boolean
+  omitIss?: boolean
 }
 
 export function makeToken(claims: TokenClaims = {}): string {
@@ -38,6 +39,7 @@ export function makeToken(claims: TokenClaims = {}): string {
     iat: now,
     nbf: now + (claims.notBeforeSeconds ?? 0),
   }
+  if (claims.omitIss) delete payload.iss
   if (!claims.omitExp) payload.exp = now + (claims.expiresInSeconds ?? 3600)
   const sign = createSigner({ key: claims.secret ?? TEST_JWT_SECRET, algorithm: claims.algorithm ?? 'HS256' })
   return sign(payload)

@@ -170,6 +170,7 @@ t.test('auth: admin JWTs only', async (t) => {
   t.equal(await status(makeToken({ omitExp: true })), 401, 'no exp')
   t.equal(await status(makeToken({ notBeforeSeconds: 120 })), 401, 'nbf in the future')
   t.equal(await status(makeToken({ iss: 'someone-else' })), 401, 'wrong issuer')
+  t.equal(await status(makeToken({ omitIss: true })), 401, 'no issuer (StreamSpace always sets iss)')
   t.equal(await status(makeToken({ algorithm: 'HS512' })), 401, 'algorithm pinned to HS256')
   t.equal(await status(makeToken({ expiresInSeconds: -2 })), 200, 'within clock tolerance')
   t.equal(await status(makeToken({ role: 'operator' })), 403, 'operator')
