@@ -1,6 +1,7 @@
 // metrics.k8s.io NodeMetrics, polled on an interval (as metrics-server itself resolves only every
 // ~15 s, watching is not an option). Keeps the latest usage per node and a bounded history ring.
-// metrics-server absent (404/503): available=false, usage null everywhere, nothing fails.
+// metrics-server absent (404/503): available=false, usage null everywhere, nothing fails. A failed
+// poll keeps what was measured: usage turns null only once the last good poll is staleAfterMs old.
 import { Metrics, type KubeConfig } from '@kubernetes/client-node'
 import { quantityToNumber } from './quantity.js'
 import { systemClock, type Clock, type ReflectorLog } from './reflector.js'
@@ -42,13 +43,16 @@ export interface NodeMetricsOptions {
   log: ReflectorLog
   intervalMs: number
   historySamples: number
+  /** Usage older than this (since the last successful poll) is not shown. Default 3 intervals, at least 60 s. */
+  staleAfterMs?: number
   clock?: Clock
   onChange?: () => void
 }
 
 export class NodeMetricsStore {
-  available = false
   lastError: string | undefined
+  /** When the last poll that succeeded ended (clock time). */
+  private lastSuccessAt: number | undefined
   private readonly history = new Map<string, Ring>()
   private readonly metrics: Metrics
   private readonly abort = new AbortController()
@@ -92,17 +96,21 @@ export class NodeMetricsStore {
         })
       }
       for (const name of this.history.keys()) if (!seen.has(name)) this.history.delete(name)
-      if (!this.available) this.opts.log.info({ nodes: seen.size }, 'metrics.k8s.io available: node usage enabled')
-      this.available = true
+      if (this.lastError !== undefined || this.lastSuccessAt === undefined) this.opts.log.info({ nodes: seen.size }, 'metrics.k8s.io available: node usage enabled')
+      this.lastSuccessAt = this.clock.now()
       this.lastError = undefined
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err)
-      if (this.available || this.lastError === undefined) this.opts.log.warn({ err: message }, 'metrics.k8s.io unavailable: node usage is null')
-      this.available = false
+      if (this.lastError === undefined) this.opts.log.warn({ err: message }, 'metrics.k8s.io poll failed: last usage kept until it is old')
       this.lastError = message
-      this.history.clear()
     }
     this.opts.onChange?.()
+  }
+
+  /** Usage is known and recent enough to show: a poll succeeded within staleAfterMs. */
+  get available(): boolean {
+    const staleAfter = this.opts.staleAfterMs ?? Math.max(3 * this.opts.intervalMs, 60_000)
+    return this.lastSuccessAt !== undefined && this.clock.now() - this.lastSuccessAt <= staleAfter
   }
 
   latest(node: string): NodeUsage | undefined {
