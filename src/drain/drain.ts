@@ -279,12 +279,18 @@ export class DrainRun {
         break
       } catch (err) {
         const code = kubeStatusOf(err)
-        if (code === 404) return this.gone(p, 'already gone')
+        if (code === 404 || tracker.isGone(p.key)) return this.gone(p, 'already gone')
         const what = `${method === 'eviction' ? 'evict' : 'delete'} pods/${ref.name} -n ${ref.namespace}`
+        // 403 NamespaceTerminating: the namespace is being deleted and so is the pod. Not a refusal
+        // of ours (kubectl retries until the pod is marked deleted, then waits for it): retried,
+        // and the pod watch settles it as soon as it is gone.
+        const namespaceTerminating = code === 403 && apiMessage(err).causes.some((c) => c.reason === 'NamespaceTerminating')
         // 429: a PodDisruptionBudget (or API priority and fairness) says not now, as kubectl
         // retries. 503/504 and network failures are passing trouble: retried too (kubectl gives up).
-        if (code === 429 || code === 503 || code === 504 || code === undefined) {
-          const { reason, pdb } = code === 429 ? await this.whyBlocked(p, err) : { reason: `${toKubeError(err, what).message}; retrying`, pdb: null }
+        if (code === 429 || code === 503 || code === 504 || code === undefined || namespaceTerminating) {
+          const { reason, pdb } = code === 429 ? await this.whyBlocked(p, err)
+            : namespaceTerminating ? { reason: `namespace ${ref.namespace} is being deleted; waiting for the pod to go`, pdb: null }
+              : { reason: `${toKubeError(err, what).message}; retrying`, pdb: null }
           const prev = this.pending.get(p.key)
           this.pending.set(p.key, { pod: p.key, reason, pdb })
           if (prev?.reason !== reason || prev?.pdb !== pdb) this.emit('pod_blocked', { pod: p.key, reason, pdb })

@@ -58,14 +58,14 @@ export async function listPodDisruptionBudgets(
 /**
  * The API version to send Evictions with, found as kubectl finds it: the `pods/eviction`
  * subresource in /api/v1 names its group and version (policy/v1, or policy/v1beta1 on old
- * servers). Undefined when the server has no eviction subresource: then pods are deleted.
+ * servers). Undefined when the server has no eviction subresource, or names no group and version
+ * for it: then pods are deleted, as kubectl does.
  */
 export async function evictionApiVersion(clients: KubeClients): Promise<string | undefined> {
   const list = await clients.core.getAPIResources()
   const r = list.resources.find((x) => x.name === 'pods/eviction' && x.kind === 'Eviction')
-  if (!r) return undefined
-  if (r.group && r.version) return `${r.group}/${r.version}`
-  return 'policy/v1beta1'
+  // kubectl's CheckEvictionSupport: a subresource that names no group and version counts as none.
+  return r?.group && r.version ? `${r.group}/${r.version}` : undefined
 }
 
 export async function evictPod(

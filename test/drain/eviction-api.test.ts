@@ -12,7 +12,11 @@ t.test('policy/v1 where the server offers it', async (t) => {
 
 t.test('policy/v1beta1 on servers that only have that', async (t) => {
   t.equal(await evictionApiVersion(clientsWith([{ name: 'pods/eviction', kind: 'Eviction', group: 'policy', version: 'v1beta1' }])), 'policy/v1beta1')
-  t.equal(await evictionApiVersion(clientsWith([{ name: 'pods/eviction', kind: 'Eviction' }])), 'policy/v1beta1', 'very old servers name no version')
+})
+
+t.test('an eviction subresource that names no group and version: delete, as kubectl does', async (t) => {
+  // kubectl's CheckEvictionSupport returns an empty GroupVersion then, and drain deletes the pods.
+  t.equal(await evictionApiVersion(clientsWith([{ name: 'pods/eviction', kind: 'Eviction' }])), undefined)
 })
 
 t.test('no eviction subresource: undefined, and the drain deletes', async (t) => {
