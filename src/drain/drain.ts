@@ -197,7 +197,8 @@ export class DrainRun {
       plan = await planDrain(clients, this.node, opts, this.sessionSelector, this.deps.podPageSize)
     } catch (err) {
       if (kubeStatusOf(err) === 400 && opts.pod_selector) {
-        throw new HttpError(400, `pod_selector: ${apiMessage(err).message ?? 'invalid selector'}`)
+        const left = this.st.cordoned ? `; node ${this.node} left cordoned` : ''
+        throw new HttpError(400, `pod_selector: ${apiMessage(err).message ?? 'invalid selector'}${left}`)
       }
       throw toKubeError(err, `list pods on node ${this.node}`)
     }

@@ -7,7 +7,7 @@ import { kubeStatusOf, toKubeError } from '../kube/errors.js'
 import { readNode } from '../kube/node-patches.js'
 import type { CoreV1Event } from '@kubernetes/client-node'
 import { EVENT_COMPONENT } from '../kube/events.js'
-import { listNodeEvents } from '../kube/pods.js'
+import { checkPodSelector, listNodeEvents } from '../kube/pods.js'
 import { DrainRun, EVENT_REASONS, type DrainDeps } from './drain.js'
 import { parseSelector } from '../kube/selector.js'
 import type { DrainEvent, DrainOptions, DrainPhase, DrainResult, DrainStatus } from './types.js'
@@ -49,7 +49,7 @@ export class DrainManager {
 
   constructor(private deps: DrainManagerOptions) {}
 
-  /** 404 for an unknown node; 400 for a bad pod_selector. */
+  /** 404 for an unknown node; 400 for a bad pod_selector, checked by the API server too: all before any cordon. */
   async checkRequest(node: string, options: DrainOptions): Promise<void> {
     if (options.pod_selector) {
       try {
@@ -63,6 +63,14 @@ export class DrainManager {
     } catch (err) {
       if (kubeStatusOf(err) === 404) throw new HttpError(404, `node ${node} not found`)
       throw err
+    }
+    if (options.pod_selector) {
+      try {
+        await checkPodSelector(this.deps.clients, node, options.pod_selector)
+      } catch (err) {
+        if (kubeStatusOf(err) === 400) throw new HttpError(400, `pod_selector: ${toKubeError(err, 'list pods').message}`)
+        throw toKubeError(err, `list pods on node ${node}`)
+      }
     }
   }
 

@@ -43,6 +43,11 @@ export async function listPodsOnNode(
   return { pods, resourceVersion }
 }
 
+/** Asks the API server whether it accepts a pod label selector (one pod of a page of one; throws its 400). */
+export async function checkPodSelector(clients: KubeClients, node: string, labelSelector: string): Promise<void> {
+  await clients.core.listPodForAllNamespaces({ fieldSelector: nodeFieldSelector(node), labelSelector, limit: 1 })
+}
+
 export async function readDaemonSet(clients: KubeClients, namespace: string, name: string) {
   return clients.apps.readNamespacedDaemonSet({ namespace, name })
 }

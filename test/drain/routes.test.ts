@@ -91,6 +91,10 @@ eachBackend(t, 'drain over HTTP', async (t, b) => {
     res = await svc.api('/nodes/h-input/drain', { method: 'POST', json: { pod_selector: 'a in (' } })
     t.equal(res.status, 400)
     t.match((await res.json()).message, /pod_selector/)
+    // One our parser lets through and the API server refuses (a key with two slashes): found before the cordon.
+    res = await svc.api('/nodes/h-input/drain', { method: 'POST', json: { pod_selector: 'a/b/c=1' } })
+    t.equal(res.status, 400)
+    t.match((await res.json()).message, /^pod_selector: .*a\/b\/c/)
     t.equal((await svc.api('/nodes/nope/drain', { method: 'POST', json: {} })).status, 404)
     t.equal((await svc.api('/nodes/nope/drain')).status, 404)
     t.equal((await svc.api('/nodes/nope/drain/events')).status, 404)
