@@ -46,8 +46,9 @@ export interface SimOptions {
    *  churn, as kubelets report status; real ones every 10 s to 5 min). Default: 20 for the demo
    *  cluster (it stays fresh behind `npm start`), 0 (no churn) otherwise. */
   heartbeatSeconds?: number
-  /** Seconds between BOOKMARK events on watches that allow them (default 15; a real kube-apiserver sends
-   *  them about once a minute, while client-node 2.0.1's Watch gives up after 30 s without data). */
+  /** Seconds between BOOKMARK events on watches that allow them (> 0, fractions allowed; default 15; a real
+   *  kube-apiserver sends them about once a minute, while client-node 2.0.1's Watch gives up after 30 s
+   *  without data: 60 reproduces the real server's timing). CLI: --bookmark-seconds. */
   bookmarkSeconds?: number
 }
 
@@ -82,6 +83,8 @@ const MAX_BODY_BYTES = 16 * 1024 * 1024
 const MAX_WATCH_BACKLOG_BYTES = 256 * 1024 * 1024
 /** Node status and Lease renewal period of the demo cluster: fresh enough for health checks, little churn. */
 const DEMO_HEARTBEAT_SECONDS = 20
+/** Watch BOOKMARK period when not configured. A real kube-apiserver sends one about once a minute. */
+export const DEFAULT_BOOKMARK_SECONDS = 15
 
 interface Route {
   def: ResourceDef
@@ -203,7 +206,9 @@ class RateGate {
 export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
   const host = opts.host ?? '127.0.0.1'
   const metricsOn = opts.metrics !== false
-  const bookmarkMs = (opts.bookmarkSeconds ?? 15) * 1000
+  const bookmarkSeconds = opts.bookmarkSeconds ?? DEFAULT_BOOKMARK_SECONDS
+  if (!(bookmarkSeconds > 0)) throw new RangeError(`bookmarkSeconds must be > 0, got ${bookmarkSeconds}`)
+  const bookmarkMs = bookmarkSeconds * 1000
   const cluster = new Cluster()
   cluster.podTerminateSeconds = opts.podTerminateSeconds
   cluster.replicaSetController = opts.controllers ?? opts.nodes === undefined
