@@ -1,15 +1,32 @@
 // Argument parsing for the sim CLI (src/sim/cli.ts), kept apart so tests can use it.
 import type { FaultSpec, SimOptions } from './index.js'
 
-export const USAGE =
-  'usage: npm run sim -- --port <p> --kubeconfig <file> [--nodes N] [--pods-per-node M] [--sessions-per-node S] ' +
-  '[--pod-terminate-seconds T] [--metrics on|off] [--faults error=0.1,latency=50,drop-watch=30000,conflict=0.2] [--controllers on|off] [--heartbeat-seconds H] [--host H]'
+export const USAGE = `usage: npm run sim -- --port <p> --kubeconfig <file> [options]
+  --port P                    listen port (0: any free one)
+  --host H                    listen address (default 127.0.0.1)
+  --kubeconfig FILE           write a kubeconfig for this cluster to FILE
+  --nodes N                   N generated nodes (0: empty cluster); without it, the demo cluster
+  --pods-per-node M           workload pods per generated node
+  --sessions-per-node S       StreamSpace session pods per generated node
+  --pod-terminate-seconds T   deleted pods go after T s, whatever their grace period
+  --metrics on|off            serve metrics.k8s.io (default on)
+  --faults SPEC               error=0.1,latency=50,drop-watch=30000,conflict=0.2
+  --controllers on|off        workload controllers and a minimal scheduler (default: on for the demo cluster)
+  --heartbeat-seconds H       renew node heartbeats and Leases every H s (default: 20 demo, else off)
+  --bookmark-seconds B        watch BOOKMARK period in s, fractions allowed (default 15; a real API server: about 60)
+  -h, --help                  this text`
 
 export class UsageError extends Error {}
 
 function count(flag: string, value: string | undefined): number {
   const n = Number(value)
   if (value === undefined || !Number.isInteger(n) || n < 0) throw new UsageError(`${flag} needs a whole number >= 0, got ${value ?? 'nothing'}`)
+  return n
+}
+
+function seconds(flag: string, value: string | undefined): number {
+  const n = Number(value)
+  if (value === undefined || value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} needs a number of seconds > 0, got ${value ?? 'nothing'}`)
   return n
 }
 
@@ -62,6 +79,7 @@ export function parseArgs(argv: string[]): CliOptions {
         break
       case '--faults': opts.faults = parseFaults(value ?? ''); break
       case '--heartbeat-seconds': opts.heartbeatSeconds = count(flag, value); break
+      case '--bookmark-seconds': opts.bookmarkSeconds = seconds(flag, value); break
       case '--controllers':
         if (value !== 'on' && value !== 'off') throw new UsageError('--controllers is on or off')
         opts.controllers = value === 'on'

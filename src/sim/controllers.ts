@@ -1,43 +1,12 @@
-// Optional ReplicaSet controller with a minimal scheduler: when a ReplicaSet's pod starts terminating,
-// a replacement is created and bound to a schedulable node, so PDBs recover during drains as on a
-// real cluster. On in the demo cluster; tests and generated clusters leave it off unless asked.
-import { randomBytes } from 'node:crypto'
-import { nodeIsReady } from './objects.js'
-import { lowerBound, type Obj, type Store } from './store.js'
+// Optional workload controllers (SimOptions.controllers): the ReplicaSet controller with the minimal
+// scheduler, so PDBs recover during drains as on a real cluster, and the pod garbage collector for
+// pods of deleted nodes. On in the demo cluster; tests and generated clusters leave them off unless asked.
+import { randomSuffix } from './admission.js'
+import { controllerOf, scheduleNode } from './scheduler.js'
+import { lowerBound, type Obj, type Store, type StoreEvent } from './store.js'
 
-function randomSuffix(): string {
-  const alphabet = 'bcdfghjklmnpqrstvwxz2456789'
-  return [...randomBytes(5)].map((b) => alphabet[b % alphabet.length]).join('')
-}
-
-function tolerates(tolerations: Obj[], taint: Obj): boolean {
-  return tolerations.some((t) => {
-    if (t.effect && t.effect !== taint.effect) return false
-    if (t.operator === 'Exists') return !t.key || t.key === taint.key
-    return t.key === taint.key && (t.value ?? '') === (taint.value ?? '')
-  })
-}
-
-/** The Ready, schedulable node with the fewest pods whose NoSchedule/NoExecute taints the pod tolerates. */
-export function scheduleNode(store: Store, podSpec: Obj): string | undefined {
-  const nodes = store.collection('nodes')
-  let best: { name: string; pods: number } | undefined
-  for (const key of nodes.keys) {
-    const node = nodes.objects.get(key)!
-    if (!nodeIsReady(node) || node.spec?.unschedulable) continue
-    const taints: Obj[] = (node.spec?.taints ?? []).filter((t: Obj) => t.effect === 'NoSchedule' || t.effect === 'NoExecute')
-    if (!taints.every((t) => tolerates(podSpec.tolerations ?? [], t))) continue
-    const selector: Record<string, string> = podSpec.nodeSelector ?? {}
-    if (!Object.entries(selector).every(([k, v]) => node.metadata.labels?.[k] === v)) continue
-    const pods = store.podsByNode.get(node.metadata.name)?.size ?? 0
-    if (!best || pods < best.pods) best = { name: node.metadata.name, pods }
-  }
-  return best?.name
-}
-
-export function controllerOf(pod: Obj | undefined): Obj | undefined {
-  return pod?.metadata?.ownerReferences?.find((r: Obj) => r.controller)
-}
+/** The pod garbage collector's wait before deleting pods of a node that is gone (kube-controller-manager's 40 s). */
+const POD_GC_QUARANTINE_MS = 40_000
 
 /** Pods a ReplicaSet should replace now: active (not terminating) pods below spec.replicas. */
 export function missingReplicas(store: Store, rs: Obj): number {
@@ -65,5 +34,53 @@ export function replacementPod(store: Store, rs: Obj): Obj {
       ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid, controller: true, blockOwnerDeletion: true }],
     },
     spec: nodeName ? { ...spec, nodeName } : spec,
+  }
+}
+
+/** What the controllers need of the API: creating a pod as a client would (with the server's defaults). */
+export interface ControllerApi {
+  createPod(ns: string, body: Obj): Obj
+  deletePod(pod: Obj, grace?: number): Obj
+}
+
+export class WorkloadControllers {
+  enabled = false
+  private gcTimers = new Set<NodeJS.Timeout>()
+
+  constructor(private readonly store: Store, private readonly api: ControllerApi) {}
+
+  onEvent(ev: StoreEvent): void {
+    if (!this.enabled) return
+    if (ev.resource === 'pods') {
+      // A ReplicaSet pod that starts terminating (or goes at once) is replaced by its controller.
+      const leaving = (ev.type === 'MODIFIED' && ev.obj.metadata.deletionTimestamp && !ev.prev?.metadata.deletionTimestamp) ||
+        (ev.type === 'DELETED' && !ev.obj.metadata.deletionTimestamp)
+      const owner = controllerOf(ev.obj)
+      if (leaving && owner?.kind === 'ReplicaSet') setImmediate(() => this.reconcileReplicaSet(ev.obj.metadata.namespace, owner.name))
+    } else if (ev.resource === 'nodes' && ev.type === 'DELETED') {
+      // Pod garbage collection: pods bound to a node that is gone are removed after a quarantine.
+      const node = ev.obj.metadata.name
+      const timer = setTimeout(() => {
+        this.gcTimers.delete(timer)
+        if (this.store.get('nodes', undefined, node)) return
+        for (const key of [...(this.store.podsByNode.get(node) ?? [])]) {
+          const pod = this.store.collection('pods').objects.get(key)
+          if (pod) this.api.deletePod(pod, 0)
+        }
+      }, POD_GC_QUARANTINE_MS)
+      timer.unref()
+      this.gcTimers.add(timer)
+    }
+  }
+
+  private reconcileReplicaSet(ns: string, name: string): void {
+    const rs = this.store.get('replicasets.apps', ns, name)
+    if (!rs) return
+    for (let n = missingReplicas(this.store, rs); n > 0; n--) this.api.createPod(ns, replacementPod(this.store, rs))
+  }
+
+  stop(): void {
+    for (const t of this.gcTimers) clearTimeout(t)
+    this.gcTimers.clear()
   }
 }

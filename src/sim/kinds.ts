@@ -36,6 +36,11 @@ export function resourceId(group: string, plural: string): string {
   return group ? `${plural}.${group}` : plural
 }
 
+/** The store's id of a resource: "pods", "replicasets.apps". */
+export function idOf(def: ResourceDef): string {
+  return resourceId(def.group, def.plural)
+}
+
 export function findResource(group: string, version: string, plural: string): ResourceDef | undefined {
   return RESOURCES.find((r) => r.group === group && r.version === version && r.plural === plural)
 }
@@ -95,6 +100,25 @@ export function apiResourceListDoc(group: string, version: string): Record<strin
     }
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources }
+}
+
+/** The discovery document (or health text) at a non-resource path; undefined when there is none. */
+export function discoveryDoc(path: string, metrics: boolean): Record<string, unknown> | string | undefined {
+  if (path === '/version') return VERSION_INFO
+  if (path === '/api') return apiVersionsDoc()
+  if (path === '/apis') return apiGroupListDoc(metrics)
+  if (path === '/api/v1') return apiResourceListDoc('', 'v1')
+  if (path === '/healthz' || path === '/livez' || path === '/readyz') return 'ok'
+  const m = /^\/apis\/([^/]+)(?:\/([^/]+))?$/.exec(path)
+  if (m) {
+    const [, group, version] = m
+    if (!version) {
+      const gv = groupVersions(metrics).find((g) => g.group === group)
+      return gv ? apiGroupDoc(group, gv.version) : undefined
+    }
+    if (hasGroupVersion(group, version, metrics)) return apiResourceListDoc(group, version)
+  }
+  return undefined
 }
 
 export const VERSION_INFO = {

@@ -1,6 +1,11 @@
-// metrics.k8s.io NodeMetrics and PodMetrics: plausible usage, deterministic from object names.
+// metrics.k8s.io NodeMetrics and PodMetrics (as metrics-server serves them): plausible usage,
+// deterministic from object names.
+import { apiVersionOf, type ResourceDef } from './kinds.js'
+import { candidateKeys } from './lists.js'
 import { hash, isoSeconds, nodeIsReady } from './objects.js'
-import type { Obj, Store } from './store.js'
+import { fieldMatcher, parseFieldSelector, parseLabelSelector } from './selectors.js'
+import { notFound } from './status.js'
+import { objectKey, type Obj, type Store } from './store.js'
 
 /** CPU quantity in millicores ("250m", "2", "1500000n"). */
 export function cpuMillis(q: string | undefined): number {
@@ -79,4 +84,40 @@ export function nodeMetrics(node: Obj, store: Store, now: Date): Obj {
     window: '20.033s',
     usage: fmt({ cpuNano: Math.round(cpuNano), memBytes }),
   }
+}
+
+/** GET of one NodeMetrics/PodMetrics or a list of them: every Ready node, and the running pods on Ready nodes. */
+export function metricsGet(store: Store, def: ResourceDef, ns: string | undefined, name: string | undefined, query: Record<string, string>): Obj {
+  const now = new Date()
+  const labels = parseLabelSelector(query.labelSelector)
+  const withType = (obj: Obj): Obj => ({ kind: def.kind, apiVersion: apiVersionOf(def), ...obj })
+  if (def.plural === 'nodes') {
+    const nodes = store.collection('nodes')
+    if (name) {
+      const node = nodes.objects.get(name)
+      if (!node || !nodeIsReady(node)) throw notFound('nodemetrics', name, 'metrics.k8s.io')
+      return withType(nodeMetrics(node, store, now))
+    }
+    const items: Obj[] = []
+    for (const key of nodes.keys) {
+      const node = nodes.objects.get(key)!
+      if (nodeIsReady(node) && (!labels || labels(node))) items.push(nodeMetrics(node, store, now))
+    }
+    return { kind: 'NodeMetricsList', apiVersion: 'metrics.k8s.io/v1beta1', metadata: {}, items }
+  }
+  const pods = store.collection('pods')
+  if (name) {
+    const pod = pods.objects.get(objectKey(ns, name))
+    if (!pod || !podIsMeasured(pod, store)) throw notFound('podmetrics', name, 'metrics.k8s.io')
+    return withType(podMetrics(pod, now))
+  }
+  const fieldReqs = parseFieldSelector(query.fieldSelector, 'pods')
+  const { keys, from, to } = candidateKeys(store, pods.def, ns, fieldReqs)
+  const fields = fieldMatcher(fieldReqs.filter((f) => f.field !== 'spec.nodeName'))
+  const items: Obj[] = []
+  for (let i = from; i < to; i++) {
+    const pod = pods.objects.get(keys[i])
+    if (pod && podIsMeasured(pod, store) && (!labels || labels(pod)) && (!fields || fields(pod))) items.push(podMetrics(pod, now))
+  }
+  return { kind: 'PodMetricsList', apiVersion: 'metrics.k8s.io/v1beta1', metadata: {}, items }
 }

@@ -1,6 +1,7 @@
 // The sim's Kubernetes API semantics through client-node 2.0.1, as the service uses them.
 import { ApiException, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node'
 import t from 'tap'
+import { startSim } from '../../src/sim/index.js'
 import { eventually, pod, raw, readyNode, simWithClients, sleep } from './helpers.js'
 
 function statusOf(err: unknown): { code: number; body: any } {
@@ -307,6 +308,41 @@ t.test('watch bookmarks and timeoutSeconds', async (t) => {
     (type) => types.push(type), () => { ended = true })
   await eventually(() => ended, 3000)
   t.ok(types.includes('BOOKMARK'))
+})
+
+t.test('watch bookmark interval is configurable; the default is 15 s', async (t) => {
+  // Bookmarks carry the current resourceVersion and arrive once per bookmarkSeconds.
+  const fast = await simWithClients(t, { nodes: 0, bookmarkSeconds: 0.3 })
+  const times: number[] = []
+  const rvs: string[] = []
+  const started = Date.now()
+  let ended = false
+  await fast.watch.watch('/api/v1/nodes', { allowWatchBookmarks: true, timeoutSeconds: 2 }, (type, obj) => {
+    if (type === 'BOOKMARK') {
+      times.push(Date.now() - started)
+      rvs.push(obj.metadata.resourceVersion)
+    }
+  }, () => { ended = true })
+  await eventually(() => ended, 5000)
+  t.ok(times.length >= 4 && times.length <= 7, `bookmarks in 2 s at 0.3 s: ${times.length}`)
+  t.ok(times[0] >= 250, `first bookmark after one period (${times[0]} ms)`)
+  t.ok(rvs.every((rv) => /^\d+$/.test(rv)))
+  // Without bookmarkSeconds (and with a real server's 60 s) nothing arrives within 2 s; no bookmarks without allowWatchBookmarks.
+  for (const opts of [{ nodes: 0 }, { nodes: 0, bookmarkSeconds: 60 }]) {
+    const slow = await simWithClients(t, opts)
+    const types: string[] = []
+    let done = false
+    await slow.watch.watch('/api/v1/nodes', { allowWatchBookmarks: true, timeoutSeconds: 2 }, (type) => types.push(type), () => { done = true })
+    await eventually(() => done, 5000)
+    t.same(types, [], `no bookmark within 2 s with ${JSON.stringify(opts)}`)
+  }
+  const none = await simWithClients(t, { nodes: 0, bookmarkSeconds: 0.1 })
+  const types: string[] = []
+  let done = false
+  await none.watch.watch('/api/v1/nodes', { timeoutSeconds: 1 }, (type) => types.push(type), () => { done = true })
+  await eventually(() => done, 5000)
+  t.same(types, [], 'no bookmarks unless asked for')
+  await t.rejects(startSim({ nodes: 0, bookmarkSeconds: 0 }), /bookmarkSeconds must be > 0/)
 })
 
 t.test('Table output for kubectl', async (t) => {

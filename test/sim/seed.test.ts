@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node'
 import t from 'tap'
-import { parseFaults } from '../../src/sim/cli-args.js'
+import { parseArgs, parseFaults, USAGE } from '../../src/sim/cli-args.js'
 import { eventually, raw, simWithClients } from './helpers.js'
 
 t.test('demo cluster: a small StreamSpace cluster', async (t) => {
@@ -95,7 +95,7 @@ t.test('CLI: writes a kubeconfig, prints the URL, serves, exits on SIGTERM', asy
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   const kubeconfig = join(dir, 'kubeconfig')
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/sim/cli.ts', '--port', '0', '--kubeconfig', kubeconfig, '--nodes', '3',
-    '--pods-per-node', '4', '--sessions-per-node', '1', '--metrics', 'off', '--faults', 'latency=1'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    '--pods-per-node', '4', '--sessions-per-node', '1', '--metrics', 'off', '--faults', 'latency=1', '--bookmark-seconds', '0.25'], { stdio: ['ignore', 'pipe', 'pipe'] })
   const line = await new Promise<string>((resolve, reject) => {
     let out = ''
     child.stdout.on('data', (d) => {
@@ -115,6 +115,10 @@ t.test('CLI: writes a kubeconfig, prints the URL, serves, exits on SIGTERM', asy
   t.equal((await core.listNode({})).items.length, 3)
   const metrics = await fetch(`${kc.getCurrentCluster()!.server}/apis/metrics.k8s.io/v1beta1/nodes`)
   t.equal(metrics.status, 404)
+  // --bookmark-seconds reaches the server: a one-second watch gets about four bookmarks.
+  const watch = await fetch(`${kc.getCurrentCluster()!.server}/api/v1/nodes?watch=true&allowWatchBookmarks=true&timeoutSeconds=1`)
+  const bookmarks = (await watch.text()).split('\n').filter((l) => l.includes('"BOOKMARK"')).length
+  t.ok(bookmarks >= 2 && bookmarks <= 5, `bookmarks in 1 s at 0.25 s: ${bookmarks}`)
   child.kill('SIGTERM')
   const code = await new Promise((resolve) => child.on('exit', resolve))
   t.equal(code, 0)
@@ -124,4 +128,14 @@ t.test('CLI fault spec', async (t) => {
   t.same(parseFaults('error=0.1,latency=50,drop-watch=30000,conflict=0.2'), { errorRate: 0.1, latencyMs: 50, dropWatchMs: 30000, conflictRate: 0.2 })
   t.throws(() => parseFaults('error=2'))
   t.throws(() => parseFaults('bogus=1'))
+})
+
+t.test('CLI options: --bookmark-seconds and --help', async (t) => {
+  t.equal(parseArgs(['--bookmark-seconds', '60']).bookmarkSeconds, 60)
+  t.equal(parseArgs(['--bookmark-seconds', '0.5']).bookmarkSeconds, 0.5)
+  t.equal(parseArgs([]).bookmarkSeconds, undefined)
+  for (const bad of ['0', '-1', 'soon', '']) t.throws(() => parseArgs(['--bookmark-seconds', bad]), /--bookmark-seconds needs a number of seconds > 0/)
+  t.throws(() => parseArgs(['--bookmark-seconds']), /got nothing/)
+  t.match(USAGE, /--bookmark-seconds B .*default 15.*about 60/)
+  t.equal(parseArgs(['--help']).help, true)
 })
