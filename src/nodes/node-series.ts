@@ -1,8 +1,9 @@
 // The cluster as Prometheus series, computed at scrape time from the watch cache (no gauge is
 // updated when the cluster changes): per-node series labelled `node`, and cluster totals.
-// Each node's lines are kept and reused while its inputs are the same: the node object as last
+// Each node's lines are kept and reused while their inputs are the same: the node object as last
 // watched (objects in the cache are replaced, never mutated), its latest usage sample, and the
-// sums over its pods. A scrape then re-renders only the nodes that changed and joins the rest.
+// sums over its pods. Lines are joined per family in blocks of nodes, kept as bytes: a scrape
+// re-renders only the nodes that changed, rebuilds only their blocks, and copies the rest.
 import type { NodeObject, SlimPod } from '../kube/types.js'
 import type { NodeUsage } from '../kube/node-metrics.js'
 import { quantityToNumber } from '../kube/quantity.js'
@@ -58,10 +59,23 @@ export function escapeLabel(v: string): string {
   return /[\\"\n]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : v
 }
 
+/** Node quantities repeat across a cluster ("15890m", "64Gi"): parse each text once. */
+const quantities = new Map<string, number>()
+function quantity(text: string | undefined): number {
+  if (text === undefined) return 0
+  let n = quantities.get(text)
+  if (n === undefined) {
+    if (quantities.size >= 10_000) quantities.clear()
+    quantities.set(text, (n = quantityToNumber(text)))
+  }
+  return n
+}
+
 const num = (x: number): string => (Number.isFinite(x) ? String(x) : Number.isNaN(x) ? 'NaN' : x > 0 ? '+Inf' : '-Inf')
 
 interface Sums { pods: number; sessions: number; cpuMilli: number; memory: number }
 
+/** One node's lines per NODE_FAMILIES index ('' when it has none there), and what they came from. */
 interface Entry {
   node: NodeObject
   usage: NodeUsage | undefined
@@ -72,19 +86,40 @@ interface Entry {
   capMemory: number
   allocCpu: number
   allocMemory: number
-  /** This node's lines per NODE_FAMILIES index ('' when it has none there). */
   lines: string[]
+  /** Bumped when the lines of a group change: [node object lines, usage lines, pod lines]. */
+  gens: [number, number, number]
+}
+
+/** Which group (Entry.gens index) each NODE_FAMILIES line belongs to. */
+const GROUP_OF_FAMILY = [0, 0, 1, 1, 2, 2, 2, 2, 0]
+const BLOCK = 128
+
+interface Block {
+  entries: Entry[]
+  /** Per group, the entries' gens when the block's bytes were made. */
+  gens: number[][]
+  /** Per family: the block's lines as bytes. */
+  bytes: Buffer[]
 }
 
 export interface RenderStats {
   nodes: number
-  /** Nodes whose lines were rendered anew (the rest were reused). */
+  /** Nodes with at least one line rendered anew (the rest were reused as they were). */
   rendered: number
+  /** The whole text was the previous scrape's: nothing changed. */
+  reused: boolean
+  /** Blocks of BLOCK nodes whose bytes were made anew for some family. */
+  blocksRebuilt: number
 }
+
+const [READY, UNSCHED, CPU_USE, MEM_USE, CPU_REQ, MEM_REQ, PODS, SESSIONS, CONDITION] = NODE_FAMILIES.map((f) => f.name)
 
 export class NodeSeries {
   private readonly entries = new Map<string, Entry>()
-  lastRender: RenderStats = { nodes: 0, rendered: 0 }
+  private last: { bytes: Buffer; order: Entry[] } | undefined
+  private blocks: Block[] = []
+  lastRender: RenderStats = { nodes: 0, rendered: 0, reused: false, blocksRebuilt: 0 }
 
   constructor(private readonly source: NodeSeriesSource) {}
 
@@ -100,87 +135,133 @@ export class NodeSeries {
     return s
   }
 
-  private entry(name: string, node: NodeObject, usage: NodeUsage | undefined, sums: Sums, old: Entry | undefined): Entry {
-    const alloc = node.status?.allocatable
-    const cap = node.status?.capacity
-    const sameNode = old?.node === node
-    const e: Entry = {
-      node, usage, sums,
-      phase: sameNode ? old.phase : readiness(node).phase,
-      unschedulable: node.spec?.unschedulable === true,
-      capCpu: sameNode ? old.capCpu : quantityToNumber(cap?.cpu),
-      capMemory: sameNode ? old.capMemory : quantityToNumber(cap?.memory),
-      allocCpu: sameNode ? old.allocCpu : quantityToNumber(alloc?.cpu),
-      allocMemory: sameNode ? old.allocMemory : quantityToNumber(alloc?.memory),
-      lines: [],
-    }
+  /**
+   * The node's entry, its lines brought up to date part by part: those of the node object (ready,
+   * unschedulable, conditions) when the object changed, usage lines when the sample did (a
+   * metrics.k8s.io poll changes only these), pod lines when the sums did. Returns whether any changed.
+   */
+  private update(name: string, node: NodeObject, usage: NodeUsage | undefined, sums: Sums): [Entry, boolean] {
     const l = `{node="${escapeLabel(name)}"} `
-    const [ready, unsched, cpuUse, memUse, cpuReq, memReq, pods, sessions, condition] = NODE_FAMILIES.map((f) => f.name)
+    let e = this.entries.get(name)
+    const nodeChanged = e?.node !== node
+    if (!e || nodeChanged) {
+      const alloc = node.status?.allocatable
+      const cap = node.status?.capacity
+      const phase = readiness(node).phase
+      const unschedulable = node.spec?.unschedulable === true
+      const lines = e?.lines ?? Array<string>(NODE_FAMILIES.length).fill('')
+      lines[0] = `${READY}${l}${phase === 'Ready' ? 1 : 0}\n`
+      lines[1] = `${UNSCHED}${l}${unschedulable ? 1 : 0}\n`
+      lines[8] = conditionLines(CONDITION, name, node)
+      e = {
+        node, usage: e?.usage, sums: e?.sums ?? { pods: -1, sessions: -1, cpuMilli: -1, memory: -1 }, phase, unschedulable, lines,
+        gens: e ? [e.gens[0] + 1, e.gens[1], e.gens[2]] : [0, 0, 0],
+        capCpu: quantity(cap?.cpu), capMemory: quantity(cap?.memory),
+        allocCpu: quantity(alloc?.cpu), allocMemory: quantity(alloc?.memory),
+      }
+      this.entries.set(name, e)
+    }
     const ratio = (family: string, part: number, whole: number) => (whole > 0 ? `${family}${l}${num(part / whole)}\n` : '')
-    e.lines.push(
-      `${ready}${l}${e.phase === 'Ready' ? 1 : 0}\n`,
-      `${unsched}${l}${e.unschedulable ? 1 : 0}\n`,
-      usage ? ratio(cpuUse, usage.cpuCores, e.allocCpu) : '',
-      usage ? ratio(memUse, usage.memoryBytes, e.allocMemory) : '',
-      ratio(cpuReq, sums.cpuMilli / 1000, e.allocCpu),
-      ratio(memReq, sums.memory, e.allocMemory),
-      `${pods}${l}${sums.pods}\n`,
-      `${sessions}${l}${sums.sessions}\n`,
-      sameNode ? old.lines[8] : conditionLines(condition, name, node),
-    )
-    return e
+    let changed = nodeChanged
+    if (nodeChanged || e.usage !== usage) {
+      e.usage = usage
+      e.lines[2] = usage ? ratio(CPU_USE, usage.cpuCores, e.allocCpu) : ''
+      e.lines[3] = usage ? ratio(MEM_USE, usage.memoryBytes, e.allocMemory) : ''
+      e.gens[1]++
+      changed = true
+    }
+    if (nodeChanged || !sameSums(e.sums, sums)) {
+      e.sums = sums
+      e.lines[4] = ratio(CPU_REQ, sums.cpuMilli / 1000, e.allocCpu)
+      e.lines[5] = ratio(MEM_REQ, sums.memory, e.allocMemory)
+      e.lines[6] = `${PODS}${l}${sums.pods}\n`
+      e.lines[7] = `${SESSIONS}${l}${sums.sessions}\n`
+      e.gens[2]++
+      changed = true
+    }
+    return [e, changed]
   }
 
-  /** All families as Prometheus text (format 0.0.4), each block ending with a newline. */
-  render(): string {
-    const perFamily: string[][] = NODE_FAMILIES.map(() => [])
+  /** The block's bytes, rebuilt for the families whose entries changed since they were made. */
+  private block(index: number, entries: Entry[]): [Block, boolean] {
+    const old = this.blocks[index]
+    const same = old !== undefined && old.entries.length === entries.length && old.entries.every((e, i) => e === entries[i])
+    const fresh = [0, 1, 2].map((g) => !same || old.gens[g].some((gen, i) => gen !== entries[i].gens[g]))
+    if (!fresh.some(Boolean)) return [old!, false]
+    const b: Block = {
+      entries,
+      gens: [0, 1, 2].map((g) => entries.map((e) => e.gens[g])),
+      bytes: NODE_FAMILIES.map((_, f) => (fresh[GROUP_OF_FAMILY[f]] ? Buffer.from(entries.map((e) => e.lines[f]).join('')) : old!.bytes[f])),
+    }
+    this.blocks[index] = b
+    return [b, true]
+  }
+
+  /** All families as Prometheus text (format 0.0.4), each line ending with a newline. */
+  render(): Buffer {
+    const order: Entry[] = []
+    let rendered = 0
+    const prev = this.last?.order
+    let same = prev !== undefined
+    for (const node of this.source.nodes()) {
+      const name = node.metadata?.name ?? ''
+      const [e, changed] = this.update(name, node, this.source.usage(name), this.sums(name))
+      if (changed) rendered++
+      if (same && (changed || prev![order.length] !== e)) same = false
+      order.push(e)
+    }
+    if (same && prev!.length !== order.length) same = false
+    if (this.entries.size > order.length) {
+      const seen = new Set(order)
+      for (const [name, e] of this.entries) if (!seen.has(e)) this.entries.delete(name)
+    }
+    this.lastRender = { nodes: order.length, rendered, reused: same, blocksRebuilt: 0 }
+    if (same) return this.last!.bytes
+
     const byPhase = { Ready: 0, NotReady: 0, Unknown: 0 }
     let unschedulable = 0, pods = 0, sessions = 0, capCpu = 0, capMemory = 0, allocCpu = 0, allocMemory = 0
     let reqCpuMilli = 0, reqMemory = 0, useCpu = 0, useMemory = 0, withUsage = 0
-    let rendered = 0, count = 0
-    const seen = new Set<string>()
-    for (const node of this.source.nodes()) {
-      const name = node.metadata?.name ?? ''
-      seen.add(name)
-      count++
-      const usage = this.source.usage(name)
-      const sums = this.sums(name)
-      let e = this.entries.get(name)
-      if (!e || e.node !== node || e.usage !== usage || !sameSums(e.sums, sums)) {
-        e = this.entry(name, node, usage, sums, e)
-        this.entries.set(name, e)
-        rendered++
-      }
-      for (let i = 0; i < e.lines.length; i++) if (e.lines[i]) perFamily[i].push(e.lines[i])
+    for (const e of order) {
       byPhase[e.phase]++
       if (e.unschedulable) unschedulable++
-      pods += sums.pods
-      sessions += sums.sessions
+      pods += e.sums.pods
+      sessions += e.sums.sessions
       capCpu += e.capCpu
       capMemory += e.capMemory
       allocCpu += e.allocCpu
       allocMemory += e.allocMemory
-      reqCpuMilli += sums.cpuMilli
-      reqMemory += sums.memory
-      if (usage) {
+      reqCpuMilli += e.sums.cpuMilli
+      reqMemory += e.sums.memory
+      if (e.usage) {
         withUsage++
-        useCpu += usage.cpuCores
-        useMemory += usage.memoryBytes
+        useCpu += e.usage.cpuCores
+        useMemory += e.usage.memoryBytes
       }
     }
-    if (this.entries.size > seen.size) for (const name of this.entries.keys()) if (!seen.has(name)) this.entries.delete(name)
-    this.lastRender = { nodes: count, rendered }
-
-    let out = ''
-    NODE_FAMILIES.forEach((f, i) => { out += header(f) + perFamily[i].join('') })
+    const blocks: Block[] = []
+    for (let i = 0; i * BLOCK < order.length; i++) {
+      const [b, rebuilt] = this.block(i, order.slice(i * BLOCK, (i + 1) * BLOCK))
+      blocks.push(b)
+      if (rebuilt) this.lastRender.blocksRebuilt++
+    }
+    this.blocks.length = blocks.length
+    const chunks: Buffer[] = []
+    NODE_FAMILIES.forEach((f, i) => {
+      chunks.push(Buffer.from(header(f)))
+      for (const b of blocks) chunks.push(b.bytes[i])
+    })
+    const parts: string[] = []
     const [nodes, unsched, podsF, sessionsF, cCpu, cMem, aCpu, aMem, rCpu, rMem, uCpu, uMem] = CLUSTER_FAMILIES
-    out += header(nodes) + PHASES.map((p) => `${nodes.name}{phase="${p}"} ${byPhase[p]}\n`).join('')
-    out += sample(unsched, unschedulable) + sample(podsF, pods) + sample(sessionsF, sessions)
-    out += sample(cCpu, capCpu) + sample(cMem, capMemory) + sample(aCpu, allocCpu) + sample(aMem, allocMemory)
-    out += sample(rCpu, reqCpuMilli / 1000) + sample(rMem, reqMemory)
-    out += header(uCpu) + (withUsage ? `${uCpu.name} ${num(useCpu)}\n` : '')
-    out += header(uMem) + (withUsage ? `${uMem.name} ${num(useMemory)}\n` : '')
-    return out
+    parts.push(header(nodes), ...PHASES.map((p) => `${nodes.name}{phase="${p}"} ${byPhase[p]}\n`))
+    parts.push(sample(unsched, unschedulable), sample(podsF, pods), sample(sessionsF, sessions))
+    parts.push(sample(cCpu, capCpu), sample(cMem, capMemory), sample(aCpu, allocCpu), sample(aMem, allocMemory))
+    parts.push(sample(rCpu, reqCpuMilli / 1000), sample(rMem, reqMemory))
+    parts.push(header(uCpu) + (withUsage ? `${uCpu.name} ${num(useCpu)}\n` : ''))
+    parts.push(header(uMem) + (withUsage ? `${uMem.name} ${num(useMemory)}\n` : ''))
+    chunks.push(Buffer.from(parts.join('')))
+    const bytes = Buffer.concat(chunks)
+    this.last = { bytes, order }
+    return bytes
   }
 }
 

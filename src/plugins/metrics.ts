@@ -11,17 +11,25 @@ import { METRIC_PREFIX as PREFIX, NodeSeries, escapeLabel } from '../nodes/node-
 
 /** A prom-client registry that also renders text producers (custom collectors) after its own metrics. */
 export class ScrapeRegistry extends Registry {
-  private readonly producers: (() => string)[] = []
+  private readonly producers: (() => string | Buffer)[] = []
 
   /** `produce` returns whole metric families (# HELP, # TYPE, samples), each line ending in a newline. */
-  addProducer(produce: () => string): void {
+  addProducer(produce: () => string | Buffer): void {
     this.producers.push(produce)
   }
 
   override async metrics(): Promise<string> {
-    let out = await super.metrics()
-    for (const produce of this.producers) out += produce()
-    return out
+    return (await this.metricsBytes()).toString()
+  }
+
+  /** The whole exposition as bytes (what /metrics sends: large producers' bytes are copied once, not re-encoded). */
+  async metricsBytes(): Promise<Buffer> {
+    const chunks: Buffer[] = [Buffer.from(await super.metrics())]
+    for (const produce of this.producers) {
+      const out = produce()
+      chunks.push(typeof out === 'string' ? Buffer.from(out) : out)
+    }
+    return Buffer.concat(chunks)
   }
 }
 
@@ -90,6 +98,6 @@ export default fp(async (app) => {
   })
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('content-type', registry.contentType)
-    return registry.metrics()
+    return registry.metricsBytes()
   })
 }, { name: 'metrics', dependencies: ['kube'] })
