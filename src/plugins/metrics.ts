@@ -1,20 +1,58 @@
 // Prometheus metrics at /metrics: process defaults, HTTP request durations, and the cluster as the
 // cache sees it. Each app has its own registry so tests can build many apps in one process.
+// The cluster's series (per node and totals, thousands at scale) are not prom-client gauges set on
+// every change: they are rendered at scrape time from the watch cache (src/nodes/node-series.ts),
+// appended by the registry to what prom-client renders, so registry.metrics() has everything.
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { KubeError } from '../kube/errors.js'
+import type { Reflector } from '../kube/reflector.js'
+import { METRIC_PREFIX as PREFIX, NodeSeries, escapeLabel } from '../nodes/node-series.js'
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    metrics: { registry: Registry }
+/** A prom-client registry that also renders text producers (custom collectors) after its own metrics. */
+export class ScrapeRegistry extends Registry {
+  private readonly producers: (() => string | Buffer)[] = []
+
+  /** `produce` returns whole metric families (# HELP, # TYPE, samples), each line ending in a newline. */
+  addProducer(produce: () => string | Buffer): void {
+    this.producers.push(produce)
+  }
+
+  override async metrics(): Promise<string> {
+    return (await this.metricsBytes()).toString()
+  }
+
+  /** The whole exposition as bytes (what /metrics sends: large producers' bytes are copied once, not re-encoded). */
+  async metricsBytes(): Promise<Buffer> {
+    const chunks: Buffer[] = [Buffer.from(await super.metrics())]
+    for (const produce of this.producers) {
+      const out = produce()
+      chunks.push(typeof out === 'string' ? Buffer.from(out) : out)
+    }
+    return Buffer.concat(chunks)
   }
 }
 
-const PREFIX = 'streamspace_node_manager_'
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: { registry: ScrapeRegistry }
+  }
+}
+
+/** Watch restarts of the cache's reflectors (src/kube/reflector.ts counts them), by resource, as a counter family. */
+function watchRestarts(reflectors: Record<string, Pick<Reflector<unknown>, 'restarts'>>): string {
+  const name = `${PREFIX}watch_restarts_total`
+  let out = `# HELP ${name} Watches of the cache that had to be restarted (failed, ERROR event, 410 Gone, or ended at once with nothing), by resource\n# TYPE ${name} counter\n`
+  for (const [resource, r] of Object.entries(reflectors)) out += `${name}{resource="${escapeLabel(resource)}"} ${r.restarts}\n`
+  return out
+}
 
 export default fp(async (app) => {
-  const registry = new Registry()
+  const registry = new ScrapeRegistry()
   collectDefaultMetrics({ register: registry, prefix: PREFIX })
+  // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool flags
+  // them); the same figures remain by type in nodejs_active_handles, _requests and _resources.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(PREFIX + name)
   const httpDuration = new Histogram({
     name: `${PREFIX}http_request_duration_seconds`,
     help: 'HTTP request duration by route and status code',
@@ -29,21 +67,6 @@ export default fp(async (app) => {
     registers: [registry],
   })
   new Gauge({
-    name: `${PREFIX}nodes`,
-    help: 'Nodes by Ready condition (Ready, NotReady, Unknown)',
-    labelNames: ['phase'] as const,
-    registers: [registry],
-    collect() {
-      const counts: Record<string, number> = { Ready: 0, NotReady: 0, Unknown: 0 }
-      for (const v of app.cluster.views()) counts[v.status.phase]++
-      for (const [phase, n] of Object.entries(counts)) this.set({ phase }, n)
-    },
-  })
-  new Gauge({
-    name: `${PREFIX}sessions`, help: 'Running StreamSpace session pods', registers: [registry],
-    collect() { this.set(app.cluster.views().reduce((s, v) => s + v.sessions, 0)) },
-  })
-  new Gauge({
     name: `${PREFIX}cache_synced`, help: '1 once the node and pod watch caches have synced', registers: [registry],
     collect() { this.set(app.cluster.synced ? 1 : 0) },
   })
@@ -55,6 +78,14 @@ export default fp(async (app) => {
     name: `${PREFIX}metrics_api_available`, help: '1 when metrics.k8s.io answers (metrics-server present)', registers: [registry],
     collect() { this.set(app.cluster.metrics?.available ? 1 : 0) },
   })
+  const cluster = app.cluster
+  const series = new NodeSeries({
+    nodes: () => cluster.nodes.values(),
+    podsOnNode: (name) => cluster.podsOnNode(name),
+    usage: (name) => cluster.usage(name),
+  })
+  registry.addProducer(() => series.render())
+  registry.addProducer(() => watchRestarts({ nodes: cluster.nodeReflector, pods: cluster.podReflector }))
   app.decorate('metrics', { registry })
   app.addHook('onError', async (request, _reply, err) => {
     if (err instanceof KubeError && err.statusCode >= 500) kubeRequestErrors.inc({ route: request.routeOptions.url ?? 'unmatched' })
@@ -67,6 +98,6 @@ export default fp(async (app) => {
   })
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('content-type', registry.contentType)
-    return registry.metrics()
+    return registry.metricsBytes()
   })
 }, { name: 'metrics', dependencies: ['kube'] })
