@@ -78,6 +78,22 @@ t.test('defaults: the objects, all in namespace streamspace, and a hardened pod'
   t.same(JSON.parse(cm.data['config.json']), Value.Default(PluginOptions, {}), 'the seed options ConfigMap holds the service defaults')
 })
 
+t.test('values.yaml: a comment on every key (inside Kubernetes objects such as probes, the object\'s key)', async (t) => {
+  const lines = readFileSync(join(CHART, 'values.yaml'), 'utf8').split('\n')
+  const passthrough = /^(\s*)(updateStrategy|podSecurityContext|securityContext|livenessProbe|readinessProbe|startupProbe|resources|nodeSelector):/
+  let skipDeeperThan = -1
+  const missing: string[] = []
+  lines.forEach((line, i) => {
+    const key = /^(\s*)([A-Za-z][\w.-]*):/.exec(line)
+    if (!key) return
+    const indent = key[1].length
+    if (skipDeeperThan >= 0 && indent > skipDeeperThan) return
+    skipDeeperThan = passthrough.test(line) ? indent : -1
+    if (!/^\s*#/.test(lines[i - 1] ?? '')) missing.push(`${i + 1}: ${line.trim()}`)
+  })
+  t.same(missing, [], 'keys without a comment line above')
+})
+
 t.test('values.yaml config defaults are the service defaults', async (t) => {
   const values = parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8'))
   t.same(values.config, Value.Default(PluginOptions, {}))
