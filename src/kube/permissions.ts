@@ -2,7 +2,8 @@
 // least privilege. The Helm chart's ClusterRole and Role are rendered from it (`npm run rbac` writes
 // charts/streamspace-node-manager/files/rbac.json; a test fails when that file is stale), and the
 // least-privilege test binds exactly these rules on a real API server, then removes each in turn.
-// Add a rule here in the same change that adds a call through src/kube, then run `npm run rbac`.
+// Add a rule here in the same change that adds a call through src/kube, then run `npm run rbac`
+// and `UPDATE_GOLDEN=1 npx tap test/chart/chart.test.ts` (the chart's golden files hold the roles).
 
 export interface PermissionRule {
   /** The feature that needs it; also what fails (with 502/503 naming the permission) without it. */
