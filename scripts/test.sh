@@ -8,4 +8,6 @@ cd "$(dirname "$0")/.."
 if [[ ",${TEST_BACKENDS:-sim,apiserver}," == *",apiserver,"* ]]; then bash scripts/setup-kube.sh; fi
 # Prometheus, promtool and Alertmanager from Debian's packages (the metrics, rules and alert tests).
 bash scripts/setup-monitoring.sh
+# helm, built from its Go module (cached in .cache/helm): the chart tests lint, render and install with it.
+bash scripts/setup-helm.sh
 exec npx tap "$@"

@@ -1,7 +1,9 @@
 // Every Kubernetes verb and resource this service uses, and why: the one source of truth for
-// least privilege. The Helm chart's ClusterRole is rendered from it (`npm run rbac`), and the
+// least privilege. The Helm chart's ClusterRole and Role are rendered from it (`npm run rbac` writes
+// charts/streamspace-node-manager/files/rbac.json; a test fails when that file is stale), and the
 // least-privilege test binds exactly these rules on a real API server, then removes each in turn.
-// Add a rule here in the same change that adds a call through src/kube.
+// Add a rule here in the same change that adds a call through src/kube, then run `npm run rbac`
+// and `UPDATE_GOLDEN=1 npx tap test/chart/chart.test.ts` (the chart's golden files hold the roles).
 
 export interface PermissionRule {
   /** The feature that needs it; also what fails (with 502/503 naming the permission) without it. */
@@ -34,4 +36,42 @@ export function clusterRoleRules(rules: readonly PermissionRule[] = REQUIRED_PER
     merged.set(key, entry)
   }
   return [...merged.values()].map((e) => ({ apiGroups: e.apiGroups, resources: e.resources, verbs: [...e.verbs].sort() }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Namespaced permissions: granted by a Role (and RoleBinding) in the service's own namespace
+// (POD_NAMESPACE, the Helm release namespace), never cluster-wide.
+
+/** The Lease that elects the leader, in POD_NAMESPACE (design: "Several replicas"). */
+export const LEADER_LEASE_NAME = 'streamspace-node-manager'
+
+export interface NamespacedPermissionRule extends PermissionRule {
+  /** Limits the rule to these object names (not possible for create, list or watch). */
+  resourceNames?: string[]
+}
+
+export const NAMESPACED_PERMISSIONS: readonly NamespacedPermissionRule[] = [
+  // The API server cannot limit create by name: the object does not exist yet.
+  { feature: 'leader election: create the Lease', apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+  { feature: 'leader election: read and renew the Lease', apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'update'], resourceNames: [LEADER_LEASE_NAME] },
+  { feature: 'runtime configuration and maintenance plans (ConfigMaps)', apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] },
+]
+
+export interface RbacRule { apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }
+
+/** Role rules: one per (apiGroup, resource set, resourceNames), verbs merged, in a stable order. */
+export function roleRules(rules: readonly NamespacedPermissionRule[] = NAMESPACED_PERMISSIONS): RbacRule[] {
+  const merged = new Map<string, RbacRule & { verbSet: Set<string> }>()
+  for (const r of rules) {
+    const key = JSON.stringify([r.apiGroups, r.resources, r.resourceNames ?? null])
+    const entry = merged.get(key) ?? { apiGroups: r.apiGroups, resources: r.resources, ...(r.resourceNames ? { resourceNames: r.resourceNames } : {}), verbs: [], verbSet: new Set<string>() }
+    for (const v of r.verbs) entry.verbSet.add(v)
+    merged.set(key, entry)
+  }
+  return [...merged.values()].map(({ verbSet, ...e }) => ({ ...e, verbs: [...verbSet].sort() }))
+}
+
+/** What `npm run rbac` writes to the chart (charts/streamspace-node-manager/files/rbac.json). */
+export function chartRbac(): { clusterRole: RbacRule[]; role: RbacRule[] } {
+  return { clusterRole: clusterRoleRules(), role: roleRules() }
 }

@@ -1,0 +1,238 @@
+// The Helm chart, rendered by the real helm: lint, defaults and every optional feature, golden
+// files, the values schema, the hardened pod, and RBAC exactly as src/kube/permissions.ts declares.
+// Regenerate the golden files after a deliberate chart change: UPDATE_GOLDEN=1 npx tap test/chart/chart.test.ts
+import t from 'tap'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import { Value } from 'typebox/value'
+import { CHART, NAMESPACE, RELEASE, ciValues, find, helm, template, type K8sObject } from './helm.js'
+import { clusterRoleRules, roleRules, LEADER_LEASE_NAME } from '../../src/kube/permissions.js'
+import { PluginOptions } from '../../src/config.js'
+import { RBAC_FILE, SCHEMA_FILE, renderRbacFile, renderSchemaFile } from '../../scripts/chart.js'
+
+const EXISTING = ['--set', 'jwt.existingSecret=streamspace-secrets']
+const VALUE_SETS = ['default', 'ha-gateway', 'all-features'] as const
+const tmp = mkdtempSync(join(tmpdir(), 'chart-test-'))
+function valuesFile(name: string, text: string): string {
+  const file = join(tmp, `${name}.yaml`)
+  writeFileSync(file, text)
+  return file
+}
+
+t.test('helm lint --strict passes for every value set', async (t) => {
+  for (const set of VALUE_SETS) {
+    const res = helm(['lint', '--strict', CHART, '--namespace', NAMESPACE, '-f', ciValues(set)])
+    t.equal(res.status, 0, `${set}: ${res.stdout}${res.stderr}`)
+    t.match(res.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/)
+  }
+})
+
+t.test('lint and template fail without a JWT secret, saying what to set', async (t) => {
+  // helm lint reports a template's `fail` as information only; template and install stop on it.
+  const lint = helm(['lint', '--strict', CHART])
+  t.match(lint.stdout + lint.stderr, /Fail: a JWT secret is required/, 'lint shows the message')
+  const res = helm(['template', RELEASE, CHART, '--namespace', NAMESPACE])
+  t.not(res.status, 0, 'template fails')
+  t.match(res.stderr, /a JWT secret is required: set jwt.existingSecret .* or jwt.secret/)
+  const both = helm(['template', RELEASE, CHART, '-n', NAMESPACE, ...EXISTING, '--set', `jwt.secret=${'x'.repeat(32)}`])
+  t.not(both.status, 0)
+  t.match(both.stderr, /set jwt.existingSecret or jwt.secret, not both/)
+})
+
+t.test('defaults: the objects, all in namespace streamspace, and a hardened pod', async (t) => {
+  const { objects } = template(EXISTING)
+  t.same(objects.map((o) => o.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount'].sort())
+  for (const o of objects) {
+    if (!o.kind.startsWith('Cluster')) t.equal(o.metadata.namespace, 'streamspace', `${o.kind} in streamspace`)
+    for (const l of ['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/version', 'app.kubernetes.io/component', 'app.kubernetes.io/managed-by', 'helm.sh/chart']) {
+      t.ok(o.metadata.labels?.[l], `${o.kind} has label ${l}`)
+    }
+  }
+  const dep = find(objects, 'Deployment')
+  const pod = dep.spec.template.spec
+  const c = pod.containers[0]
+  t.equal(c.image, 'ghcr.io/streamspace-dev/streamspace-node-manager:0.1.0', 'image tag is the appVersion')
+  t.match(pod.securityContext, { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } })
+  t.match(c.securityContext, { runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } })
+  t.ok(c.securityContext.runAsUser > 0, 'a non-root uid')
+  t.ok(c.resources.requests.cpu && c.resources.requests.memory && c.resources.limits.memory, 'resources set')
+  t.equal(c.livenessProbe.httpGet.path, '/healthz')
+  t.equal(c.readinessProbe.httpGet.path, '/readyz')
+  // src/server.ts closes with grace within 10 s of SIGTERM.
+  const serverSource = readFileSync(join(CHART, '../../src/server.ts'), 'utf8')
+  const grace = Number(/closeWithGrace\(\{ delay: ([\d_]+)/.exec(serverSource)![1].replace(/_/g, '')) / 1000
+  t.ok(pod.terminationGracePeriodSeconds > grace, `terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} > shutdown grace ${grace} s`)
+  t.match(c.volumeMounts, [{ name: 'tmp', mountPath: '/tmp' }], 'a writable /tmp on the read-only root')
+  t.same(pod.volumes.find((v: any) => v.name === 'tmp'), { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } })
+  const env = Object.fromEntries(c.env.map((e: any) => [e.name, e]))
+  t.same(env.POD_NAME.valueFrom, { fieldRef: { fieldPath: 'metadata.name' } })
+  t.same(env.POD_NAMESPACE.valueFrom, { fieldRef: { fieldPath: 'metadata.namespace' } })
+  t.same(env.JWT_SECRET.valueFrom, { secretKeyRef: { name: 'streamspace-secrets', key: 'jwt-secret' } })
+  t.equal(env.KUBE_MODE.value, 'in-cluster')
+  t.equal(env.NODE_MANAGER_CONFIG.value, '/etc/streamspace-node-manager/config.json')
+  t.equal(pod.serviceAccountName, find(objects, 'ServiceAccount').metadata.name)
+  t.notOk(objects.some((o) => o.kind === 'Secret'), 'no Secret is made when an existing one is named')
+  const cm = find(objects, 'ConfigMap')
+  t.same(JSON.parse(cm.data['config.json']), Value.Default(PluginOptions, {}), 'the seed options ConfigMap holds the service defaults')
+})
+
+t.test('values.yaml: a comment on every key (inside Kubernetes objects such as probes, the object\'s key)', async (t) => {
+  const lines = readFileSync(join(CHART, 'values.yaml'), 'utf8').split('\n')
+  const passthrough = /^(\s*)(updateStrategy|podSecurityContext|securityContext|livenessProbe|readinessProbe|startupProbe|resources|nodeSelector):/
+  let skipDeeperThan = -1
+  const missing: string[] = []
+  lines.forEach((line, i) => {
+    const key = /^(\s*)([A-Za-z][\w.-]*):/.exec(line)
+    if (!key) return
+    const indent = key[1].length
+    if (skipDeeperThan >= 0 && indent > skipDeeperThan) return
+    skipDeeperThan = passthrough.test(line) ? indent : -1
+    if (!/^\s*#/.test(lines[i - 1] ?? '')) missing.push(`${i + 1}: ${line.trim()}`)
+  })
+  t.same(missing, [], 'keys without a comment line above')
+})
+
+t.test('values.yaml config defaults are the service defaults', async (t) => {
+  const values = parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8'))
+  t.same(values.config, Value.Default(PluginOptions, {}))
+})
+
+t.test('every optional feature on', async (t) => {
+  const { objects } = template(['-f', ciValues('all-features')])
+  const kinds = objects.map((o) => o.kind)
+  for (const k of ['Ingress', 'HTTPRoute', 'ServiceMonitor', 'PrometheusRule', 'PodDisruptionBudget', 'NetworkPolicy']) t.ok(kinds.includes(k), `${k} rendered`)
+  const svc = find(objects, 'Service')
+  const ingress = find(objects, 'Ingress')
+  const rule = ingress.spec.rules[0]
+  t.equal(rule.host, 'streamspace.example.com')
+  t.same(rule.http.paths.map((p: any) => [p.path, p.pathType, p.backend.service.name, p.backend.service.port.name]), [
+    ['/api/plugins/streamspace-node-manager', 'Prefix', svc.metadata.name, 'http'],
+    ['/api/v1/admin/nodes', 'Prefix', svc.metadata.name, 'http'],
+  ])
+  const route = find(objects, 'HTTPRoute')
+  t.same(route.spec.rules[0].matches.map((m: any) => m.path.value), ['/api/plugins/streamspace-node-manager', '/api/v1/admin/nodes'])
+  t.same(route.spec.rules[0].backendRefs, [{ name: svc.metadata.name, port: svc.spec.ports[0].port }])
+  const noGateway = helm(['template', RELEASE, CHART, '-n', NAMESPACE, ...EXISTING, '--set', 'httpRoute.enabled=true'])
+  t.not(noGateway.status, 0, 'an HTTPRoute attached to no Gateway is refused')
+  t.match(noGateway.stderr, /httpRoute.parentRefs: name the Gateway/)
+  const sm = find(objects, 'ServiceMonitor')
+  t.equal(sm.metadata.namespace, 'monitoring')
+  t.same(sm.spec.namespaceSelector, { matchNames: ['streamspace'] }, 'scrapes the service in its own namespace')
+  t.match(sm.spec.endpoints[0], { port: 'http', path: '/metrics', interval: '15s' })
+  t.same(sm.spec.selector.matchLabels, svc.spec.selector)
+  const dep = find(objects, 'Deployment')
+  t.equal(dep.spec.replicas, 2)
+  t.match(dep.spec.template.spec.containers[0].image, /@sha256:0{64}$/, 'the digest pins the image')
+  const env = Object.fromEntries(dep.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]))
+  t.equal(env.ALERTMANAGER_URL, 'http://alertmanager-0.monitoring:9093,http://alertmanager-1.monitoring:9093')
+  t.equal(env.SESSION_STORE_URL, 'redis://streamspace-redis:6379')
+  const np = find(objects, 'NetworkPolicy')
+  t.same(np.spec.ingress[0].ports, [{ port: 'http', protocol: 'TCP' }])
+  t.same(find(objects, 'PodDisruptionBudget').spec.minAvailable, 1)
+})
+
+t.test('PrometheusRule: the chart\'s alert-rules file and additionalRules', async (t) => {
+  const rulesFile = join(CHART, 'files/alert-rules.yaml')
+  const extra = { name: 'extra', rules: [{ alert: 'X', expr: 'vector(1)' }] }
+  const withExtra = valuesFile('extra-rules', `monitoring:\n  prometheusRules:\n    enabled: true\n    additionalRules:\n      - ${JSON.stringify(extra)}\n`)
+  const rendered = find(template([...EXISTING, '-f', withExtra]).objects, 'PrometheusRule')
+  const names = rendered.spec.groups.map((g: any) => g.name)
+  if (existsSync(rulesFile)) {
+    const fileGroups = parseYaml(readFileSync(rulesFile, 'utf8')).groups as { name: string }[]
+    t.same(names, [...fileGroups.map((g) => g.name), 'extra'], 'the file\'s groups, then additionalRules')
+    t.same(rendered.spec.groups.slice(0, fileGroups.length), fileGroups, 'the file\'s rules as they are (Prometheus templates untouched)')
+  } else {
+    t.same(names, ['extra'])
+    const none = helm(['template', RELEASE, CHART, '-n', NAMESPACE, ...EXISTING, '--set', 'monitoring.prometheusRules.enabled=true'])
+    t.not(none.status, 0, 'enabled with no rules at all fails')
+    t.match(none.stderr, /there are no rules to install/)
+  }
+})
+
+t.test('golden files of the rendered chart', async (t) => {
+  for (const set of VALUE_SETS) {
+    const { text } = template(['-f', ciValues(set)])
+    const golden = join(import.meta.dirname, 'golden', `${set}.yaml`)
+    if (process.env.UPDATE_GOLDEN) {
+      writeFileSync(golden, text)
+      t.comment(`wrote ${golden}`)
+    }
+    t.ok(existsSync(golden), `${golden} exists (UPDATE_GOLDEN=1 writes it)`)
+    if (existsSync(golden)) t.equal(text, readFileSync(golden, 'utf8'), `${set}: rendered output equals the golden file (after a deliberate change: UPDATE_GOLDEN=1)`)
+  }
+})
+
+t.test('values that violate values.schema.json fail, naming the value', async (t) => {
+  const cases: [string, string, RegExp][] = [
+    ['replicas not a number', 'replicas: three', /replicas/],
+    ['unknown key (a typo)', 'replica: 3', /additional properties 'replica' not allowed|replica/],
+    ['seed option out of range', 'config:\n  scaleUpThreshold: 200', /config.*scaleUpThreshold|scaleUpThreshold/],
+    ['unknown strategy', 'config:\n  nodeSelectionStrategy: fastest', /nodeSelectionStrategy/],
+    ['unknown seed option', 'config:\n  enableAutoscaling: true', /enableAutoscaling/],
+    ['JWT secret too short', 'jwt:\n  secret: short', /jwt.*secret|secret/],
+    ['grace not longer than the shutdown grace', 'terminationGracePeriodSeconds: 5', /terminationGracePeriodSeconds/],
+    ['bad service type', 'service:\n  type: Public', /service.*type|type/],
+    ['bad image digest', 'image:\n  digest: latest', /digest/],
+  ]
+  for (const [what, yaml, field] of cases) {
+    const res = helm(['template', RELEASE, CHART, '-n', NAMESPACE, ...EXISTING, '-f', valuesFile(what.replace(/\W+/g, '-'), yaml + '\n')])
+    t.not(res.status, 0, `${what}: refused`)
+    t.match(res.stderr, /values don't meet the specifications of the schema/, `${what}: by the schema`)
+    t.match(res.stderr, field, `${what}: names the value: ${res.stderr.trim().split('\n').slice(-2).join(' ')}`)
+  }
+  // Rules across fields, which the service also refuses at start.
+  const minMax = helm(['template', RELEASE, CHART, '-n', NAMESPACE, ...EXISTING, '--set', 'config.minNodes=20,config.maxNodes=5'])
+  t.not(minMax.status, 0)
+  t.match(minMax.stderr, /config.minNodes \(20\) must be <= config.maxNodes \(5\)/)
+  const thresholds = helm(['template', RELEASE, CHART, '-n', NAMESPACE, ...EXISTING, '--set', 'config.scaleDownThreshold=50,config.scaleUpThreshold=50'])
+  t.match(thresholds.stderr, /config.scaleDownThreshold \(50\) must be below config.scaleUpThreshold \(50\)/)
+  // And valid values pass: the schema is not refusing everything.
+  t.equal(helm(['template', RELEASE, CHART, '-n', NAMESPACE, ...EXISTING, '--set', 'config.scaleUpThreshold=95']).status, 0)
+})
+
+t.test('namespace: streamspace by default, the release namespace when emptied, a clear error on a mismatch', async (t) => {
+  const noFlag = helm(['template', RELEASE, CHART, ...EXISTING])
+  t.equal(noFlag.status, 0, noFlag.stderr)
+  t.ok(noFlag.stdout.includes('namespace: streamspace'))
+  const other = helm(['template', RELEASE, CHART, '-n', 'tools', ...EXISTING])
+  t.not(other.status, 0)
+  t.match(other.stderr, /release namespace "tools" differs from namespace "streamspace"/)
+  const follow = template(['-n', 'tools', '--set', 'namespace=', ...EXISTING])
+  t.ok(follow.objects.filter((o) => !o.kind.startsWith('Cluster')).every((o) => o.metadata.namespace === 'tools'))
+})
+
+t.test('jwt.secret: the chart keeps it in a Secret the pod reads', async (t) => {
+  const secret = 'an-example-jwt-secret-of-at-least-32-characters'
+  const { objects } = template(['--set', `jwt.secret=${secret}`])
+  const s = find(objects, 'Secret')
+  t.equal(Buffer.from(s.data['jwt-secret'], 'base64').toString(), secret)
+  const env = find(objects, 'Deployment').spec.template.spec.containers[0].env.find((e: any) => e.name === 'JWT_SECRET')
+  t.same(env.valueFrom, { secretKeyRef: { name: s.metadata.name, key: 'jwt-secret' } })
+})
+
+t.test('RBAC is exactly what src/kube/permissions.ts declares', async (t) => {
+  t.equal(readFileSync(RBAC_FILE, 'utf8'), renderRbacFile(), 'files/rbac.json is up to date (else: npm run rbac)')
+  t.equal(readFileSync(SCHEMA_FILE, 'utf8'), renderSchemaFile(readFileSync(SCHEMA_FILE, 'utf8')), 'values.schema.json config is up to date (else: npm run chart)')
+  for (const set of VALUE_SETS) {
+    const { objects } = template(['-f', ciValues(set)])
+    const sa = find(objects, 'ServiceAccount').metadata
+    const byKind = (k: string): K8sObject => find(objects, k)
+    t.same(byKind('ClusterRole').rules, clusterRoleRules(), `${set}: the ClusterRole grants exactly REQUIRED_PERMISSIONS`)
+    t.same(byKind('Role').rules, roleRules(), `${set}: the Role grants exactly NAMESPACED_PERMISSIONS`)
+    t.equal(byKind('Role').metadata.namespace, sa.namespace)
+    for (const [binding, role] of [['ClusterRoleBinding', 'ClusterRole'], ['RoleBinding', 'Role']]) {
+      const b = byKind(binding)
+      t.same(b.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: role, name: byKind(role).metadata.name }, `${set}: ${binding} refers to the ${role}`)
+      t.same(b.subjects, [{ kind: 'ServiceAccount', name: sa.name, namespace: sa.namespace }], `${set}: ${binding} binds the chart's ServiceAccount`)
+    }
+  }
+  // The comparison can fail: a rule more or less in the rendered ClusterRole is a difference.
+  const rendered = find(template(EXISTING).objects, 'ClusterRole').rules
+  t.not(JSON.stringify([...rendered, { apiGroups: [''], resources: ['secrets'], verbs: ['get'] }]), JSON.stringify(clusterRoleRules()))
+  t.ok(roleRules().some((r) => r.resourceNames?.includes(LEADER_LEASE_NAME) && r.verbs.includes('update')), 'the Lease is updated by name only')
+  t.notOk(roleRules().some((r) => r.resources.includes('leases') && !r.resourceNames && r.verbs.some((v) => v !== 'create')), 'no unnamed Lease verb but create')
+  const { objects } = template([...EXISTING, '--set', 'rbac.create=false'])
+  t.notOk(objects.some((o) => /Role/.test(o.kind)), 'rbac.create=false renders no RBAC')
+})

@@ -1,0 +1,153 @@
+// The production layout starts: this does what the Dockerfile's stages do (their COPY and RUN
+// steps, read from the Dockerfile) in a temporary copy, then runs the runtime stage's command,
+// `node dist/server.js`, from a folder holding only what the image holds, against the simulated
+// cluster over a kubeconfig, and reaches /readyz. No tsx, no TypeScript: compiled JavaScript and
+// production dependencies only.
+import t from 'tap'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { startSim } from '../../src/sim/index.js'
+import { API_PREFIX, makeToken, TEST_JWT_SECRET, waitFor } from '../helpers/service.js'
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+t.setTimeout(900_000) // two npm ci and a tsc build on a busy 2-core machine
+
+interface Stage { name: string; from: string; workdir?: string; steps: { op: 'COPY' | 'RUN' | 'ENV'; args: string }[]; cmd?: string[] }
+
+/** The Dockerfile's stages, with the instructions this test can replay. */
+export function parseDockerfile(text: string): Stage[] {
+  const stages: Stage[] = []
+  const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
+  for (const line of lines) {
+    const [op, ...rest] = line.split(/\s+/)
+    const args = rest.join(' ')
+    const upper = op.toUpperCase()
+    if (upper === 'FROM') {
+      const m = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args)!
+      stages.push({ name: m[2] ?? String(stages.length), from: m[1], steps: [] })
+      continue
+    }
+    const stage = stages.at(-1)
+    if (!stage) throw new Error(`Dockerfile: ${op} before FROM`)
+    if (upper === 'WORKDIR') stage.workdir = args
+    else if (upper === 'COPY' || upper === 'RUN' || upper === 'ENV') stage.steps.push({ op: upper, args })
+    else if (upper === 'CMD') stage.cmd = JSON.parse(args) as string[]
+    else if (!['USER', 'EXPOSE', 'ARG', 'LABEL'].includes(upper)) throw new Error(`Dockerfile: this test cannot replay ${upper}`)
+  }
+  return stages
+}
+
+function du(dir: string): number {
+  const out = spawnSync('du', ['-sb', dir], { encoding: 'utf8' })
+  return Number(out.stdout.split(/\s/)[0])
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer()
+    srv.once('error', rej)
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port
+      srv.close(() => res(port))
+    })
+  })
+}
+
+t.test('the Dockerfile\'s stages, replayed in a temporary copy, start node dist/server.js', async (t) => {
+  const stages = parseDockerfile(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'))
+  t.same(stages.map((s) => s.name), ['build', 'deps', 'runtime'])
+  const runtime = stages.at(-1)!
+  t.match(runtime.from, /distroless\/nodejs22|node:22/, 'a Node 22 runtime')
+  t.same(runtime.cmd, ['dist/server.js'], 'the distroless entrypoint is node: the image runs node dist/server.js')
+  t.notOk(runtime.steps.some((s) => s.op === 'RUN'), 'the runtime stage runs nothing (distroless has no shell)')
+  t.ok(stages.find((s) => s.name === 'deps')!.steps.some((s) => s.op === 'RUN' && /npm ci --omit=dev/.test(s.args)), 'production dependencies with npm ci --omit=dev')
+
+  const root = mkdtempSync(join(tmpdir(), 'image-layout-'))
+  t.teardown(() => rmSync(root, { recursive: true, force: true }))
+  const dirs = new Map<string, string>()
+  for (const stage of stages) {
+    t.equal(stage.workdir, '/app', `${stage.name}: WORKDIR /app`)
+    const dir = join(root, stage.name)
+    mkdirSync(dir)
+    dirs.set(stage.name, dir)
+    const env: NodeJS.ProcessEnv = {}
+    for (const step of stage.steps) {
+      if (step.op === 'ENV') {
+        for (const m of step.args.matchAll(/(\w+)=(\S+)/g)) env[m[1]] = m[2]
+      } else if (step.op === 'COPY') {
+        const words = step.args.split(/\s+/)
+        const from = words[0].startsWith('--from=') ? words.shift()!.slice('--from='.length) : undefined
+        const dest = words.pop()!
+        for (const src of words) {
+          const source = from ? join(dirs.get(from)!, src.replace(/^\/app\/?/, '')) : join(repoRoot, src)
+          t.ok(existsSync(source), `${stage.name}: COPY ${from ? `--from=${from} ` : ''}${src}`)
+          const target = dest.endsWith('/') ? join(dir, dest, src.split('/').pop()!) : join(dir, dest)
+          cpSync(source, target, { recursive: true, verbatimSymlinks: true })
+        }
+      } else {
+        const started = Date.now()
+        const run = spawnSync('sh', ['-c', step.args], {
+          cwd: dir,
+          encoding: 'utf8',
+          env: { ...process.env, ...env, npm_config_prefer_offline: 'true', npm_config_update_notifier: 'false' },
+          timeout: 600_000,
+        })
+        t.equal(run.status, 0, `${stage.name}: RUN ${step.args} (${Math.round((Date.now() - started) / 1000)} s)${run.status === 0 ? '' : '\n' + run.stdout.slice(-2000) + run.stderr.slice(-2000)}`)
+        if (run.status !== 0) return
+      }
+    }
+  }
+
+  const app = dirs.get('runtime')!
+  t.same(readdirSync(app).sort(), ['dist', 'node_modules', 'package.json'], 'the image holds only dist, node_modules and package.json')
+  t.ok(existsSync(join(app, 'dist/server.js')), 'dist/server.js is there')
+  for (const dev of ['tsx', 'typescript', 'tap', 'esbuild', '@tapjs/core']) {
+    t.notOk(existsSync(join(app, 'node_modules', dev)), `no ${dev} in production node_modules`)
+  }
+  t.notOk(existsSync(join(app, 'dist/src')) || existsSync(join(app, 'dist/test')), 'dist is the compiled src/ alone')
+  const leftovers = spawnSync('find', [join(app, 'node_modules'), '-type', 'f', '(', '-name', '*.map', '-o', '-name', '*.d.ts', ')'], { encoding: 'utf8' }).stdout.trim()
+  t.equal(leftovers, '', 'no type declarations or source maps in node_modules')
+  const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`
+  t.comment(`image content besides the Node runtime: node_modules ${mb(du(join(app, 'node_modules')))}, dist ${mb(du(join(app, 'dist')))}`)
+
+  // The simulated cluster, reached over a kubeconfig as a real one would be.
+  const sim = await startSim({ nodes: 3, podsPerNode: 2 })
+  t.teardown(() => sim.close())
+  const kubeconfig = join(root, 'kubeconfig')
+  await sim.writeKubeconfig(kubeconfig)
+  const port = await freePort()
+  let output = ''
+  const child: ChildProcess = spawn(process.execPath, runtime.cmd!, {
+    cwd: app,
+    // Only what the image and the chart give it: no npm, no tsx, no dev tools on the way.
+    env: { PATH: '/usr/bin:/bin', NODE_ENV: 'production', KUBE_MODE: 'kubeconfig', KUBECONFIG: kubeconfig, JWT_SECRET: TEST_JWT_SECRET, HOST: '127.0.0.1', PORT: String(port), POD_NAMESPACE: 'streamspace' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  child.stdout!.on('data', (d: Buffer) => { output += d.toString() })
+  child.stderr!.on('data', (d: Buffer) => { output += d.toString() })
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  const base = `http://127.0.0.1:${port}`
+  await waitFor(async () => {
+    if (child.exitCode !== null) throw new Error(`node dist/server.js exited ${child.exitCode}:\n${output}`)
+    return (await fetch(`${base}/readyz`)).status === 200
+  }, 60_000, `/readyz of node dist/server.js (output so far:\n${output})`)
+  t.pass('/readyz answers 200')
+  t.equal((await fetch(`${base}/healthz`)).status, 200)
+  const res = await fetch(`${base}${API_PREFIX}/nodes`, { headers: { authorization: `Bearer ${makeToken()}` } })
+  t.equal(res.status, 200)
+  t.equal(((await res.json()) as unknown[]).length, 3, 'it serves the cluster\'s nodes')
+  t.match(output, /connected to Kubernetes/, 'it logs where the cluster is')
+  t.notMatch(output, /SIMULATED CLUSTER/, 'a kubeconfig cluster, not the embedded simulator')
+
+  // SIGTERM, as Kubernetes sends: it closes well within its 10 s grace.
+  const stopAt = Date.now()
+  child.kill('SIGTERM')
+  const code = await exited
+  t.equal(code, 0, 'exits 0 on SIGTERM')
+  t.ok(Date.now() - stopAt < 10_000, `closed in ${Date.now() - stopAt} ms`)
+})
