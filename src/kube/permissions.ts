@@ -9,6 +9,8 @@ export interface PermissionRule {
   apiGroups: string[]
   resources: string[]
   verbs: string[]
+  /** Only these objects (get, update, patch, delete; `create` cannot be limited by name). */
+  resourceNames?: string[]
 }
 
 export const REQUIRED_PERMISSIONS: readonly PermissionRule[] = [
@@ -34,4 +36,18 @@ export function clusterRoleRules(rules: readonly PermissionRule[] = REQUIRED_PER
     merged.set(key, entry)
   }
   return [...merged.values()].map((e) => ({ apiGroups: e.apiGroups, resources: e.resources, verbs: [...e.verbs].sort() }))
+}
+
+/**
+ * Rules in the service's own namespace (POD_NAMESPACE): the chart's Role. The leader-election Lease
+ * is created once (create cannot be limited by name), then only read and renewed by its name.
+ */
+export const NAMESPACED_PERMISSIONS: readonly PermissionRule[] = [
+  { feature: 'leader election: create the Lease', apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+  { feature: 'leader election: read and renew the Lease', apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'update'], resourceNames: ['streamspace-node-manager'] },
+]
+
+/** Role rules for the namespaced permissions, one per rule (resourceNames kept). */
+export function roleRules(rules: readonly PermissionRule[] = NAMESPACED_PERMISSIONS): { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }[] {
+  return rules.map((r) => ({ apiGroups: r.apiGroups, resources: r.resources, verbs: [...r.verbs].sort(), ...(r.resourceNames ? { resourceNames: r.resourceNames } : {}) }))
 }
