@@ -86,9 +86,9 @@ export class ClusterCache {
       kc: opts.kc, path: '/api/v1/nodes', log: opts.log, clock: this.clock, onState: bump,
       transform: (raw) => raw as NodeObject,
       sink: {
-        replace: (items) => { this.nodes.clear(); for (const n of items) this.nodes.set(n.metadata!.name!, n); bump() },
-        upsert: (n) => { this.nodes.set(n.metadata!.name!, n); bump() },
-        remove: (n) => { this.nodes.delete(n.metadata!.name!); this.podsVersion.delete(n.metadata!.name!); bump() },
+        replace: (items) => { this.nodes.clear(); for (const n of items) this.nodes.set(n.metadata!.name!, n); bump(); this.nodeChanged(undefined) },
+        upsert: (n) => { this.nodes.set(n.metadata!.name!, n); bump(); this.nodeChanged(n.metadata!.name!) },
+        remove: (n) => { this.nodes.delete(n.metadata!.name!); this.podsVersion.delete(n.metadata!.name!); bump(); this.nodeChanged(n.metadata!.name!) },
       },
     })
     this.podReflector = new Reflector<SlimPod>({
@@ -106,6 +106,18 @@ export class ClusterCache {
         intervalMs: opts.metricsPollMs, historySamples: opts.metricsHistorySamples,
       })
     }
+  }
+
+  private readonly nodeListeners = new Set<(name: string | undefined) => void>()
+
+  /** Calls `listener` with a node's name when it changes or goes, with undefined after a relist. */
+  onNodeChange(listener: (name: string | undefined) => void): () => void {
+    this.nodeListeners.add(listener)
+    return () => { this.nodeListeners.delete(listener) }
+  }
+
+  private nodeChanged(name: string | undefined): void {
+    for (const l of this.nodeListeners) l(name)
   }
 
   start(): void {
