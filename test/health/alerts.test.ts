@@ -5,33 +5,13 @@
 import t from 'tap'
 import { createHmac } from 'node:crypto'
 import { createServer, type IncomingMessage } from 'node:http'
-import type { V1Node } from '@kubernetes/client-node'
 import { startBackend, type Backend } from '../helpers/backend.js'
 import { createNode, waitFor } from '../helpers/fixtures.js'
 import { startService, type Service } from '../helpers/service.js'
 import { startAlertmanager, type Alertmanager } from '../helpers/alertmanager.js'
-import type { KubeClients } from '../../src/kube/client.js'
 import { fingerprint, type WebhookMessage } from '../../src/health/alerts.js'
 import { LEASE_NAME } from '../../src/kube/leader-election.js'
-
-/** Writes the node's Ready condition through nodes/status, as a node controller (or kubelet) does. */
-export async function setReadyThroughStatus(clients: KubeClients, name: string, status: 'True' | 'False' | 'Unknown'): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    const node: V1Node = await clients.core.readNodeStatus({ name })
-    const now = new Date()
-    node.status!.conditions = (node.status?.conditions ?? []).map((c) => c.type !== 'Ready' ? c : {
-      ...c, status, lastHeartbeatTime: now, lastTransitionTime: c.status === status ? c.lastTransitionTime : now,
-      reason: status === 'True' ? 'KubeletReady' : status === 'False' ? 'KubeletNotReady' : 'NodeStatusUnknown',
-      message: status === 'True' ? 'kubelet is posting ready status' : status === 'False' ? 'container runtime network not ready' : 'Kubelet stopped posting node status.',
-    })
-    try {
-      await clients.core.replaceNodeStatus({ name, body: node })
-      return
-    } catch (err) {
-      if ((err as { code?: number }).code !== 409 || attempt > 5) throw err
-    }
-  }
-}
+import { setReadyThroughStatus } from './helpers.js'
 
 const ENV = (am: Alertmanager, extra: Record<string, string> = {}) => ({
   ALERTMANAGER_URL: am.url,
