@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 # The real kube-apiserver, etcd and controller-manager the apiserver backend runs (built once,
 # cached in .cache/kube). Skipped only when TEST_BACKENDS leaves the real server out.
 if [[ ",${TEST_BACKENDS:-sim,apiserver}," == *",apiserver,"* ]]; then bash scripts/setup-kube.sh; fi
+# Prometheus, promtool and Alertmanager from Debian's packages, for the monitoring tests.
+bash scripts/setup-monitoring.sh
 exec npx tap "$@"
