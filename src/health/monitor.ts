@@ -104,7 +104,7 @@ export class HealthMonitor {
   private get firingValidMs(): number { return this.opts.firingValidMs ?? 240_000 }
   private get resolvedKeepMs(): number { return this.opts.resolvedKeepMs ?? 900_000 }
 
-  get running_(): boolean { return this.running !== undefined }
+  get isRunning(): boolean { return this.running !== undefined }
 
   start(): void {
     if (this.running) return
@@ -119,14 +119,17 @@ export class HealthMonitor {
 
   /** Stops (leadership lost, or shutdown). What this replica knew is forgotten: a later leader re-reads. */
   async stop(): Promise<void> {
+    // Synchronous up to the await, so a start() right after (leadership regained) begins afresh.
+    const running = this.running
+    this.running = undefined
     this.unsubscribe?.()
     this.unsubscribe = undefined
     this.abort.abort()
     this.wake.abort()
-    await this.running
-    this.running = undefined
     this.byNode.clear()
     this.recent = []
+    this.dirty.clear()
+    await running
   }
 
   private async loop(signal: AbortSignal): Promise<void> {
@@ -241,7 +244,8 @@ export class HealthMonitor {
       if (inc.paged && now - (inc.lastSent ?? 0) >= this.resendMs) { inc.lastSent = now; resend.push(this.alert(inc, now)) }
     }
     if (resend.length) for (const am of this.opts.alertmanagers ?? []) am.put(resend)
-    await Promise.all(toPage.map((inc) => this.page(inc)))
+    const signal = this.abort.signal
+    await Promise.all(toPage.map((inc) => this.page(inc, signal)))
   }
 
   /** The incident as Alertmanager takes it: identical labels on every replica and every resend. */
@@ -285,11 +289,11 @@ export class HealthMonitor {
     return out
   }
 
-  private async page(inc: Incident): Promise<void> {
+  private async page(inc: Incident, signal: AbortSignal): Promise<void> {
     this.firing.add(inc.id)
     try {
       const earlier = (await this.previouslyPaged(inc.node)).get(inc.problem.condition)
-      if (this.abort.signal.aborted || inc.state !== 'firing') return
+      if (signal.aborted || inc.state !== 'firing') return
       const now = this.opts.clock.now()
       if (earlier?.status === 'firing') {
         // A previous leader paged this incident: carry on with its startsAt (same alert for Alertmanager), page nobody again.
