@@ -18,6 +18,8 @@ import drainRoutes from './routes/drain.js'
 import drains from './plugins/drain.js'
 import changeRateLimit from './plugins/rate-limit.js'
 import nodeChanges from './routes/node-changes.js'
+import healthMonitor from './plugins/health.js'
+import clusterHealth from './routes/cluster-health.js'
 
 export { API_PREFIX }
 
@@ -30,6 +32,8 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger']
   /** false: do not start the watch caches (OpenAPI generation needs no cluster). */
   startCaches?: boolean
+  /** Where our Lease lives (connectKube resolves it); default POD_NAMESPACE, else streamspace. */
+  namespace?: string
 }
 
 export async function buildApp(opts: AppOptions) {
@@ -58,6 +62,7 @@ export async function buildApp(opts: AppOptions) {
   await app.register(changeRateLimit, { max: opts.config.service.changeRateLimitMax, timeWindowMs: opts.config.service.changeRateLimitWindowSeconds * 1000 })
   await app.register(metrics)
   await app.register(drains, { sessionSelector: opts.config.service.sessionLabelSelector })
+  await app.register(healthMonitor, { namespace: opts.namespace ?? opts.config.service.podNamespace ?? 'streamspace', start: opts.startCaches ?? true })
   await app.register(swagger)
   await app.register(health)
 
@@ -70,6 +75,7 @@ export async function buildApp(opts: AppOptions) {
     await api.register(nodes)
     await api.register(drainRoutes)
     await api.register(nodeChanges)
+    await api.register(clusterHealth)
   }, { prefix: API_PREFIX })
 
   return app

@@ -37,6 +37,18 @@ export const ServiceSettings = Type.Object({
   alertmanagerUrl: Type.Optional(Type.String({ minLength: 1 })),
   alertWebhookUrl: Type.Optional(Type.String({ minLength: 1 })),
   podNamespace: Type.Optional(Type.String({ minLength: 1 })),
+  /** Leader-election identity (the pod's name); else hostname plus a random suffix. */
+  podName: Type.Optional(Type.String({ minLength: 1 })),
+  /** HMAC-SHA256 key: the webhook body's signature goes in X-StreamSpace-Signature. */
+  alertWebhookSecret: Type.Optional(Type.String({ minLength: 1 })),
+  /** The service's base URL as admins reach it (alerts link to P/admin/nodes/<name> under it). */
+  publicUrl: Type.Optional(Type.String({ minLength: 1 })),
+  /** A node problem must last this long before it pages (one late heartbeat pages nobody). */
+  healthGraceSeconds: Type.Integer({ default: 30, minimum: 0, maximum: 3600 }),
+  /** A node cordoned for longer than this pages (StreamSpaceNodeCordonedTooLong); 0: never. */
+  cordonedAlertMinutes: Type.Integer({ default: 60, minimum: 0, maximum: 10080 }),
+  /** For tests only: overrides healthCheckInterval (seconds, 30-600) with a period in milliseconds. */
+  healthCheckIntervalMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600000 })),
   /** How often NodeMetrics are read from metrics.k8s.io (metrics-server resolves at 15 s). */
   metricsPollSeconds: Type.Number({ default: 15, minimum: 1, maximum: 600 }),
   /** Samples of usage history kept per node (at 15 s: 240 = 1 hour). */
@@ -63,6 +75,8 @@ const SERVICE_ENV: Record<keyof ServiceSettings, string> = {
   port: 'PORT', host: 'HOST', logLevel: 'LOG_LEVEL', jwtSecret: 'JWT_SECRET', jwtIssuer: 'JWT_ISSUER',
   kubeMode: 'KUBE_MODE', kubeconfig: 'KUBECONFIG', sessionLabelSelector: 'SESSION_LABEL_SELECTOR',
   alertmanagerUrl: 'ALERTMANAGER_URL', alertWebhookUrl: 'ALERT_WEBHOOK_URL', podNamespace: 'POD_NAMESPACE',
+  podName: 'POD_NAME', alertWebhookSecret: 'ALERT_WEBHOOK_SECRET', publicUrl: 'PUBLIC_URL',
+  healthGraceSeconds: 'HEALTH_GRACE_SECONDS', cordonedAlertMinutes: 'CORDONED_ALERT_MINUTES', healthCheckIntervalMs: 'HEALTH_CHECK_INTERVAL_MS',
   metricsPollSeconds: 'METRICS_POLL_SECONDS', metricsHistorySamples: 'METRICS_HISTORY_SAMPLES',
   changeRateLimitMax: 'CHANGE_RATE_LIMIT_MAX', changeRateLimitWindowSeconds: 'CHANGE_RATE_LIMIT_WINDOW_SECONDS',
 }

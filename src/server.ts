@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     // Demo only: the embedded simulated cluster gets a random secret for this run.
     jwtSecret = randomBytes(32).toString('base64url')
   }
-  const app = await buildApp({ config, kube: createKubeClients(conn.kc), jwtSecret })
+  const app = await buildApp({ config, kube: createKubeClients(conn.kc), jwtSecret, namespace: conn.namespace })
   app.addHook('onClose', async () => { await conn.close?.() })
 
   closeWithGrace({ delay: 10_000, logger: app.log }, async ({ signal, err }) => {

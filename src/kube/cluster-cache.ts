@@ -93,9 +93,10 @@ export class ClusterCache {
           for (const n of items) this.nodes.set(n.metadata!.name!, n)
           for (const name of before) if (!this.nodes.has(name)) this.removeNode(name)
           bump()
+          this.nodeChanged(undefined)
         },
-        upsert: (n) => { this.nodes.set(n.metadata!.name!, n); bump() },
-        remove: (n) => { this.removeNode(n.metadata!.name!); bump() },
+        upsert: (n) => { this.nodes.set(n.metadata!.name!, n); bump(); this.nodeChanged(n.metadata!.name!) },
+        remove: (n) => { this.removeNode(n.metadata!.name!); bump(); this.nodeChanged(n.metadata!.name!) },
       },
     })
     this.podReflector = new Reflector<SlimPod>({
@@ -124,6 +125,18 @@ export class ClusterCache {
     this.nodes.delete(name)
     this.podsVersion.delete(name)
     for (const l of this.nodeDeletedListeners) l(name)
+  }
+
+  private readonly nodeListeners = new Set<(name: string | undefined) => void>()
+
+  /** Calls `listener` with a node's name when it changes or goes, with undefined after a relist. */
+  onNodeChange(listener: (name: string | undefined) => void): () => void {
+    this.nodeListeners.add(listener)
+    return () => { this.nodeListeners.delete(listener) }
+  }
+
+  private nodeChanged(name: string | undefined): void {
+    for (const l of this.nodeListeners) l(name)
   }
 
   start(): void {

@@ -11,6 +11,8 @@ export interface PermissionRule {
   apiGroups: string[]
   resources: string[]
   verbs: string[]
+  /** Only these objects (get, update, patch, delete; `create` cannot be limited by name). */
+  resourceNames?: string[]
 }
 
 export const REQUIRED_PERMISSIONS: readonly PermissionRule[] = [
@@ -54,7 +56,6 @@ export const NAMESPACED_PERMISSIONS: readonly NamespacedPermissionRule[] = [
   // The API server cannot limit create by name: the object does not exist yet.
   { feature: 'leader election: create the Lease', apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
   { feature: 'leader election: read and renew the Lease', apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'update'], resourceNames: [LEADER_LEASE_NAME] },
-  { feature: 'runtime configuration and maintenance plans (ConfigMaps)', apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] },
 ]
 
 export interface RbacRule { apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }

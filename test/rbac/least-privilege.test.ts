@@ -8,7 +8,8 @@ import { NODE_MANAGER_USER } from '../helpers/apiserver.js'
 import { createDaemonSet, createNode, createPDB, createPod, createReplicaSet, ensureNamespace } from '../helpers/fixtures.js'
 import { startService, waitFor, type Service } from '../helpers/service.js'
 import { kubeConfigFromFile } from '../../src/kube/client.js'
-import { clusterRoleRules, REQUIRED_PERMISSIONS, type PermissionRule } from '../../src/kube/permissions.js'
+import { clusterRoleRules, NAMESPACED_PERMISSIONS, REQUIRED_PERMISSIONS, roleRules, type PermissionRule } from '../../src/kube/permissions.js'
+import { LEASE_NAME } from '../../src/kube/leader-election.js'
 
 if (!backendNames().includes('apiserver')) {
   t.comment('TEST_BACKENDS leaves out the real API server: least privilege is proven only there')
@@ -20,7 +21,7 @@ if (!backendNames().includes('apiserver')) {
     await seed(b)
 
     await t.test('with every declared rule, every feature works', async (t) => {
-      await bindRole(b, REQUIRED_PERMISSIONS)
+      await bindRole(b, REQUIRED_PERMISSIONS, NAMESPACED_PERMISSIONS)
       const svc = await startService(kc)
       t.teardown(() => svc.close())
       for (const check of FEATURE_CHECKS) {
@@ -29,14 +30,14 @@ if (!backendNames().includes('apiserver')) {
       }
     })
 
-    for (const removed of REQUIRED_PERMISSIONS) {
+    for (const removed of [...REQUIRED_PERMISSIONS, ...NAMESPACED_PERMISSIONS]) {
       const checks = FEATURE_CHECKS.filter((c) => c.feature === removed.feature)
       if (!checks.length) {
         t.comment(`not provable here: "${removed.feature}" (no metrics-server on this API server)`)
         continue
       }
       await t.test(`without "${removed.feature}" (${removed.verbs.join(',')} ${removed.resources.join(',')})`, async (t) => {
-        await bindRole(b, REQUIRED_PERMISSIONS.filter((r) => r !== removed))
+        await bindRole(b, REQUIRED_PERMISSIONS.filter((r) => r !== removed), NAMESPACED_PERMISSIONS.filter((r) => r !== removed))
         const svc = await startService(kc, { waitReady: false })
         t.teardown(() => svc.close())
         if (removed.feature.includes('cache') || removed.feature.includes('pod index')) {
@@ -81,7 +82,25 @@ const FEATURE_CHECKS: FeatureCheck[] = [
   { feature: 'drain: name the PodDisruptionBudget that blocks', run: (s) => drain(s, 'app=guarded', { dry_run: true }) },
   // A service that has not drained w1 itself reads the node's drain Events to answer.
   { feature: 'drain status after a restart (its Events read back)', run: (s) => s.api('/nodes/w1/drain') },
+  // Leader election: the service becomes leader (the Lease is deleted before each run, so it must be created).
+  { feature: 'leader election: create the Lease', run: (s) => leader(s) },
+  { feature: 'leader election: read and renew the Lease', run: (s) => leader(s) },
 ]
+
+/** 200 once GET /cluster/health says this replica leads; else 503 with the election's error. */
+async function leader(s: Service): Promise<Response> {
+  let last: { leader: { is_self: boolean; error?: string } } | undefined
+  const deadline = Date.now() + 8000
+  while (Date.now() < deadline) {
+    const res = await s.api('/cluster/health')
+    if (res.status !== 200) return res
+    last = await res.json() as typeof last
+    if (last!.leader.is_self) return new Response(JSON.stringify(last), { status: 200 })
+    if (last!.leader.error) break
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  return new Response(JSON.stringify({ message: last?.leader.error ?? 'not leader' }), { status: 503 })
+}
 
 async function drain(s: Service, selector: string, extra: Record<string, unknown> = {}): Promise<Response> {
   drainCount++
@@ -116,7 +135,7 @@ async function refill(b: Backend): Promise<void> {
   }
 }
 
-async function bindRole(b: Backend, rules: readonly PermissionRule[]): Promise<void> {
+async function bindRole(b: Backend, rules: readonly PermissionRule[], namespaced: readonly PermissionRule[]): Promise<void> {
   await refill(b)
   const kc: KubeConfig = b.kc
   const { RbacAuthorizationV1Api } = await import('@kubernetes/client-node')
@@ -132,6 +151,20 @@ async function bindRole(b: Backend, rules: readonly PermissionRule[]): Promise<v
       subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: NODE_MANAGER_USER.name }],
     },
   })
+  // The namespaced rules (the Lease) as a Role in the service's namespace.
+  await ensureNamespace(b.clients, 'streamspace')
+  await b.clients.coordination.deleteNamespacedLease({ name: LEASE_NAME, namespace: 'streamspace' }).catch(() => undefined)
+  await rbac.deleteNamespacedRoleBinding({ name, namespace: 'streamspace' }).catch(() => undefined)
+  await rbac.deleteNamespacedRole({ name, namespace: 'streamspace' }).catch(() => undefined)
+  await rbac.createNamespacedRole({ namespace: 'streamspace', body: { metadata: { name }, rules: roleRules(namespaced) } })
+  await rbac.createNamespacedRoleBinding({
+    namespace: 'streamspace',
+    body: {
+      metadata: { name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: NODE_MANAGER_USER.name }],
+    },
+  })
   // The RBAC authorizer follows its own watch: wait until the binding is in force.
   const { AuthorizationV1Api } = await import('@kubernetes/client-node')
   const authz = kc.makeApiClient(AuthorizationV1Api)
@@ -140,6 +173,12 @@ async function bindRole(b: Backend, rules: readonly PermissionRule[]): Promise<v
     const review = await authz.createSubjectAccessReview({
       body: { spec: { user: NODE_MANAGER_USER.name, resourceAttributes: { group: probe.apiGroups[0], resource: probe.resources[0], verb: probe.verbs[0] } } },
     })
-    return review.status?.allowed === true
+    if (review.status?.allowed !== true) return false
+    if (!namespaced.length) return true
+    const n = namespaced[0]
+    const nsReview = await authz.createSubjectAccessReview({
+      body: { spec: { user: NODE_MANAGER_USER.name, resourceAttributes: { namespace: 'streamspace', group: n.apiGroups[0], resource: n.resources[0], verb: n.verbs[0], name: n.resourceNames?.[0] } } },
+    })
+    return nsReview.status?.allowed === true
   }, 10_000, 'binding in force')
 }

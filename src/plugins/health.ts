@@ -1,0 +1,99 @@
+// Health monitoring and alerts, and leader election (`app.health`). Every replica campaigns for the
+// Lease; the one holding it runs the monitor (src/health), which pages through Alertmanager, the
+// webhook, a Kubernetes Event and a log line. Metrics: ..._leader and ..._alerts_sent_total.
+import fp from 'fastify-plugin'
+import { hostname } from 'node:os'
+import { Counter, Gauge } from 'prom-client'
+import { AlertmanagerOutbox, WebhookQueue, type Receiver, type SendResult } from '../health/alerts.js'
+import { HealthMonitor, type HealthSettings } from '../health/monitor.js'
+import { recordNodeEvent } from '../kube/events.js'
+import { apiLeaseClient, leaderIdentity, LeaderElector } from '../kube/leader-election.js'
+import { listNodeEvents } from '../kube/pods.js'
+import { API_PREFIX } from './swagger.js'
+
+export interface HealthPluginOptions {
+  /** Where the Lease lives (POD_NAMESPACE, else the kubeconfig context's, else streamspace). */
+  namespace: string
+  /** false: neither campaign nor monitor (OpenAPI generation). */
+  start: boolean
+}
+
+export interface HealthService {
+  elector: LeaderElector
+  monitor: HealthMonitor
+  isLeader(): boolean
+  settings(): HealthSettings
+  /** Alerts sent, by receiver and result (also ..._alerts_sent_total). */
+  alertsSent: Map<string, number>
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    health: HealthService
+  }
+}
+
+const PREFIX = 'streamspace_node_manager_'
+
+export default fp<HealthPluginOptions>(async (app, opts) => {
+  const service = app.settings.service
+  const log = app.log.child({ component: 'health' })
+  const alertsSent = new Map<string, number>()
+  const sentCounter = new Counter({
+    name: `${PREFIX}alerts_sent_total`, help: 'Alert notifications by receiver (alertmanager, webhook) and result (success, failure, dropped)',
+    labelNames: ['receiver', 'result'] as const, registers: [app.metrics.registry],
+  })
+  const count = (receiver: Receiver, result: SendResult, n: number) => {
+    sentCounter.inc({ receiver, result }, n)
+    const k = `${receiver}/${result}`
+    alertsSent.set(k, (alertsSent.get(k) ?? 0) + n)
+  }
+  const publicUrl = (service.publicUrl ?? `http://${hostname()}:${service.port}`).replace(/\/+$/, '')
+  const alertmanagers = (service.alertmanagerUrl ?? '').split(',').map((u) => u.trim()).filter(Boolean)
+    .map((u) => new AlertmanagerOutbox(u, { clock: app.clock, log, count }))
+  const webhook = service.alertWebhookUrl
+    ? new WebhookQueue({ url: service.alertWebhookUrl, secret: service.alertWebhookSecret, clock: app.clock, log, count })
+    : undefined
+  const settings = (): HealthSettings => ({
+    intervalMs: service.healthCheckIntervalMs ?? app.settings.options.healthCheckInterval * 1000,
+    graceMs: service.healthGraceSeconds * 1000,
+    cordonedMs: service.cordonedAlertMinutes * 60_000,
+    alertsEnabled: app.settings.options.alertOnNodeFailure,
+  })
+  const monitor = new HealthMonitor({
+    source: {
+      nodes: () => app.cluster.nodes.values(),
+      getNode: (name) => app.cluster.getNode(name),
+      onChange: (listener) => app.cluster.onNodeChange(listener),
+    },
+    clock: app.clock,
+    settings,
+    alertmanagers,
+    webhook,
+    recordEvent: (node, event) => recordNodeEvent(app.kube, node, event),
+    readEvents: (node) => listNodeEvents(app.kube, 'default', node),
+    nodeUrl: (node) => `${publicUrl}${API_PREFIX}/admin/nodes/${encodeURIComponent(node)}`,
+    externalUrl: publicUrl,
+    log,
+  })
+  const elector = new LeaderElector({
+    client: apiLeaseClient(app.kube.kc, opts.namespace),
+    identity: leaderIdentity(service.podName),
+    clock: app.clock,
+    log,
+    onStartedLeading: () => monitor.start(),
+    onStoppedLeading: () => { void monitor.stop() },
+  })
+  new Gauge({
+    name: `${PREFIX}leader`, help: '1 while this replica holds the leader-election Lease (runs health checks and alerts)',
+    registers: [app.metrics.registry], collect() { this.set(elector.isLeader ? 1 : 0) },
+  })
+  app.decorate('health', { elector, monitor, isLeader: () => elector.isLeader, settings, alertsSent } satisfies HealthService)
+  if (opts.start) app.addHook('onReady', async () => { elector.start() })
+  // preClose: release the Lease before the caches stop, so another replica takes over at once.
+  app.addHook('preClose', async () => {
+    await elector.stop()
+    await monitor.stop()
+    await Promise.all([...alertmanagers.map((a) => a.close()), webhook?.close()])
+  })
+}, { name: 'health', dependencies: ['kube', 'metrics', 'settings'] })

@@ -1,0 +1,272 @@
+// The health monitor alone, with a fake clock: incidents from node objects, grace, resend and
+// resolve timing, cordons, deleted nodes, alertOnNodeFailure off, and a takeover by a new leader.
+import t from 'tap'
+import { FakeClock } from '../helpers/clock.js'
+import { HealthMonitor, clusterStatus, nodesWithProblems, type HealthSettings, type NodeSource, type ReadEvent } from '../../src/health/monitor.js'
+import { nodeProblems } from '../../src/health/problems.js'
+import type { PostableAlert, WebhookMessage } from '../../src/health/alerts.js'
+import type { NodeObject } from '../../src/kube/types.js'
+
+class Nodes implements NodeSource {
+  map = new Map<string, NodeObject>()
+  private listeners = new Set<(n: string | undefined) => void>()
+  nodes() { return this.map.values() }
+  getNode(name: string) { return this.map.get(name) }
+  onChange(l: (n: string | undefined) => void) { this.listeners.add(l); return () => { this.listeners.delete(l) } }
+  set(node: NodeObject) { this.map.set(node.metadata!.name!, node); for (const l of this.listeners) l(node.metadata!.name!) }
+  delete(name: string) { this.map.delete(name); for (const l of this.listeners) l(name) }
+}
+
+function node(name: string, at: number, opts: { ready?: 'True' | 'False' | 'Unknown'; memoryPressure?: boolean; cordonedAt?: number; unschedulable?: boolean } = {}): NodeObject {
+  const c = (type: string, status: string, reason: string) => ({ type, status, reason, message: `${type} is ${status}`, lastTransitionTime: new Date(at).toISOString() })
+  return {
+    metadata: { name, uid: `uid-${name}`, annotations: opts.cordonedAt !== undefined ? { 'streamspace.io/cordoned-at': new Date(opts.cordonedAt).toISOString() } : {} },
+    spec: { unschedulable: opts.unschedulable ?? opts.cordonedAt !== undefined },
+    status: {
+      conditions: [
+        c('MemoryPressure', opts.memoryPressure ? 'True' : 'False', opts.memoryPressure ? 'KubeletHasInsufficientMemory' : 'KubeletHasSufficientMemory'),
+        c('Ready', opts.ready ?? 'True', opts.ready === 'False' ? 'KubeletNotReady' : opts.ready === 'Unknown' ? 'NodeStatusUnknown' : 'KubeletReady'),
+      ],
+    },
+  }
+}
+
+const settle = async () => { for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r)) }
+
+interface Rig {
+  clock: FakeClock
+  nodes: Nodes
+  am: PostableAlert[][]
+  hooks: WebhookMessage[]
+  events: (ReadEvent & { node: string; reason: string; type: string })[]
+  monitor: HealthMonitor
+  settings: HealthSettings
+  /** Advances the fake clock in 1 s steps, letting the monitor run after each. */
+  run(ms: number): Promise<void>
+}
+
+let eventSeq = 0
+function rig(shared?: { clock: FakeClock; nodes: Nodes; events: Rig['events'] }, settings: Partial<HealthSettings> = {}): Rig {
+  const clock = shared?.clock ?? new FakeClock()
+  const nodes = shared?.nodes ?? new Nodes()
+  const events = shared?.events ?? []
+  const am: PostableAlert[][] = []
+  const hooks: WebhookMessage[] = []
+  const s: HealthSettings = { intervalMs: 60_000, graceMs: 30_000, cordonedMs: 60 * 60_000, alertsEnabled: true, ...settings }
+  const monitor = new HealthMonitor({
+    source: nodes, clock, settings: () => s,
+    alertmanagers: [{ put: (alerts) => { am.push(alerts) } }],
+    webhook: { enqueue: (m) => { hooks.push(m) } },
+    recordEvent: async (n, e) => { events.push({ node: n.metadata!.name!, metadata: { name: `${n.metadata!.name}.${(++eventSeq).toString(16).padStart(8, '0')}` }, ...e }) },
+    readEvents: async (name) => events.filter((e) => e.node === name),
+    nodeUrl: (n) => `https://streamspace.example.com/api/plugins/streamspace-node-manager/admin/nodes/${n}`,
+    externalUrl: 'https://streamspace.example.com',
+  })
+  return {
+    clock, nodes, am, hooks, events, monitor, settings: s,
+    async run(ms) {
+      await settle()
+      for (let done = 0; done < ms; done += 1000) { clock.advance(1000); await settle() }
+    },
+  }
+}
+
+const flat = (am: PostableAlert[][]) => am.flat()
+
+t.test('a NotReady node pages once after the grace, is re-sent every 60 s, resolves, and the resolve is re-sent for 15 min', async (t) => {
+  const r = rig()
+  const t0 = r.clock.now()
+  r.nodes.set(node('w1', t0))
+  r.monitor.start()
+  t.teardown(() => r.monitor.stop())
+  await r.run(1000)
+  t.equal(r.monitor.checks, 1, 'checked at start')
+  t.same(flat(r.am), [], 'healthy: nothing sent')
+
+  const down = r.clock.now()
+  r.nodes.set(node('w1', down, { ready: 'False' }))
+  await r.run(29_000)
+  t.same(flat(r.am), [], 'within the 30 s grace nobody is paged')
+  t.equal(r.monitor.incidents().active[0]?.state, 'pending')
+  await r.run(1000)
+  t.equal(flat(r.am).length, 1, 'paged when the grace ends (node change, not the next interval)')
+  const a = flat(r.am)[0]
+  t.same(a.labels, { alertname: 'StreamSpaceNodeNotReady', node: 'w1', condition: 'Ready', severity: 'critical', service: 'streamspace-node-manager' })
+  t.equal(a.startsAt, new Date(down).toISOString(), 'startsAt: when the condition changed')
+  t.equal(Date.parse(a.endsAt), r.clock.now() + 240_000, 'endsAt: now + 4 min')
+  t.match(a.annotations.summary, /w1 is NotReady/)
+  t.match(a.annotations.description, /Ready=False \(KubeletNotReady\)/)
+  t.equal(a.generatorURL, 'https://streamspace.example.com/api/plugins/streamspace-node-manager/admin/nodes/w1')
+  t.equal(r.hooks.length, 1, 'one webhook message')
+  t.equal(r.hooks[0].version, '4')
+  t.equal(r.hooks[0].status, 'firing')
+  t.equal(r.hooks[0].alerts[0].endsAt, '0001-01-01T00:00:00Z', 'firing: zero endsAt, as Alertmanager writes')
+  t.match(r.hooks[0].groupKey, /alertname="StreamSpaceNodeNotReady", node="w1"/)
+  t.equal(r.events.length, 1, 'one Event on the node')
+  t.match(r.events[0], { reason: 'StreamSpaceNodeNotReady', type: 'Warning' })
+
+  await r.run(59_000)
+  t.equal(flat(r.am).length, 1, 'no resend before 60 s')
+  await r.run(1000)
+  t.equal(flat(r.am).length, 2, 'resent after 60 s')
+  t.same(flat(r.am)[1].labels, a.labels, 'with the same labels')
+  t.equal(flat(r.am)[1].startsAt, a.startsAt, 'and the same startsAt')
+  t.equal(Date.parse(flat(r.am)[1].endsAt), r.clock.now() + 240_000)
+  t.equal(r.hooks.length, 1, 'the webhook is not re-sent')
+
+  const up = r.clock.now()
+  r.nodes.set(node('w1', up))
+  await r.run(0)
+  const resolved = flat(r.am)[2]
+  t.equal(resolved.endsAt, new Date(up).toISOString(), 'resolved: endsAt = when it ended')
+  t.equal(r.hooks.length, 2)
+  t.equal(r.hooks[1].status, 'resolved')
+  t.match(r.events[1], { reason: 'StreamSpaceNodeNotReadyResolved', type: 'Normal' })
+  t.same(r.monitor.incidents().recent.map((i) => i.state), ['resolved'])
+
+  await r.run(15 * 60_000)
+  const resends = flat(r.am).slice(3)
+  t.ok(resends.length >= 14 && resends.length <= 15, `resolved alert re-sent every minute for 15 min (${resends.length})`)
+  t.ok(resends.every((x) => x.endsAt === resolved.endsAt), 'each with the same endsAt')
+  const n = flat(r.am).length
+  await r.run(5 * 60_000)
+  t.equal(flat(r.am).length, n, 'then nothing more')
+  t.same(r.monitor.incidents(), { active: [], recent: [] }, 'forgotten after 15 min')
+  t.equal(r.hooks.length, 2, 'webhook: one firing, one resolved')
+})
+
+t.test('a late heartbeat (NotReady for less than the grace) pages nobody', async (t) => {
+  const r = rig()
+  r.nodes.set(node('w1', r.clock.now()))
+  r.monitor.start()
+  t.teardown(() => r.monitor.stop())
+  await r.run(1000)
+  r.nodes.set(node('w1', r.clock.now(), { ready: 'Unknown' }))
+  await r.run(20_000)
+  r.nodes.set(node('w1', r.clock.now()))
+  await r.run(120_000)
+  t.same(flat(r.am), [])
+  t.same(r.hooks, [])
+  t.same(r.events, [])
+  t.same(r.monitor.incidents(), { active: [], recent: [] })
+})
+
+t.test('pressure conditions and Unknown: one incident per node and problem', async (t) => {
+  const r = rig(undefined, { graceMs: 0 })
+  r.nodes.set(node('w1', r.clock.now(), { memoryPressure: true }))
+  r.nodes.set(node('w2', r.clock.now(), { ready: 'Unknown' }))
+  r.monitor.start()
+  t.teardown(() => r.monitor.stop())
+  await r.run(1000)
+  const labels = flat(r.am).map((a) => `${a.labels.alertname}/${a.labels.node}/${a.labels.condition}/${a.labels.severity}`).sort()
+  t.same(labels, ['StreamSpaceNodeCondition/w1/MemoryPressure/warning', 'StreamSpaceNodeNotReady/w2/Ready/critical'])
+  t.match(flat(r.am).find((a) => a.labels.node === 'w2')!.annotations.summary, /Unknown/)
+  // The Ready incident continues through False -> Unknown: same incident, no second page.
+  r.nodes.set(node('w2', r.clock.now(), { ready: 'False' }))
+  await r.run(5000)
+  t.equal(r.hooks.length, 2, 'a status change within an incident is not a new page')
+})
+
+t.test('cordoned too long pages after the threshold; 0 turns it off', async (t) => {
+  const r = rig(undefined, { cordonedMs: 10 * 60_000 })
+  const start = r.clock.now()
+  r.nodes.set(node('w1', start, { cordonedAt: start - 5 * 60_000 }))
+  r.nodes.set(node('w2', start, { unschedulable: true })) // no recorded cordon time: timed from first sight
+  r.monitor.start()
+  t.teardown(() => r.monitor.stop())
+  await r.run(4 * 60_000)
+  t.same(flat(r.am), [], 'not before the threshold')
+  t.same(nodesWithProblems(r.nodes.nodes(), r.clock.now(), 10 * 60_000), [], 'GET health lists no cordon under the threshold')
+  await r.run(61_000)
+  t.same(flat(r.am).map((a) => a.labels.node), ['w1'], 'w1 (cordoned 10 min ago) pages')
+  t.equal(flat(r.am)[0].labels.alertname, 'StreamSpaceNodeCordonedTooLong')
+  t.equal(flat(r.am)[0].labels.condition, 'Unschedulable')
+  t.equal(flat(r.am)[0].startsAt, new Date(start - 5 * 60_000).toISOString())
+  t.same(nodesWithProblems(r.nodes.nodes(), r.clock.now(), 10 * 60_000).map((n) => n.name), ['w1'])
+  await r.run(5 * 60_000)
+  t.ok(flat(r.am).some((a) => a.labels.node === 'w2'), 'w2 pages 10 min after it was first seen cordoned')
+  r.nodes.set(node('w1', r.clock.now()))
+  await r.run(1000)
+  t.ok(r.hooks.some((h) => h.status === 'resolved' && h.alerts[0].labels.node === 'w1'), 'uncordon resolves')
+
+  const off = rig(undefined, { cordonedMs: 0 })
+  off.nodes.set(node('w1', off.clock.now(), { cordonedAt: off.clock.now() - 86_400_000 }))
+  off.monitor.start()
+  await off.run(10 * 60_000)
+  await off.monitor.stop()
+  t.same(flat(off.am), [], 'CORDONED_ALERT_MINUTES=0: never')
+})
+
+t.test('deleted nodes: nothing for a healthy or pending one; a paged one is resolved as deleted', async (t) => {
+  const r = rig()
+  r.nodes.set(node('healthy', r.clock.now()))
+  r.nodes.set(node('pending', r.clock.now()))
+  r.nodes.set(node('paged', r.clock.now(), { ready: 'False' }))
+  r.monitor.start()
+  t.teardown(() => r.monitor.stop())
+  await r.run(31_000)
+  t.equal(r.hooks.length, 1)
+  r.nodes.set(node('pending', r.clock.now(), { ready: 'False' }))
+  await r.run(5000)
+  r.nodes.delete('healthy')
+  r.nodes.delete('pending')
+  r.nodes.delete('paged')
+  await r.run(120_000)
+  t.same(r.hooks.map((h) => `${h.status}/${h.alerts[0].labels.node}`), ['firing/paged', 'resolved/paged'])
+  t.match(r.hooks[1].alerts[0].annotations.description, /deleted/)
+  t.same(r.monitor.incidents().recent.map((i) => i.ended), ['deleted'])
+  t.equal(r.events.length, 1, 'no Event on a node that is gone')
+})
+
+t.test('alertOnNodeFailure false: incidents are tracked, nobody is paged', async (t) => {
+  const r = rig(undefined, { alertsEnabled: false, graceMs: 0 })
+  r.nodes.set(node('w1', r.clock.now(), { ready: 'False' }))
+  r.monitor.start()
+  t.teardown(() => r.monitor.stop())
+  await r.run(5 * 60_000)
+  t.same(flat(r.am), [])
+  t.same(r.hooks, [])
+  t.equal(r.monitor.incidents().active[0]?.state, 'firing')
+  t.equal(r.monitor.incidents().active[0]?.paged, false)
+})
+
+t.test('a new leader does not page again what the previous one paged', async (t) => {
+  const a = rig()
+  const start = a.clock.now()
+  a.nodes.set(node('w1', start, { ready: 'False' }))
+  a.monitor.start()
+  await a.run(31_000)
+  t.equal(a.hooks.length, 1, 'the first leader pages')
+  await a.monitor.stop()
+
+  const b = rig({ clock: a.clock, nodes: a.nodes, events: a.events })
+  b.monitor.start()
+  t.teardown(() => b.monitor.stop())
+  await b.run(1000)
+  t.equal(b.hooks.length, 0, 'no second webhook')
+  t.equal(b.events.length, 1, 'no second Event')
+  t.equal(flat(b.am).length, 1, 'Alertmanager still hears of it (identical alert)')
+  t.same(flat(b.am)[0].labels, flat(a.am)[0].labels)
+  t.equal(flat(b.am)[0].startsAt, flat(a.am)[0].startsAt)
+  a.nodes.set(node('w1', a.clock.now()))
+  await b.run(1000)
+  t.same(b.hooks.map((h) => h.status), ['resolved'], 'the new leader resolves it')
+  // A later, new incident on the same node pages again.
+  a.nodes.set(node('w1', a.clock.now(), { ready: 'False' }))
+  await b.run(31_000)
+  t.same(b.hooks.map((h) => h.status), ['resolved', 'firing'])
+})
+
+t.test('problems, nodesWithProblems and clusterStatus', async (t) => {
+  const now = Date.UTC(2026, 0, 1)
+  t.same(nodeProblems(node('ok', now)), [])
+  t.same(nodeProblems({ metadata: { name: 'bare' } }).map((p) => [p.condition, p.status, p.reason]), [['Ready', 'Unknown', 'NoReadyCondition']])
+  const nodes = [node('a', now), node('b', now, { ready: 'False' }), node('c', now, { memoryPressure: true })]
+  const problems = nodesWithProblems(nodes, now, 3600_000)
+  t.same(problems.map((p) => [p.name, p.phase, p.conditions.map((c) => c.type)]), [['b', 'NotReady', ['Ready']], ['c', 'Ready', ['MemoryPressure']]])
+  t.equal(problems[0].conditions[0].since, new Date(now).toISOString())
+  t.equal(clusterStatus(nodes, problems), 'degraded')
+  t.equal(clusterStatus([node('a', now)], []), 'healthy')
+  t.equal(clusterStatus([node('a', now), node('b', now, { ready: 'False' })], problems), 'critical', 'half not Ready')
+  t.equal(clusterStatus([], []), 'healthy')
+})

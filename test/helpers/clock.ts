@@ -1,0 +1,42 @@
+// A fake Clock (src/kube/reflector.ts) for domain tests: time moves only when the test says.
+import type { Clock } from '../../src/kube/reflector.js'
+
+interface Sleeper { at: number; resolve: () => void }
+
+export class FakeClock implements Clock {
+  private sleepers: Sleeper[] = []
+  constructor(private t = Date.UTC(2026, 0, 1)) {}
+
+  now(): number { return this.t }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (signal?.aborted) return resolve()
+      const s: Sleeper = { at: this.t + ms, resolve: () => { signal?.removeEventListener('abort', onAbort); resolve() } }
+      const onAbort = () => { this.sleepers = this.sleepers.filter((x) => x !== s); resolve() }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.sleepers.push(s)
+    })
+  }
+
+  /** How many sleeps are waiting. */
+  get waiting(): number { return this.sleepers.length }
+
+  /** Moves time forward, waking every sleep that is due (in time order). */
+  advance(ms: number): void {
+    this.t += ms
+    const due = this.sleepers.filter((s) => s.at <= this.t).sort((a, b) => a.at - b.at)
+    this.sleepers = this.sleepers.filter((s) => s.at > this.t)
+    for (const s of due) s.resolve()
+  }
+
+  /** Waits (in real time) until something sleeps, then advances by ms. */
+  async tick(ms: number, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (this.sleepers.length === 0) {
+      if (Date.now() > deadline) throw new Error('FakeClock.tick: nothing is sleeping')
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    this.advance(ms)
+  }
+}
