@@ -12,8 +12,10 @@ import type { KubeConfig } from '@kubernetes/client-node'
 import { requestJson } from './raw.js'
 import { isConflict, isNotFound, toKubeError } from './errors.js'
 import { systemClock, type Clock } from './reflector.js'
+import { LEADER_LEASE_NAME } from './permissions.js'
 
-export const LEASE_NAME = 'streamspace-node-manager'
+/** The Lease's name: declared with its permissions. */
+export const LEASE_NAME = LEADER_LEASE_NAME
 
 export interface LeaseSpec {
   holderIdentity?: string | null

@@ -10,7 +10,7 @@ export const USAGE = `usage: npm run sim -- --port <p> --kubeconfig <file> [opti
   --sessions-per-node S       StreamSpace session pods per generated node
   --pod-terminate-seconds T   deleted pods go after T s, whatever their grace period
   --metrics on|off            serve metrics.k8s.io (default on)
-  --faults SPEC               error=0.1,latency=50,drop-watch=30000,conflict=0.2
+  --faults SPEC               error=0.1,latency=50,drop-watch=30000,conflict=0.2,watch-error=504
   --controllers on|off        workload controllers and a minimal scheduler (default: on for the demo cluster)
   --heartbeat-seconds H       renew node heartbeats and Leases every H s (default: 20 demo, else off)
   --bookmark-seconds B        watch BOOKMARK period in s, fractions allowed (default 15; a real API server: about 60)
@@ -33,12 +33,12 @@ function seconds(flag: string, value: string | undefined): number {
 /** "error=0.1,latency=50,drop-watch=30000,conflict=0.2" -> Partial<FaultSpec>. */
 export function parseFaults(spec: string): Partial<FaultSpec> {
   const faults: Partial<FaultSpec> = {}
-  const names: Record<string, keyof FaultSpec> = { error: 'errorRate', latency: 'latencyMs', 'drop-watch': 'dropWatchMs', conflict: 'conflictRate' }
+  const names: Record<string, keyof FaultSpec> = { error: 'errorRate', latency: 'latencyMs', 'drop-watch': 'dropWatchMs', conflict: 'conflictRate', 'watch-error': 'watchErrorCode' }
   for (const part of spec.split(',').filter(Boolean)) {
     const [key, raw] = part.split('=')
     const field = names[key?.trim()]
     const value = Number(raw)
-    if (!field || raw === undefined || !Number.isFinite(value) || value < 0) throw new UsageError(`bad fault "${part}" (known: error, latency, drop-watch, conflict)`)
+    if (!field || raw === undefined || !Number.isFinite(value) || value < 0) throw new UsageError(`bad fault "${part}" (known: error, latency, drop-watch, conflict, watch-error)`)
     if ((field === 'errorRate' || field === 'conflictRate') && value > 1) throw new UsageError(`${key} is a fraction between 0 and 1`)
     faults[field] = value
   }

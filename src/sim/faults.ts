@@ -9,9 +9,14 @@ export interface FaultSpec {
   dropWatchMs: number
   /** 0..1: fraction of update/patch requests answered 409 Conflict. */
   conflictRate: number
+  /**
+   * 0 = never; else every watch is answered 200 with one ERROR event carrying a Status of this
+   * code, then ends (504: "Too large resource version", as a lagging API server's watch cache says).
+   */
+  watchErrorCode: number
 }
 
-export const NO_FAULTS: FaultSpec = { errorRate: 0, latencyMs: 0, dropWatchMs: 0, conflictRate: 0 }
+export const NO_FAULTS: FaultSpec = { errorRate: 0, latencyMs: 0, dropWatchMs: 0, conflictRate: 0, watchErrorCode: 0 }
 
 /** Deterministic fraction: with rate r, exactly one request in 1/r is chosen, evenly spread. */
 export class RateGate {

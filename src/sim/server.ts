@@ -131,6 +131,16 @@ export class ApiHttpServer {
     if (!route?.watch && this.errorGate.hit(faults.errorRate)) {
       throw new ApiError(503, 'ServiceUnavailable', 'the server is currently unable to handle the request (injected fault)')
     }
+    if (route?.watch && faults.watchErrorCode > 0) {
+      const code = faults.watchErrorCode
+      const err = code === 504
+        ? new ApiError(504, 'Timeout', `Too large resource version: ${query.resourceVersion ?? ''}, current: ${this.cluster.store.rv} (injected fault)`,
+          { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 })
+        : new ApiError(code, 'InternalError', `watch failed (injected fault ${code})`)
+      res.writeHead(200, { 'Content-Type': 'application/json' })
+      res.end(JSON.stringify({ type: 'ERROR', object: err.toStatus() }) + '\n')
+      return
+    }
 
     if (!route) {
       const doc = discoveryDoc(path, this.opts.metrics)

@@ -80,16 +80,6 @@ export class WatchHub {
         res.end(JSON.stringify({ type: 'ERROR', object: badRequest(`invalid resource version "${rvParam}"`).toStatus() }) + '\n')
         return
       }
-      if (rv > store.rv) {
-        // As the watch cache: wait up to 3 s for the resourceVersion to arrive, then a 504 ERROR event.
-        const timer = setTimeout(() => {
-          const err = new ApiError(504, 'Timeout', `Too large resource version: ${rv}, current: ${store.rv}`,
-            { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 })
-          res.end(JSON.stringify({ type: 'ERROR', object: err.toStatus() }) + '\n')
-        }, 3000)
-        res.on('close', () => clearTimeout(timer))
-        return
-      }
       const events = store.eventsSince(id, rv)
       if (!events) {
         const err = new ApiError(410, 'Expired', `too old resource version: ${rv} (${store.collection(id).compactedRv + 1})`)

@@ -1,10 +1,11 @@
-// The reflector's failure branches, each driven at the API server: an ERROR event other than 410
-// ("Too large resource version", as a lagging API server answers), a watch that the server closes
-// at once, and repeated 410s. None may turn into a tight reconnect loop; while the cache cannot
-// watch it says it is stale, and each restart is counted.
+// The reflector's failure branches, each injected at the simulated API server: an ERROR event other
+// than 410 ("Too large resource version", 504, as a lagging API server's watch cache answers; a
+// single kube-apiserver 1.33 instead holds such a watch open until the version arrives), a watch
+// that the server closes at once, and repeated 410s. None may turn into a tight reconnect loop;
+// while the cache cannot watch it says it is stale, and each restart is counted.
 import t from 'tap'
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node'
-import { eachBackend, startBackend, type Backend } from '../helpers/backend.js'
+import { startBackend, type Backend } from '../helpers/backend.js'
 import { createNode } from '../helpers/fixtures.js'
 import { waitFor } from '../helpers/service.js'
 import { Reflector, type RawObject, type ReflectorOptions } from '../../src/kube/reflector.js'
@@ -26,9 +27,12 @@ function nodeReflector(b: Backend, extra: Partial<ReflectorOptions<RawObject>> =
   return { reflector, names }
 }
 
-eachBackend(t, 'an ERROR event other than 410 backs off, marks the cache stale and relists', async (t, b) => {
+const simOnly = process.env.TEST_BACKENDS !== undefined && !process.env.TEST_BACKENDS.includes('sim')
+
+t.test('an ERROR event other than 410 backs off, marks the cache stale and relists [sim]', { skip: simOnly }, async (t) => {
+  const b = await startBackend('sim')
+  t.teardown(() => b.close())
   await createNode(b.clients, { name: 'e1', cpu: '1', memory: '1Gi' })
-  // Watches end after 1 s, so the next one starts from the resourceVersion we set below.
   const { reflector, names } = nodeReflector(b, { watchTimeoutSeconds: 1 })
   reflector.start()
   t.teardown(() => reflector.stop())
@@ -36,21 +40,22 @@ eachBackend(t, 'an ERROR event other than 410 backs off, marks the cache stale a
   let staleSeen = false
   const probe = setInterval(() => { staleSeen ||= reflector.stale }, 20)
   t.teardown(() => clearInterval(probe))
-  const watchesBefore = reflector.watches
-  // A resourceVersion this server has not reached: it answers "Too large resource version" (504).
-  reflector.resourceVersion = String(Number(reflector.resourceVersion) + 1_000_000)
-  await waitFor(() => reflector.lists >= 2, 20_000, 'relist after the ERROR event')
-  t.ok(staleSeen, 'stale while it could not watch')
-  t.ok(reflector.restarts >= 1, `restart counted (${reflector.restarts})`)
-  t.match(reflector.lastError ?? '', /Too large resource version/i, 'the server\'s words kept as lastError')
-  const watches = reflector.watches - watchesBefore
-  t.ok(watches <= 4, `no tight reconnect loop: ${watches} watch connections`)
-  await waitFor(() => !reflector.stale, 10_000, 'fresh again after the relist')
+  // From now on every watch gets one ERROR event with a 504 "Too large resource version" Status.
+  b.sim!.faults = { ...b.sim!.faults, watchErrorCode: 504 }
+  const w0 = reflector.watches
+  await new Promise((r) => setTimeout(r, 3000))
+  const watches = reflector.watches - w0
+  t.ok(watches >= 1 && watches <= 6, `no tight reconnect loop: ${watches} watch connections in 3 s`)
+  t.ok(staleSeen && reflector.stale, 'stale while it cannot watch')
+  t.ok(reflector.restarts >= 1, `restarts counted (${reflector.restarts})`)
+  t.match(reflector.lastError ?? '', /Too large resource version/, 'the server\'s words kept as lastError')
+  t.ok(reflector.lists >= 2, 'a too-large resourceVersion leads to a new list')
+  b.sim!.faults = { ...b.sim!.faults, watchErrorCode: 0 }
+  await waitFor(() => !reflector.stale, 15_000, 'fresh again once the watch holds')
   await createNode(b.clients, { name: 'e2', cpu: '1', memory: '1Gi' })
   await waitFor(() => names.has('e2'), 10_000, 'follows the cluster again')
 })
 
-const simOnly = process.env.TEST_BACKENDS !== undefined && !process.env.TEST_BACKENDS.includes('sim')
 
 t.test('a watch the server closes at once backs off [sim]', { skip: simOnly }, async (t) => {
   const b = await startBackend('sim')

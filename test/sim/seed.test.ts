@@ -126,6 +126,7 @@ t.test('CLI: writes a kubeconfig, prints the URL, serves, exits on SIGTERM', asy
 
 t.test('CLI fault spec', async (t) => {
   t.same(parseFaults('error=0.1,latency=50,drop-watch=30000,conflict=0.2'), { errorRate: 0.1, latencyMs: 50, dropWatchMs: 30000, conflictRate: 0.2 })
+  t.same(parseFaults('watch-error=504'), { watchErrorCode: 504 })
   t.throws(() => parseFaults('error=2'))
   t.throws(() => parseFaults('bogus=1'))
 })
