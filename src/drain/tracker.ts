@@ -45,7 +45,8 @@ export class PodGoneTracker {
     return new Promise<boolean>((resolve) => {
       const onAbort = () => resolve(false)
       signal.addEventListener('abort', onAbort, { once: true })
-      t.promise.then(() => { signal.removeEventListener('abort', onAbort); resolve(true) })
+      // t.promise never rejects: it is resolved when the watch sees the pod go.
+      void t.promise.then(() => { signal.removeEventListener('abort', onAbort); resolve(true) })
     })
   }
 

@@ -146,7 +146,7 @@ export class Reflector<T> {
   private async list(signal: AbortSignal): Promise<void> {
     const items: T[] = []
     let cont: string | undefined
-    let rv = ''
+    let rv: string
     do {
       const page = await getJson<ListPage>(this.opts.kc, this.opts.path, { limit: this.opts.pageSize ?? 500, continue: cont }, signal)
       for (const raw of page.items) items.push(this.opts.transform(raw))

@@ -41,7 +41,6 @@ function drainMetrics(app: FastifyInstance, manager: DrainManager): (st: DrainSt
 }
 
 export default fp<DrainPluginOptions>(async (app, opts) => {
-  let countFinished: ((st: DrainStatus) => void) | undefined
   const manager = opts.manager ?? new DrainManager({
     clients: app.kube,
     clock: app.clock,
@@ -49,10 +48,11 @@ export default fp<DrainPluginOptions>(async (app, opts) => {
     maxConcurrent: opts.maxConcurrentDrains,
     log: app.log.child({ component: 'drain' }),
     eventNamespace: opts.eventNamespace,
-    onFinished: (st) => countFinished?.(st),
+    // countFinished is set just below, before any drain can finish.
+    onFinished: (st) => countFinished(st),
     recordEvent: (node, event) => recordNodeEvent(app.kube, node, event, { namespace: opts.eventNamespace }),
   })
-  countFinished = drainMetrics(app, manager)
+  const countFinished = drainMetrics(app, manager)
   app.decorate('drains', manager)
   app.cluster.onNodeDeleted((node) => manager.forgetNode(node))
   // preClose, not onClose: a waiting POST or an open event stream would otherwise hold close().

@@ -30,6 +30,7 @@ eachBackend(t, 'node changes over HTTP', async (t, b) => {
     t.equal(r.body.labels['example.com/team'], 'gpu', 'the answer is the node after the change')
     t.equal((await read(b, 'l1')).metadata?.labels?.['example.com/team'], 'gpu', 'read back through the API')
     r = await call(svc, 'PUT', '/nodes/l1/labels', { key: 'example.com/team', value: 'ml' })
+    t.equal(r.body.labels['example.com/team'], 'ml')
     t.equal((await read(b, 'l1')).metadata?.labels?.['example.com/team'], 'ml', 'overwrite')
     const rv = (await read(b, 'l1')).metadata?.resourceVersion
     r = await call(svc, 'PUT', '/nodes/l1/labels', { key: 'example.com/team', value: 'ml' })
@@ -138,7 +139,9 @@ eachBackend(t, 'node changes over HTTP', async (t, b) => {
     t.same(r.body.taints, [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }])
     t.notOk('affected_pods' in r.body, 'affected_pods only for NoExecute')
     r = await call(svc, 'POST', '/nodes/t1/taints', { key: 'dedicated', value: 'ml', effect: 'NoSchedule' })
+    t.same(r.body.taints, [{ key: 'dedicated', value: 'ml', effect: 'NoSchedule' }], 'replaced by (key, effect)')
     r = await call(svc, 'POST', '/nodes/t1/taints', { key: 'dedicated', effect: 'PreferNoSchedule' })
+    t.equal(r.status, 200)
     t.same((await read(b, 't1')).spec?.taints?.map((x) => [x.key, x.value, x.effect]), [['dedicated', undefined, 'PreferNoSchedule'], ['dedicated', 'ml', 'NoSchedule']])
     const rv = (await read(b, 't1')).metadata?.resourceVersion
     r = await call(svc, 'POST', '/nodes/t1/taints', { key: 'dedicated', value: 'ml', effect: 'NoSchedule' })
@@ -149,6 +152,7 @@ eachBackend(t, 'node changes over HTTP', async (t, b) => {
     r = await call(svc, 'DELETE', '/nodes/t1/taints/dedicated?effect=NoSchedule')
     t.match(r, { status: 404, body: { message: 'Taint dedicated:NoSchedule not found on node t1' } })
     r = await call(svc, 'POST', '/nodes/t1/taints', { key: 'example.com/maint', effect: 'NoSchedule' })
+    t.equal(r.status, 200)
     r = await call(svc, 'DELETE', `/nodes/t1/taints/${enc('example.com/maint')}`)
     t.equal(r.status, 200, 'percent-encoded taint key')
     r = await call(svc, 'DELETE', '/nodes/t1/taints/dedicated')

@@ -29,7 +29,7 @@ t.test('reads never LIST at the API server; staleness and recovery', async (t) =
   t.equal(lists() - before, 0, '150 reads sent no LIST of nodes or pods to the API server')
 
   // The API server stops answering: reads go on with the last known state, marked stale.
-  await sim.suspend()
+  sim.suspend()
   await waitFor(async () => ((await (await svc.api('/nodes/stats')).json()) as ClusterStats).stale, 45_000, 'stale')
   const stale = await svc.api('/nodes')
   t.equal(stale.status, 200)
@@ -43,7 +43,7 @@ t.test('reads never LIST at the API server; staleness and recovery', async (t) =
   t.match(metrics, /streamspace_node_manager_cache_stale 1/)
 
   // It comes back: the cache catches up, including what changed meanwhile.
-  await sim.resume()
+  sim.resume()
   await createNode(b.clients, { name: 'b', cpu: '2', memory: '8Gi' })
   await waitFor(async () => {
     const s = await (await svc.api('/nodes/stats')).json() as ClusterStats

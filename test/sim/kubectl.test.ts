@@ -84,7 +84,7 @@ t.test('kubectl drives the sim', { skip: found ? false : 'kubectl not found on P
 
   // New replicas elsewhere make the budget allow the evictions; the drain then finishes.
   for (const name of ['web-5d8f7-ccccc', 'web-5d8f7-ddddd']) {
-    await sim.cluster.create(sim.cluster.store.collection('pods').def, 'drain-test', {
+    sim.cluster.create(sim.cluster.store.collection('pods').def, 'drain-test', {
       metadata: { name, labels: { app: 'web' } },
       spec: { nodeName: 'kn-2', terminationGracePeriodSeconds: 1, containers: [{ name: 'web', image: 'nginx:1.27.3' }] },
     })
