@@ -10,6 +10,7 @@ import errors from './plugins/errors.js'
 import settings from './plugins/settings.js'
 import auth from './plugins/auth.js'
 import kube from './plugins/kube.js'
+import nodeReads from './plugins/nodes.js'
 import metrics from './plugins/metrics.js'
 import swagger, { API_PREFIX } from './plugins/swagger.js'
 import health from './routes/health.js'
@@ -59,6 +60,7 @@ export async function buildApp(opts: AppOptions) {
     metricsHistorySamples: opts.config.service.metricsHistorySamples,
     startCaches: opts.startCaches ?? true,
   })
+  await app.register(nodeReads)
   await app.register(changeRateLimit, { max: opts.config.service.changeRateLimitMax, timeWindowMs: opts.config.service.changeRateLimitWindowSeconds * 1000 })
   await app.register(metrics)
   await app.register(drains, { sessionSelector: opts.config.service.sessionLabelSelector })

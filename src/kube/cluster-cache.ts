@@ -1,16 +1,12 @@
-// The service's picture of the cluster, kept current by watches instead of a LIST per request:
-// nodes as the API sends them, and a slim index of pods by node. Every read route answers from
-// here. The node list is also kept as prepared JSON bytes with an ETag, rebuilt at most once per
-// change (and not more often than every rebuildIntervalMs under churn).
-import { createHash } from 'node:crypto'
+// The watch caches: the service's picture of the cluster, kept current by watches instead of a
+// LIST per request: nodes as the API sends them, a slim index of pods by node, and the latest usage
+// samples. It says what changed (a version bumped on every change, and a version per node's pods)
+// so the read model above it (src/nodes/read-model.ts) re-renders only what did.
 import type { KubeConfig } from '@kubernetes/client-node'
 import { Reflector, systemClock, type Clock, type RawObject, type ReflectorLog } from './reflector.js'
 import { NodeMetricsStore, type NodeUsage } from './node-metrics.js'
 import { matches, parseSelector, type Requirement } from './selector.js'
 import type { NodeObject, SlimPod, Toleration } from './types.js'
-import { clusterStats, nodeDetail, nodeView } from '../nodes/view.js'
-import { ageStableForMs } from '../nodes/age.js'
-import type { ClusterStats, NodeDetail, NodeView } from '../schemas/node.js'
 import { quantityToNumber } from './quantity.js'
 
 export interface ClusterCacheOptions {
@@ -21,12 +17,6 @@ export interface ClusterCacheOptions {
   metricsPollMs: number
   metricsHistorySamples: number
   clock?: Clock
-  rebuildIntervalMs?: number
-}
-
-export interface PreparedList {
-  body: Buffer
-  etag: string
 }
 
 interface RawPod extends RawObject {
@@ -35,54 +25,26 @@ interface RawPod extends RawObject {
   status?: { phase?: string }
 }
 
-/**
- * One node's view and its JSON, reused while its inputs are the same objects: the node as last
- * watched, its pods (per-node version), its latest usage sample, and an unchanged AGE text.
- * Under pod churn at 150,000 pods, a rebuild then re-renders only the nodes whose pods changed.
- */
-interface CachedView {
-  node: NodeObject
-  podsVersion: number
-  usage: NodeUsage | undefined
-  validUntil: number
-  view: NodeView
-  json: string
-}
-
-/** Views of one cache version, and what is derived from them. */
-interface Snapshot {
-  version: number
-  builtAt: number
-  /** When the first node's AGE text changes: the views must be rebuilt then. */
-  validUntil: number
-  entries: CachedView[]
-  views: NodeView[]
-  stats?: ClusterStats
-  prepared?: PreparedList
-}
-
 export class ClusterCache {
   readonly nodes = new Map<string, NodeObject>()
   private readonly pods = new Map<string, SlimPod>()
   private readonly podsByNode = new Map<string, Map<string, SlimPod>>()
-  /** Bumped whenever the pods on a node change: keys the node's cached view. */
+  /** Bumped whenever the pods on a node change: keys the node's cached view in the read model. */
   private readonly podsVersion = new Map<string, number>()
   private podsSeq = 0
   private readonly nodeDeletedListeners: ((name: string) => void)[] = []
-  private readonly viewCache = new Map<string, CachedView>()
   readonly nodeReflector: Reflector<NodeObject>
   readonly podReflector: Reflector<SlimPod>
   readonly metrics: NodeMetricsStore | undefined
   private readonly sessionSelector: Requirement[]
   private readonly clock: Clock
   /** Bumped on every change a view could show. */
-  private version = 0
-  private snapshot: Snapshot | undefined
+  private changes = 0
 
-  constructor(private readonly opts: ClusterCacheOptions) {
+  constructor(opts: ClusterCacheOptions) {
     this.clock = opts.clock ?? systemClock
     this.sessionSelector = parseSelector(opts.sessionSelector)
-    const bump = () => { this.version++ }
+    const bump = () => { this.changes++ }
     this.nodeReflector = new Reflector<NodeObject>({
       kc: opts.kc, path: '/api/v1/nodes', log: opts.log, clock: this.clock, onState: bump,
       transform: (raw) => raw as NodeObject,
@@ -244,73 +206,16 @@ export class ClusterCache {
     return this.metrics?.latest(name)
   }
 
-  /** NodeView of any node object, e.g. one a patch just returned. */
-  viewOf(node: NodeObject): NodeView {
-    const name = node.metadata?.name ?? ''
-    return nodeView(node, { pods: this.podsByNode.get(name)?.values() ?? [], usage: this.usage(name), now: this.clock.now() })
+  /** Bumped on every change a view could show (nodes, pods, usage, sync state). */
+  get version(): number { return this.changes }
+
+  /** Changes whenever the pods on this node change (0: none seen). */
+  podsVersionOf(name: string): number {
+    return this.podsVersion.get(name) ?? 0
   }
 
-  detail(name: string): NodeDetail | undefined {
-    const node = this.nodes.get(name)
-    return node && nodeDetail(node, { pods: this.podsOnNode(name), usage: this.usage(name), now: this.clock.now() })
-  }
-
-  private cachedView(node: NodeObject, now: number): CachedView {
-    const name = node.metadata?.name ?? ''
-    const podsVersion = this.podsVersion.get(name) ?? 0
-    const usage = this.usage(name)
-    const e = this.viewCache.get(name)
-    if (e && e.node === node && e.podsVersion === podsVersion && e.usage === usage && now < e.validUntil) return e
-    const view = this.viewOf(node)
-    const created = node.metadata?.creationTimestamp
-    const validUntil = created === undefined ? Infinity : now + ageStableForMs(Math.max(0, now - new Date(created).getTime()))
-    const entry = { node, podsVersion, usage, validUntil, view, json: JSON.stringify(view) }
-    this.viewCache.set(name, entry)
-    return entry
-  }
-
-  /** All node views, sorted by name, for one cache version (and as long as no AGE text changes). */
-  private current(): Snapshot {
-    const now = this.clock.now()
-    const s = this.snapshot
-    const fresh = s && now < s.validUntil
-    // Under watch churn, a new version is built at most every rebuildIntervalMs.
-    if (fresh && (s.version === this.version || now - s.builtAt < (this.opts.rebuildIntervalMs ?? 0))) return s
-    const version = this.version
-    const names = [...this.nodes.keys()].sort()
-    const entries = names.map((name) => this.cachedView(this.nodes.get(name)!, now))
-    for (const name of this.viewCache.keys()) if (!this.nodes.has(name)) this.viewCache.delete(name)
-    const validUntil = entries.reduce((min, e) => Math.min(min, e.validUntil), Infinity)
-    this.snapshot = { version, builtAt: now, validUntil, entries, views: entries.map((e) => e.view) }
-    return this.snapshot
-  }
-
-  views(filter?: { selector?: Requirement[]; ready?: boolean }): NodeView[] {
-    const views = this.current().views
-    if (!filter?.selector && filter?.ready === undefined) return views
-    return views.filter((v) =>
-      (!filter.selector || matches(filter.selector, v.labels)) && (filter.ready === undefined || v.status.ready === filter.ready))
-  }
-
-  /** The whole node list as JSON bytes + ETag, built once per snapshot from each node's cached JSON. */
-  preparedList(): PreparedList {
-    const snap = this.current()
-    if (!snap.prepared) {
-      const body = Buffer.from(`[${snap.entries.map((e) => e.json).join(',')}]`)
-      snap.prepared = { body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` }
-    }
-    return snap.prepared
-  }
-
-  stats(): ClusterStats {
-    const snap = this.current()
-    snap.stats ??= clusterStats({
-      nodes: [...this.nodes.values()],
-      views: snap.views,
-      usage: (n) => this.usage(n),
-      stale: this.stale,
-      staleSince: this.staleSince,
-    })
-    return snap.stats
+  /** The pods on a node without copying them (for renders that only iterate). */
+  podsOn(name: string): Iterable<SlimPod> {
+    return this.podsByNode.get(name)?.values() ?? []
   }
 }

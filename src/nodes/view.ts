@@ -4,7 +4,7 @@ import type { NodeObject, SlimPod } from '../kube/types.js'
 import type { NodeUsage } from '../kube/node-metrics.js'
 import { canonicalQuantity, formatQuantity, quantityToNumber, sumQuantities } from '../kube/quantity.js'
 import { humanDuration } from './age.js'
-import type { ClusterStats, NodeDetail, NodeView } from '../schemas/node.js'
+import type { ClusterStats, NodeDetail, NodeView } from './shapes.js'
 
 export interface NodeFacts {
   pods: Iterable<SlimPod>

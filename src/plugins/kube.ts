@@ -1,5 +1,6 @@
-// The Kubernetes layer, as the app sees it: typed clients (`app.kube`) and the watch-fed cluster
-// cache (`app.cluster`) that read routes answer from. Caches start on ready and stop on close.
+// The Kubernetes layer, as the app sees it: typed clients (`app.kube`) and the watch caches
+// (`app.cluster`) that the node read model (plugins/nodes.ts) renders from. Caches start on ready
+// and stop on close.
 import fp from 'fastify-plugin'
 import type { KubeClients } from '../kube/client.js'
 import { ClusterCache } from '../kube/cluster-cache.js'
@@ -32,7 +33,6 @@ export default fp<KubePluginOptions>(async (app, opts) => {
     metricsPollMs: opts.metricsPollSeconds * 1000,
     metricsHistorySamples: opts.metricsHistorySamples,
     clock: opts.clock,
-    rebuildIntervalMs: 100,
   })
   app.decorate('kube', opts.clients)
   app.decorate('cluster', cluster)

@@ -27,13 +27,13 @@ export function auditToLog(log: FastifyBaseLogger) {
 const routes: FastifyPluginAsyncTypebox = async (fastify) => {
   const deps = (request: FastifyRequest): NodeChangeDeps => ({
     clients: fastify.kube,
-    podsOnNode: (node) => fastify.cluster.podsOnNode(node),
+    podsOnNode: (node) => fastify.cluster.podsOn(node),
     audit: auditToLog(request.log),
     log: request.log,
   })
   const actor = (request: FastifyRequest): Actor => ({ username: String(request.user.username), user_id: String(request.user.user_id) })
   // The node as the write returned it (client-node model: same fields, Dates for times).
-  const view = (node: V1Node) => fastify.cluster.viewOf(node as NodeObject)
+  const view = (node: V1Node) => fastify.nodes.viewOf(node as NodeObject)
   const common = { tags: ['nodes'], security: [{ bearerAuth: [] }] }
   /** RFC 9111 Warning headers for what went wrong around a change that was made. */
   const warn = (reply: FastifyReply, r: ChangeResult) => {

@@ -1,14 +1,12 @@
-// Node reads, all from the watch cache. The full list goes out as bytes prepared once per cache
+// Node reads, all from the node read model (src/nodes/read-model.ts) over the watch caches. The full list goes out as bytes prepared once per cache
 // change, with their ETag (304 on If-None-Match); the schema still documents it.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import { HttpError, badRequest } from '../errors.js'
 import { parseSelector, SelectorError } from '../kube/selector.js'
-import { formatQuantity, parseQuantity } from '../kube/quantity.js'
 import { commonErrors, ErrorResponse } from '../schemas/common.js'
 import { ClusterStats, MetricsQuery, NodeDetail, NodeListQuery, NodeMetricsHistory, NodeParams, NodeView } from '../schemas/node.js'
-import { usagePercent } from '../nodes/view.js'
 
 /** "1h30m" -> ms */
 export function parseWindow(text: string): number {
@@ -18,15 +16,11 @@ export function parseWindow(text: string): number {
 }
 
 const nodes: FastifyPluginAsyncTypebox = async (app) => {
-  const cluster = app.cluster
+  const cluster = app.nodes
 
   /** Reads need a synced cache; while the API is unreachable they serve the last state, marked stale. */
   function checkCache(reply: FastifyReply): void {
-    if (!cluster.synced) {
-      const why = cluster.lastError ? `: ${cluster.lastError}` : '; retry shortly'
-      throw new HttpError(503, `The node cache has not synced with the Kubernetes API yet${why}`)
-    }
-    if (cluster.stale) {
+    if (cluster.readable().stale) {
       reply.header('x-cache-stale', 'true')
       reply.header('warning', '110 streamspace-node-manager "Response is stale: Kubernetes API unreachable"')
     }
@@ -96,25 +90,13 @@ const nodes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     checkCache(reply)
     const { name } = request.params
-    const node = cluster.getNode(name)
-    if (!node) throw notFound(name)
+    if (!cluster.has(name)) throw notFound(name)
     const window = request.query.window ?? '1h'
     const windowMs = parseWindow(window)
     if (windowMs <= 0) throw badRequest('querystring.window must be longer than 0s')
-    const since = app.clock.now() - windowMs
-    const samples = (cluster.metrics?.since(name, since) ?? []).map((u) => ({
-      timestamp: new Date(u.at).toISOString(),
-      ...usagePercent(u, node.status?.allocatable)!,
-      cpu: formatQuantity(parseQuantity(u.cpu)),
-      memory: formatQuantity(parseQuantity(u.memory)),
-    }))
-    return {
-      node: name,
-      window,
-      interval_seconds: app.settings.service.metricsPollSeconds,
-      available: cluster.metrics?.available ?? false,
-      samples,
-    }
+    const history = cluster.usageHistory(name, app.clock.now() - windowMs)
+    if (!history) throw notFound(name)
+    return { node: name, window, interval_seconds: app.settings.service.metricsPollSeconds, ...history }
   })
 }
 export default nodes

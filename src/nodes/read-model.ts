@@ -1,0 +1,170 @@
+// The node read model: what admins read (NodeView list, NodeDetail, ClusterStats, usage history),
+// rendered from the watch caches of src/kube. Every read route answers from here, never from a
+// LIST per request. The node list is also kept as prepared JSON bytes with an ETag, rebuilt at
+// most once per cache change (and not more often than every rebuildIntervalMs under churn), and
+// each node's view and JSON are reused while its inputs are unchanged.
+import { createHash } from 'node:crypto'
+import type { ClusterCache } from '../kube/cluster-cache.js'
+import type { NodeUsage } from '../kube/node-metrics.js'
+import { formatQuantity, parseQuantity } from '../kube/quantity.js'
+import { systemClock, type Clock } from '../kube/reflector.js'
+import { matches, type Requirement } from '../kube/selector.js'
+import type { NodeObject } from '../kube/types.js'
+import { HttpError } from '../errors.js'
+import { ageStableForMs } from './age.js'
+import type { ClusterStats, NodeDetail, NodeView, UsageSample } from './shapes.js'
+import { clusterStats, nodeDetail, nodeView, usagePercent } from './view.js'
+
+/** What the read model needs of the watch caches (src/kube's ClusterCache). */
+export type WatchCaches = Pick<ClusterCache,
+  'nodes' | 'version' | 'podsVersionOf' | 'podsOn' | 'podsOnNode' | 'usage' | 'metrics' | 'synced' | 'stale' | 'staleSince' | 'lastError'>
+
+export interface ReadModelOptions {
+  clock?: Clock
+  /** Under watch churn, the list is rebuilt at most this often (ms). Default 0: on every change. */
+  rebuildIntervalMs?: number
+}
+
+export interface PreparedList {
+  body: Buffer
+  etag: string
+}
+
+/**
+ * One node's view and its JSON, reused while its inputs are the same objects: the node as last
+ * watched, its pods (per-node version), its latest usage sample, and an unchanged AGE text.
+ * Under pod churn at 150,000 pods, a rebuild then re-renders only the nodes whose pods changed.
+ */
+interface CachedView {
+  node: NodeObject
+  podsVersion: number
+  usage: NodeUsage | undefined
+  validUntil: number
+  view: NodeView
+  json: string
+}
+
+/** Views of one cache version, and what is derived from them. */
+interface Snapshot {
+  version: number
+  builtAt: number
+  /** When the first node's AGE text changes: the views must be rebuilt then. */
+  validUntil: number
+  entries: CachedView[]
+  views: NodeView[]
+  stats?: ClusterStats
+  prepared?: PreparedList
+}
+
+export class NodeReadModel {
+  private readonly viewCache = new Map<string, CachedView>()
+  private snapshot: Snapshot | undefined
+  private readonly clock: Clock
+
+  constructor(private readonly cache: WatchCaches, private readonly opts: ReadModelOptions = {}) {
+    this.clock = opts.clock ?? systemClock
+  }
+
+  /** Once the node and pod caches have synced, reads can be answered. */
+  get synced(): boolean { return this.cache.synced }
+  /** The Kubernetes API is unreachable: reads answer the last known state. */
+  get stale(): boolean { return this.cache.stale }
+
+  /**
+   * Whether reads can be answered now: not before the caches synced (then it throws, saying why);
+   * `stale` while they serve the last known state.
+   */
+  readable(): { stale: boolean } {
+    if (!this.cache.synced) {
+      const why = this.cache.lastError ? `: ${this.cache.lastError}` : '; retry shortly'
+      throw new HttpError(503, `The node cache has not synced with the Kubernetes API yet${why}`)
+    }
+    return { stale: this.cache.stale }
+  }
+
+  has(name: string): boolean { return this.cache.nodes.has(name) }
+
+  /** NodeView of any node object, e.g. one a patch just returned. */
+  viewOf(node: NodeObject): NodeView {
+    const name = node.metadata?.name ?? ''
+    return nodeView(node, { pods: this.cache.podsOn(name), usage: this.cache.usage(name), now: this.clock.now() })
+  }
+
+  detail(name: string): NodeDetail | undefined {
+    const node = this.cache.nodes.get(name)
+    return node && nodeDetail(node, { pods: this.cache.podsOnNode(name), usage: this.cache.usage(name), now: this.clock.now() })
+  }
+
+  private cachedView(node: NodeObject, now: number): CachedView {
+    const name = node.metadata?.name ?? ''
+    const podsVersion = this.cache.podsVersionOf(name)
+    const usage = this.cache.usage(name)
+    const e = this.viewCache.get(name)
+    if (e && e.node === node && e.podsVersion === podsVersion && e.usage === usage && now < e.validUntil) return e
+    const view = this.viewOf(node)
+    const created = node.metadata?.creationTimestamp
+    const validUntil = created === undefined ? Infinity : now + ageStableForMs(Math.max(0, now - new Date(created).getTime()))
+    const entry = { node, podsVersion, usage, validUntil, view, json: JSON.stringify(view) }
+    this.viewCache.set(name, entry)
+    return entry
+  }
+
+  /** All node views, sorted by name, for one cache version (and as long as no AGE text changes). */
+  private current(): Snapshot {
+    const now = this.clock.now()
+    const s = this.snapshot
+    const fresh = s && now < s.validUntil
+    const version = this.cache.version
+    // Under watch churn, a new version is built at most every rebuildIntervalMs.
+    if (fresh && (s.version === version || now - s.builtAt < (this.opts.rebuildIntervalMs ?? 0))) return s
+    const nodes = this.cache.nodes
+    const names = [...nodes.keys()].sort()
+    const entries = names.map((name) => this.cachedView(nodes.get(name)!, now))
+    for (const name of this.viewCache.keys()) if (!nodes.has(name)) this.viewCache.delete(name)
+    const validUntil = entries.reduce((min, e) => Math.min(min, e.validUntil), Infinity)
+    this.snapshot = { version, builtAt: now, validUntil, entries, views: entries.map((e) => e.view) }
+    return this.snapshot
+  }
+
+  views(filter?: { selector?: Requirement[]; ready?: boolean }): NodeView[] {
+    const views = this.current().views
+    if (!filter?.selector && filter?.ready === undefined) return views
+    return views.filter((v) =>
+      (!filter.selector || matches(filter.selector, v.labels)) && (filter.ready === undefined || v.status.ready === filter.ready))
+  }
+
+  /** The whole node list as JSON bytes + ETag, built once per snapshot from each node's cached JSON. */
+  preparedList(): PreparedList {
+    const snap = this.current()
+    if (!snap.prepared) {
+      const body = Buffer.from(`[${snap.entries.map((e) => e.json).join(',')}]`)
+      snap.prepared = { body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` }
+    }
+    return snap.prepared
+  }
+
+  stats(): ClusterStats {
+    const snap = this.current()
+    snap.stats ??= clusterStats({
+      nodes: [...this.cache.nodes.values()],
+      views: snap.views,
+      usage: (n) => this.cache.usage(n),
+      stale: this.cache.stale,
+      staleSince: this.cache.staleSince,
+    })
+    return snap.stats
+  }
+
+  /** A node's usage samples since `since` (ms), or undefined for an unknown node. */
+  usageHistory(name: string, since: number): { available: boolean; samples: UsageSample[] } | undefined {
+    const node = this.cache.nodes.get(name)
+    if (!node) return undefined
+    const samples = (this.cache.metrics?.since(name, since) ?? []).map((u) => ({
+      timestamp: new Date(u.at).toISOString(),
+      ...usagePercent(u, node.status?.allocatable)!,
+      cpu: formatQuantity(parseQuantity(u.cpu)),
+      memory: formatQuantity(parseQuantity(u.memory)),
+    }))
+    return { available: this.cache.metrics?.available ?? false, samples }
+  }
+}
