@@ -1,10 +1,27 @@
 // Process entry: load config, connect to the cluster, build the app, listen; close with grace.
 import { randomBytes, randomUUID } from 'node:crypto'
 import closeWithGrace from 'close-with-grace'
-import { ConfigError, loadConfig } from './config.js'
+import { ConfigError, loadConfig, type Config } from './config.js'
 import { buildApp, API_PREFIX } from './app.js'
 import { createKubeClients } from './kube/client.js'
-import { connectKube } from './kube/connect.js'
+import { chooseCluster, kubeConfigFromString, type KubeConnection } from './kube/connect.js'
+
+interface Connection extends KubeConnection {
+  /** Set when we started the embedded simulator: stop it on shutdown. */
+  close?: () => Promise<void>
+  /** The simulator's URL, for the banner. */
+  simulatorUrl?: string
+}
+
+/** The cluster KUBE_MODE chooses; with none, the embedded simulated cluster, started here. */
+async function connect(config: Config): Promise<Connection> {
+  const choice = chooseCluster(config.service)
+  if (choice.mode !== 'simulated') return choice
+  // Loaded only when used, so production images need not load the simulator.
+  const { startSim } = await import('./sim/index.js')
+  const sim = await startSim({})
+  return { ...choice, kc: kubeConfigFromString(sim.kubeconfig()), close: () => sim.close(), simulatorUrl: sim.url }
+}
 
 async function main(): Promise<void> {
   let config
@@ -17,7 +34,7 @@ async function main(): Promise<void> {
     }
     throw err
   }
-  const conn = await connectKube(config.service)
+  const conn = await connect(config)
   let jwtSecret = config.service.jwtSecret
   if (!jwtSecret) {
     if (conn.mode !== 'simulated') {
