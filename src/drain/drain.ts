@@ -4,10 +4,9 @@
 // backoff, and wait for them to be gone by watch. timeout_seconds bounds the whole of it.
 // The run keeps a live DrainStatus and a numbered list of events for GET /drain and SSE.
 import { setMaxListeners } from 'node:events'
-import { ApiException } from '@kubernetes/client-node'
-import { HttpError } from '../errors.js'
+import { Failure, invalid, isFailure, nodeNotFound, type FailureKind } from '../errors.js'
 import type { KubeClients } from '../kube/client.js'
-import { kubeStatusOf, toKubeError } from '../kube/errors.js'
+import { apiStatus, kubeStatusOf, toKubeError } from '../kube/errors.js'
 import type { NodeEventSpec, NodeRef } from '../kube/events.js'
 import { patchNodeUnschedulable } from '../kube/node-patches.js'
 import { deletePod, evictionApiVersion, evictPod, listPodDisruptionBudgets } from '../kube/pods.js'
@@ -67,16 +66,6 @@ function limiter(n: number) {
   }
 }
 
-function apiMessage(err: unknown): { message?: string; causes: Array<{ reason?: string; message?: string }> } {
-  if (!(err instanceof ApiException)) return { causes: [] }
-  try {
-    const body = typeof err.body === 'string' ? JSON.parse(err.body) : err.body
-    return { message: body?.message, causes: body?.details?.causes ?? [] }
-  } catch {
-    return { message: String(err.body), causes: [] }
-  }
-}
-
 export class DrainRun {
   readonly options: ResolvedDrainOptions
   readonly events: DrainEvent[] = []
@@ -91,8 +80,8 @@ export class DrainRun {
   done = false
   private nodeUid?: string
   private recording: Promise<void> = Promise.resolve()
-  /** HTTP status of each pod error: 503 when we may not (RBAC) or cannot reach, 502 when the cluster failed. */
-  private errorCodes: number[] = []
+  /** What each pod error was: unavailable when we may not (RBAC) or cannot reach, cluster_failed when the cluster failed. */
+  private errorKinds: FailureKind[] = []
 
   constructor(
     private deps: DrainDeps,
@@ -144,9 +133,10 @@ export class DrainRun {
   }
 
   /**
-   * Runs the drain. Resolves with the result; rejects with HttpError: 404 unknown node, 422
-   * refused (nothing evicted), 502 the cluster failed (e.g. a pod under several PDBs), 503 we may
-   * not or cannot reach the API (or the service stopped), 504 timed out.
+   * Runs the drain. Resolves with the result; rejects with a Failure: not_found (unknown node),
+   * refused (pods block it; nothing evicted), cluster_failed (e.g. a pod under several PDBs),
+   * unavailable (we may not or cannot reach the API, or the service stopped), timed_out; its
+   * details are the drain's status.
    */
   async run(): Promise<DrainResult> {
     const { clock } = this.deps
@@ -164,7 +154,7 @@ export class DrainRun {
       const result = await this.execute(ac.signal)
       return this.finish('succeeded', result.message, result)
     } catch (err) {
-      if (err instanceof HttpError && err.statusCode === 404) {
+      if (isFailure(err, 'not_found')) {
         this.finish('failed', err.message)
         throw err
       }
@@ -183,7 +173,7 @@ export class DrainRun {
         const node = await patchNodeUnschedulable(clients, this.node, true)
         this.nodeUid = node.metadata?.uid
       } catch (err) {
-        if (kubeStatusOf(err) === 404) throw new HttpError(404, `node ${this.node} not found`)
+        if (kubeStatusOf(err) === 404) throw nodeNotFound(this.node)
         throw err
       }
       this.st.cordoned = true
@@ -198,7 +188,7 @@ export class DrainRun {
     } catch (err) {
       if (kubeStatusOf(err) === 400 && opts.pod_selector) {
         const left = this.st.cordoned ? `; node ${this.node} left cordoned` : ''
-        throw new HttpError(400, `pod_selector: ${apiMessage(err).message ?? 'invalid selector'}${left}`)
+        throw invalid(`pod_selector: ${apiStatus(err).message ?? 'invalid selector'}${left}`)
       }
       throw toKubeError(err, `list pods on node ${this.node}`)
     }
@@ -285,7 +275,7 @@ export class DrainRun {
         // 403 NamespaceTerminating: the namespace is being deleted and so is the pod. Not a refusal
         // of ours (kubectl retries until the pod is marked deleted, then waits for it): retried,
         // and the pod watch settles it as soon as it is gone.
-        const namespaceTerminating = code === 403 && apiMessage(err).causes.some((c) => c.reason === 'NamespaceTerminating')
+        const namespaceTerminating = code === 403 && apiStatus(err).causes.some((c) => c.reason === 'NamespaceTerminating')
         // 429: a PodDisruptionBudget (or API priority and fairness) says not now, as kubectl
         // retries. 503/504 and network failures are passing trouble: retried too (kubectl gives up).
         if (code === 429 || code === 503 || code === 504 || code === undefined || namespaceTerminating) {
@@ -300,7 +290,7 @@ export class DrainRun {
         }
         const kubeError = toKubeError(err, what)
         const error = kubeError.message
-        this.errorCodes.push(kubeError.statusCode)
+        this.errorKinds.push(kubeError.kind)
         this.pending.delete(p.key)
         this.st.errors.push({ pod: p.key, error })
         this.emit('pod_failed', { pod: p.key, reason: error })
@@ -322,7 +312,7 @@ export class DrainRun {
 
   /** The PodDisruptionBudget behind a 429: named by the API server's cause, else by selector. */
   private async whyBlocked(p: PlannedPod, err: unknown): Promise<{ reason: string; pdb: string | null }> {
-    const { message, causes } = apiMessage(err)
+    const { message, causes } = apiStatus(err)
     const cause = causes.find((c) => c.reason === 'DisruptionBudget') ?? causes[0]
     const reason = cause?.message ?? message ?? 'eviction refused (429)'
     const named = cause?.message?.match(/disruption budget (\S+)/i)?.[1]
@@ -374,41 +364,42 @@ export class DrainRun {
     return round3((this.deps.clock.now() - this.t0) / 1000)
   }
 
-  /** Turns whatever ended the run into the HttpError the route answers with, and records it. */
-  private failure(err: unknown, signal: AbortSignal): HttpError {
+  /** Turns whatever ended the run into the failure the caller gets, and records it. */
+  private failure(err: unknown, signal: AbortSignal): Error {
     const node = this.node
     const cordonNote = this.st.cordoned ? `; node ${node} left cordoned` : ''
     if (signal.aborted && signal.reason === 'interrupted') {
-      return this.fail('interrupted', 503, `interrupted: service stopped${cordonNote}`)
+      return this.fail('interrupted', 'unavailable', `interrupted: service stopped${cordonNote}`)
     }
     if (signal.aborted) {
       const n = this.pending.size
       const held = [...this.pending.values()].filter((p) => p.pdb).map((p) => `${p.pod} (held by PodDisruptionBudget ${p.pdb})`)
       const msg = `drain of node ${node} timed out after ${this.options.timeout_seconds}s: ${n} pod(s) still on the node` +
         (held.length ? `: ${held.join(', ')}` : '') + cordonNote
-      return this.fail('timed_out', 504, msg)
+      return this.fail('timed_out', 'timed_out', msg)
     }
     if (err instanceof RefusedError) {
       // kubectl's grouping: "<reason>: ns/a, ns/b; <reason>: ns/c"
       const groups = new Map<string, string[]>()
       for (const r of err.plan.refused) groups.set(r.reason, [...(groups.get(r.reason) ?? []), r.pod])
       const text = [...groups].map(([reason, pods]) => `${reason}: ${pods.join(', ')}`).join('; ')
-      return this.fail('refused', 422, `cannot drain node ${node}: ${text}; nothing was evicted${cordonNote}`)
+      return this.fail('refused', 'refused', `cannot drain node ${node}: ${text}; nothing was evicted${cordonNote}`)
     }
     if (err instanceof PodErrors) {
       const text = this.st.errors.map((e) => `${e.pod}: ${e.error}`).join('; ')
-      const code = this.errorCodes.includes(503) ? 503 : this.errorCodes.includes(502) ? 502 : 500
-      return this.fail('failed', code, `drain of node ${node} incomplete: ${this.st.errors.length} pod(s) could not be evicted: ${text}${cordonNote}`)
+      // We could not reach or were not allowed: unavailable; otherwise the cluster did not do what we asked.
+      const kind = this.errorKinds.includes('unavailable') ? 'unavailable' : 'cluster_failed'
+      return this.fail('failed', kind, `drain of node ${node} incomplete: ${this.st.errors.length} pod(s) could not be evicted: ${text}${cordonNote}`)
     }
-    if (err instanceof HttpError) return this.fail('failed', err.statusCode, err.message)
-    const status = (err as { statusCode?: number }).statusCode ?? 500
+    if (err instanceof Failure) return this.fail('failed', err.kind, err.message)
     const message = err instanceof Error ? err.message : String(err)
-    return this.fail('failed', status, `drain of node ${node} failed: ${message}${cordonNote}`)
+    return this.fail('failed', undefined, `drain of node ${node} failed: ${message}${cordonNote}`)
   }
 
-  private fail(phase: DrainStatus['phase'], code: number, message: string): HttpError {
+  /** Records the end; a Failure of `kind` with the status as details, or (no kind: a bug of ours) a plain Error. */
+  private fail(phase: DrainStatus['phase'], kind: FailureKind | undefined, message: string): Error {
     this.finish(phase, message)
-    return new HttpError(code, message, this.status())
+    return kind ? new Failure(kind, message, this.status()) : Object.assign(new Error(message), { details: this.status() })
   }
 
   private finish<T>(phase: DrainStatus['phase'], message: string, result?: T): T {

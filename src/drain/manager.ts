@@ -2,7 +2,7 @@
 // at once (429 beyond), the latest status of each node kept for GET /drain and its events for
 // SSE, and all of them cancelled when the service stops (the node stays cordoned and the status
 // says so).
-import { HttpError } from '../errors.js'
+import { Failure, invalid, nodeNotFound } from '../errors.js'
 import { kubeStatusOf, toKubeError } from '../kube/errors.js'
 import { readNode } from '../kube/node-patches.js'
 import type { CoreV1Event } from '@kubernetes/client-node'
@@ -55,20 +55,20 @@ export class DrainManager {
       try {
         parseSelector(options.pod_selector)
       } catch (err) {
-        throw new HttpError(400, `pod_selector: ${(err as Error).message}`)
+        throw invalid(`pod_selector: ${(err as Error).message}`)
       }
     }
     try {
       await readNode(this.deps.clients, node)
     } catch (err) {
-      if (kubeStatusOf(err) === 404) throw new HttpError(404, `node ${node} not found`)
+      if (kubeStatusOf(err) === 404) throw nodeNotFound(node)
       throw err
     }
     if (options.pod_selector) {
       try {
         await checkPodSelector(this.deps.clients, node, options.pod_selector)
       } catch (err) {
-        if (kubeStatusOf(err) === 400) throw new HttpError(400, `pod_selector: ${toKubeError(err, 'list pods').message}`)
+        if (kubeStatusOf(err) === 400) throw invalid(`pod_selector: ${toKubeError(err, 'list pods').message}`)
         throw toKubeError(err, `list pods on node ${node}`)
       }
     }
@@ -80,17 +80,17 @@ export class DrainManager {
    */
   async start(node: string, options: DrainOptions, actor?: string): Promise<StartedDrain> {
     await this.checkRequest(node, options)
-    if (this.stop.signal.aborted) throw new HttpError(503, 'the service is stopping')
+    if (this.stop.signal.aborted) throw new Failure('unavailable', 'the service is stopping')
     const run = new DrainRun(this.deps, node, options, this.stop.signal, actor)
     if (run.options.dry_run) return { run, result: run.run() }
 
     const current = this.running.get(node)
     if (current) {
-      throw new HttpError(409, `node ${node} is already being drained (started ${current.status().started_at})`, current.status())
+      throw new Failure('conflict', `node ${node} is already being drained (started ${current.status().started_at})`, current.status())
     }
     const max = this.deps.maxConcurrent ?? 3
     if (this.running.size >= max) {
-      throw new HttpError(429, `${this.running.size} drains are running (at most ${max} at once): retry when one ends`, {
+      throw new Failure('too_many', `${this.running.size} drains are running (at most ${max} at once): retry when one ends`, {
         running: [...this.running.keys()],
       })
     }

@@ -214,11 +214,11 @@ export class Reflector<T> {
 
 interface StatusObject { code?: number; reason?: string; message?: string; details?: { causes?: { reason?: string }[] } }
 
-/** An ERROR event in a watch stream: the server's Status, kept as a KubeError (502: the cluster failed us). */
+/** An ERROR event in a watch stream: the server's Status, kept as a KubeError (the cluster failed us). */
 class WatchError extends KubeError {
   readonly tooLargeResourceVersion: boolean
   constructor(path: string, status: StatusObject) {
-    super(502, `Kubernetes API ended the watch of ${path} with an error (HTTP ${status.code ?? '?'} ${status.reason ?? ''}): ${status.message ?? JSON.stringify(status)}`,
+    super('cluster_failed', `Kubernetes API ended the watch of ${path} with an error (HTTP ${status.code ?? '?'} ${status.reason ?? ''}): ${status.message ?? JSON.stringify(status)}`,
       status.code, status.reason, status.details)
     this.tooLargeResourceVersion = status.details?.causes?.some((c) => c.reason === 'ResourceVersionTooLarge') === true ||
       /too large resource version/i.test(status.message ?? '')

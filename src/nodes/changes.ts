@@ -9,7 +9,7 @@ import type { KubeClients } from '../kube/client.js'
 import { isConflict, isNotFound } from '../kube/errors.js'
 import { recordNodeEvent, type NodeEventSpec } from '../kube/events.js'
 import { patchNodeLabels, patchNodeTaints, patchNodeUnschedulable, readNode, toWireTaint, type WireTaint } from '../kube/node-patches.js'
-import { HttpError } from '../errors.js'
+import { Failure, nodeNotFound, type FailureKind } from '../errors.js'
 import { checkEffect, checkKey, checkNotSystemManaged, checkValue } from './validation.js'
 
 /** Who asks: the StreamSpace JWT's username and user_id. */
@@ -23,9 +23,11 @@ export interface AuditEntry {
   actor: Actor
   /** What was asked: key, value, effect, force. */
   request: Record<string, unknown>
-  /** changed: written; unchanged: already so, nothing written; refused: 4xx; failed: 5xx. */
+  /** changed: written; unchanged: already so, nothing written; refused: the request was wrong or
+   * clashed (invalid, not found, conflict...); failed: the cluster or the service failed. */
   outcome: 'changed' | 'unchanged' | 'refused' | 'failed'
-  status_code: number
+  /** Why it was refused or failed. */
+  failure?: FailureKind
   message?: string
   /** Write attempts (more than 1 after conflicts). */
   attempts: number
@@ -86,8 +88,8 @@ async function change(
 ): Promise<ChangeResult> {
   const maxAttempts = deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS
   let attempts = 0
-  const audit = (outcome: AuditEntry['outcome'], status_code: number, more: Partial<AuditEntry> = {}) => {
-    deps.audit({ action, node: name, actor, request, outcome, status_code, attempts, ...more })
+  const audit = (outcome: AuditEntry['outcome'], more: Partial<AuditEntry> = {}) => {
+    deps.audit({ action, node: name, actor, request, outcome, attempts, ...more })
   }
   try {
     validate()
@@ -97,21 +99,23 @@ async function change(
       try {
         const current = await readNode(deps.clients, name)
         const result = await step(current)
-        audit(result.changed ? 'changed' : 'unchanged', 200, { previous: result.previous, affected_pods: affectedPods })
+        audit(result.changed ? 'changed' : 'unchanged', { previous: result.previous, affected_pods: affectedPods })
         const warning = result.changed && result.event ? await event(deps, result.node, result.event) : undefined
         return { node: result.node, changed: result.changed, warnings: warning ? [warning] : [], ...(affectedPods === undefined ? {} : { affectedPods }) }
       } catch (err) {
         if (!isConflict(err)) throw err
         if (attempts >= maxAttempts) {
-          throw new HttpError(409, `nodes/${name} kept changing under us: gave up after ${attempts} conflicting attempts; try again`)
+          throw new Failure('conflict', `nodes/${name} kept changing under us: gave up after ${attempts} conflicting attempts; try again`)
         }
         await sleep(Math.random() * Math.min(100, 5 * attempts))
       }
     }
   } catch (err) {
-    const e = isNotFound(err) && !(err instanceof HttpError) ? new HttpError(404, `Node ${name} not found`) : err
-    const status = (e as { statusCode?: number }).statusCode ?? 500
-    audit(status < 500 ? 'refused' : 'failed', status, { message: (e as Error).message })
+    // A 404 from the API server here is about the node itself (labels and taints are checked on it).
+    const e = isNotFound(err) ? nodeNotFound(name) : err
+    const kind: FailureKind | undefined = e instanceof Failure ? e.kind : undefined
+    const failed = kind === undefined || kind === 'unavailable' || kind === 'cluster_failed' || kind === 'timed_out'
+    audit(failed ? 'failed' : 'refused', { failure: kind, message: (e as Error).message })
     throw e
   }
 }
@@ -150,7 +154,7 @@ export function removeLabel(deps: NodeChangeDeps, actor: Actor, name: string, ke
     () => { checkKey(key); checkNotSystemManaged(key, opts.force, 'label') },
     async (node) => {
       const labels = node.metadata?.labels ?? {}
-      if (!(key in labels)) throw new HttpError(404, `Label ${key} not found on node ${name}`)
+      if (!(key in labels)) throw new Failure('not_found', `Label ${key} not found on node ${name}`)
       const patched = await patchNodeLabels(deps.clients, name, { [key]: null })
       return { node: patched, changed: true, previous: labels[key], event: { reason: 'NodeUnlabeled', message: `Label ${key} removed (was ${JSON.stringify(labels[key])}) ${by(actor)}` } }
     })
@@ -193,7 +197,7 @@ export function removeTaint(deps: NodeChangeDeps, actor: Actor, name: string, ke
       const taints = node.spec?.taints ?? []
       const matches = (t: V1Taint) => t.key === key && (effect === undefined || t.effect === effect)
       const removed = taints.filter(matches)
-      if (removed.length === 0) throw new HttpError(404, `Taint ${taintText({ key, effect })} not found on node ${name}`)
+      if (removed.length === 0) throw new Failure('not_found', `Taint ${taintText({ key, effect })} not found on node ${name}`)
       const next = taints.filter((t) => !matches(t)).map(toWireTaint)
       const patched = await patchNodeTaints(deps.clients, name, next, node.metadata?.resourceVersion ?? '')
       return {

@@ -4,13 +4,14 @@
 // most once per cache change (and not more often than every rebuildIntervalMs under churn), and
 // each node's view and JSON are reused while its inputs are unchanged.
 import { createHash } from 'node:crypto'
+import type { V1Node } from '@kubernetes/client-node'
 import type { ClusterCache } from '../kube/cluster-cache.js'
 import type { NodeUsage } from '../kube/node-metrics.js'
 import { formatQuantity, parseQuantity } from '../kube/quantity.js'
 import { systemClock, type Clock } from '../kube/reflector.js'
-import { matches, type Requirement } from '../kube/selector.js'
+import { matches, parseSelector, SelectorError, type Requirement } from '../kube/selector.js'
 import type { NodeObject } from '../kube/types.js'
-import { HttpError } from '../errors.js'
+import { Failure, invalid, nodeNotFound } from '../errors.js'
 import { ageStableForMs } from './age.js'
 import type { ClusterStats, NodeDetail, NodeView, UsageSample } from './shapes.js'
 import { clusterStats, nodeDetail, nodeView, usagePercent } from './view.js'
@@ -56,6 +57,13 @@ interface Snapshot {
   prepared?: PreparedList
 }
 
+/** "1h30m" -> ms */
+export function parseWindow(text: string): number {
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text)
+  if (!m || text === '') throw invalid(`querystring.window "${text}" must be a duration like 90s, 30m, 1h or 1h30m`)
+  return ((Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 1000
+}
+
 export class NodeReadModel {
   private readonly viewCache = new Map<string, CachedView>()
   private snapshot: Snapshot | undefined
@@ -77,22 +85,22 @@ export class NodeReadModel {
   readable(): { stale: boolean } {
     if (!this.cache.synced) {
       const why = this.cache.lastError ? `: ${this.cache.lastError}` : '; retry shortly'
-      throw new HttpError(503, `The node cache has not synced with the Kubernetes API yet${why}`)
+      throw new Failure('unavailable', `The node cache has not synced with the Kubernetes API yet${why}`)
     }
     return { stale: this.cache.stale }
   }
 
-  has(name: string): boolean { return this.cache.nodes.has(name) }
-
-  /** NodeView of any node object, e.g. one a patch just returned. */
-  viewOf(node: NodeObject): NodeView {
+  /** NodeView of any node object, e.g. one a patch just returned (client-node's model: Dates for times). */
+  viewOf(node: NodeObject | V1Node): NodeView {
     const name = node.metadata?.name ?? ''
-    return nodeView(node, { pods: this.cache.podsOn(name), usage: this.cache.usage(name), now: this.clock.now() })
+    return nodeView(node as NodeObject, { pods: this.cache.podsOn(name), usage: this.cache.usage(name), now: this.clock.now() })
   }
 
-  detail(name: string): NodeDetail | undefined {
+  /** One node in detail; not_found for an unknown node. */
+  detail(name: string): NodeDetail {
     const node = this.cache.nodes.get(name)
-    return node && nodeDetail(node, { pods: this.cache.podsOnNode(name), usage: this.cache.usage(name), now: this.clock.now() })
+    if (!node) throw nodeNotFound(name)
+    return nodeDetail(node, { pods: this.cache.podsOnNode(name), usage: this.cache.usage(name), now: this.clock.now() })
   }
 
   private cachedView(node: NodeObject, now: number): CachedView {
@@ -133,6 +141,18 @@ export class NodeReadModel {
       (!filter.selector || matches(filter.selector, v.labels)) && (filter.ready === undefined || v.status.ready === filter.ready))
   }
 
+  /** The list as a client filters it: a Kubernetes label selector (invalid names the field) and readiness. */
+  filteredViews(query: { labelSelector?: string; ready?: boolean }): NodeView[] {
+    let selector: Requirement[] | undefined
+    try {
+      selector = parseSelector(query.labelSelector)
+    } catch (err) {
+      if (err instanceof SelectorError) throw invalid(`querystring.labelSelector: ${err.message}`)
+      throw err
+    }
+    return this.views({ selector, ready: query.ready })
+  }
+
   /** The whole node list as JSON bytes + ETag, built once per snapshot from each node's cached JSON. */
   preparedList(): PreparedList {
     const snap = this.current()
@@ -155,10 +175,16 @@ export class NodeReadModel {
     return snap.stats
   }
 
-  /** A node's usage samples since `since` (ms), or undefined for an unknown node. */
-  usageHistory(name: string, since: number): { available: boolean; samples: UsageSample[] } | undefined {
+  /**
+   * A node's usage samples over the last `window` (90s, 30m, 1h, 1h30m); not_found for an unknown
+   * node, invalid for a window that is no duration.
+   */
+  usageHistory(name: string, window: string): { available: boolean; samples: UsageSample[] } {
     const node = this.cache.nodes.get(name)
-    if (!node) return undefined
+    if (!node) throw nodeNotFound(name)
+    const windowMs = parseWindow(window)
+    if (windowMs <= 0) throw invalid('querystring.window must be longer than 0s')
+    const since = this.clock.now() - windowMs
     const samples = (this.cache.metrics?.since(name, since) ?? []).map((u) => ({
       timestamp: new Date(u.at).toISOString(),
       ...usagePercent(u, node.status?.allocatable)!,

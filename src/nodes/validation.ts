@@ -1,7 +1,7 @@
 // Kubernetes validation of label keys and values and of taints, with the API server's own rules
 // and messages (k8s.io/apimachinery/pkg/util/validation: IsQualifiedName, IsValidLabelValue,
 // IsDNS1123Subdomain; core validation of taint effects). Each violation names the field and the rule.
-import { HttpError } from '../errors.js'
+import { invalid } from '../errors.js'
 
 export const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const
 export type TaintEffect = (typeof TAINT_EFFECTS)[number]
@@ -59,7 +59,7 @@ export interface FieldProblem { field: string; value: string; rule: string }
 
 function fail(field: string, value: string, rules: string[]): never {
   const problems: FieldProblem[] = rules.map((rule) => ({ field, value, rule }))
-  throw new HttpError(400, `Invalid value for ${field} ${JSON.stringify(value)}: ${rules.join('; ')}`, { problems })
+  throw invalid(`Invalid value for ${field} ${JSON.stringify(value)}: ${rules.join('; ')}`, { problems })
 }
 
 export function checkKey(key: string, field = 'key'): void {
@@ -95,7 +95,7 @@ export function isSystemManagedKey(key: string): boolean {
 /** The guard rail: refuse a system-managed key unless the admin says force. */
 export function checkNotSystemManaged(key: string, force: boolean | undefined, what: 'label' | 'taint'): void {
   if (force || !isSystemManagedKey(key)) return
-  throw new HttpError(400, `Refusing to change ${what} ${key}: keys under kubernetes.io/ and k8s.io/ are managed by the kubelet, the node controller or the cloud provider (node-role.kubernetes.io/ is allowed); set force=true to change it anyway`, {
+  throw invalid(`Refusing to change ${what} ${key}: keys under kubernetes.io/ and k8s.io/ are managed by the kubelet, the node controller or the cloud provider (node-role.kubernetes.io/ is allowed); set force=true to change it anyway`, {
     problems: [{ field: 'key', value: key, rule: 'system-managed key: requires force=true' }],
   })
 }

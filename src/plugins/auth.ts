@@ -4,7 +4,7 @@
 import fp from 'fastify-plugin'
 import jwt from '@fastify/jwt'
 import type { onRequestHookHandler } from 'fastify'
-import { HttpError } from '../errors.js'
+import { Failure } from '../errors.js'
 
 export interface StreamSpaceClaims {
   user_id: string
@@ -46,7 +46,7 @@ export default fp<AuthOptions>(async (app, opts) => {
     verify: { algorithms: ['HS256'], allowedIss: opts.issuer, requiredClaims: ['exp', 'iss'], clockTolerance: 5000 },
   })
   app.decorate('requireAdmin', async function (request) {
-    if (!request.headers.authorization) throw new HttpError(401, 'Missing bearer token: send Authorization: Bearer <StreamSpace JWT>')
+    if (!request.headers.authorization) throw new Failure('unauthenticated', 'Missing bearer token: send Authorization: Bearer <StreamSpace JWT>')
     try {
       await request.jwtVerify()
     } catch (err) {
@@ -55,8 +55,8 @@ export default fp<AuthOptions>(async (app, opts) => {
         : code.includes('INACTIVE') ? 'token not yet valid (nbf)'
           : code.includes('CLAIM') ? (err as Error).message
             : 'invalid token'
-      throw new HttpError(401, `Unauthorized: ${why}`)
+      throw new Failure('unauthenticated', `Unauthorized: ${why}`)
     }
-    if (request.user.role !== 'admin') throw new HttpError(403, `Forbidden: role "${request.user.role}" is not admin`)
+    if (request.user.role !== 'admin') throw new Failure('forbidden', `Forbidden: role "${request.user.role}" is not admin`)
   } satisfies onRequestHookHandler)
 }, { name: 'auth', dependencies: ['errors'] })

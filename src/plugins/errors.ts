@@ -1,10 +1,28 @@
-// One shape for every error answer: {statusCode, error, message, details?}. Validation errors name
-// the field; Kubernetes failures say what was refused; nothing leaks a stack trace.
+// One shape for every error answer: {statusCode, error, message, details?}, and the one place that
+// maps the domain's outcomes (src/errors.ts) to HTTP status codes. Validation errors name the
+// field; Kubernetes failures say what was refused; errors Fastify raises itself (bad JSON, wrong
+// content type, body too large, a path parameter too long) answer in the same shape; nothing
+// leaks a stack trace.
 import fp from 'fastify-plugin'
 import { STATUS_CODES } from 'node:http'
-import type { FastifyError } from 'fastify'
-import { HttpError } from '../errors.js'
-import { KubeError } from '../kube/errors.js'
+import type { FastifyError, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
+import { Failure, type FailureKind } from '../errors.js'
+
+/** Each outcome's HTTP status. */
+export const STATUS_OF: Record<FailureKind, number> = {
+  invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  refused: 422,
+  too_many: 429,
+  cluster_failed: 502,
+  unavailable: 503,
+  timed_out: 504,
+}
+
+export const statusOf = (err: Failure): number => STATUS_OF[err.kind]
 
 export function errorBody(statusCode: number, message: string, details?: unknown) {
   return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, ...(details === undefined ? {} : { details }) }
@@ -24,21 +42,54 @@ function validationMessage(err: FastifyError): string {
   return `${context}${field ? '.' + field : ''} ${first.message ?? 'is invalid'}`
 }
 
+/** Fastify's own errors (FST_ERR_*): its message without its code, in our shape. */
+function fastifyMessage(err: FastifyError, status: number, request: FastifyRequest): string {
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return `body is not valid JSON: ${err.message}`
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return `Unsupported Media Type ${JSON.stringify(request.headers['content-type'] ?? '')}: send application/json`
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'body is too large'
+    default:
+      return status >= 500 ? 'Internal server error' : err.message
+  }
+}
+
+/**
+ * Errors Fastify answers before any route runs (a malformed URL, a path parameter longer than
+ * maxParamLength): passed to Fastify({ frameworkErrors }) by app.ts.
+ */
+export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (err, request: FastifyRequest, reply: FastifyReply) => {
+  const status = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : err.statusCode && err.statusCode >= 400 ? err.statusCode : 400
+  const message = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+    ? `A path parameter of ${request.url.split('?')[0]} is longer than any valid one`
+    : err.code === 'FST_ERR_BAD_URL' ? `The URL ${request.url.split('?')[0]} is not valid (bad percent-encoding?)` : err.message
+  void reply.code(status).send(errorBody(status, message))
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The HTTP status of an outcome (500 for none: an unexpected error), e.g. for audit lines. */
+    httpStatusOf(kind: FailureKind | undefined): number
+  }
+}
+
 export default fp(async (app) => {
+  app.decorate('httpStatusOf', (kind: FailureKind | undefined) => (kind ? STATUS_OF[kind] : 500))
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err.validation) {
       return reply.code(400).send(errorBody(400, validationMessage(err), err.validation.map((v) => ({ field: v.instancePath, message: v.message }))))
     }
-    if (err instanceof HttpError || err instanceof KubeError) {
-      if (err.statusCode >= 500) request.log.warn({ err: err.message }, 'request failed')
-      return reply.code(err.statusCode).send(errorBody(err.statusCode, err.message, err.details))
+    if (err instanceof Failure) {
+      const status = statusOf(err)
+      if (status >= 500) request.log.warn({ err: err.message, kind: err.kind }, 'request failed')
+      return reply.code(status).send(errorBody(status, err.message, err.details))
     }
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500
-    if (status >= 500) {
-      request.log.error({ err }, 'unhandled error')
-      return reply.code(status).send(errorBody(status, 'Internal server error'))
-    }
-    return reply.code(status).send(errorBody(status, err.message))
+    if (status >= 500) request.log.error({ err }, 'unhandled error')
+    return reply.code(status).send(errorBody(status, fastifyMessage(err, status, request)))
   })
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send(errorBody(404, `Route ${request.method} ${request.url.split('?')[0]} not found`))

@@ -5,7 +5,7 @@
 // appended by the registry to what prom-client renders, so registry.metrics() has everything.
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import { KubeError } from '../kube/errors.js'
+import { isClusterFailure } from '../kube/errors.js'
 import type { Reflector } from '../kube/reflector.js'
 import { METRIC_PREFIX as PREFIX, NodeSeries, escapeLabel } from '../nodes/node-series.js'
 
@@ -88,7 +88,7 @@ export default fp(async (app) => {
   registry.addProducer(() => watchRestarts({ nodes: cluster.nodeReflector, pods: cluster.podReflector }))
   app.decorate('metrics', { registry })
   app.addHook('onError', async (request, _reply, err) => {
-    if (err instanceof KubeError && err.statusCode >= 500) kubeRequestErrors.inc({ route: request.routeOptions.url ?? 'unmatched' })
+    if (isClusterFailure(err)) kubeRequestErrors.inc({ route: request.routeOptions.url ?? 'unmatched' })
   })
   app.addHook('onResponse', async (request, reply) => {
     httpDuration.observe(

@@ -1,11 +1,15 @@
-// The node read model (`app.nodes`): views, stats, the prepared list and usage history, rendered
-// from the kube plugin's watch caches. Read routes answer from it.
+// The nodes domain as routes reach it: the read model (`app.nodes`: views, stats, the prepared
+// list and usage history, rendered from the kube plugin's watch caches) and what node changes
+// need (`app.nodeChangeDeps`: the Kubernetes clients and the pods on a node, wired here so routes
+// never touch the kube layer).
 import fp from 'fastify-plugin'
 import { NodeReadModel } from '../nodes/read-model.js'
+import type { AuditSink, Logger, NodeChangeDeps } from '../nodes/changes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     nodes: NodeReadModel
+    nodeChangeDeps(audit: AuditSink, log?: Logger): NodeChangeDeps
   }
 }
 
@@ -16,4 +20,10 @@ export interface NodesPluginOptions {
 
 export default fp<NodesPluginOptions>(async (app, opts) => {
   app.decorate('nodes', new NodeReadModel(app.cluster, { clock: app.clock, rebuildIntervalMs: opts.rebuildIntervalMs ?? 100 }))
+  app.decorate('nodeChangeDeps', (audit: AuditSink, log?: Logger): NodeChangeDeps => ({
+    clients: app.kube,
+    podsOnNode: (node) => app.cluster.podsOn(node),
+    audit,
+    log,
+  }))
 }, { name: 'nodes', dependencies: ['kube'] })

@@ -4,7 +4,7 @@
 import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
-import { HttpError } from '../errors.js'
+import { Failure } from '../errors.js'
 
 export interface ChangeRateLimitOptions {
   /** Changes a user may make per window. Default 120. */
@@ -39,7 +39,7 @@ export default fp<ChangeRateLimitOptions>(async (fastify, opts) => {
       request.log.warn({ audit: { action: `${request.method} ${request.routeOptions.url}`, actor: key, outcome: 'refused', status_code: 429 } }, `audit: ${key} over the node change rate limit`)
     },
     errorResponseBuilder: (_request, context) =>
-      new HttpError(429, `Rate limit exceeded: at most ${max} node changes per ${seconds(timeWindow)} per user; retry in ${Math.max(1, Math.ceil(context.ttl / 1000))} s`, {
+      new Failure('too_many', `Rate limit exceeded: at most ${max} node changes per ${seconds(timeWindow)} per user; retry in ${Math.max(1, Math.ceil(context.ttl / 1000))} s`, {
         limit: max,
         window_seconds: timeWindow / 1000,
         retry_after_seconds: Math.ceil(context.ttl / 1000),

@@ -8,32 +8,30 @@ import { NodeParams, NodeView } from '../schemas/node.js'
 import {
   DeleteLabelQuery, DeleteTaintQuery, LabelKeyParams, SetLabelBody, SetTaintBody, TaintChangeResult, TaintKeyParams,
 } from '../schemas/node-changes.js'
+import type { FailureKind } from '../errors.js'
 import * as changes from '../nodes/changes.js'
 import type { Actor, AuditEntry, ChangeResult, NodeChangeDeps } from '../nodes/changes.js'
-import type { V1Node } from '@kubernetes/client-node'
-import type { NodeObject } from '../kube/types.js'
 
 const errors = { ...commonErrors, 404: ErrorResponse, 409: ErrorResponse, 429: ErrorResponse }
 
-/** The audit trail goes to the log: one line per change attempt, with who, what, node and outcome. */
-export function auditToLog(log: FastifyBaseLogger) {
+/**
+ * The audit trail goes to the log: one line per change attempt, with who, what, node, outcome and
+ * the status code answered.
+ */
+export function auditToLog(log: FastifyBaseLogger, statusOf: (kind: FailureKind | undefined) => number) {
   return (entry: AuditEntry) => {
     const line = `audit: ${entry.actor.username} ${entry.action} on node ${entry.node}: ${entry.outcome}`
-    if (entry.outcome === 'failed') log.warn({ audit: entry }, line)
-    else log.info({ audit: entry }, line)
+    const status_code = entry.outcome === 'changed' || entry.outcome === 'unchanged' ? 200 : statusOf(entry.failure)
+    if (entry.outcome === 'failed') log.warn({ audit: { ...entry, status_code } }, line)
+    else log.info({ audit: { ...entry, status_code } }, line)
   }
 }
 
 const routes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const deps = (request: FastifyRequest): NodeChangeDeps => ({
-    clients: fastify.kube,
-    podsOnNode: (node) => fastify.cluster.podsOn(node),
-    audit: auditToLog(request.log),
-    log: request.log,
-  })
+  const deps = (request: FastifyRequest): NodeChangeDeps => fastify.nodeChangeDeps(auditToLog(request.log, fastify.httpStatusOf), request.log)
   const actor = (request: FastifyRequest): Actor => ({ username: String(request.user.username), user_id: String(request.user.user_id) })
   // The node as the write returned it (client-node model: same fields, Dates for times).
-  const view = (node: V1Node) => fastify.nodes.viewOf(node as NodeObject)
+  const view = fastify.nodes.viewOf.bind(fastify.nodes)
   const common = { tags: ['nodes'], security: [{ bearerAuth: [] }] }
   /** RFC 9111 Warning headers for what went wrong around a change that was made. */
   const warn = (reply: FastifyReply, r: ChangeResult) => {

@@ -1,7 +1,7 @@
 // The drain domain against a cluster (simulated; fixtures through the Kubernetes API only):
 // every filter and option, PDBs blocking then releasing, timeouts, dry runs, concurrency.
 import t from 'tap'
-import { HttpError } from '../../src/errors.js'
+import { Failure } from '../../src/errors.js'
 import { DrainManager } from '../../src/drain/manager.js'
 import type { DrainEvent, DrainOptions } from '../../src/drain/types.js'
 import { systemClock } from '../../src/kube/reflector.js'
@@ -24,11 +24,11 @@ async function drain(node: string, options: DrainOptions = {}, m = manager()) {
   return result
 }
 
-async function refusal(p: Promise<unknown>): Promise<HttpError> {
+async function refusal(p: Promise<unknown>): Promise<Failure> {
   try {
     await p
   } catch (err) {
-    if (err instanceof HttpError) return err
+    if (err instanceof Failure) return err
     throw err
   }
   throw new Error('expected the drain to fail')
@@ -56,7 +56,7 @@ eachBackend(t, 'drain', async (t, b) => {
     const { ns } = await mixedNode(c, 'n-bare', { unmanaged: true })
     const before = await podsOnNode(c, 'n-bare')
     const err = await refusal(drain('n-bare'))
-    t.equal(err.statusCode, 422)
+    t.equal(err.kind, 'refused')
     t.match(err.message, /cannot delete Pods that declare no controller \(use force to override\): .*bare-n-bare/)
     const details = err.details as { refused: Array<{ pod: string; reason: string }>; phase: string; cordoned: boolean }
     t.same(details.refused.map((r) => r.pod), [`${ns}/bare-n-bare`])
@@ -72,7 +72,7 @@ eachBackend(t, 'drain', async (t, b) => {
   await t.test('emptyDir pod: refused without delete_emptydir_data; evicted with it', async (t) => {
     const { ns } = await mixedNode(c, 'n-empty', { emptyDir: true })
     const err = await refusal(drain('n-empty'))
-    t.equal(err.statusCode, 422)
+    t.equal(err.kind, 'refused')
     t.match(err.message, /cannot delete Pods with local storage \(use delete_emptydir_data to override\)/)
     t.equal(((err.details as { refused: unknown[] }).refused).length, 1)
     const r = await drain('n-empty', { delete_emptydir_data: true })
@@ -83,12 +83,12 @@ eachBackend(t, 'drain', async (t, b) => {
   await t.test('DaemonSet pods: refused with ignore_daemonsets false; orphans refused unless force', async (t) => {
     const { ns } = await mixedNode(c, 'n-ds')
     const err = await refusal(drain('n-ds', { ignore_daemonsets: false }))
-    t.equal(err.statusCode, 422)
+    t.equal(err.kind, 'refused')
     t.match(err.message, /DaemonSet-managed Pods \(use ignore_daemonsets to ignore\): .*ds-n-ds/)
 
     await c.apps.deleteNamespacedDaemonSet({ namespace: ns, name: 'agent', propagationPolicy: 'Orphan' })
     const orphan = await refusal(drain('n-ds'))
-    t.equal(orphan.statusCode, 422)
+    t.equal(orphan.kind, 'refused')
     // kubectl's words for a pod whose DaemonSet is gone; a real garbage collector strips the
     // ownerReference of an orphan soon after, and then it is a pod with no controller.
     t.match(orphan.message, /daemonsets.apps "agent" not found|cannot delete Pods that declare no controller/)
@@ -145,7 +145,7 @@ eachBackend(t, 'drain', async (t, b) => {
     t.same(r.evicted.sort(), [`${ns}/web-0`, `${ns}/web-1`], 'the unmanaged pod does not match, so it does not block')
     t.ok((await podsOnNode(c, 'n-sel')).includes(`${ns}/bare-n-sel`))
     const bad = await refusal(drain('n-sel', { pod_selector: 'app in (' }))
-    t.equal(bad.statusCode, 400)
+    t.equal(bad.kind, 'invalid')
     t.match(bad.message, /^pod_selector/)
   })
 
@@ -209,7 +209,7 @@ eachBackend(t, 'drain', async (t, b) => {
     const t0 = Date.now()
     const err = await refusal(drain('n-stuck', { timeout_seconds: 2 }))
     const took = Date.now() - t0
-    t.equal(err.statusCode, 504)
+    t.equal(err.kind, 'timed_out')
     t.ok(took >= 2000 && took < 6000, `bounded by timeout_seconds (${took} ms)`)
     t.match(err.message, /timed out after 2s: 2 pod\(s\) still on the node/)
     t.match(err.message, /held by PodDisruptionBudget web/)
@@ -226,7 +226,7 @@ eachBackend(t, 'drain', async (t, b) => {
     const rs = await createReplicaSet(c, ns, 'api', 1, { app: 'api' })
     await createPod(c, { namespace: ns, name: 'api-0', node: 'n-multi', owner: rs, labels: { app: 'api' } })
     const err = await refusal(drain('n-multi', { timeout_seconds: 20 }))
-    t.equal(err.statusCode, 502)
+    t.equal(err.kind, 'cluster_failed')
     t.match(err.message, /more than one PodDisruptionBudget/)
     const details = err.details as { errors: Array<{ pod: string }>; evicted: string[]; phase: string }
     t.same(details.errors.map((e) => e.pod).sort(), [`${ns}/web-0`, `${ns}/web-1`])
@@ -246,10 +246,10 @@ eachBackend(t, 'drain', async (t, b) => {
     const m = manager({ maxConcurrent: 1 })
     const first = await m.start('n-busy-1', {})
     const again = await refusal(m.start('n-busy-1', {}))
-    t.equal(again.statusCode, 409)
+    t.equal(again.kind, 'conflict')
     t.match(again.message, /already being drained/)
     const other = await refusal(m.start('n-busy-2', {}))
-    t.equal(other.statusCode, 429)
+    t.equal(other.kind, 'too_many')
     const dry = await m.start('n-busy-1', { dry_run: true })
     t.equal((await dry.result).dry_run, true, 'a dry run is not blocked by a running drain')
     await first.result
@@ -259,7 +259,7 @@ eachBackend(t, 'drain', async (t, b) => {
 
   await t.test('unknown node: 404', async (t) => {
     const err = await refusal(drain('no-such-node'))
-    t.equal(err.statusCode, 404)
+    t.equal(err.kind, 'not_found')
   })
 
   await t.test('service stops mid-drain: interrupted, node left cordoned, status says so', async (t) => {
@@ -270,7 +270,7 @@ eachBackend(t, 'drain', async (t, b) => {
     await waitUntil(() => run.status().pending.some((p) => p.pdb))
     await m.close()
     const err = await refusal(result)
-    t.equal(err.statusCode, 503)
+    t.equal(err.kind, 'unavailable')
     const st = m.status('n-stop')
     t.equal(st.phase, 'interrupted')
     t.equal(st.message, 'interrupted: service stopped; node n-stop left cordoned')

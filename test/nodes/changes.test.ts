@@ -23,8 +23,8 @@ async function podsOnNode(clients: KubeClients, node: string): Promise<PodOnNode
   return pods.map((p) => ({ phase: p.status?.phase ?? 'Pending', terminating: Boolean(p.metadata?.deletionTimestamp), tolerations: p.spec?.tolerations }))
 }
 
-async function failure(p: Promise<unknown>): Promise<{ statusCode: number; message: string }> {
-  try { await p } catch (err) { return err as { statusCode: number; message: string } }
+async function failure(p: Promise<unknown>): Promise<{ kind: string; message: string }> {
+  try { await p } catch (err) { return err as { kind: string; message: string } }
   throw new Error('expected a failure')
 }
 
@@ -53,11 +53,11 @@ eachBackend(t, 'node changes', async (t, b) => {
     r = await changes.removeLabel(d, alice, 'lab-1', 'example.com/pool')
     t.equal(r.changed, true)
     t.notOk('example.com/pool' in ((await read(c, 'lab-1')).metadata?.labels ?? {}))
-    t.match(await failure(changes.removeLabel(d, alice, 'lab-1', 'example.com/pool')), { statusCode: 404, message: 'Label example.com/pool not found on node lab-1' })
-    t.match(await failure(changes.setLabel(d, alice, 'no-such-node', 'a', 'b')), { statusCode: 404, message: 'Node no-such-node not found' })
-    t.same(audit.map((a) => `${a.action}:${a.outcome}:${a.status_code}`), [
-      'label.set:changed:200', 'label.set:changed:200', 'label.set:unchanged:200', 'label.set:changed:200', 'label.remove:changed:200',
-      'label.remove:refused:404', 'label.set:refused:404',
+    t.match(await failure(changes.removeLabel(d, alice, 'lab-1', 'example.com/pool')), { kind: 'not_found', message: 'Label example.com/pool not found on node lab-1' })
+    t.match(await failure(changes.setLabel(d, alice, 'no-such-node', 'a', 'b')), { kind: 'not_found', message: 'Node "no-such-node" not found' })
+    t.same(audit.map((a) => `${a.action}:${a.outcome}:${a.failure ?? ''}`), [
+      'label.set:changed:', 'label.set:changed:', 'label.set:unchanged:', 'label.set:changed:', 'label.remove:changed:',
+      'label.remove:refused:not_found', 'label.set:refused:not_found',
     ])
     t.match(audit[1], { node: 'lab-1', actor: alice, request: { key: 'example.com/pool', value: 'cpu', force: false }, previous: 'gpu', attempts: 1 })
   })
@@ -67,16 +67,16 @@ eachBackend(t, 'node changes', async (t, b) => {
     const { deps: d, audit } = deps(c)
     const before = await read(c, 'guard-1')
     const e = await failure(changes.setLabel(d, alice, 'guard-1', 'kubernetes.io/hostname', 'evil'))
-    t.equal(e.statusCode, 400)
+    t.equal(e.kind, 'invalid')
     t.match(e.message, /managed by the kubelet.*force=true/)
-    t.match(await failure(changes.removeLabel(d, alice, 'guard-1', 'topology.kubernetes.io/zone')), { statusCode: 400 })
+    t.match(await failure(changes.removeLabel(d, alice, 'guard-1', 'topology.kubernetes.io/zone')), { kind: 'invalid' })
     t.same((await read(c, 'guard-1')).metadata?.labels, before.metadata?.labels, 'unchanged')
     await changes.setLabel(d, alice, 'guard-1', 'topology.kubernetes.io/zone', 'b', { force: true })
     await changes.setLabel(d, alice, 'guard-1', 'node-role.kubernetes.io/gpu', '')
     const after = (await read(c, 'guard-1')).metadata?.labels ?? {}
     t.equal(after['topology.kubernetes.io/zone'], 'b', 'forced')
     t.equal(after['node-role.kubernetes.io/gpu'], '', 'node-role allowed without force')
-    t.match(audit[0], { outcome: 'refused', status_code: 400, message: /force/ })
+    t.match(audit[0], { outcome: 'refused', failure: 'invalid', message: /force/ })
   })
 
   await t.test('taints: kubectl order, upsert by (key, effect), remove by key or key+effect', async (t) => {
@@ -91,14 +91,14 @@ eachBackend(t, 'node changes', async (t, b) => {
     t.equal(r.changed, false, 'idempotent')
     await changes.removeTaint(d, alice, 'taint-1', 'dedicated', 'PreferNoSchedule')
     t.same(taintsOf(await read(c, 'taint-1')), ['dedicated=ml:NoSchedule', 'old:NoSchedule'])
-    t.match(await failure(changes.removeTaint(d, alice, 'taint-1', 'dedicated', 'NoExecute')), { statusCode: 404, message: 'Taint dedicated:NoExecute not found on node taint-1' })
+    t.match(await failure(changes.removeTaint(d, alice, 'taint-1', 'dedicated', 'NoExecute')), { kind: 'not_found', message: 'Taint dedicated:NoExecute not found on node taint-1' })
     await changes.setTaint(d, alice, 'taint-1', { key: 'dedicated', effect: 'PreferNoSchedule' })
     await changes.removeTaint(d, alice, 'taint-1', 'dedicated', undefined)
     t.same(taintsOf(await read(c, 'taint-1')), ['old:NoSchedule'], 'without effect: every taint with the key')
     await changes.removeTaint(d, alice, 'taint-1', 'old', undefined)
     t.same((await read(c, 'taint-1')).spec?.taints, undefined, 'last taint removed: field gone')
-    t.match(await failure(changes.removeTaint(d, alice, 'taint-1', 'old', undefined)), { statusCode: 404 })
-    t.match(await failure(changes.setTaint(d, alice, 'taint-1', { key: 'x', effect: 'Evict' })), { statusCode: 400, message: /effect.*NoSchedule, PreferNoSchedule, NoExecute/ })
+    t.match(await failure(changes.removeTaint(d, alice, 'taint-1', 'old', undefined)), { kind: 'not_found' })
+    t.match(await failure(changes.setTaint(d, alice, 'taint-1', { key: 'x', effect: 'Evict' })), { kind: 'invalid', message: /effect.*NoSchedule, PreferNoSchedule, NoExecute/ })
   })
 
   await t.test('NoExecute answers how many pods it evicts', async (t) => {
@@ -133,7 +133,7 @@ eachBackend(t, 'node changes', async (t, b) => {
     t.equal((await changes.uncordon(d, alice, 'cordon-1')).changed, true)
     t.notOk((await read(c, 'cordon-1')).spec?.unschedulable)
     t.equal((await changes.uncordon(d, alice, 'cordon-1')).changed, false)
-    t.match(await failure(changes.cordon(d, alice, 'no-such-node')), { statusCode: 404 })
+    t.match(await failure(changes.cordon(d, alice, 'no-such-node')), { kind: 'not_found' })
     t.same(audit.map((a) => `${a.action}:${a.outcome}`), ['cordon:changed', 'cordon:unchanged', 'uncordon:changed', 'uncordon:unchanged', 'cordon:refused'])
   })
 
@@ -190,9 +190,9 @@ t.test('faults injected by the simulator', async (t) => {
     sim.faults.conflictRate = 1
     let e
     try { e = await failure(changes.setTaint(d, alice, 'always-409', { key: 'x', effect: 'NoSchedule' })) } finally { sim.faults.conflictRate = 0 }
-    t.match(e, { statusCode: 409, message: /gave up after 3 conflicting attempts/ })
+    t.match(e, { kind: 'conflict', message: /gave up after 3 conflicting attempts/ })
     t.equal((await read(c, 'always-409')).metadata?.resourceVersion, before.metadata?.resourceVersion)
-    t.match(audit[0], { outcome: 'refused', status_code: 409, attempts: 3 })
+    t.match(audit[0], { outcome: 'refused', failure: 'conflict', attempts: 3 })
   })
 
   t.test('an API failure leaves the node unchanged and says what failed', async (t) => {
@@ -209,7 +209,7 @@ t.test('faults injected by the simulator', async (t) => {
       sim.faults.errorRate = 0
     }
     for (const e of errs) {
-      t.ok(e.statusCode === 502 || e.statusCode === 503, `status ${e.statusCode}`)
+      t.ok(e.kind === 'cluster_failed' || e.kind === 'unavailable', `kind ${e.kind}`)
       t.match(e.message, /Kubernetes API failed to (read|list|patch) /)
     }
     const after = await read(c, 'broken')
@@ -224,7 +224,7 @@ t.test('faults injected by the simulator', async (t) => {
     // Only writes fail: reads go through, then the patch gets a 503.
     const clients = { ...c, core: new Proxy(c.core, { get: (target, prop, recv) => prop === 'patchNode' ? async (...args: unknown[]) => { sim.faults.errorRate = 1; try { return await (target.patchNode as (...a: unknown[]) => unknown)(...args) } finally { sim.faults.errorRate = 0 } } : Reflect.get(target, prop, recv) }) }
     const e = await failure(changes.setTaint({ ...d, clients }, alice, 'half', { key: 'new', effect: 'NoSchedule' }))
-    t.match(e, { statusCode: 502, message: /Kubernetes API failed to patch nodes\/half \(HTTP 503\)/ })
+    t.match(e, { kind: 'cluster_failed', message: /Kubernetes API failed to patch nodes\/half \(HTTP 503\)/ })
     t.same((await read(c, 'half')).spec?.taints?.map((x) => x.key), ['keep'])
     t.equal((await read(c, 'half')).metadata?.resourceVersion, before.metadata?.resourceVersion)
   })

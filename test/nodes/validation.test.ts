@@ -1,5 +1,5 @@
 import t from 'tap'
-import { HttpError } from '../../src/errors.js'
+import type { Failure } from '../../src/errors.js'
 import {
   checkEffect, checkKey, checkNotSystemManaged, checkValue, isSystemManagedKey, labelValueErrors, qualifiedNameErrors,
 } from '../../src/nodes/validation.js'
@@ -54,9 +54,9 @@ t.test('label values at the boundaries (IsValidLabelValue)', async (t) => {
 })
 
 t.test('errors are 400s naming the field and the rule', async (t) => {
-  const err = (fn: () => void) => { try { fn() } catch (e) { return e as HttpError } throw new Error('no error') }
+  const err = (fn: () => void) => { try { fn() } catch (e) { return e as Failure } throw new Error('no error') }
   const e1 = err(() => checkKey('-bad'))
-  t.equal(e1.statusCode, 400)
+  t.equal(e1.kind, 'invalid')
   t.match(e1.message, /^Invalid value for key "-bad": name part must consist/)
   t.match(e1.details, { problems: [{ field: 'key', value: '-bad', rule: /name part must consist/ }] })
   const e2 = err(() => checkValue('x'.repeat(64)))
@@ -64,7 +64,7 @@ t.test('errors are 400s naming the field and the rule', async (t) => {
   const e3 = err(() => checkEffect('NoSchedul'))
   t.match(e3.message, /Invalid value for effect "NoSchedul": unsupported taint effect: must be one of NoSchedule, PreferNoSchedule, NoExecute/)
   for (const ok of ['NoSchedule', 'PreferNoSchedule', 'NoExecute']) t.doesNotThrow(() => checkEffect(ok))
-  for (const bad of ['', 'noschedule', 'NoExecute ', 'Evict']) t.throws(() => checkEffect(bad), { statusCode: 400, message: /unsupported taint effect/ })
+  for (const bad of ['', 'noschedule', 'NoExecute ', 'Evict']) t.throws(() => checkEffect(bad), { kind: 'invalid', message: /unsupported taint effect/ })
 })
 
 t.test('system-managed keys need force', async (t) => {
@@ -75,6 +75,6 @@ t.test('system-managed keys need force', async (t) => {
   for (const k of ['node-role.kubernetes.io/gpu', 'node-restriction.kubernetes.io/pool', 'example.com/team', 'team', 'notkubernetes.io/x', 'kubernetes.io.example.com/x']) {
     t.notOk(isSystemManagedKey(k), k)
   }
-  t.throws(() => checkNotSystemManaged('kubernetes.io/hostname', false, 'label'), { statusCode: 400, message: /set force=true/ })
+  t.throws(() => checkNotSystemManaged('kubernetes.io/hostname', false, 'label'), { kind: 'invalid', message: /set force=true/ })
   t.doesNotThrow(() => checkNotSystemManaged('kubernetes.io/hostname', true, 'label'))
 })

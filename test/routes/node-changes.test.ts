@@ -43,9 +43,9 @@ eachBackend(t, 'node changes over HTTP', async (t, b) => {
     r = await call(svc, 'DELETE', `/nodes/l1/labels/${enc('example.com/team')}`)
     t.match(r, { status: 404, body: { statusCode: 404, error: 'Not Found', message: 'Label example.com/team not found on node l1' } })
     r = await call(svc, 'PUT', '/nodes/ghost/labels', { key: 'a', value: 'b' })
-    t.match(r, { status: 404, body: { message: 'Node ghost not found' } })
+    t.match(r, { status: 404, body: { message: 'Node "ghost" not found' } })
     r = await call(svc, 'DELETE', '/nodes/ghost/labels/a')
-    t.match(r, { status: 404, body: { message: 'Node ghost not found' } })
+    t.match(r, { status: 404, body: { message: 'Node "ghost" not found' } })
   })
 
   await t.test('validation table: keys and values at the boundaries', async (t) => {
@@ -196,7 +196,7 @@ eachBackend(t, 'node changes over HTTP', async (t, b) => {
       t.equal(r.body.unschedulable, false)
       t.notOk((await read(b, 'c1')).spec?.unschedulable)
     }
-    t.match(await call(svc, 'POST', '/nodes/ghost/cordon'), { status: 404, body: { message: 'Node ghost not found' } })
+    t.match(await call(svc, 'POST', '/nodes/ghost/cordon'), { status: 404, body: { message: 'Node "ghost" not found' } })
     t.match(await call(svc, 'POST', '/nodes/ghost/uncordon'), { status: 404 })
   })
 
