@@ -11,7 +11,7 @@ import { startService, type Service } from '../helpers/service.js'
 import { startAlertmanager, type Alertmanager } from '../helpers/alertmanager.js'
 import { fingerprint, type WebhookMessage } from '../../src/health/alerts.js'
 import { LEASE_NAME } from '../../src/kube/leader-election.js'
-import { setReadyThroughStatus } from './helpers.js'
+import { setReadyThroughStatus } from '../helpers/node-status.js'
 
 const ENV = (am: Alertmanager, extra: Record<string, string> = {}) => ({
   ALERTMANAGER_URL: am.url,
