@@ -79,7 +79,7 @@ export interface Incident {
 
 export interface NodeHealth {
   name: string
-  phase: Phase | 'Deleted'
+  phase: Phase
   conditions: { type: string; status: string; reason: string; message: string; since: string | null }[]
 }
 
