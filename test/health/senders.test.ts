@@ -4,7 +4,6 @@ import t from 'tap'
 import { createServer, type Server } from 'node:http'
 import { FakeClock } from '../helpers/clock.js'
 import { waitFor } from '../helpers/fixtures.js'
-import { freePort } from '../helpers/alertmanager.js'
 import { AlertmanagerOutbox, fingerprint, signBody, WebhookQueue, webhookMessage, type PostableAlert } from '../../src/health/alerts.js'
 
 const alert = (node: string, endsAt = '2026-01-01T00:04:00.000Z'): PostableAlert => ({
@@ -24,20 +23,25 @@ async function listen(handler: (body: string) => number): Promise<{ server: Serv
   return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, bodies }
 }
 
-t.test('webhook queue: a receiver that is down never blocks the caller; the queue stays bounded', async (t) => {
-  const port = await freePort() // nothing listens there
+t.test('webhook queue: a receiver that hangs never blocks the caller; the queue stays bounded', async (t) => {
+  let arrived = 0
+  const hang = createServer(() => { arrived++ }) // accepts, never answers
+  await new Promise<void>((r) => hang.listen(0, '127.0.0.1', () => r()))
+  t.teardown(() => new Promise<void>((r) => { hang.close(() => r()); hang.closeAllConnections() }))
   const counts: Record<string, number> = {}
-  const q = new WebhookQueue({ url: `http://127.0.0.1:${port}/`, clock: new FakeClock(), maxQueue: 5, count: (r, res, n) => { counts[`${r}/${res}`] = (counts[`${r}/${res}`] ?? 0) + n } })
+  const q = new WebhookQueue({ url: `http://127.0.0.1:${(hang.address() as { port: number }).port}/`, clock: new FakeClock(), maxQueue: 5, timeoutMs: 60_000, count: (r, res, n) => { counts[`${r}/${res}`] = (counts[`${r}/${res}`] ?? 0) + n } })
   t.teardown(() => q.close())
   q.enqueue(webhookMessage(alert('first'), 'firing', 'x'))
-  await waitFor(() => (counts['webhook/failure'] ?? 0) >= 1, 5000, 'first attempt failed (now backing off)')
+  await waitFor(() => arrived === 1, 5000, 'first request in flight (and hanging)')
   const started = performance.now()
   for (let i = 0; i < 100; i++) q.enqueue(webhookMessage(alert(`n${i}`), 'firing', 'x'))
   const took = performance.now() - started
-  t.ok(took < 50, `100 enqueues while the receiver is down took ${took.toFixed(1)} ms`)
-  t.equal(q.size, 5, 'at most 5 waiting')
+  // One request to this receiver takes the full timeout (60 s here): enqueue never waits for it.
+  t.ok(took < 500, `100 enqueues while the receiver hangs took ${took.toFixed(1)} ms`)
+  t.equal(q.size, 5, 'at most 5 waiting (the one in flight counts)')
   t.equal(q.dropped, 96, 'the oldest dropped, counted')
   t.equal(counts['webhook/dropped'], 96)
+  t.equal(arrived, 1, 'one request at a time')
 })
 
 t.test('webhook queue: gives up after maxAttempts (counted), then delivers the next, signed', async (t) => {
