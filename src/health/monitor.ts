@@ -52,6 +52,8 @@ export interface HealthMonitorOptions {
   /** Firing alerts re-sent this often (60 s), each valid for firingValidMs (4 min). */
   resendMs?: number
   firingValidMs?: number
+  /** How long to wait for the node's Events before paging anyway (5 s). */
+  readEventsTimeoutMs?: number
   /** A resolved alert is re-sent (and listed) this long after it ended (15 min). */
   resolvedKeepMs?: number
 }
@@ -77,7 +79,7 @@ export interface Incident {
 
 export interface NodeHealth {
   name: string
-  phase: Phase | 'Deleted'
+  phase: Phase
   conditions: { type: string; status: string; reason: string; message: string; since: string | null }[]
 }
 
@@ -244,8 +246,9 @@ export class HealthMonitor {
       if (inc.paged && now - (inc.lastSent ?? 0) >= this.resendMs) { inc.lastSent = now; resend.push(this.alert(inc, now)) }
     }
     if (resend.length) for (const am of this.opts.alertmanagers ?? []) am.put(resend)
+    // In the background (this.firing guards against a second page): a slow API never holds the monitor.
     const signal = this.abort.signal
-    await Promise.all(toPage.map((inc) => this.page(inc, signal)))
+    for (const inc of toPage) this.page(inc, signal).catch((err) => this.opts.log?.warn({ node: inc.node, err: (err as Error).message }, 'health: paging failed'))
   }
 
   /** The incident as Alertmanager takes it: identical labels on every replica and every resend. */
@@ -274,7 +277,16 @@ export class HealthMonitor {
     const out = new Map<string, { startsAt: number; status: string; order: bigint }>()
     if (!this.opts.readEvents) return out
     try {
-      for (const ev of await this.opts.readEvents(node)) {
+      // A slow API must not hold a page: after readEventsTimeoutMs, page as if nobody had.
+      const timeout = new AbortController()
+      const events = await Promise.race([
+        this.opts.readEvents(node).finally(() => timeout.abort()),
+        this.opts.clock.sleep(this.opts.readEventsTimeoutMs ?? 5000, timeout.signal).then(() => {
+          if (!timeout.signal.aborted) throw new Error(`no answer within ${this.opts.readEventsTimeoutMs ?? 5000} ms`)
+          return new Promise<ReadEvent[]>(() => undefined) // the read answered first: it wins the race
+        }),
+      ])
+      for (const ev of events) {
         const m = MARKER.exec(ev.message ?? '')
         if (!m) continue
         const hex = ev.metadata?.name?.split('.').pop() ?? '0'
@@ -309,9 +321,10 @@ export class HealthMonitor {
       const alert = this.alert(inc, now)
       const node = this.opts.source.getNode(inc.node)
       this.opts.log?.warn({ alert: alert.labels, startsAt: alert.startsAt, summary: alert.annotations.summary }, `ALERT firing: ${alert.annotations.summary}`)
-      if (node) await this.event(node, { reason: inc.problem.alertname, type: 'Warning', message: `${alert.annotations.summary}: ${alert.annotations.description} ${this.marker(inc, 'firing')}` })
+      // Page first, then the Event (the marker a later leader reads): a crash in between pages twice rather than never.
       for (const am of this.opts.alertmanagers ?? []) am.put([alert])
       this.opts.webhook?.enqueue(webhookMessage(alert, 'firing', this.opts.externalUrl))
+      if (node) await this.event(node, { reason: inc.problem.alertname, type: 'Warning', message: `${alert.annotations.summary}: ${alert.annotations.description} ${this.marker(inc, 'firing')}` })
     } finally {
       this.firing.delete(inc.id)
     }

@@ -10,7 +10,7 @@ export const HealthCondition = Type.Object({
 
 export const NodeHealth = Type.Object({
   name: Type.String(),
-  phase: Type.Union([Type.Literal('Ready'), Type.Literal('NotReady'), Type.Literal('Unknown'), Type.Literal('Deleted')]),
+  phase: Type.Union([Type.Literal('Ready'), Type.Literal('NotReady'), Type.Literal('Unknown')]),
   conditions: Type.Array(HealthCondition),
 })
 

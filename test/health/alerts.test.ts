@@ -7,11 +7,11 @@ import { createHmac } from 'node:crypto'
 import { createServer, type IncomingMessage } from 'node:http'
 import { startBackend, type Backend } from '../helpers/backend.js'
 import { createNode, waitFor } from '../helpers/fixtures.js'
-import { startService, type Service } from '../helpers/service.js'
+import { makeToken, startService, type Service } from '../helpers/service.js'
 import { startAlertmanager, type Alertmanager } from '../helpers/alertmanager.js'
 import { fingerprint, type WebhookMessage } from '../../src/health/alerts.js'
 import { LEASE_NAME } from '../../src/kube/leader-election.js'
-import { setReadyThroughStatus } from './helpers.js'
+import { setReadyThroughStatus } from '../helpers/node-status.js'
 
 const ENV = (am: Alertmanager, extra: Record<string, string> = {}) => ({
   ALERTMANAGER_URL: am.url,
@@ -42,6 +42,10 @@ t.test('alerts through a real Alertmanager', async (t) => {
     t.teardown(() => svc.close())
     await waitFor(() => svc.app.health.isLeader(), 10_000, 'leader')
     t.same(ours(await am.alerts()), [], 'nothing while healthy')
+    t.equal((await svc.api('/cluster/health', { token: null })).status, 401, 'no token: 401')
+    t.equal((await svc.api('/cluster/health', { token: makeToken({ role: 'user' }) })).status, 403, 'not an admin: 403')
+    const healthy = await (await svc.api('/cluster/health')).json() as { status: string; nodes: unknown[]; alerts: unknown[] }
+    t.match(healthy, { status: 'healthy', nodes: [], alerts: [] })
 
     const changed = Date.now()
     await setReadyThroughStatus(b.clients, 'w1', 'False')

@@ -9,7 +9,7 @@ import { startBackend } from '../helpers/backend.js'
 import { createNode, waitFor } from '../helpers/fixtures.js'
 import { makeToken, TEST_JWT_SECRET, API_PREFIX } from '../helpers/service.js'
 import { freePort, startAlertmanager } from '../helpers/alertmanager.js'
-import { setReadyThroughStatus } from './helpers.js'
+import { setReadyThroughStatus } from '../helpers/node-status.js'
 import type { WebhookMessage } from '../../src/health/alerts.js'
 import { LEASE_NAME } from '../../src/kube/leader-election.js'
 

@@ -270,3 +270,26 @@ t.test('problems, nodesWithProblems and clusterStatus', async (t) => {
   t.equal(clusterStatus([node('a', now), node('b', now, { ready: 'False' })], problems), 'critical', 'half not Ready')
   t.equal(clusterStatus([], []), 'healthy')
 })
+
+t.test('an API that does not answer the Events read delays a page by at most 5 s', async (t) => {
+  const clock = new FakeClock()
+  const nodes = new Nodes()
+  const hooks: WebhookMessage[] = []
+  const monitor = new HealthMonitor({
+    source: nodes, clock, settings: () => ({ intervalMs: 60_000, graceMs: 0, cordonedMs: 0, alertsEnabled: true }),
+    webhook: { enqueue: (m) => { hooks.push(m) } },
+    readEvents: () => new Promise<ReadEvent[]>(() => undefined),
+    recordEvent: () => new Promise(() => undefined),
+    nodeUrl: (n) => n, externalUrl: 'x',
+  })
+  nodes.set(node('w1', clock.now(), { ready: 'False' }))
+  monitor.start()
+  t.teardown(() => monitor.stop())
+  await settle()
+  clock.advance(4000)
+  await settle()
+  t.equal(hooks.length, 0, 'waiting for the Events read')
+  clock.advance(1000)
+  await settle()
+  t.equal(hooks.length, 1, 'paged after 5 s without an answer')
+})
