@@ -13,6 +13,8 @@ import { isRunningSession, isTerminated, readiness } from './view.js'
 export interface NodeSeriesSource {
   nodes(): Iterable<NodeObject>
   podsOnNode(name: string): Iterable<SlimPod>
+  /** Changes whenever the pods on the node change: without it the pods are summed at every scrape. */
+  podsVersionOf?(name: string): number
   usage(name: string): NodeUsage | undefined
 }
 
@@ -80,6 +82,8 @@ interface Entry {
   node: NodeObject
   usage: NodeUsage | undefined
   sums: Sums
+  /** source.podsVersionOf when the sums were made. */
+  podsVersion: number | undefined
   phase: (typeof PHASES)[number]
   unschedulable: boolean
   capCpu: number
@@ -117,7 +121,7 @@ const [READY, UNSCHED, CPU_USE, MEM_USE, CPU_REQ, MEM_REQ, PODS, SESSIONS, CONDI
 
 export class NodeSeries {
   private readonly entries = new Map<string, Entry>()
-  private last: { bytes: Buffer; order: Entry[] } | undefined
+  private last: { chunks: readonly Buffer[]; order: Entry[] } | undefined
   private blocks: Block[] = []
   lastRender: RenderStats = { nodes: 0, rendered: 0, reused: false, blocksRebuilt: 0 }
 
@@ -140,10 +144,12 @@ export class NodeSeries {
    * unschedulable, conditions) when the object changed, usage lines when the sample did (a
    * metrics.k8s.io poll changes only these), pod lines when the sums did. Returns whether any changed.
    */
-  private update(name: string, node: NodeObject, usage: NodeUsage | undefined, sums: Sums): [Entry, boolean] {
-    const l = `{node="${escapeLabel(name)}"} `
+  private update(name: string, node: NodeObject, usage: NodeUsage | undefined, podsVersion: number | undefined): [Entry, boolean] {
     let e = this.entries.get(name)
     const nodeChanged = e?.node !== node
+    const podsChanged = podsVersion === undefined || e?.podsVersion !== podsVersion
+    if (!nodeChanged && e!.usage === usage && !podsChanged) return [e!, false]
+    const l = `{node="${escapeLabel(name)}"} `
     if (!e || nodeChanged) {
       const alloc = node.status?.allocatable
       const cap = node.status?.capacity
@@ -154,7 +160,7 @@ export class NodeSeries {
       lines[1] = `${UNSCHED}${l}${unschedulable ? 1 : 0}\n`
       lines[8] = conditionLines(CONDITION, name, node)
       e = {
-        node, usage: e?.usage, sums: e?.sums ?? { pods: -1, sessions: -1, cpuMilli: -1, memory: -1 }, phase, unschedulable, lines,
+        node, usage: e?.usage, sums: e?.sums ?? { pods: -1, sessions: -1, cpuMilli: -1, memory: -1 }, podsVersion: e?.podsVersion, phase, unschedulable, lines,
         gens: e ? [e.gens[0] + 1, e.gens[1], e.gens[2]] : [0, 0, 0],
         capCpu: quantity(cap?.cpu), capMemory: quantity(cap?.memory),
         allocCpu: quantity(alloc?.cpu), allocMemory: quantity(alloc?.memory),
@@ -170,6 +176,8 @@ export class NodeSeries {
       e.gens[1]++
       changed = true
     }
+    const sums = podsChanged ? this.sums(name) : e.sums
+    e.podsVersion = podsVersion
     if (nodeChanged || !sameSums(e.sums, sums)) {
       e.sums = sums
       e.lines[4] = ratio(CPU_REQ, sums.cpuMilli / 1000, e.allocCpu)
@@ -199,13 +207,21 @@ export class NodeSeries {
 
   /** All families as Prometheus text (format 0.0.4), each line ending with a newline. */
   render(): Buffer {
+    return Buffer.concat(this.renderChunks())
+  }
+
+  /**
+   * The same text as consecutive chunks, to be written one after another: mostly the blocks kept
+   * from earlier scrapes, so a scrape copies no more than what changed (9 MB at 5,000 nodes otherwise).
+   */
+  renderChunks(): readonly Buffer[] {
     const order: Entry[] = []
     let rendered = 0
     const prev = this.last?.order
     let same = prev !== undefined
     for (const node of this.source.nodes()) {
       const name = node.metadata?.name ?? ''
-      const [e, changed] = this.update(name, node, this.source.usage(name), this.sums(name))
+      const [e, changed] = this.update(name, node, this.source.usage(name), this.source.podsVersionOf?.(name))
       if (changed) rendered++
       if (same && (changed || prev![order.length] !== e)) same = false
       order.push(e)
@@ -216,7 +232,7 @@ export class NodeSeries {
       for (const [name, e] of this.entries) if (!seen.has(e)) this.entries.delete(name)
     }
     this.lastRender = { nodes: order.length, rendered, reused: same, blocksRebuilt: 0 }
-    if (same) return this.last!.bytes
+    if (same) return this.last!.chunks
 
     const byPhase = { Ready: 0, NotReady: 0, Unknown: 0 }
     let unschedulable = 0, pods = 0, sessions = 0, capCpu = 0, capMemory = 0, allocCpu = 0, allocMemory = 0
@@ -259,9 +275,8 @@ export class NodeSeries {
     parts.push(header(uCpu) + (withUsage ? `${uCpu.name} ${num(useCpu)}\n` : ''))
     parts.push(header(uMem) + (withUsage ? `${uMem.name} ${num(useMemory)}\n` : ''))
     chunks.push(Buffer.from(parts.join('')))
-    const bytes = Buffer.concat(chunks)
-    this.last = { bytes, order }
-    return bytes
+    this.last = { chunks, order }
+    return chunks
   }
 }
 

@@ -3,6 +3,7 @@
 // The cluster's series (per node and totals, thousands at scale) are not prom-client gauges set on
 // every change: they are rendered at scrape time from the watch cache (src/nodes/node-series.ts),
 // appended by the registry to what prom-client renders, so registry.metrics() has everything.
+import { Readable } from 'node:stream'
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { isClusterFailure } from '../kube/errors.js'
@@ -11,25 +12,29 @@ import { METRIC_PREFIX as PREFIX, NodeSeries, escapeLabel } from '../nodes/node-
 
 /** A prom-client registry that also renders text producers (custom collectors) after its own metrics. */
 export class ScrapeRegistry extends Registry {
-  private readonly producers: (() => string | Buffer)[] = []
+  private readonly producers: (() => string | readonly Buffer[])[] = []
 
-  /** `produce` returns whole metric families (# HELP, # TYPE, samples), each line ending in a newline. */
-  addProducer(produce: () => string | Buffer): void {
+  /**
+   * `produce` returns whole metric families (# HELP, # TYPE, samples), each line ending in a newline:
+   * as a string, or as byte chunks to be sent one after another.
+   */
+  addProducer(produce: () => string | readonly Buffer[]): void {
     this.producers.push(produce)
   }
 
   override async metrics(): Promise<string> {
-    return (await this.metricsBytes()).toString()
+    return Buffer.concat(await this.metricsChunks()).toString()
   }
 
-  /** The whole exposition as bytes (what /metrics sends: large producers' bytes are copied once, not re-encoded). */
-  async metricsBytes(): Promise<Buffer> {
+  /** The whole exposition as byte chunks, in order (what /metrics streams: large producers' bytes are neither re-encoded nor copied). */
+  async metricsChunks(): Promise<Buffer[]> {
     const chunks: Buffer[] = [Buffer.from(await super.metrics())]
     for (const produce of this.producers) {
       const out = produce()
-      chunks.push(typeof out === 'string' ? Buffer.from(out) : out)
+      if (typeof out === 'string') chunks.push(Buffer.from(out))
+      else chunks.push(...out)
     }
-    return Buffer.concat(chunks)
+    return chunks
   }
 }
 
@@ -82,9 +87,10 @@ export default fp(async (app) => {
   const series = new NodeSeries({
     nodes: () => cluster.nodes.values(),
     podsOnNode: (name) => cluster.podsOnNode(name),
+    podsVersionOf: (name) => cluster.podsVersionOf(name),
     usage: (name) => cluster.usage(name),
   })
-  registry.addProducer(() => series.render())
+  registry.addProducer(() => series.renderChunks())
   registry.addProducer(() => watchRestarts({ nodes: cluster.nodeReflector, pods: cluster.podReflector }))
   app.decorate('metrics', { registry })
   app.addHook('onError', async (request, _reply, err) => {
@@ -98,6 +104,7 @@ export default fp(async (app) => {
   })
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('content-type', registry.contentType)
-    return registry.metricsBytes()
+    // Streamed chunk by chunk (chunked transfer encoding): the kept blocks are written as they are.
+    return Readable.from(await registry.metricsChunks(), { objectMode: false })
   })
 }, { name: 'metrics', dependencies: ['kube'] })

@@ -36,6 +36,20 @@ class Cluster implements NodeSeriesSource {
   usage(name: string) { return this.usageMap.get(name) }
 }
 
+/** The same, also telling when a node's pods changed (as ClusterCache.podsVersionOf). */
+class VersionedCluster extends Cluster {
+  private readonly versions = new Map<string, number>()
+  private seq = 0
+  override readonly podMap = new Proxy(new Map<string, SlimPod[]>(), {
+    get: (target, prop) => {
+      if (prop === 'set') return (k: string, v: SlimPod[]) => { this.versions.set(k, ++this.seq); return target.set(k, v) }
+      const value = Reflect.get(target, prop, target)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+  podsVersionOf(name: string) { return this.versions.get(name) ?? 0 }
+}
+
 const usage = (cores: number, bytes: number): NodeUsage => ({ at: Date.now(), cpu: `${cores}`, memory: `${bytes}`, cpuCores: cores, memoryBytes: bytes })
 
 t.test('figures', async (t) => {
@@ -80,8 +94,8 @@ t.test('label values are escaped', async (t) => {
   t.equal(valueOf(s, `${P}node_condition`, { node: 'n', condition: 'Weird"Type', status: 'true' }), 1)
 })
 
-t.test('incremental renders equal fresh ones, and redo only what changed', async (t) => {
-  const c = new Cluster()
+for (const [label, make] of [['pods summed at every scrape', () => new Cluster()], ['with pod versions', () => new VersionedCluster()]] as const) t.test(`incremental renders equal fresh ones, and redo only what changed (${label})`, async (t) => {
+  const c = make()
   for (let i = 0; i < 300; i++) {
     const name = `n${String(i).padStart(3, '0')}`
     c.nodeMap.set(name, node(name))
