@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml'
 import { Value } from 'typebox/value'
 import { CHART, NAMESPACE, RELEASE, ciValues, find, helm, template, type K8sObject } from './helm.js'
 import { clusterRoleRules, roleRules, LEADER_LEASE_NAME } from '../../src/kube/permissions.js'
-import { PluginOptions } from '../../src/config.js'
+import { loadConfig, PluginOptions } from '../../src/config.js'
 import { RBAC_FILE, SCHEMA_FILE, renderRbacFile, renderSchemaFile } from '../../scripts/chart.js'
 
 const EXISTING = ['--set', 'jwt.existingSecret=streamspace-secrets']
@@ -131,6 +131,35 @@ t.test('every optional feature on', async (t) => {
   const np = find(objects, 'NetworkPolicy')
   t.same(np.spec.ingress[0].ports, [{ port: 'http', protocol: 'TCP' }])
   t.same(find(objects, 'PodDisruptionBudget').spec.minAvailable, 1)
+})
+
+t.test('the service accepts what the chart sets: every env var and the seed options file, with the values meant', async (t) => {
+  const { objects } = template(['-f', ciValues('all-features')])
+  const c = find(objects, 'Deployment').spec.template.spec.containers[0]
+  const env: NodeJS.ProcessEnv = {}
+  for (const e of c.env) {
+    if (e.value !== undefined) env[e.name] = e.value
+    else if (e.valueFrom?.fieldRef) env[e.name] = e.valueFrom.fieldRef.fieldPath === 'metadata.name' ? 'pod-a' : NAMESPACE
+    else if (e.valueFrom?.secretKeyRef) env[e.name] = `secret-from-${e.valueFrom.secretKeyRef.name}-${'x'.repeat(32)}`
+  }
+  // The ConfigMap mounted where NODE_MANAGER_CONFIG points.
+  const mount = c.volumeMounts.find((m: any) => m.name === 'config').mountPath
+  t.equal(env.NODE_MANAGER_CONFIG, `${mount}/config.json`)
+  env.NODE_MANAGER_CONFIG = valuesFile('config.json', find(objects, 'ConfigMap').data['config.json'])
+  const config = loadConfig(env)
+  const values = parseYaml(readFileSync(ciValues('all-features'), 'utf8'))
+  t.same(config.options, { ...(Value.Default(PluginOptions, {}) as object), ...values.config }, 'seed options as in the values')
+  t.match(config.service, {
+    kubeMode: 'in-cluster', host: '0.0.0.0', port: 8080, logLevel: 'debug', podName: 'pod-a', podNamespace: NAMESPACE,
+    jwtIssuer: 'streamspace-api', sessionLabelSelector: 'app=streamspace-session',
+    alertmanagerUrl: values.alerting.alertmanagerUrls.join(','), alertWebhookUrl: values.alerting.webhookUrl,
+    alertWebhookSecret: /^secret-from-streamspace-node-manager-webhook-/, jwtSecret: /^secret-from-streamspace-secrets-/,
+    healthGraceSeconds: 60, cordonedAlertMinutes: 120, publicUrl: 'https://streamspace.example.com',
+  })
+  const route = find(template(['-f', ciValues('ha-gateway')]).objects, 'Deployment').spec.template.spec.containers[0].env
+  t.equal(route.find((e: any) => e.name === 'PUBLIC_URL')?.value, 'https://streamspace.example.com', 'publicUrl from the HTTPRoute host')
+  const none = find(template(EXISTING).objects, 'Deployment').spec.template.spec.containers[0].env
+  t.notOk(none.some((e: any) => e.name === 'PUBLIC_URL'), 'no public URL known: none set')
 })
 
 t.test('PrometheusRule: the chart\'s alert-rules file and additionalRules', async (t) => {

@@ -5,7 +5,7 @@
 // production dependencies only.
 import t from 'tap'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -41,6 +41,44 @@ export function parseDockerfile(text: string): Stage[] {
   return stages
 }
 
+/**
+ * The build context as docker sends it: .dockerignore patterns, last match wins, `!` re-includes,
+ * a pattern matching a folder covers what is in it.
+ */
+export function dockerignore(text: string): (path: string) => boolean {
+  const rules = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((l) => {
+    const negate = l.startsWith('!')
+    const pattern = (negate ? l.slice(1) : l).replace(/^\/+|\/+$/g, '')
+    const re = new RegExp('^' + pattern.split(/(\*\*|\*|\?)/).map((part) =>
+      part === '**' ? '.*' : part === '*' ? '[^/]*' : part === '?' ? '[^/]' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&')).join('') + '$')
+    return { negate, re }
+  })
+  return (path: string) => {
+    const parts = path.split('/')
+    let excluded = false
+    for (const { negate, re } of rules) {
+      for (let i = 1; i <= parts.length; i++) {
+        if (re.test(parts.slice(0, i).join('/'))) { excluded = !negate; break }
+      }
+    }
+    return !excluded
+  }
+}
+
+/** Copies `source` (a file or folder under repoRoot) to `target`, only what the build context holds. */
+function copyFromContext(included: (path: string) => boolean, rel: string, target: string): number {
+  const source = join(repoRoot, rel)
+  if (!statSync(source).isDirectory()) {
+    if (!included(rel)) return 0
+    mkdirSync(dirname(target), { recursive: true })
+    cpSync(source, target)
+    return 1
+  }
+  let n = 0
+  for (const entry of readdirSync(source)) n += copyFromContext(included, `${rel}/${entry}`, join(target, entry))
+  return n
+}
+
 function du(dir: string): number {
   const out = spawnSync('du', ['-sb', dir], { encoding: 'utf8' })
   return Number(out.stdout.split(/\s/)[0])
@@ -66,6 +104,9 @@ t.test('the Dockerfile\'s stages, replayed in a temporary copy, start node dist/
   t.notOk(runtime.steps.some((s) => s.op === 'RUN'), 'the runtime stage runs nothing (distroless has no shell)')
   t.ok(stages.find((s) => s.name === 'deps')!.steps.some((s) => s.op === 'RUN' && /npm ci --omit=dev/.test(s.args)), 'production dependencies with npm ci --omit=dev')
 
+  const included = dockerignore(readFileSync(join(repoRoot, '.dockerignore'), 'utf8'))
+  t.notOk(included('node_modules/fastify/package.json') || included('.git/config') || included('test/chart/chart.test.ts') || included('.cache/helm/bin'), '.dockerignore keeps node_modules, .git, tests and caches out of the context')
+  t.ok(included('src/server.ts') && included('package-lock.json') && !included('src/kube/x.test.ts') && !included('README.md'), '...and lets src/ and the package files in')
   const root = mkdtempSync(join(tmpdir(), 'image-layout-'))
   t.teardown(() => rmSync(root, { recursive: true, force: true }))
   const dirs = new Map<string, string>()
@@ -83,10 +124,15 @@ t.test('the Dockerfile\'s stages, replayed in a temporary copy, start node dist/
         const from = words[0].startsWith('--from=') ? words.shift()!.slice('--from='.length) : undefined
         const dest = words.pop()!
         for (const src of words) {
-          const source = from ? join(dirs.get(from)!, src.replace(/^\/app\/?/, '')) : join(repoRoot, src)
-          t.ok(existsSync(source), `${stage.name}: COPY ${from ? `--from=${from} ` : ''}${src}`)
           const target = dest.endsWith('/') ? join(dir, dest, src.split('/').pop()!) : join(dir, dest)
-          cpSync(source, target, { recursive: true, verbatimSymlinks: true })
+          if (from) {
+            const source = join(dirs.get(from)!, src.replace(/^\/app\/?/, ''))
+            t.ok(existsSync(source), `${stage.name}: COPY --from=${from} ${src}`)
+            cpSync(source, target, { recursive: true, verbatimSymlinks: true })
+          } else {
+            // From the build context: what .dockerignore lets through, nothing else.
+            t.ok(copyFromContext(included, src, target) > 0, `${stage.name}: COPY ${src} (in the build context)`)
+          }
         }
       } else {
         const started = Date.now()
@@ -138,6 +184,12 @@ t.test('the Dockerfile\'s stages, replayed in a temporary copy, start node dist/
   }, 60_000, `/readyz of node dist/server.js (output so far:\n${output})`)
   t.pass('/readyz answers 200')
   t.equal((await fetch(`${base}/healthz`)).status, 200)
+  t.equal((await fetch(`${base}/metrics`)).status, 200, '/metrics')
+  const docs = await fetch(`${base}/docs`)
+  t.equal(docs.status, 200, 'Swagger UI (/docs) from the pruned node_modules')
+  t.match(await docs.text(), /swagger/i)
+  t.equal((await fetch(`${base}/docs/static/swagger-ui-bundle.js`)).status, 200, 'its script is served')
+  t.equal((await fetch(`${base}/docs/json`)).status, 200, 'the OpenAPI document')
   const res = await fetch(`${base}${API_PREFIX}/nodes`, { headers: { authorization: `Bearer ${makeToken()}` } })
   t.equal(res.status, 200)
   t.equal(((await res.json()) as unknown[]).length, 3, 'it serves the cluster\'s nodes')

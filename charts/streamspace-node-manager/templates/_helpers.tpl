@@ -132,3 +132,17 @@ The generated RBAC rules (files/rbac.json, from src/kube/permissions.ts by `npm 
 {{- end }}
 {{- toJson $rbac }}
 {{- end }}
+
+{{/*
+The base URL admins reach the service at: publicUrl, else the Ingress host, else the first
+HTTPRoute hostname; empty when none is known (the service then uses the pod's own address).
+*/}}
+{{- define "streamspace-node-manager.publicUrl" -}}
+{{- if .Values.publicUrl }}
+{{- .Values.publicUrl }}
+{{- else if .Values.ingress.enabled }}
+{{- printf "%s://%s" (ternary "https" "http" (not (empty .Values.ingress.tls))) .Values.ingress.host }}
+{{- else if and .Values.httpRoute.enabled .Values.httpRoute.hostnames }}
+{{- printf "https://%s" (first .Values.httpRoute.hostnames) }}
+{{- end }}
+{{- end }}
