@@ -30,6 +30,7 @@ export class Cluster {
     // Controllers react synchronously to every change, in this order.
     this.store.onChange((ev) => this.disruption.onEvent(ev))
     this.store.onChange((ev) => this.workloads.onEvent(ev))
+    this.store.onChange((ev) => this.nodeLifecycle.onEvent(ev))
   }
 
   /** Overrides every pod's grace period (--pod-terminate-seconds). */

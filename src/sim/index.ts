@@ -66,6 +66,7 @@ export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
   cluster.replicaSetController = opts.controllers ?? opts.nodes === undefined
   seedCluster(cluster.store, { nodes: opts.nodes, podsPerNode: opts.podsPerNode, sessionsPerNode: opts.sessionsPerNode })
   cluster.recomputeAllPdbs()
+  cluster.nodeLifecycle.reconcileAll()
   const heartbeatSeconds = opts.heartbeatSeconds ?? (opts.nodes === undefined ? DEMO_HEARTBEAT_SECONDS : 0)
   if (heartbeatSeconds > 0) cluster.startHeartbeats(heartbeatSeconds)
 

@@ -234,15 +234,16 @@ export function runningStatus(pod: Obj, hostIP: string, at: Date): Obj {
   }
 }
 
-/** The pod with its Ready condition set, as the node lifecycle controller (False) or the kubelet (True) does. */
+/** The pod with its Ready condition set, as the node lifecycle controller (False: only the status and
+ *  its transition time change, as UpdatePodCondition does) or the kubelet (True) does. */
 export function withPodReady(pod: Obj, ready: boolean, at: Date): Obj {
   const status = ready ? 'True' : 'False'
   const conditions: Obj[] = pod.status?.conditions ?? []
   if (conditions.some((c) => c.type === 'Ready' && c.status === status)) return pod
   const t = isoSeconds(at)
-  const others = conditions.filter((c) => c.type !== 'Ready')
-  const readyCondition = { type: 'Ready', status, lastProbeTime: null, lastTransitionTime: t, ...(ready ? {} : { reason: 'NodeNotReady' }) }
-  return { ...pod, status: { ...pod.status, conditions: [...others, readyCondition] } }
+  const old = conditions.find((c) => c.type === 'Ready')
+  const readyCondition = old ? { ...old, status, lastTransitionTime: t } : { type: 'Ready', status, lastProbeTime: null, lastTransitionTime: t }
+  return { ...pod, status: { ...pod.status, conditions: old ? conditions.map((c) => (c === old ? readyCondition : c)) : [...conditions, readyCondition] } }
 }
 
 export function podIsReady(pod: Obj): boolean {

@@ -1,5 +1,5 @@
 // A real control plane for tests, the way envtest does it: etcd + kube-apiserver (+ the
-// kube-controller-manager for the disruption, garbage-collector and namespace controllers) on
+// kube-controller-manager for the disruption, garbage-collector, namespace and node lifecycle controllers) on
 // loopback, with generated certificates, RBAC authorization and static tokens. The binaries come
 // from scripts/setup-kube.sh (.cache/kube/bin). Nothing here plays the kubelet: see kubelet.ts.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
@@ -30,12 +30,27 @@ export interface ApiServerOptions {
   users?: StaticUser[]
   /** Extra kube-apiserver flags, e.g. ['--feature-gates=...']. */
   apiServerArgs?: string[]
+  /** Extra kube-controller-manager flags (later ones win), e.g. ['--node-monitor-grace-period=5s']. */
+  controllerManagerArgs?: string[]
 }
 
 export const ADMIN_TOKEN = 'admin-token'
 /** A user with no groups: everything it may do must be granted through RBAC. */
 export const NODE_MANAGER_USER: StaticUser = { name: 'node-manager', token: 'node-manager-token' }
-export const DEFAULT_CONTROLLERS = ['disruption', 'garbagecollector', 'namespace']
+/**
+ * The node lifecycle controller keeps the taints a real cluster has (unschedulable while cordoned,
+ * not-ready/unreachable while Ready is False/Unknown) and marks pods on a not-Ready node not ready.
+ * It reads the kube-node-lease Leases the kubelet stand-in renews, so a node whose heartbeat stops
+ * turns Unknown after --node-monitor-grace-period (50 s). The taint-eviction controller is not run:
+ * NoExecute taints evict nothing here, as in the simulator.
+ */
+export const DEFAULT_CONTROLLERS = ['disruption', 'garbagecollector', 'namespace', 'nodelifecycle']
+/**
+ * Node lifecycle timing for tests: health checked every second (default 5 s), and NoExecute
+ * tainting not rate-limited to one node per 10 s (--node-eviction-rate 0.1). Grace periods stay
+ * at their defaults, longer than the stand-in's heartbeat.
+ */
+const NODE_LIFECYCLE_ARGS = ['--node-monitor-period=1s', '--node-eviction-rate=100']
 
 export interface ApiServer {
   /** https://127.0.0.1:<port> */
@@ -240,9 +255,9 @@ async function startOnce(opts: ApiServerOptions): Promise<ApiServer> {
       `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
       '--service-cluster-ip-range=10.0.0.0/24',
       // ServiceAccount admission would refuse pods until a controller makes the default account.
-      // TaintNodesByCondition taints every new node node.kubernetes.io/not-ready:NoSchedule, and
-      // only the node lifecycle controller (not run here: it would fight the kubelet stand-in)
-      // takes that taint off again.
+      // TaintNodesByCondition taints every new node node.kubernetes.io/not-ready:NoSchedule until the
+      // node lifecycle controller sees it Ready and takes it off: off here (and not modelled in the
+      // simulator) so fixtures' nodes start without a passing taint; the controller keeps the rest.
       '--disable-admission-plugins=ServiceAccount,TaintNodesByCondition',
       '--enable-priority-and-fairness=false',
       '--allow-privileged=true',
@@ -267,6 +282,8 @@ async function startOnce(opts: ApiServerOptions): Promise<ApiServer> {
         '--use-service-account-credentials=false',
         '--secure-port=0',
         '--concurrent-gc-syncs=5',
+        ...NODE_LIFECYCLE_ARGS,
+        ...(opts.controllerManagerArgs ?? []),
       ]))
     }
 

@@ -6,7 +6,10 @@
 //   setReady(node, status) reports the Ready condition of a kubelet that still runs;
 //   stopHeartbeat(node) turns Ready to Unknown (as the node lifecycle controller reports a
 //   kubelet that went silent) and, like a dead kubelet, leaves that node's pods as they are:
-//   Pending ones never start and terminating ones are never removed.
+//   Pending ones never start and terminating ones are never removed;
+// - on a node whose Ready is True, a running pod that was marked not ready (the node lifecycle
+//   controller does that while the node is not Ready) is reported ready again, as a kubelet's
+//   status sync does.
 import {
   CoordinationV1Api,
   CoreV1Api,
@@ -32,6 +35,18 @@ type Watched<T extends { metadata?: object }> = Informer<T> & ObjectCache<T>
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
 const strategicPatch = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch)
+
+const KUBELET_REASONS: Record<string, string> = {
+  MemoryPressure: 'KubeletHasSufficientMemory', DiskPressure: 'KubeletHasNoDiskPressure', PIDPressure: 'KubeletHasSufficientPID',
+}
+
+function nodeReady(node: V1Node): boolean {
+  return !!node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+}
+
+function podReadyStatus(pod: V1Pod): string | undefined {
+  return pod.status?.conditions?.find((c) => c.type === 'Ready')?.status
+}
 
 function codeOf(err: unknown): number | undefined {
   return (err as { code?: number }).code
@@ -68,6 +83,11 @@ export class FakeKubelet {
       const { name, uid } = node.metadata ?? {}
       if (name && uid && !this.stopped) this.renewLease(name, uid, new V1MicroTime()).catch((err) => this.errors.push(err))
     })
+    // Ready again: the node's pods are looked at again (those marked not ready meanwhile become ready).
+    this.nodes.on('update', (node) => {
+      const name = node.metadata?.name
+      if (name && nodeReady(node)) for (const pod of this.pods.list()) if (pod.spec?.nodeName === name) this.handlePod(pod)
+    })
     for (const informer of [this.pods, this.nodes] as Watched<V1Pod | V1Node>[]) {
       // An informer stops on a watch error; start it again (it relists) until we are stopped.
       informer.on('error', () => {
@@ -91,17 +111,48 @@ export class FakeKubelet {
 
   /**
    * Sets the node's Ready condition as its kubelet would report it (the sim's setNodeReady): the
-   * kubelet keeps running, so the node's pods still start and terminate.
+   * kubelet keeps running, so the node's pods still start and terminate. 'Unknown' is what the node
+   * lifecycle controller writes about a silent kubelet (after --node-monitor-grace-period): done here
+   * at once, with what the controller does along with it: every condition Unknown, the node's pods
+   * marked not ready, a NodeNotReady Event. A kubelet posting again reports its conditions again.
    */
   async setReady(node: string, status: 'True' | 'False' | 'Unknown'): Promise<void> {
     const now = new Date().toISOString()
+    const current = await this.core.readNode({ name: node })
+    const before = current.status?.conditions ?? []
+    const wasReady = before.find((c) => c.type === 'Ready')?.status
     const [reason, message] = status === 'True' ? ['KubeletReady', 'kubelet is posting ready status']
       : status === 'False' ? ['KubeletNotReady', 'container runtime is down']
       : ['NodeStatusUnknown', 'Kubelet stopped posting node status.']
     // Unknown is written by the node lifecycle controller, which leaves lastHeartbeatTime alone.
-    const condition = { type: 'Ready', status, reason, message, lastTransitionTime: now, ...(status === 'Unknown' ? {} : { lastHeartbeatTime: now }) }
+    const conditions: object[] = [{ type: 'Ready', status, reason, message, lastTransitionTime: now, ...(status === 'Unknown' ? {} : { lastHeartbeatTime: now }) }]
+    for (const c of before) {
+      if (c.type === 'Ready') continue
+      if (status === 'Unknown' && c.status !== 'Unknown') conditions.push({ type: c.type, status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastTransitionTime: now })
+      else if (status !== 'Unknown' && c.status === 'Unknown') conditions.push({ type: c.type, status: 'False', reason: KUBELET_REASONS[c.type] ?? 'KubeletReady', message: '', lastHeartbeatTime: now, lastTransitionTime: now })
+    }
     // Conditions merge by type under a strategic-merge patch: the other conditions stay.
-    await this.core.patchNodeStatus({ name: node, body: { status: { conditions: [condition] } } }, strategicPatch)
+    await this.core.patchNodeStatus({ name: node, body: { status: { conditions } } }, strategicPatch)
+    if (status === 'Unknown' && wasReady === 'True') {
+      for (const pod of this.pods.list()) {
+        if (pod.spec?.nodeName !== node || pod.status?.phase !== 'Running') continue
+        if (await this.setPodReady(pod, 'False')) await this.recordEvent({ apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name!, namespace: pod.metadata!.namespace!, uid: pod.metadata!.uid! }, 'Warning', 'NodeNotReady', 'Node is not ready')
+      }
+      await this.recordEvent({ apiVersion: 'v1', kind: 'Node', name: node, uid: current.metadata?.uid }, 'Normal', 'NodeNotReady', `Node ${node} status is now: NodeNotReady`)
+    }
+  }
+
+  /** An Event from "node-controller", as kube-controller-manager's recorder writes it (Node events in "default"). */
+  private async recordEvent(involvedObject: { apiVersion: string; kind: string; name: string; namespace?: string; uid?: string }, type: string, reason: string, message: string): Promise<void> {
+    const now = new Date()
+    await this.core.createNamespacedEvent({
+      namespace: involvedObject.namespace ?? 'default',
+      body: {
+        metadata: { generateName: `${involvedObject.name}.` },
+        involvedObject, reason, message, type, count: 1, firstTimestamp: now, lastTimestamp: now,
+        source: { component: 'node-controller' },
+      },
+    }).catch((err) => this.errors.push(err))
   }
 
   /** The node's kubelet dies: Ready turns Unknown, its Lease is no longer renewed, its pods are left as they are. */
@@ -127,6 +178,47 @@ export class FakeKubelet {
     if (!node || this.silent.has(node)) return
     if (pod.metadata?.deletionTimestamp) this.scheduleRemoval(pod)
     else if ((pod.status?.phase ?? 'Pending') === 'Pending') void this.run(pod)
+    else if (pod.status?.phase === 'Running' && podReadyStatus(pod) === 'False') {
+      const n = this.nodes.get(node)
+      if (n && nodeReady(n)) void this.reportReady(pod)
+    }
+  }
+
+  /** The kubelet's status sync: a running pod on a Ready node is ready. */
+  private async reportReady(pod: V1Pod): Promise<void> {
+    const uid = pod.metadata!.uid!
+    if (this.starting.has(uid)) return
+    this.starting.add(uid)
+    try {
+      await this.setPodReady(pod, 'True')
+    } finally {
+      this.starting.delete(uid)
+    }
+  }
+
+  /**
+   * Sets the pod's Ready condition, conditional on its resourceVersion; on a conflict it reads the
+   * pod again and retries (twice). Whether it was written.
+   */
+  private async setPodReady(pod: V1Pod, status: 'True' | 'False'): Promise<boolean> {
+    const { name, namespace } = pod.metadata as { name: string; namespace: string }
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const ready = pod.status?.conditions?.find((c) => c.type === 'Ready')
+      if (!ready || ready.status === status || pod.status?.phase !== 'Running') return false
+      const now = new Date().toISOString()
+      const conditions = (pod.status?.conditions ?? []).map((c) => c.type === 'Ready' ? { ...c, status, lastTransitionTime: now } : c)
+      try {
+        await this.core.patchNamespacedPodStatus({ name, namespace, body: { metadata: { resourceVersion: pod.metadata!.resourceVersion }, status: { conditions } } }, mergePatch)
+        return true
+      } catch (err) {
+        if (codeOf(err) !== 409) {
+          if (codeOf(err) !== 404) this.errors.push(err)
+          return false
+        }
+        pod = await this.core.readNamespacedPod({ name, namespace }).catch(() => pod)
+      }
+    }
+    return false
   }
 
   private scheduleRemoval(pod: V1Pod): void {

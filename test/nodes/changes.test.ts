@@ -146,7 +146,9 @@ eachBackend(t, 'node changes', async (t, b) => {
     await changes.cordon(d, alice, 'events-1')
     // kubectl describe node: all namespaces, involvedObject kind=Node, name, uid, namespace "".
     const sel = `involvedObject.kind=Node,involvedObject.name=events-1,involvedObject.uid=${node.metadata?.uid},involvedObject.namespace=`
+    // Ours only: the node lifecycle controller writes Events about nodes too (RegisteredNode, ...).
     const events = (await c.core.listEventForAllNamespaces({ fieldSelector: sel })).items
+      .filter((e) => e.source?.component === 'streamspace-node-manager')
       .sort((x, y) => (x.metadata?.name ?? '').localeCompare(y.metadata?.name ?? ''))
     t.same(events.map((e) => `${e.type}/${e.reason}`), ['Normal/NodeLabeled', 'Warning/NodeTainted', 'Normal/NodeCordoned'])
     t.match(events[0], { message: 'Label pool=gpu set by alice (user_id u-1) via StreamSpace Node Manager', source: { component: 'streamspace-node-manager' }, count: 1 })

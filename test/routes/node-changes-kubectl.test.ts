@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import type { V1Node } from '@kubernetes/client-node'
 import { eachBackend, type Backend } from '../helpers/backend.js'
-import { createNode } from '../helpers/fixtures.js'
+import { createNode, waitFor } from '../helpers/fixtures.js'
 import { startService, type Service } from '../helpers/service.js'
 
 const run = promisify(execFile)
@@ -41,6 +41,22 @@ const steps: Step[] = [
   { title: 'uncordon again', api: ['POST', '/uncordon'], kubectl: ['uncordon', '@'] },
 ]
 
+/**
+ * The node once the node lifecycle controller has caught up with the change (it adds and removes
+ * the unschedulable taint after a cordon or uncordon, and the beta OS/arch labels), so that both
+ * twins are compared in the same state.
+ */
+async function settled(b: Backend, name: string): Promise<V1Node> {
+  let node!: V1Node
+  await waitFor(async () => {
+    node = await b.clients.core.readNode({ name })
+    const labels = node.metadata?.labels ?? {}
+    const cordonTaint = !!node.spec?.taints?.some((x) => x.key === 'node.kubernetes.io/unschedulable' && x.effect === 'NoSchedule')
+    return cordonTaint === !!node.spec?.unschedulable && labels['beta.kubernetes.io/os'] === labels['kubernetes.io/os']
+  }, 15_000, `the node lifecycle controller to catch up on ${name}`)
+  return node
+}
+
 /** What kubectl changes, with the node's own name taken out; times only as present or not. */
 function comparable(n: V1Node) {
   const labels = { ...n.metadata?.labels }
@@ -66,9 +82,11 @@ eachBackend(t, 'our API and kubectl produce the same node', async (t, b: Backend
     t.equal(res.status, 200, `${step.title}: API ${method} ${path}`)
     const args = step.kubectl.map((a) => (a === '@' ? 'twin-kubectl' : a))
     await run('kubectl', ['--kubeconfig', b.kubeconfigPath, ...args])
-    const [ours, theirs] = await Promise.all([b.clients.core.readNode({ name: 'twin-api' }), b.clients.core.readNode({ name: 'twin-kubectl' })])
+    const [ours, theirs] = await Promise.all([settled(b, 'twin-api'), settled(b, 'twin-kubectl')])
     t.same(comparable(ours), comparable(theirs), `${step.title}: same as kubectl ${args.join(' ')}`)
   }
-  const final = comparable(await b.clients.core.readNode({ name: 'twin-api' }))
-  t.same(final, { labels: { 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', pool: 'base', empty: '', 'node-role.kubernetes.io/gpu': '' }, taints: undefined, taintsField: false, unschedulable: undefined })
+  const final = comparable(await settled(b, 'twin-api'))
+  // The beta OS/arch labels are the node lifecycle controller's (it copies them from the stable ones).
+  const osArch = { 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'beta.kubernetes.io/os': 'linux', 'beta.kubernetes.io/arch': 'amd64' }
+  t.same(final, { labels: { ...osArch, pool: 'base', empty: '', 'node-role.kubernetes.io/gpu': '' }, taints: undefined, taintsField: false, unschedulable: undefined })
 })

@@ -205,7 +205,9 @@ eachBackend(t, 'node changes over HTTP', async (t, b) => {
     const bob = makeToken({ username: 'bob', user_id: 'u-42' })
     await call(svc, 'PUT', '/nodes/e1/labels', { key: 'pool', value: 'gpu' }, bob)
     await call(svc, 'POST', '/nodes/e1/cordon', undefined, bob)
+    // Ours only: the node lifecycle controller writes Events about nodes too (RegisteredNode, ...).
     const events = (await b.clients.core.listEventForAllNamespaces({ fieldSelector: `involvedObject.name=e1,involvedObject.uid=${node.metadata?.uid}` })).items
+      .filter((e) => e.source?.component === 'streamspace-node-manager')
       .sort((x, y) => (x.metadata?.name ?? '').localeCompare(y.metadata?.name ?? ''))
     t.same(events.map((e) => e.reason), ['NodeLabeled', 'NodeCordoned'])
     t.match(events[0].message, 'Label pool=gpu set by bob (user_id u-42)')

@@ -40,11 +40,13 @@ eachBackend(t, 'node read path', async (t, b) => {
   await seed(b)
   const svc: Service = await startService(b.kc)
   t.teardown(() => svc.close())
-  // Pods become Running through the (simulated or stand-in) kubelet; wait for the cache to see them.
+  // Pods become Running through the (simulated or stand-in) kubelet; wait for the cache to see them,
+  // and the node lifecycle controller's taints on the NotReady n2 and the cordoned n3.
   await waitFor(async () => {
     const s = await json<ClusterStats>(svc.api('/nodes/stats'))
-    return s.total_sessions === 3 && s.total_nodes === 3
-  }, 20_000, 'sessions running')
+    const nodes = await json<NodeView[]>(svc.api('/nodes'))
+    return s.total_sessions === 3 && s.total_nodes === 3 && nodes[1]?.taints.length === 2 && nodes[2]?.taints.length === 3
+  }, 20_000, 'sessions running and controller taints')
 
   await t.test('NodeView seed fields', async (t) => {
     const res = await svc.api('/nodes')
@@ -65,7 +67,12 @@ eachBackend(t, 'node read path', async (t, b) => {
     t.equal(n1.sessions, 2)
     t.equal(n3.sessions, 1)
     t.same(n1.roles, ['worker'])
-    t.same(n3.taints, [{ key: 'nvidia.com/gpu', value: 'true', effect: 'NoSchedule' }, { key: 'maintenance', effect: 'NoExecute' }])
+    // The node lifecycle controller's taints come after the node's own, as a real cluster has them.
+    t.same(n2.taints, [{ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }, { key: 'node.kubernetes.io/not-ready', effect: 'NoExecute' }])
+    t.same(n3.taints, [
+      { key: 'nvidia.com/gpu', value: 'true', effect: 'NoSchedule' }, { key: 'maintenance', effect: 'NoExecute' },
+      { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' },
+    ])
     t.equal(n3.unschedulable, true)
     t.equal(n1.unschedulable, false)
     if (b.name === 'sim') t.equal(n1.age, '5d3h', 'kubectl AGE of a node created 5d3h1m ago')
