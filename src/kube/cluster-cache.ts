@@ -196,11 +196,6 @@ export class ClusterCache {
     return [...(this.podsByNode.get(name)?.values() ?? [])]
   }
 
-  /** Changes whenever the pods on the node change (0 before any): what is derived from them can be kept until then. */
-  podsVersionOf(name: string): number {
-    return this.podsVersion.get(name) ?? 0
-  }
-
   get podCount(): number { return this.pods.size }
 
   getNode(name: string): NodeObject | undefined {
