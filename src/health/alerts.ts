@@ -4,7 +4,7 @@
 // per alert, the newest wins; resends cover failures), the webhook a bounded queue retried with
 // backoff that drops its oldest message (counted) when full.
 import { createHmac } from 'node:crypto'
-import type { Clock } from '../kube/reflector.js'
+import type { Clock } from '../clock.js'
 
 export const SERVICE_LABEL = 'streamspace-node-manager'
 

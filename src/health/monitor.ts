@@ -4,7 +4,7 @@
 // has lasted the grace period, so one late heartbeat pages nobody. Runs only on the leader; a new
 // leader reads the Events a previous one wrote and does not page again what was already paged.
 // No HTTP framework here: collaborators (node source, clock, settings, senders) are passed in.
-import type { Clock } from '../kube/reflector.js'
+import type { Clock } from '../clock.js'
 import type { NodeObject } from '../kube/types.js'
 import { SERVICE_LABEL, webhookMessage, type PostableAlert, type WebhookMessage } from './alerts.js'
 import { nodePhase, nodeProblems, type Phase, type Problem } from './problems.js'
@@ -353,6 +353,16 @@ export class HealthMonitor {
     const active: Incident[] = []
     for (const mine of this.byNode.values()) for (const inc of mine.values()) active.push(inc)
     return { active, recent: [...this.recent] }
+  }
+
+  /** Nodes with problems now, from this replica's cache (any replica can answer; only the leader alerts). */
+  problems(now: number): NodeHealth[] {
+    return nodesWithProblems(this.opts.source.nodes(), now, this.opts.settings().cordonedMs)
+  }
+
+  /** healthy, degraded or critical, given the problems found. */
+  status(problems: NodeHealth[]): 'healthy' | 'degraded' | 'critical' {
+    return clusterStatus(this.opts.source.nodes(), problems)
   }
 }
 

@@ -6,24 +6,10 @@ import type { KubeConfig, Watch } from '@kubernetes/client-node'
 import { newWatch } from './client.js'
 import { getJson } from './raw.js'
 import { KubeError, kubeStatusOf, toKubeError } from './errors.js'
+import { systemClock, type Clock } from '../clock.js'
 
-export interface Clock {
-  now(): number
-  sleep(ms: number, signal?: AbortSignal): Promise<void>
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) => new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = setTimeout(done, ms)
-    signal?.addEventListener('abort', done, { once: true })
-  }),
-}
+// The clock is a shared helper (src/clock.ts); re-exported for the kube layer's callers.
+export { systemClock, type Clock } from '../clock.js'
 
 export interface RawObject {
   metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string }

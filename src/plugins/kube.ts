@@ -4,7 +4,7 @@
 import fp from 'fastify-plugin'
 import type { KubeClients } from '../kube/client.js'
 import { ClusterCache } from '../kube/cluster-cache.js'
-import type { Clock } from '../kube/reflector.js'
+import type { Clock } from '../clock.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -3,15 +3,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { commonErrors } from '../schemas/common.js'
 import { ClusterHealth } from '../schemas/health.js'
-import { clusterStatus, nodesWithProblems } from '../health/monitor.js'
 
 const clusterHealth: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/cluster/health', {
     schema: { tags: ['health'], summary: 'Cluster health: nodes with problems, alerts, leader', response: { 200: ClusterHealth, ...commonErrors } },
   }, async () => {
-    const { elector, monitor, settings } = app.health
-    const now = app.clock.now()
-    const nodes = nodesWithProblems(app.cluster.nodes.values(), now, settings().cordonedMs)
+    const { elector, monitor } = app.health
+    const nodes = monitor.problems(app.clock.now())
     const { active, recent } = monitor.incidents()
     // A cordon without a recorded time is known to be too long only to the leader that timed it.
     for (const inc of active) {
@@ -31,7 +29,7 @@ const clusterHealth: FastifyPluginAsyncTypebox = async (app) => {
       ended: inc.ended ?? null,
     }))
     return {
-      status: clusterStatus(app.cluster.nodes.values(), nodes),
+      status: monitor.status(nodes),
       nodes,
       alerts,
       last_check: monitor.lastCheck !== undefined ? new Date(monitor.lastCheck).toISOString() : null,
