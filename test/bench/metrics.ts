@@ -8,7 +8,7 @@
 //    alternative the issue names, prom-client Gauges whose collect() sets the same per-node series.
 // Run alone: npx tsx test/bench/metrics.ts [nodes] [podsPerNode] (--render-only: part 3 only)
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -79,6 +79,20 @@ if (!RENDER_ONLY) try {
     times.push((await scrape()).ms)
   }
   console.log(`GET /metrics, 1 s apart under metrics polls and node changes: ${summary(times)}`)
+
+  // The service's own CPU per scrape (wall times above include waiting for a shared CPU): its CPU
+  // time (/proc) over 20 s of scrapes every 500 ms, less its CPU over 20 s without scrapes.
+  const cpuOf = (pid: number) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) * 10 }
+  const window = async (scrapes: boolean) => {
+    const c0 = cpuOf(svc.child.pid!)
+    let n = 0
+    const end = Date.now() + 20_000
+    while (Date.now() < end) { if (scrapes) { await scrape(); n++ } await sleep(500) }
+    return { cpu: cpuOf(svc.child.pid!) - c0, n }
+  }
+  const idle = await window(false)
+  const busy = await window(true)
+  console.log(`service CPU per scrape: ${((busy.cpu - idle.cpu) / busy.n).toFixed(1)} ms (${busy.cpu} ms CPU over 20 s with ${busy.n} scrapes, ${idle.cpu} ms without; metrics polls every 15 s in both)`)
 
   // Prometheus' own figure.
   prom = await startPrometheus({ targets: [new URL(origin).host], scrapeIntervalSeconds: 2 })
