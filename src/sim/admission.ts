@@ -78,7 +78,125 @@ export function validateNode(node: Obj): void {
 /** Validation on every write of the main resource (create, update, patch). */
 export function validate(def: ResourceDef, obj: Obj): void {
   checkDecodable(def, obj)
-  if (idOf(def) === 'nodes') validateNode(obj)
+  const id = idOf(def)
+  if (id === 'nodes') validateNode(obj)
+  else if (id === SESSIONS) validateSession(obj)
+  else if (id === PRIORITY_CLASSES) validatePriorityClass(obj)
+}
+
+export const SESSIONS = 'sessions.stream.space'
+export const PRIORITY_CLASSES = 'priorityclasses.scheduling.k8s.io'
+export const SESSION_STATES = ['running', 'hibernated', 'terminated']
+
+interface Cause { reason: string; message: string; field: string }
+
+function invalidCauses(def: ResourceDef, name: string, causes: Cause[]): ApiError {
+  const qualified = def.group ? `${def.kind}.${def.group}` : def.kind
+  const what = causes.length === 1 ? `${causes[0].field}: ${causes[0].message}` : `[${causes.map((c) => `${c.field}: ${c.message}`).join(', ')}]`
+  return new ApiError(422, 'Invalid', `${qualified} "${name}" is invalid: ${what}`, { name, ...(def.group ? { group: def.group } : {}), kind: def.kind, causes })
+}
+
+const SESSION_DEF = { kind: 'Session', group: 'stream.space' } as ResourceDef
+const PRIORITY_CLASS_DEF = { kind: 'PriorityClass', group: 'scheduling.k8s.io' } as ResourceDef
+
+/** The Session CRD's schema (test/helpers/crds.ts): spec.user and spec.template non-empty strings, spec.state an enum. */
+function validateSession(obj: Obj): void {
+  const spec = obj.spec
+  if (spec === undefined || spec === null) return
+  const causes: Cause[] = []
+  for (const field of ['template', 'user']) {
+    const v = spec[field]
+    if (v === undefined) causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: `spec.${field}` })
+    else if (typeof v !== 'string') causes.push({ reason: 'FieldValueTypeInvalid', message: `Invalid value: "${typeof v}": spec.${field} in body must be of type string: "${typeof v}"`, field: `spec.${field}` })
+    else if (v.length < 1) causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: "": spec.${field} in body should be at least 1 chars long`, field: `spec.${field}` })
+  }
+  if (spec.state !== undefined && !SESSION_STATES.includes(spec.state)) {
+    causes.push({ reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(spec.state)}: supported values: ${SESSION_STATES.map((x) => `"${x}"`).join(', ')}`, field: 'spec.state' })
+  }
+  // The server lists causes sorted by field.
+  if (causes.length) throw invalidCauses(SESSION_DEF, obj.metadata?.name ?? '', causes.sort((a, b) => a.field.localeCompare(b.field)))
+}
+
+/** The largest value a PriorityClass not named system-* may have. */
+const HIGHEST_USER_PRIORITY = 1_000_000_000
+export const SYSTEM_PRIORITY_CLASSES: Record<string, { value: number; description: string }> = {
+  'system-cluster-critical': { value: 2_000_000_000, description: 'Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.' },
+  'system-node-critical': { value: 2_000_001_000, description: 'Used for system critical pods that must not be moved from their current node.' },
+}
+
+function validatePriorityClass(obj: Obj): void {
+  const name = obj.metadata?.name ?? ''
+  if (name.startsWith('system-')) {
+    if (!SYSTEM_PRIORITY_CLASSES[name]) {
+      throw invalidCauses(PRIORITY_CLASS_DEF, name, [{ reason: 'FieldValueForbidden', field: 'metadata.name', message: `Forbidden: priority class names with 'system-' prefix are reserved for system use only. error: ${name} is not a known system priority class` }])
+    }
+  } else if (obj.value > HIGHEST_USER_PRIORITY) {
+    throw invalidCauses(PRIORITY_CLASS_DEF, name, [{ reason: 'FieldValueForbidden', field: 'value', message: `Forbidden: maximum allowed value of a user defined priority is ${HIGHEST_USER_PRIORITY}` }])
+  }
+  if (obj.preemptionPolicy !== undefined && obj.preemptionPolicy !== 'Never' && obj.preemptionPolicy !== 'PreemptLowerPriority') {
+    throw invalidCauses(PRIORITY_CLASS_DEF, name, [{ reason: 'FieldValueNotSupported', field: 'preemptionPolicy', message: `Unsupported value: ${JSON.stringify(obj.preemptionPolicy)}: supported values: "Never", "PreemptLowerPriority"` }])
+  }
+}
+
+/** Checks on create beyond validation: admission (one global default PriorityClass). */
+export function checkCreate(store: Store, def: ResourceDef, obj: Obj): void {
+  const id = idOf(def)
+  if (id === PRIORITY_CLASSES) {
+    const withDefaults = defaultsOnWrite(def, obj)
+    validate(def, withDefaults)
+    if (obj.globalDefault === true) {
+      for (const pc of store.collection(id).objects.values()) {
+        if (pc.globalDefault === true) throw new ApiError(403, 'Forbidden', `priorityclasses.scheduling.k8s.io "${obj.metadata.name}" is forbidden: PriorityClass ${pc.metadata.name} is already marked as default. Only one default can exist`, { name: obj.metadata.name, group: 'scheduling.k8s.io', kind: 'priorityclasses' })
+      }
+    }
+  } else if (id === SESSIONS) {
+    validate(def, defaultsOnWrite(def, obj))
+  }
+}
+
+/** Checks on update of the main resource: fields that may not change. */
+export function checkUpdate(def: ResourceDef, old: Obj, next: Obj): void {
+  if (idOf(def) === PRIORITY_CLASSES && next.value !== old.value) {
+    throw invalidCauses(PRIORITY_CLASS_DEF, old.metadata.name, [{ reason: 'FieldValueForbidden', field: 'value', message: 'Forbidden: may not be changed in an update.' }])
+  }
+}
+
+/** Defaults applied on every write (CRD schema defaults; PriorityClass defaulting). */
+export function defaultsOnWrite(def: ResourceDef, obj: Obj): Obj {
+  switch (idOf(def)) {
+    case SESSIONS:
+      return obj.spec && typeof obj.spec === 'object' && obj.spec.state === undefined ? { ...obj, spec: { ...obj.spec, state: 'running' } } : obj
+    case PRIORITY_CLASSES:
+      return { ...obj, value: obj.value ?? 0, preemptionPolicy: obj.preemptionPolicy ?? 'PreemptLowerPriority' }
+    default:
+      return obj
+  }
+}
+
+/** A label selector as the text form (matchLabels k=v and matchExpressions), as Scale.status.selector carries it. */
+function selectorText(sel: Obj | undefined): string | undefined {
+  if (!sel) return undefined
+  const parts = Object.entries(sel.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`)
+  for (const e of sel.matchExpressions ?? []) {
+    if (e.operator === 'In') parts.push(`${e.key} in (${[...e.values].sort().join(',')})`)
+    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${[...e.values].sort().join(',')})`)
+    else if (e.operator === 'Exists') parts.push(e.key)
+    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`)
+  }
+  return parts.sort().join(',')
+}
+
+/** The autoscaling/v1 Scale of an object: spec.replicas, status.replicas, and the selector (status.selector for custom resources). */
+export function scaleOf(def: ResourceDef, obj: Obj): Obj {
+  const m = obj.metadata
+  const selector = def.custom ? obj.status?.selector : selectorText(obj.spec?.selector)
+  return {
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, creationTimestamp: m.creationTimestamp },
+    spec: { replicas: obj.spec?.replicas ?? 0 },
+    status: { replicas: obj.status?.replicas ?? 0, ...(typeof selector === 'string' && selector ? { selector } : {}) },
+  }
 }
 
 /** What the API server's defaulting and admission add to a new pod. */
@@ -149,7 +267,13 @@ export function defaultsOnCreate(store: Store, def: ResourceDef, obj: Obj): Obj 
     }
     case PDBS:
       return { ...obj, status: { disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 } }
-    default:
-      return obj
+    default: {
+      // A custom resource with a status subresource starts without status, whatever the body says.
+      if (def.custom && def.status) {
+        const { status: _s, ...rest } = obj
+        return defaultsOnWrite(def, rest)
+      }
+      return defaultsOnWrite(def, obj)
+    }
   }
 }

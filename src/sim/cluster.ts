@@ -2,12 +2,13 @@
 // applies them (validation and defaults from admission.ts), wired to the parts that play the rest
 // of a cluster: the kubelet, the node lifecycle controller, the disruption controller and the
 // optional workload controllers. Each part lives in its own file and reads alone.
-import { checkDecodable, checkEventNamespace, defaultsOnCreate, randomSuffix, sameContent, stripTypeMeta, validate } from './admission.js'
+import { checkCreate, checkDecodable, checkEventNamespace, checkUpdate, defaultsOnCreate, defaultsOnWrite, randomSuffix, sameContent, scaleOf, stripTypeMeta, validate } from './admission.js'
 import { WorkloadControllers } from './controllers.js'
 import { DisruptionController, keysInNamespace } from './disruption.js'
-import { apiVersionOf, idOf, type ResourceDef } from './kinds.js'
+import { apiVersionOf, idOf, tracksGeneration, type ResourceDef } from './kinds.js'
 import { Kubelet } from './kubelet.js'
 import { NodeLifecycle } from './node-lifecycle.js'
+import { SessionController } from './sessions.js'
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from './patch.js'
 import { alreadyExists, ApiError, badRequest, conflict, invalid, notFound } from './status.js'
 import { Store, type Obj } from './store.js'
@@ -22,14 +23,26 @@ export class Cluster {
   readonly nodeLifecycle = new NodeLifecycle(this.store)
   readonly disruption = new DisruptionController(this.store, (pod, grace) => this.kubelet.deletePod(pod, grace))
   readonly workloads = new WorkloadControllers(this.store, {
-    createPod: (ns, body) => this.create(this.store.collection('pods').def, ns, body),
-    deletePod: (pod, grace) => this.kubelet.deletePod(pod, grace),
+    create: (id, ns, body) => this.create(this.store.collection(id).def, ns, body),
+    remove: (id, obj, grace) => {
+      if (id === 'pods') this.kubelet.deletePod(obj, grace)
+      else if (this.store.get(id, obj.metadata.namespace, obj.metadata.name)) this.delete(this.store.collection(id).def, obj.metadata.namespace, obj.metadata.name)
+    },
+    bind: (pod, node) => {
+      const current = this.store.get('pods', pod.metadata.namespace, pod.metadata.name)
+      if (current && !current.spec?.nodeName) this.store.put('pods', this.kubelet.admit({ ...current, spec: { ...current.spec, nodeName: node } }))
+    },
+  })
+  readonly sessions = new SessionController(this.store, {
+    createDeployment: (ns, body) => this.create(this.store.collection('deployments.apps').def, ns, body),
+    deleteDeployment: (d) => this.delete(this.store.collection('deployments.apps').def, d.metadata.namespace, d.metadata.name),
   })
 
   constructor() {
     // Controllers react synchronously to every change, in this order.
     this.store.onChange((ev) => this.disruption.onEvent(ev))
     this.store.onChange((ev) => this.workloads.onEvent(ev))
+    this.store.onChange((ev) => this.sessions.onEvent(ev))
     this.store.onChange((ev) => this.nodeLifecycle.onEvent(ev))
   }
 
@@ -49,6 +62,7 @@ export class Cluster {
 
   set replicaSetController(on: boolean) {
     this.workloads.enabled = on
+    this.sessions.enabled = on
   }
 
   // ---- reads ----
@@ -83,16 +97,20 @@ export class Cluster {
     if (this.store.get(id, metadata.namespace, metadata.name)) throw alreadyExists(def.plural, metadata.name, def.group)
     checkDecodable(def, body)
     if (def.plural === 'events' && def.group === '') checkEventNamespace(body, metadata.namespace)
-    let obj = Store.initMetadata({ ...stripTypeMeta(body), metadata }, def.group === 'apps' || def.group === 'policy')
+    checkCreate(this.store, def, { ...body, metadata })
+    let obj = Store.initMetadata({ ...stripTypeMeta(body), metadata }, tracksGeneration(def))
     obj = defaultsOnCreate(this.store, def, obj)
+    // With the workload controllers running, a new Deployment or ReplicaSet starts without status: they report it.
+    if (this.workloads.enabled && (id === 'deployments.apps' || id === 'replicasets.apps')) obj = { ...obj, status: {} }
     if (id === 'pods') obj = this.kubelet.admit(obj)
     if (dryRun) return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(this.store.rv) } }
     return this.store.put(id, obj)
   }
 
-  /** PUT of the main resource (subresource undefined) or of its status. */
+  /** PUT of the main resource (subresource undefined), of its status, or of its scale (answered as a Scale). */
   update(def: ResourceDef, ns: string | undefined, name: string, body: Obj, subresource?: string, dryRun = false): Obj {
     const old = this.get(def, ns, name)
+    if (subresource === 'scale') return this.updateScale(def, old, body, dryRun)
     if (!body || typeof body !== 'object') throw badRequest('the body of the request was in an unknown format')
     if (body.metadata?.name && body.metadata.name !== name) throw badRequest('the name of the object does not match the name on the URL')
     if (body.metadata?.resourceVersion && body.metadata.resourceVersion !== old.metadata.resourceVersion) throw conflict(def.plural, name, def.group)
@@ -100,9 +118,14 @@ export class Cluster {
   }
 
   patch(def: ResourceDef, ns: string | undefined, name: string, body: any, contentType: string, subresource?: string, dryRun = false): Obj {
+    // The media type is checked before the object is looked up, as the server does.
+    if (def.custom && subresource !== 'scale' && contentType.startsWith('application/strategic-merge-patch+json')) {
+      throw new ApiError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml')
+    }
     const old = this.get(def, ns, name)
     let patched: Obj
     const current = { kind: def.kind, apiVersion: apiVersionOf(def), ...old }
+    if (subresource === 'scale') return this.patchScale(def, old, body, contentType, dryRun)
     if (contentType.startsWith('application/json-patch+json')) patched = applyJsonPatch(current, body)
     else if (contentType.startsWith('application/merge-patch+json')) patched = applyMergePatch(current, body)
     else if (contentType.startsWith('application/strategic-merge-patch+json')) patched = applyStrategicMergePatch(current, body)
@@ -116,7 +139,9 @@ export class Cluster {
   }
 
   private replace(def: ResourceDef, old: Obj, next: Obj, subresource: string | undefined, dryRun: boolean): Obj {
+    if (subresource !== 'status') next = defaultsOnWrite(def, next)
     validate(def, next)
+    if (subresource !== 'status') checkUpdate(def, old, next)
     let obj: Obj
     if (subresource === 'status') {
       obj = { ...old, status: next.status }
@@ -141,6 +166,39 @@ export class Cluster {
     // An update that changes nothing keeps the resourceVersion and sends no event, as on the real server.
     if (sameContent(obj, old) || dryRun) return dryRun ? obj : old
     return this.store.put(idOf(def), obj)
+  }
+
+  // ---- the scale subresource: autoscaling/v1 Scale over spec.replicas ----
+
+  getScale(def: ResourceDef, ns: string | undefined, name: string): Obj {
+    return scaleOf(def, this.get(def, ns, name))
+  }
+
+  private updateScale(def: ResourceDef, old: Obj, body: Obj, dryRun: boolean): Obj {
+    if (!body || typeof body !== 'object') throw badRequest('the body of the request was in an unknown format')
+    const name = old.metadata.name
+    if (body.metadata?.resourceVersion && body.metadata.resourceVersion !== old.metadata.resourceVersion) throw conflict(def.plural, name, def.group)
+    const replicas = body.spec?.replicas ?? 0
+    if (!Number.isInteger(replicas) || replicas < 0) {
+      if (def.custom) {
+        const message = `Invalid value: ${JSON.stringify(replicas)}: should be a non-negative integer`
+        throw new ApiError(422, 'Invalid', `${def.kind}.${def.group} "${name}" is invalid: .spec.replicas: ${message}`, { name, group: def.group, kind: def.kind, causes: [{ reason: 'FieldValueInvalid', message, field: '.spec.replicas' }] })
+      }
+      const message = `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`
+      throw new ApiError(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: ${message}`, { name, group: 'autoscaling', kind: 'Scale', causes: [{ reason: 'FieldValueInvalid', message, field: 'spec.replicas' }] })
+    }
+    const next = { ...old, spec: { ...old.spec, replicas } }
+    return scaleOf(def, this.replace(def, old, next, undefined, dryRun))
+  }
+
+  private patchScale(def: ResourceDef, old: Obj, body: any, contentType: string, dryRun: boolean): Obj {
+    const current = scaleOf(def, old)
+    let patched: Obj
+    if (contentType.startsWith('application/json-patch+json')) patched = applyJsonPatch(current, body)
+    else if (contentType.startsWith('application/merge-patch+json')) patched = applyMergePatch(current, body)
+    else if (contentType.startsWith('application/strategic-merge-patch+json')) patched = applyStrategicMergePatch(current, body)
+    else throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json`)
+    return this.updateScale(def, old, patched, dryRun)
   }
 
   delete(def: ResourceDef, ns: string | undefined, name: string, opts: DeleteOptions = {}): Obj {

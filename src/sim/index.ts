@@ -25,8 +25,10 @@ export interface SimOptions {
   /** Default true; false removes metrics.k8s.io from discovery and 404s it. */
   metrics?: boolean
   faults?: Partial<FaultSpec>
-  /** Run the ReplicaSet controller (with a minimal scheduler): pods that go are replaced on a
-   *  schedulable node. Default: on for the demo cluster, off otherwise. */
+  /** Run the workload controllers (Deployment, ReplicaSet, garbage collection, with a minimal
+   *  scheduler) and the stand-in for StreamSpace's session controller; seeded sessions are then
+   *  Session objects with their Deployment, ReplicaSet and pod. Default: on for the demo cluster,
+   *  off otherwise. CLI: --controllers on|off. */
   controllers?: boolean
   /** Renew every Ready node's heartbeat times and Lease once per this many seconds (node MODIFIED
    *  churn, as kubelets report status; real ones every 10 s to 5 min). Default: 20 for the demo
@@ -64,7 +66,9 @@ export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
   const cluster = new Cluster()
   cluster.podTerminateSeconds = opts.podTerminateSeconds
   cluster.replicaSetController = opts.controllers ?? opts.nodes === undefined
-  seedCluster(cluster.store, { nodes: opts.nodes, podsPerNode: opts.podsPerNode, sessionsPerNode: opts.sessionsPerNode })
+  seedCluster(cluster.store, {
+    nodes: opts.nodes, podsPerNode: opts.podsPerNode, sessionsPerNode: opts.sessionsPerNode, sessionObjects: cluster.replicaSetController,
+  })
   cluster.recomputeAllPdbs()
   cluster.nodeLifecycle.reconcileAll()
   const heartbeatSeconds = opts.heartbeatSeconds ?? (opts.nodes === undefined ? DEMO_HEARTBEAT_SECONDS : 0)

@@ -12,6 +12,11 @@ export interface ResourceDef {
   status?: boolean
   /** Served but not stored (metrics). */
   readOnly?: boolean
+  /** Has a scale subresource (autoscaling/v1 Scale over spec.replicas / status.replicas / status.selector). */
+  scale?: boolean
+  categories?: string[]
+  /** Served as a CustomResourceDefinition serves it (no strategic merge patch, schema validation, status.selector for scale). */
+  custom?: boolean
 }
 
 const RW = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']
@@ -23,17 +28,26 @@ export const RESOURCES: ResourceDef[] = [
   { group: '', version: 'v1', plural: 'events', singular: 'event', kind: 'Event', namespaced: true, shortNames: ['ev'] },
   { group: '', version: 'v1', plural: 'configmaps', singular: 'configmap', kind: 'ConfigMap', namespaced: true, shortNames: ['cm'] },
   { group: 'apps', version: 'v1', plural: 'daemonsets', singular: 'daemonset', kind: 'DaemonSet', namespaced: true, shortNames: ['ds'], status: true },
-  { group: 'apps', version: 'v1', plural: 'replicasets', singular: 'replicaset', kind: 'ReplicaSet', namespaced: true, shortNames: ['rs'], status: true },
-  { group: 'apps', version: 'v1', plural: 'deployments', singular: 'deployment', kind: 'Deployment', namespaced: true, shortNames: ['deploy'], status: true },
-  { group: 'apps', version: 'v1', plural: 'statefulsets', singular: 'statefulset', kind: 'StatefulSet', namespaced: true, shortNames: ['sts'], status: true },
+  { group: 'apps', version: 'v1', plural: 'replicasets', singular: 'replicaset', kind: 'ReplicaSet', namespaced: true, shortNames: ['rs'], status: true, scale: true },
+  { group: 'apps', version: 'v1', plural: 'deployments', singular: 'deployment', kind: 'Deployment', namespaced: true, shortNames: ['deploy'], status: true, scale: true, categories: ['all'] },
+  { group: 'apps', version: 'v1', plural: 'statefulsets', singular: 'statefulset', kind: 'StatefulSet', namespaced: true, shortNames: ['sts'], status: true, scale: true },
   { group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', singular: 'poddisruptionbudget', kind: 'PodDisruptionBudget', namespaced: true, shortNames: ['pdb'], status: true },
   { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', singular: 'lease', kind: 'Lease', namespaced: true },
+  { group: 'scheduling.k8s.io', version: 'v1', plural: 'priorityclasses', singular: 'priorityclass', kind: 'PriorityClass', namespaced: false, shortNames: ['pc'] },
+  // Custom resources, served as their CustomResourceDefinitions define them (test/helpers/crds.ts installs the same on the real server).
+  { group: 'cluster.x-k8s.io', version: 'v1beta1', plural: 'machinedeployments', singular: 'machinedeployment', kind: 'MachineDeployment', namespaced: true, shortNames: ['md'], status: true, scale: true, categories: ['cluster-api'], custom: true },
+  { group: 'stream.space', version: 'v1alpha1', plural: 'sessions', singular: 'session', kind: 'Session', namespaced: true, status: true, categories: ['streamspace'], custom: true },
   { group: 'metrics.k8s.io', version: 'v1beta1', plural: 'nodes', singular: '', kind: 'NodeMetrics', namespaced: false, readOnly: true },
   { group: 'metrics.k8s.io', version: 'v1beta1', plural: 'pods', singular: '', kind: 'PodMetrics', namespaced: true, readOnly: true },
 ]
 
 export function resourceId(group: string, plural: string): string {
   return group ? `${plural}.${group}` : plural
+}
+
+/** Kinds whose objects carry metadata.generation (bumped on spec changes), as their registry strategies set it. */
+export function tracksGeneration(def: ResourceDef): boolean {
+  return def.group === 'apps' || def.group === 'policy' || def.group === 'scheduling.k8s.io' || !!def.custom
 }
 
 /** The store's id of a resource: "pods", "replicasets.apps". */
@@ -90,8 +104,11 @@ export function apiResourceListDoc(group: string, version: string): Record<strin
       kind: r.kind,
       verbs: r.readOnly ? ['get', 'list'] : RW,
       ...(r.shortNames ? { shortNames: r.shortNames } : {}),
-      ...(r.plural === 'pods' || r.plural === 'daemonsets' || r.plural === 'deployments' ? { categories: ['all'] } : {}),
+      ...(r.plural === 'pods' || r.plural === 'daemonsets' ? { categories: ['all'] } : r.categories ? { categories: r.categories } : {}),
     })
+    if (r.scale) {
+      resources.push({ name: `${r.plural}/scale`, singularName: '', namespaced: r.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] })
+    }
     if (r.status) {
       resources.push({ name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] })
     }

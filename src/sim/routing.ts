@@ -35,7 +35,7 @@ export function parseRoute(method: string, path: string, query: Record<string, s
   const [plural, name, sub] = rest
   const def = findResource(group, version, plural)
   if (!def || (ns !== undefined && !def.namespaced)) return undefined
-  if (sub && !(sub === 'status' && def.status) && !(sub === 'eviction' && plural === 'pods' && group === '')) return undefined
+  if (sub && !(sub === 'status' && def.status) && !(sub === 'scale' && def.scale) && !(sub === 'eviction' && plural === 'pods' && group === '')) return undefined
   let verb: string
   switch (method) {
     case 'GET': verb = watch ? 'watch' : name ? 'get' : 'list'; break

@@ -2,6 +2,9 @@
 // N generated worker nodes with M workload pods and S session pods each.
 import { randomUUID } from 'node:crypto'
 import { hash, isoSeconds, makeNode, makePod, nodeIp, runningStatus, withPodReady, type NodeShape } from './objects.js'
+import { SYSTEM_PRIORITY_CLASSES } from './admission.js'
+import { replicaSetFor, templateHash } from './controllers.js'
+import { SESSION_TEMPLATES, sessionDeployment, sessionLabels } from './sessions.js'
 import type { Obj, Store } from './store.js'
 
 const DAY = 86_400_000
@@ -74,7 +77,7 @@ class ClusterBuilder {
   readonly nodeIPs = new Map<string, string>()
   private readonly notReadyNodes = new Set<string>()
   private readonly podKeys = new Set<string>()
-  constructor(readonly now: Date) {}
+  constructor(readonly now: Date, readonly sessionObjects = false) {}
 
   add(resource: string, obj: Obj): Obj {
     let list = this.objects.get(resource)
@@ -150,9 +153,28 @@ class ClusterBuilder {
     this.pdb('kube-system', 'coredns', dnsLabels, { minAvailable: 1 }, created)
   }
 
+  /** A running session on the node: a bare pod, or (sessionObjects) a Session with its Deployment, ReplicaSet and pod, as StreamSpace runs it. */
   sessionPod(node: string, id: string, user: string, template: string, created: Date): void {
     const spec = SESSION_SPECS[template] ?? SESSION_SPECS.firefox
-    this.pod('streamspace', `ss-${user}-${id}`, node, { app: 'streamspace-session', session: id, user, template }, spec, created)
+    const name = `ss-${user}-${id}`
+    if (!this.sessionObjects) {
+      this.pod('streamspace', name, node, { app: 'streamspace-session', session: id, user, template }, spec, created)
+      return
+    }
+    const at = isoSeconds(created)
+    const labels = sessionLabels(name, user, template)
+    const session = this.add('sessions.stream.space', {
+      metadata: { name, namespace: 'streamspace', labels, generation: 1, creationTimestamp: at },
+      spec: { user, template, state: 'running' },
+      status: { phase: 'Running' },
+    })
+    const ready = { replicas: 1, readyReplicas: 1, availableReplicas: 1, observedGeneration: 1 }
+    const base = sessionDeployment(session, 1, spec)
+    const d = this.add('deployments.apps', { ...base, metadata: { ...base.metadata, creationTimestamp: at }, status: { ...ready, updatedReplicas: 1 } })
+    const rsBase = replicaSetFor(d, templateHash(d.spec.template), 1)
+    const rs = this.add('replicasets.apps', { ...rsBase, metadata: { ...rsBase.metadata, creationTimestamp: at }, status: { ...ready, fullyLabeledReplicas: 1 } })
+    const owner = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid }
+    this.pod('streamspace', `${rs.metadata.name}-${suffix(name)}`, node, rs.spec.template.metadata.labels, spec, created, owner)
   }
 
   insertInto(store: Store): void {
@@ -164,7 +186,6 @@ class ClusterBuilder {
   }
 }
 
-const SESSION_TEMPLATES = ['firefox', 'vscode', 'desktop']
 const SESSION_SPECS: Record<string, Obj> = Object.fromEntries(SESSION_TEMPLATES.map((t) => [
   t,
   podSpec([container('session', `ghcr.io/streamspace/session-${t}:1.4.2`, t === 'desktop' ? '1' : '500m', t === 'desktop' ? '2Gi' : '1Gi', { cpu: '2', memory: '4Gi' })], {
@@ -176,6 +197,10 @@ const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi
 
 function baseNamespaces(b: ClusterBuilder, created: Date): void {
   for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease', 'streamspace']) b.add('namespaces', namespace(ns, created))
+  // The API server creates the system PriorityClasses itself.
+  for (const [name, { value, description }] of Object.entries(SYSTEM_PRIORITY_CLASSES)) {
+    b.add('priorityclasses.scheduling.k8s.io', { metadata: { name, generation: 1, creationTimestamp: isoSeconds(created) }, value, description, preemptionPolicy: 'PreemptLowerPriority' })
+  }
 }
 
 /** The small StreamSpace cluster behind `npm start` with no cluster configured. */
@@ -284,8 +309,16 @@ function generatedCluster(b: ClusterBuilder, nodeCount: number, podsPerNode: num
   }
 }
 
-export function seedCluster(store: Store, opts: { nodes?: number; podsPerNode?: number; sessionsPerNode?: number }, now = new Date()): void {
-  const b = new ClusterBuilder(now)
+export interface SeedOptions {
+  nodes?: number
+  podsPerNode?: number
+  sessionsPerNode?: number
+  /** Sessions as Session objects with their Deployment, ReplicaSet and pod (else bare pods). */
+  sessionObjects?: boolean
+}
+
+export function seedCluster(store: Store, opts: SeedOptions, now = new Date()): void {
+  const b = new ClusterBuilder(now, opts.sessionObjects)
   if (opts.nodes === undefined) demoCluster(b)
   else generatedCluster(b, opts.nodes, opts.podsPerNode ?? 0, opts.sessionsPerNode ?? 0)
   b.insertInto(store)

@@ -172,6 +172,10 @@ export class ApiHttpServer {
         return
       case 'get': {
         if (sub === 'eviction') throw methodNotAllowed()
+        if (sub === 'scale') {
+          sendJson(res, 200, cluster.getScale(def, ns, name!))
+          return
+        }
         const obj = cluster.get(def, ns, name!)
         if (table) sendJson(res, 200, toTable(def, [obj], { resourceVersion: obj.metadata.resourceVersion }, table))
         else sendText(res, 200, typedJson(def, obj))
@@ -196,7 +200,8 @@ export class ApiHttpServer {
       case 'update': {
         if (!name) throw methodNotAllowed()
         const body = await readBody(req)
-        sendJson(res, 200, withType(def, cluster.update(def, ns, name, body, sub, dryRun)))
+        const updated = cluster.update(def, ns, name, body, sub, dryRun)
+        sendJson(res, 200, sub === 'scale' ? updated : withType(def, updated))
         return
       }
       case 'patch': {
@@ -204,7 +209,8 @@ export class ApiHttpServer {
         const body = await readBody(req)
         if (body === undefined) throw badRequest('the body of the request was empty')
         const contentType = String(req.headers['content-type'] ?? '')
-        sendJson(res, 200, withType(def, cluster.patch(def, ns, name, body, contentType, sub, dryRun)))
+        const patched = cluster.patch(def, ns, name, body, contentType, sub, dryRun)
+        sendJson(res, 200, sub === 'scale' ? patched : withType(def, patched))
         return
       }
       case 'delete': {

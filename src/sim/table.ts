@@ -66,6 +66,10 @@ const COLUMNS: Record<string, Column[]> = {
   configmaps: [col('Name', 'string', 0, 'name'), col('Data', 'integer'), col('Age')],
   leases: [col('Name', 'string', 0, 'name'), col('Holder'), col('Age')],
   events: [col('Last Seen'), col('Type'), col('Reason'), col('Object'), col('Message')],
+  priorityclasses: [col('Name', 'string', 0, 'name'), col('Value', 'integer'), col('Global-Default', 'boolean'), col('Age'), col('PreemptionPolicy')],
+  // Custom resources: the additionalPrinterColumns of their CRDs (test/helpers/crds.ts); missing values are null.
+  machinedeployments: [col('Name', 'string', 0, 'name'), col('Cluster'), col('Replicas', 'integer'), col('Ready', 'integer'), col('Updated', 'integer'), col('Unavailable', 'integer'), col('Phase'), col('Age', 'date'), col('Version')],
+  sessions: [col('Name', 'string', 0, 'name'), col('User'), col('Template'), col('State'), col('Phase'), col('Age', 'date')],
 }
 
 function cells(def: ResourceDef, obj: Obj, now: number): unknown[] {
@@ -108,6 +112,14 @@ function cells(def: ResourceDef, obj: Obj, now: number): unknown[] {
       const last = Date.parse(obj.lastTimestamp ?? obj.eventTime ?? obj.metadata?.creationTimestamp ?? '')
       return [Number.isNaN(last) ? '<unknown>' : humanDuration(now - last), obj.type ?? '', obj.reason ?? '', `${String(io.kind ?? '').toLowerCase()}/${io.name ?? ''}`, obj.message ?? obj.note ?? '']
     }
+    case 'priorityclasses':
+      return [name, obj.value ?? 0, obj.globalDefault === true, age(obj, now), obj.preemptionPolicy ?? '']
+    case 'machinedeployments': {
+      const st = obj.status ?? {}
+      return [name, obj.spec?.clusterName ?? null, st.replicas ?? null, st.readyReplicas ?? null, st.updatedReplicas ?? null, st.unavailableReplicas ?? null, st.phase ?? null, age(obj, now), obj.spec?.template?.spec?.version ?? null]
+    }
+    case 'sessions':
+      return [name, obj.spec?.user ?? null, obj.spec?.template ?? null, obj.spec?.state ?? null, obj.status?.phase ?? null, age(obj, now)]
     default:
       return [name, age(obj, now)]
   }

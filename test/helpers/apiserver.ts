@@ -9,6 +9,7 @@ import { request } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join, resolve, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { CRDS } from './crds.js'
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 
@@ -32,6 +33,8 @@ export interface ApiServerOptions {
   apiServerArgs?: string[]
   /** Extra kube-controller-manager flags (later ones win), e.g. ['--node-monitor-grace-period=5s']. */
   controllerManagerArgs?: string[]
+  /** Install the CustomResourceDefinitions of test/helpers/crds.ts (MachineDeployment, Session); default true. */
+  crds?: boolean
 }
 
 export const ADMIN_TOKEN = 'admin-token'
@@ -146,8 +149,14 @@ function kubeconfig(server: string, caFile: string, user: string, token: string)
 }
 
 function get(url: string, ca: Buffer, token?: string): Promise<{ status: number; body: string }> {
+  return send('GET', url, ca, token)
+}
+
+function send(method: string, url: string, ca: Buffer, token?: string, body?: unknown): Promise<{ status: number; body: string }> {
   return new Promise((res, rej) => {
-    const req = request(url, { ca, headers: token ? { authorization: `Bearer ${token}` } : {}, timeout: 2000 }, (r) => {
+    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {}
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    const req = request(url, { method, ca, headers, timeout: 5000 }, (r) => {
       let body = ''
       r.setEncoding('utf8')
       r.on('data', (c: string) => { body += c })
@@ -155,8 +164,26 @@ function get(url: string, ca: Buffer, token?: string): Promise<{ status: number;
     })
     req.on('timeout', () => req.destroy(new Error('timeout')))
     req.on('error', rej)
-    req.end()
+    req.end(body === undefined ? undefined : JSON.stringify(body))
   })
+}
+
+/** Creates the CRDs and waits until each is Established and served (its group in discovery). */
+async function installCrds(url: string, ca: Buffer, procs: Proc[]): Promise<void> {
+  for (const crd of CRDS) {
+    const r = await send('POST', `${url}/apis/apiextensions.k8s.io/v1/customresourcedefinitions`, ca, ADMIN_TOKEN, crd)
+    if (r.status !== 201) throw new Error(`creating CRD ${crd.metadata.name}: ${r.status} ${r.body}`)
+  }
+  for (const crd of CRDS) {
+    const { group, versions, names } = crd.spec
+    await waitUntil(`CRD ${crd.metadata.name} established`, procs, 30_000, async () => {
+      const r = await get(`${url}/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`, ca, ADMIN_TOKEN)
+      const established = (JSON.parse(r.body).status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Established' && c.status === 'True')
+      if (!established) return false
+      const list = await get(`${url}/apis/${group}/${versions[0].name}/${names.plural}`, ca, ADMIN_TOKEN)
+      return list.status === 200
+    })
+  }
 }
 
 async function waitUntil(what: string, procs: Proc[], timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
@@ -266,6 +293,8 @@ async function startOnce(opts: ApiServerOptions): Promise<ApiServer> {
     ])
     procs.push(apiserver)
     await waitUntil('kube-apiserver /readyz', procs, 90_000, async () => (await get(`${url}/readyz`, ca, ADMIN_TOKEN)).status === 200)
+
+    if (opts.crds !== false) await installCrds(url, ca, procs)
 
     const caFile = join(dir, 'ca.crt')
     const kubeconfigPath = join(dir, 'admin.kubeconfig')

@@ -8,8 +8,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createKubeClients, type KubeClients } from '../../src/kube/client.js'
 import { startSim, type SimCluster } from '../../src/sim/index.js'
-import { startApiServer, type ApiServer, type ApiServerOptions } from './apiserver.js'
+import { DEFAULT_CONTROLLERS, startApiServer, type ApiServer, type ApiServerOptions } from './apiserver.js'
 import { FakeKubelet } from './kubelet.js'
+import { FakeScheduler } from './scheduler.js'
+import { SessionController } from './session-controller.js'
 
 export type BackendName = 'sim' | 'apiserver'
 export const ALL_BACKENDS: BackendName[] = ['sim', 'apiserver']
@@ -26,6 +28,9 @@ export interface Backend {
   apiserver?: ApiServer
   /** apiserver only. */
   kubelet?: FakeKubelet
+  /** apiserver with workloadControllers: the scheduler and StreamSpace session controller stand-ins. */
+  scheduler?: FakeScheduler
+  sessionController?: SessionController
   /** Whether metrics.k8s.io is served (the real server has no metrics-server here). */
   metrics: boolean
   /**
@@ -49,6 +54,14 @@ export interface BackendOptions {
   metrics?: boolean
   /** apiserver: extra static users, controllers, flags. */
   apiserver?: ApiServerOptions
+  /**
+   * Run the workload controllers, so Deployments and ReplicaSets make pods and Sessions run: the
+   * sim's own (controllers: true, with its session controller stand-in); on apiserver
+   * kube-controller-manager's deployment and replicaset controllers, the scheduler stand-in and
+   * the session controller stand-in (test/helpers/scheduler.ts, session-controller.ts).
+   * Off by default: fixtures then make every pod themselves.
+   */
+  workloadControllers?: boolean
 }
 
 export function backendNames(): BackendName[] {
@@ -68,7 +81,7 @@ function loadKubeConfig(file: string): KubeConfig {
 }
 
 async function startSimBackend(opts: BackendOptions): Promise<Backend> {
-  const sim = await startSim({ nodes: 0, podTerminateSeconds: opts.podTerminateSeconds, metrics: opts.metrics, bookmarkSeconds: opts.bookmarkSeconds })
+  const sim = await startSim({ nodes: 0, podTerminateSeconds: opts.podTerminateSeconds, metrics: opts.metrics, bookmarkSeconds: opts.bookmarkSeconds, controllers: opts.workloadControllers })
   const dir = mkdtempSync(join(tmpdir(), 'sim-backend-'))
   const kubeconfigPath = join(dir, 'kubeconfig')
   await sim.writeKubeconfig(kubeconfigPath)
@@ -89,11 +102,26 @@ async function startSimBackend(opts: BackendOptions): Promise<Backend> {
 }
 
 async function startApiServerBackend(opts: BackendOptions): Promise<Backend> {
-  const apiserver = await startApiServer(opts.apiserver)
+  const controllers = opts.workloadControllers
+    ? [...(opts.apiserver?.controllers ?? DEFAULT_CONTROLLERS), 'deployment', 'replicaset']
+    : opts.apiserver?.controllers
+  const apiserver = await startApiServer({ ...opts.apiserver, controllers })
+  const stoppers: (() => Promise<void>)[] = []
   try {
     const kc = loadKubeConfig(apiserver.kubeconfigPath)
     const kubelet = new FakeKubelet(kc, { podTerminateSeconds: opts.podTerminateSeconds, heartbeatSeconds: opts.heartbeatSeconds })
     await kubelet.start()
+    stoppers.push(() => kubelet.stop())
+    let scheduler: FakeScheduler | undefined
+    let sessionController: SessionController | undefined
+    if (opts.workloadControllers) {
+      scheduler = new FakeScheduler(kc)
+      await scheduler.start()
+      stoppers.push(() => scheduler!.stop())
+      sessionController = new SessionController(kc)
+      await sessionController.start()
+      stoppers.push(() => sessionController!.stop())
+    }
     return {
       name: 'apiserver',
       kubeconfigPath: apiserver.kubeconfigPath,
@@ -101,15 +129,18 @@ async function startApiServerBackend(opts: BackendOptions): Promise<Backend> {
       clients: createKubeClients(kc),
       apiserver,
       kubelet,
+      scheduler,
+      sessionController,
       metrics: false,
       setNodeReady: (name, ready) => kubelet.setReady(name, ready === true ? 'True' : ready === false ? 'False' : 'Unknown'),
       tokenKubeconfig: (token) => apiserver.tokenKubeconfig(token),
       async close() {
-        await kubelet.stop()
+        for (const stop of stoppers.reverse()) await stop()
         await apiserver.stop()
       },
     }
   } catch (err) {
+    for (const stop of stoppers.reverse()) await stop().catch(() => {})
     await apiserver.stop()
     throw err
   }
