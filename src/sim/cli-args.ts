@@ -11,7 +11,9 @@ export const USAGE = `usage: npm run sim -- --port <p> --kubeconfig <file> [opti
   --pod-terminate-seconds T   deleted pods go after T s, whatever their grace period
   --metrics on|off            serve metrics.k8s.io (default on)
   --faults SPEC               error=0.1,latency=50,drop-watch=30000,conflict=0.2,watch-error=504
-  --controllers on|off        workload controllers and a minimal scheduler (default: on for the demo cluster)
+  --controllers on|off        Deployment/ReplicaSet controllers, garbage collection, a minimal scheduler and
+                              StreamSpace's session controller; seeded sessions become Session objects
+                              (default: on for the demo cluster)
   --heartbeat-seconds H       renew node heartbeats and Leases every H s (default: 20 demo, else off)
   --bookmark-seconds B        watch BOOKMARK period in s, fractions allowed (default 15; a real API server: about 60)
   -h, --help                  this text`

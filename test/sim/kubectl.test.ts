@@ -1,7 +1,7 @@
 // The machine's kubectl against the sim: create, get, label, taint, cordon, uncordon, and a drain
 // that a PodDisruptionBudget holds until the budget allows it, as on a real cluster.
 import { execFile, spawn, spawnSync } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -108,4 +108,51 @@ t.test('kubectl drives the sim', { skip: found ? false : 'kubectl not found on P
   t.match(direct, /pod\/web-5d8f7-ccccc deleted/)
   const rest = JSON.parse(await kubectl('get', 'pods', '-n', 'drain-test', '-o', 'json'))
   t.same(rest.items, [], 'every pod is gone')
+})
+
+t.test('kubectl works with Sessions, MachineDeployments and PriorityClasses', { skip: found ? false : 'kubectl not found on PATH' }, async (t) => {
+  const sim = await startSim({ nodes: 0 })
+  const dir = await mkdtemp(join(tmpdir(), 'sim-kubectl-kinds-'))
+  t.teardown(async () => {
+    await sim.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+  const kubeconfig = join(dir, 'kubeconfig')
+  await sim.writeKubeconfig(kubeconfig)
+  const kubectl = (...args: string[]) => new Promise<string>((resolve, reject) => {
+    execFile(kubectlBin, ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`kubectl ${args.join(' ')} failed: ${stderr || err.message}`))
+      else resolve(stdout)
+    })
+  })
+  const file = join(dir, 'kinds.json')
+  await writeFile(file, JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'List',
+    items: [
+      { apiVersion: 'stream.space/v1alpha1', kind: 'Session', metadata: { name: 'alice-1', namespace: 'streamspace' }, spec: { user: 'alice', template: 'firefox' } },
+      { apiVersion: 'cluster.x-k8s.io/v1beta1', kind: 'MachineDeployment', metadata: { name: 'workers', namespace: 'default' }, spec: { clusterName: 'prod', replicas: 2, template: { spec: { version: 'v1.33.0' } } } },
+      { apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'overprovisioning' }, value: -10, description: 'headroom' },
+    ],
+  }))
+  const created = await kubectl('create', '--validate=false', '-f', file)
+  t.match(created, /session\.stream\.space\/alice-1 created/)
+  t.match(created, /machinedeployment\.cluster\.x-k8s\.io\/workers created/)
+  t.match(created, /priorityclass\.scheduling\.k8s\.io\/overprovisioning created/)
+
+  const sessions = await kubectl('get', 'sessions', '-n', 'streamspace')
+  t.match(sessions, /NAME\s+USER\s+TEMPLATE\s+STATE\s+PHASE\s+AGE/)
+  t.match(sessions, /alice-1\s+alice\s+firefox\s+running\s+\d+s/, 'no phase yet (no session controller here): an empty cell, as for a real CRD')
+  await kubectl('patch', 'session', 'alice-1', '-n', 'streamspace', '--type', 'merge', '-p', '{"spec":{"state":"hibernated"}}')
+  t.match(await kubectl('get', 'session', 'alice-1', '-n', 'streamspace', '-o', 'jsonpath={.spec.state}'), /^hibernated$/)
+
+  t.match(await kubectl('get', 'md'), /NAME\s+CLUSTER\s+REPLICAS\s+READY\s+UPDATED\s+UNAVAILABLE\s+PHASE\s+AGE\s+VERSION\n\s*workers\s+prod\s+\d+s\s+v1\.33\.0/)
+  t.match(await kubectl('scale', 'machinedeployment', 'workers', '--replicas=4'), /machinedeployment\.cluster\.x-k8s\.io\/workers scaled/)
+  t.equal(await kubectl('get', 'md', 'workers', '-o', 'jsonpath={.spec.replicas}'), '4')
+
+  const pcs = await kubectl('get', 'priorityclasses')
+  t.match(pcs, /NAME\s+VALUE\s+GLOBAL-DEFAULT\s+AGE\s+PREEMPTIONPOLICY/)
+  t.match(pcs, /overprovisioning\s+-10\s+false\s+\S+\s+PreemptLowerPriority/)
+  t.match(pcs, /system-node-critical\s+2000001000\s+false/)
+  t.match(await kubectl('delete', 'pc', 'overprovisioning'), /priorityclass\.scheduling\.k8s\.io "overprovisioning" deleted/)
 })

@@ -3,10 +3,10 @@ import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node'
+import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node'
 import t from 'tap'
 import { parseArgs, parseFaults, USAGE } from '../../src/sim/cli-args.js'
-import { eventually, raw, simWithClients } from './helpers.js'
+import { eventually, raw, readyNode, simWithClients } from './helpers.js'
 
 t.test('demo cluster: a small StreamSpace cluster', async (t) => {
   const { sim, core, apps, policy } = await simWithClients(t, {})
@@ -139,4 +139,48 @@ t.test('CLI options: --bookmark-seconds and --help', async (t) => {
   t.throws(() => parseArgs(['--bookmark-seconds']), /got nothing/)
   t.match(USAGE, /--bookmark-seconds B .*default 15.*about 60/)
   t.equal(parseArgs(['--help']).help, true)
+})
+
+t.test('with controllers, seeded sessions are Session objects run by Deployments; hibernate and resume', async (t) => {
+  const { sim, core, apps, kc } = await simWithClients(t, {})
+  const custom = kc.makeApiClient(CustomObjectsApi)
+  const list = await custom.listNamespacedCustomObject({ group: 'stream.space', version: 'v1alpha1', plural: 'sessions', namespace: 'streamspace' }) as any
+  t.equal(list.items.length, 6, 'the demo cluster\'s six sessions')
+  const s = list.items[0]
+  t.match(s, { spec: { user: String, template: String, state: 'running' }, status: { phase: 'Running' } })
+  const name = s.metadata.name
+  const d = await apps.readNamespacedDeployment({ name, namespace: 'streamspace' })
+  t.equal(d.metadata?.ownerReferences?.[0]?.uid, s.metadata.uid, 'the Session owns its Deployment')
+  const podsOf = async () => (await core.listNamespacedPod({ namespace: 'streamspace', labelSelector: `session=${name}` })).items
+  const [pod] = await podsOf()
+  t.match(pod.metadata?.labels, { app: 'streamspace-session', session: name, user: s.spec.user, template: s.spec.template })
+  t.equal(pod.metadata?.ownerReferences?.[0]?.kind, 'ReplicaSet')
+  const rs = await apps.readNamespacedReplicaSet({ name: pod.metadata!.ownerReferences![0].name, namespace: 'streamspace' })
+  t.equal(rs.metadata?.ownerReferences?.[0]?.uid, d.metadata?.uid, 'Deployment -> ReplicaSet -> pod, as the controllers keep them')
+  const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
+  await custom.patchNamespacedCustomObject({ group: 'stream.space', version: 'v1alpha1', plural: 'sessions', namespace: 'streamspace', name, body: { spec: { state: 'hibernated' } } }, merge)
+  await eventually(async () => (await podsOf()).every((p) => p.metadata?.deletionTimestamp), 5000)
+  t.equal((await apps.readNamespacedDeployment({ name, namespace: 'streamspace' })).spec?.replicas, 0)
+  await custom.patchNamespacedCustomObject({ group: 'stream.space', version: 'v1alpha1', plural: 'sessions', namespace: 'streamspace', name, body: { spec: { state: 'running' } } }, merge)
+  const back = await eventually(async () => (await podsOf()).find((p) => !p.metadata?.deletionTimestamp && p.status?.phase === 'Running'), 5000)
+  t.not(back.metadata?.uid, pod.metadata?.uid, 'a new pod')
+  t.ok(sim.cluster.store.get('nodes', undefined, back.spec!.nodeName!), 'bound to a node')
+  // Generated clusters keep bare session pods unless controllers are on.
+  const plain = await simWithClients(t, { nodes: 2, sessionsPerNode: 1 })
+  t.equal(((await plain.kc.makeApiClient(CustomObjectsApi).listClusterCustomObject({ group: 'stream.space', version: 'v1alpha1', plural: 'sessions' })) as any).items.length, 0)
+  const withObjects = await simWithClients(t, { nodes: 2, sessionsPerNode: 1, controllers: true })
+  t.equal(((await withObjects.kc.makeApiClient(CustomObjectsApi).listClusterCustomObject({ group: 'stream.space', version: 'v1alpha1', plural: 'sessions' })) as any).items.length, 2)
+})
+
+t.test('controllers: a ReplicaSet pod that fits nowhere stays Pending and is bound when a node turns up', async (t) => {
+  const { core, apps } = await simWithClients(t, { nodes: 0, controllers: true })
+  const labels = { app: 'waiting' }
+  await apps.createNamespacedDeployment({ namespace: 'default', body: { metadata: { name: 'waiting' }, spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'busybox:1.37.0' }] } } } } })
+  const pods = async () => (await core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=waiting' })).items
+  const pending = await eventually(async () => (await pods())[0])
+  t.equal(pending.status?.phase, 'Pending')
+  t.notOk(pending.spec?.nodeName)
+  await core.createNode({ body: readyNode('late-1') })
+  const bound = await eventually(async () => (await pods()).find((p) => p.spec?.nodeName === 'late-1' && p.status?.phase === 'Running'))
+  t.equal(bound.metadata?.uid, pending.metadata?.uid, 'the same pod, bound')
 })
