@@ -1,7 +1,7 @@
 // buildApp: the whole service as a Fastify instance, given its configuration and a Kubernetes
 // connection. server.ts runs it; tests build it in-process against a simulated or real cluster.
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyServerOptions } from 'fastify'
+import Fastify from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import type { KubeClients } from './kube/client.js'
@@ -30,7 +30,8 @@ export interface AppOptions {
   /** HS256 secret for StreamSpace JWTs (server.ts decides where it comes from). */
   jwtSecret: string
   clock?: Clock
-  logger?: FastifyServerOptions['logger']
+  /** Where log lines go (default stdout); tests capture them. Tokens and cookies are always redacted. */
+  logStream?: { write(line: string): void }
   /** false: do not start the watch caches (OpenAPI generation needs no cluster). */
   startCaches?: boolean
   /** Where our Lease lives (connectKube resolves it); default POD_NAMESPACE, else streamspace. */
@@ -39,11 +40,18 @@ export interface AppOptions {
 
 export async function buildApp(opts: AppOptions) {
   const app = Fastify({
-    logger: opts.logger ?? { level: opts.config.service.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
+    logger: {
+      level: opts.config.service.logLevel,
+      redact: ['req.headers.authorization', 'req.headers.cookie'],
+      ...(opts.logStream ? { stream: opts.logStream } : {}),
+    },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     forceCloseConnections: true,
+    // A StreamSpace token carries its user's groups and can outgrow Node's 16 KiB header limit; such a
+    // token must get a 401 or a 200 from us, not Node's bare 431. Beyond 128 KiB, 431 it is.
+    http: { maxHeaderSize: 128 * 1024 },
     // Every valid name must be addressable: node names up to 253 characters, label and taint keys
     // up to 317 (a 253-character DNS prefix, "/", a 63-character name), percent-encoded ("/" is
     // %2F). Fastify's default of 100 would answer 414 for valid nodes.

@@ -57,13 +57,15 @@ export interface StartServiceOptions {
   env?: NodeJS.ProcessEnv
   config?: Config
   clock?: Clock
+  /** Capture the service's log lines (JSON) here. */
+  logStream?: { write(line: string): void }
   /** Wait until /readyz says ready (default true). */
   waitReady?: boolean
 }
 
 export async function startService(kc: KubeConfig, opts: StartServiceOptions = {}): Promise<Service> {
   const config = opts.config ?? loadConfig({ JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent', METRICS_POLL_SECONDS: '1', ...opts.env })
-  const app = await buildApp({ config, kube: createKubeClients(kc), jwtSecret: TEST_JWT_SECRET, clock: opts.clock })
+  const app = await buildApp({ config, kube: createKubeClients(kc), jwtSecret: TEST_JWT_SECRET, clock: opts.clock, logStream: opts.logStream })
   const address = await app.listen({ port: 0, host: '127.0.0.1' })
   const token = makeToken()
   const service: Service = {
