@@ -86,7 +86,7 @@ export default fp(async (app) => {
   const cluster = app.cluster
   const series = new NodeSeries({
     nodes: () => cluster.nodes.values(),
-    podsOnNode: (name) => cluster.podsOnNode(name),
+    podsOnNode: (name) => cluster.podsOn(name),
     podsVersionOf: (name) => cluster.podsVersionOf(name),
     usage: (name) => cluster.usage(name),
   })
