@@ -68,7 +68,9 @@ eachBackend(t, 'node read path', async (t, b) => {
     t.equal(n3.sessions, 1)
     t.same(n1.roles, ['worker'])
     // The node lifecycle controller's taints come after the node's own, as a real cluster has them.
-    t.same(n2.taints, [{ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }, { key: 'node.kubernetes.io/not-ready', effect: 'NoExecute' }])
+    // The controller adds its NoSchedule and NoExecute taints in two passes, in either order.
+    const byEffect = (a: { effect: string }, b: { effect: string }) => a.effect.localeCompare(b.effect)
+    t.same([...n2.taints].sort(byEffect), [{ key: 'node.kubernetes.io/not-ready', effect: 'NoExecute' }, { key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }])
     t.same(n3.taints, [
       { key: 'nvidia.com/gpu', value: 'true', effect: 'NoSchedule' }, { key: 'maintenance', effect: 'NoExecute' },
       { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' },
