@@ -373,7 +373,9 @@ export class HealthMonitor {
       const earlier = (await this.previouslyPaged(inc.node)).get(inc.problem.condition)
       if (signal.aborted || inc.state !== 'firing') return
       const now = this.opts.clock.now()
-      if (earlier?.status === 'firing') {
+      // The same incident if it began at the same time (a condition that ended and came back while nobody
+      // led began later: a new incident); a cordon without a recorded time cannot tell, so it is the same.
+      if (earlier?.status === 'firing' && (inc.problem.since === undefined || earlier.startsAt === inc.startsAt)) {
         // A previous leader paged this incident: carry on with its startsAt (same alert for Alertmanager), page nobody again.
         if (Number.isFinite(earlier.startsAt)) inc.startsAt = earlier.startsAt
         inc.paged = true

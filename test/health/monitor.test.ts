@@ -345,3 +345,20 @@ t.test('a new leader resolves what a previous leader paged and what ended while 
   await c.run(2000)
   t.same(c.hooks, [], 'no resolve sent twice')
 })
+
+t.test('a condition that ended and came back while nobody led is a new incident for the new leader', async (t) => {
+  const a = rig()
+  a.nodes.set(node('w1', a.clock.now(), { ready: 'False' }))
+  a.monitor.start()
+  await a.run(31_000)
+  await a.monitor.stop()
+  a.clock.advance(5000)
+  const again = a.clock.now()
+  a.nodes.set(node('w1', again, { ready: 'False' })) // a new lastTransitionTime: it recovered and failed again
+  a.clock.advance(40_000)
+  const b = rig({ clock: a.clock, nodes: a.nodes, events: a.events })
+  b.monitor.start()
+  t.teardown(() => b.monitor.stop())
+  await b.run(1000)
+  t.same(b.hooks.map((h) => [h.status, h.alerts[0].startsAt]), [['firing', new Date(again).toISOString()]], 'paged, with its own startsAt')
+})
