@@ -15,6 +15,8 @@ export interface NodeSource {
   getNode(name: string): NodeObject | undefined
   /** name: that node changed or went; undefined: anything may have changed (a relist). Returns an unsubscribe. */
   onChange(listener: (name: string | undefined) => void): () => void
+  /** The source holds a full list (until then an absent node may just not be listed yet). Default: true. */
+  synced?(): boolean
 }
 
 export interface HealthSettings {
@@ -31,7 +33,7 @@ export interface HealthSettings {
 export interface HealthEventSpec { reason: string; message: string; type: 'Normal' | 'Warning' }
 
 /** An Event as read back (only what the monitor looks at). */
-export interface ReadEvent { metadata?: { name?: string }; reason?: string; message?: string }
+export interface ReadEvent { metadata?: { name?: string }; reason?: string; message?: string; involvedObject?: { name?: string; uid?: string } }
 
 export interface HealthMonitorOptions {
   source: NodeSource
@@ -44,6 +46,9 @@ export interface HealthMonitorOptions {
   recordEvent?: (node: NodeObject, event: HealthEventSpec) => Promise<unknown>
   /** The node's Events, to find what a previous leader paged. */
   readEvents?: (node: string) => Promise<ReadEvent[]>
+  /** All Node Events this service recorded: on becoming leader, incidents a previous leader paged
+   *  that ended while nobody led are resolved. */
+  readAllEvents?: () => Promise<ReadEvent[]>
   /** The node's page in the admin UI (generatorURL). */
   nodeUrl: (node: string) => string
   /** Alertmanager's externalURL in webhook payloads: the service's base URL. */
@@ -63,6 +68,8 @@ export type IncidentState = 'pending' | 'firing' | 'resolved'
 export interface Incident {
   id: string
   node: string
+  /** The node's uid, for the Event when it resolves after the node is gone. */
+  uid?: string
   problem: Problem
   state: IncidentState
   /** Our clock when this replica first saw the problem. */
@@ -87,6 +94,12 @@ const MARKER = /\[alert (\S+) condition=(\S+) startsAt=(\S+) (firing|resolved)\]
 
 function iso(ms: number): string { return new Date(ms).toISOString() }
 
+/** Our Event names end in the creation time in hex nanoseconds (<node>.<hex>): their order. */
+function eventOrder(ev: ReadEvent): bigint {
+  const hex = ev.metadata?.name?.split('.').pop() ?? '0'
+  try { return BigInt(`0x${hex}`) } catch { return 0n }
+}
+
 export class HealthMonitor {
   private readonly byNode = new Map<string, Map<string, Incident>>()
   private recent: Incident[] = []
@@ -99,6 +112,8 @@ export class HealthMonitor {
   private firing = new Set<string>()
   lastCheck: number | undefined
   checks = 0
+  /** Incidents of a previous leader that ended while nobody led: looked for once per leadership. */
+  private orphansChecked = false
 
   constructor(private readonly opts: HealthMonitorOptions) {}
 
@@ -131,6 +146,7 @@ export class HealthMonitor {
     this.byNode.clear()
     this.recent = []
     this.dirty.clear()
+    this.orphansChecked = false
     await running
   }
 
@@ -151,6 +167,10 @@ export class HealthMonitor {
           await this.promoteAndSend(now)
         } else {
           await this.promoteAndSend(now)
+        }
+        if (!this.orphansChecked && this.lastCheck !== undefined && this.opts.source.synced?.() !== false) {
+          this.orphansChecked = true
+          await this.resolveOrphans(signal)
         }
       } catch (err) {
         this.opts.log?.warn({ err: (err as Error).message }, 'health check failed')
@@ -191,7 +211,7 @@ export class HealthMonitor {
       const inc = mine.get(p.condition)
       if (inc) { inc.problem = p; continue }
       mine.set(p.condition, {
-        id: `${name}/${p.condition}`, node: name, problem: p, state: 'pending', firstSeen: now,
+        id: `${name}/${p.condition}`, node: name, uid: node?.metadata?.uid, problem: p, state: 'pending', firstSeen: now,
         startsAt: p.since !== undefined ? Math.min(p.since, now) : now, paged: false,
       })
     }
@@ -289,9 +309,7 @@ export class HealthMonitor {
       for (const ev of events) {
         const m = MARKER.exec(ev.message ?? '')
         if (!m) continue
-        const hex = ev.metadata?.name?.split('.').pop() ?? '0'
-        let order = 0n
-        try { order = BigInt(`0x${hex}`) } catch { /* not our naming */ }
+        const order = eventOrder(ev)
         const prev = out.get(m[2])
         if (!prev || order > prev.order) out.set(m[2], { startsAt: Date.parse(m[3]), status: m[4], order })
       }
@@ -301,13 +319,63 @@ export class HealthMonitor {
     return out
   }
 
+  /**
+   * On becoming leader: incidents whose latest marker Event says firing but whose problem is gone
+   * now (the node recovered or was deleted while no replica led) are resolved, so the webhook and
+   * Alertmanager hear the end of what they were paged for.
+   */
+  private async resolveOrphans(signal: AbortSignal): Promise<void> {
+    if (!this.opts.readAllEvents) return
+    let events: ReadEvent[]
+    try {
+      events = await this.opts.readAllEvents()
+    } catch (err) {
+      this.opts.log?.warn({ err: (err as Error).message }, 'health: could not read earlier alert Events; incidents that ended while no replica led stay unresolved at the webhook')
+      return
+    }
+    if (signal.aborted) return
+    const latest = new Map<string, { node: string; uid?: string; alertname: string; condition: string; startsAt: number; status: string; order: bigint }>()
+    for (const ev of events) {
+      const m = MARKER.exec(ev.message ?? '')
+      const node = ev.involvedObject?.name
+      if (!m || !node) continue
+      const order = eventOrder(ev)
+      const key = `${node}/${m[2]}`
+      const prev = latest.get(key)
+      if (!prev || order > prev.order) latest.set(key, { node, uid: ev.involvedObject?.uid, alertname: m[1], condition: m[2], startsAt: Date.parse(m[3]), status: m[4], order })
+    }
+    const now = this.opts.clock.now()
+    for (const o of latest.values()) {
+      if (o.status !== 'firing' || !Number.isFinite(o.startsAt)) continue
+      if (this.byNode.get(o.node)?.has(o.condition)) continue // still a problem: page() adopts it
+      const node = this.opts.source.getNode(o.node)
+      const recovered = node?.status?.conditions?.find((c) => c.type === o.condition)?.lastTransitionTime
+      const recoveredAt = recovered ? new Date(recovered).getTime() : NaN
+      const endsAt = Number.isFinite(recoveredAt) && recoveredAt >= o.startsAt && recoveredAt <= now ? recoveredAt : now
+      const inc: Incident = {
+        id: `${o.node}/${o.condition}`, node: o.node, uid: node?.metadata?.uid ?? o.uid,
+        problem: {
+          node: o.node, condition: o.condition as Problem['condition'], status: 'resolved', reason: 'ResolvedWithoutLeader',
+          message: 'ended while no replica was leading', since: o.startsAt, alertname: o.alertname as Problem['alertname'],
+          severity: o.alertname === 'StreamSpaceNodeNotReady' ? 'critical' : 'warning',
+        },
+        state: 'resolved', firstSeen: now, startsAt: o.startsAt, endsAt, ended: node ? 'recovered' : 'deleted', paged: true,
+      }
+      this.recent.push(inc)
+      this.opts.log?.info({ node: o.node, condition: o.condition }, 'health: an incident paged by a previous leader ended while no replica led: resolving it')
+      this.notifyResolved(inc, node)
+    }
+  }
+
   private async page(inc: Incident, signal: AbortSignal): Promise<void> {
     this.firing.add(inc.id)
     try {
       const earlier = (await this.previouslyPaged(inc.node)).get(inc.problem.condition)
       if (signal.aborted || inc.state !== 'firing') return
       const now = this.opts.clock.now()
-      if (earlier?.status === 'firing') {
+      // The same incident if it began at the same time (a condition that ended and came back while nobody
+      // led began later: a new incident); a cordon without a recorded time cannot tell, so it is the same.
+      if (earlier?.status === 'firing' && (inc.problem.since === undefined || earlier.startsAt === inc.startsAt)) {
         // A previous leader paged this incident: carry on with its startsAt (same alert for Alertmanager), page nobody again.
         if (Number.isFinite(earlier.startsAt)) inc.startsAt = earlier.startsAt
         inc.paged = true
@@ -335,7 +403,9 @@ export class HealthMonitor {
     inc.lastSent = now
     const alert = this.alert(inc, now)
     this.opts.log?.info({ alert: alert.labels, startsAt: alert.startsAt, endsAt: alert.endsAt, ended: inc.ended }, `ALERT resolved: ${alert.annotations.summary}`)
-    if (node) void this.event(node, { reason: `${inc.problem.alertname}Resolved`, type: 'Normal', message: `Resolved: ${alert.annotations.summary}. ${this.marker(inc, 'resolved')}` })
+    // Also for a node that is gone (Events may name deleted objects): the marker tells a later leader it ended.
+    const ref: NodeObject = node ?? { metadata: { name: inc.node, uid: inc.uid } }
+    void this.event(ref, { reason: `${inc.problem.alertname}Resolved`, type: 'Normal', message: `Resolved: ${alert.annotations.summary}. ${this.marker(inc, 'resolved')}` })
     for (const am of this.opts.alertmanagers ?? []) am.put([alert])
     this.opts.webhook?.enqueue(webhookMessage(alert, 'resolved', this.opts.externalUrl))
   }

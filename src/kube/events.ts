@@ -63,3 +63,19 @@ export async function recordNodeEvent(clients: KubeClients, node: NodeRef, event
     throw toKubeError(err, `create events in namespace ${namespace}`)
   }
 }
+
+/** Every Event this service recorded about Nodes in one namespace (all pages). */
+export async function listOwnNodeEvents(clients: KubeClients, namespace = 'default', component = EVENT_COMPONENT): Promise<CoreV1Event[]> {
+  const out: CoreV1Event[] = []
+  let cont: string | undefined
+  try {
+    do {
+      const page = await clients.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.kind=Node,source=${component}`, limit: 500, _continue: cont })
+      out.push(...page.items)
+      cont = page.metadata?._continue || undefined
+    } while (cont)
+  } catch (err) {
+    throw toKubeError(err, `list events in namespace ${namespace}`)
+  }
+  return out
+}

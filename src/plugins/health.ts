@@ -6,7 +6,7 @@ import { hostname } from 'node:os'
 import { Counter, Gauge } from 'prom-client'
 import { AlertmanagerOutbox, WebhookQueue, type Receiver, type SendResult } from '../health/alerts.js'
 import { HealthMonitor, type HealthSettings } from '../health/monitor.js'
-import { recordNodeEvent } from '../kube/events.js'
+import { listOwnNodeEvents, recordNodeEvent } from '../kube/events.js'
 import { apiLeaseClient, leaderIdentity, LeaderElector } from '../kube/leader-election.js'
 import { listNodeEvents } from '../kube/pods.js'
 import { API_PREFIX } from './swagger.js'
@@ -65,6 +65,7 @@ export default fp<HealthPluginOptions>(async (app, opts) => {
       nodes: () => app.cluster.nodes.values(),
       getNode: (name) => app.cluster.getNode(name),
       onChange: (listener) => app.cluster.onNodeChange(listener),
+      synced: () => app.cluster.nodeReflector.synced,
     },
     clock: app.clock,
     settings,
@@ -72,6 +73,7 @@ export default fp<HealthPluginOptions>(async (app, opts) => {
     webhook,
     recordEvent: (node, event) => recordNodeEvent(app.kube, node, event),
     readEvents: (node) => listNodeEvents(app.kube, 'default', node),
+    readAllEvents: () => listOwnNodeEvents(app.kube),
     nodeUrl: (node) => `${publicUrl}${API_PREFIX}/admin/nodes/${encodeURIComponent(node)}`,
     externalUrl: publicUrl,
     log,

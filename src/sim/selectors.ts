@@ -115,6 +115,8 @@ export function parseFieldSelector(text: string | undefined, resource?: string):
 }
 
 function fieldValue(obj: Obj, path: string): string {
+  // Events' field label "source" is source.component (kube-apiserver's event ToSelectableFields).
+  if (path === 'source') path = 'source.component'
   let cur: any = obj
   for (const part of path.split('.')) {
     if (cur === undefined || cur === null) break

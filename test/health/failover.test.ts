@@ -67,15 +67,17 @@ t.test('SIGKILL of the leader: takeover within lease + retry, no alert lost or d
   const other = replicas.find((r) => r !== leader)!
 
   await setReadyThroughStatus(b.clients, 'w1', 'False')
-  await waitFor(() => firing('w1') === 1, 10_000, 'w1 paged')
-  await waitFor(async () => (await ours()).length === 1, 5000, 'w1 in Alertmanager')
+  await setReadyThroughStatus(b.clients, 'w3', 'False')
+  await waitFor(() => firing('w1') === 1 && firing('w3') === 1, 10_000, 'w1 and w3 paged')
+  await waitFor(async () => (await ours()).length === 2, 5000, 'w1 and w3 in Alertmanager')
 
   const before = await b.clients.coordination.readNamespacedLease({ name: LEASE_NAME, namespace: 'streamspace' })
   const lastRenew = new Date(before.spec!.renewTime as unknown as string).getTime()
   leader.proc.kill('SIGKILL')
   const killedAt = Date.now()
-  // While nobody leads: w2 fails and w1 recovers. The new leader must page w2 and resolve w1.
+  // While nobody leads: w2 fails and w3 recovers. The new leader must page w2 and resolve w3.
   await setReadyThroughStatus(b.clients, 'w2', 'False')
+  await setReadyThroughStatus(b.clients, 'w3', 'True')
   await waitFor(async () => (await health(other)).leader.is_self, 30_000, 'takeover')
   const tookOver = Date.now()
   const lease = await b.clients.coordination.readNamespacedLease({ name: LEASE_NAME, namespace: 'streamspace' })
@@ -91,11 +93,14 @@ t.test('SIGKILL of the leader: takeover within lease + retry, no alert lost or d
   t.ok(sinceRenew >= 15_000, `not before the lease expired (${sinceRenew} ms)`)
 
   await waitFor(() => firing('w2') === 1, 10_000, 'w2 paged by the new leader (not lost)')
-  await waitFor(async () => (await ours()).length === 2, 10_000, 'both in Alertmanager')
+  await waitFor(() => resolved('w3') === 1, 10_000, 'w3, which recovered while nobody led, resolved by the new leader (not lost)')
+  await waitFor(async () => (await ours()).map((a) => a.labels.node).sort().join() === 'w1,w2', 10_000, 'w1 and w2 in Alertmanager, w3 resolved')
   await new Promise((r) => setTimeout(r, 3000))
   t.equal(firing('w1'), 1, 'w1 was not paged again by the new leader')
   t.equal(firing('w2'), 1, 'w2 paged once')
-  t.same((await ours()).map((a) => a.labels.node).sort(), ['w1', 'w2'], 'Alertmanager: one alert per incident, none doubled')
+  t.equal(firing('w3'), 1, 'w3 paged once')
+  t.equal(resolved('w3'), 1, 'w3 resolved once')
+  t.same((await ours()).map((a) => a.labels.node).sort(), ['w1', 'w2'], 'Alertmanager: one alert per open incident, none doubled')
 
   await setReadyThroughStatus(b.clients, 'w1', 'True')
   await waitFor(() => resolved('w1') === 1, 10_000, 'w1 resolved by the new leader')

@@ -9,6 +9,7 @@ import type { NodeObject } from '../../src/kube/types.js'
 
 class Nodes implements NodeSource {
   map = new Map<string, NodeObject>()
+  synced = () => true
   private listeners = new Set<(n: string | undefined) => void>()
   nodes() { return this.map.values() }
   getNode(name: string) { return this.map.get(name) }
@@ -57,8 +58,9 @@ function rig(shared?: { clock: FakeClock; nodes: Nodes; events: Rig['events'] },
     source: nodes, clock, settings: () => s,
     alertmanagers: [{ put: (alerts) => { am.push(alerts) } }],
     webhook: { enqueue: (m) => { hooks.push(m) } },
-    recordEvent: async (n, e) => { events.push({ node: n.metadata!.name!, metadata: { name: `${n.metadata!.name}.${(++eventSeq).toString(16).padStart(8, '0')}` }, ...e }) },
+    recordEvent: async (n, e) => { events.push({ node: n.metadata!.name!, metadata: { name: `${n.metadata!.name}.${(++eventSeq).toString(16).padStart(8, '0')}` }, involvedObject: { name: n.metadata!.name!, uid: n.metadata!.uid }, ...e }) },
     readEvents: async (name) => events.filter((e) => e.node === name),
+    readAllEvents: async () => [...events],
     nodeUrl: (n) => `https://streamspace.example.com/api/plugins/streamspace-node-manager/admin/nodes/${n}`,
     externalUrl: 'https://streamspace.example.com',
   })
@@ -215,7 +217,8 @@ t.test('deleted nodes: nothing for a healthy or pending one; a paged one is reso
   t.same(r.hooks.map((h) => `${h.status}/${h.alerts[0].labels.node}`), ['firing/paged', 'resolved/paged'])
   t.match(r.hooks[1].alerts[0].annotations.description, /deleted/)
   t.same(r.monitor.incidents().recent.map((i) => i.ended), ['deleted'])
-  t.equal(r.events.length, 1, 'no Event on a node that is gone')
+  t.same(r.events.map((e) => [e.reason, e.involvedObject]), [['StreamSpaceNodeNotReady', { name: 'paged', uid: 'uid-paged' }], ['StreamSpaceNodeNotReadyResolved', { name: 'paged', uid: 'uid-paged' }]],
+    'the resolve Event names the deleted node (its marker tells a later leader the incident ended)')
 })
 
 t.test('alertOnNodeFailure false: incidents are tracked, nobody is paged', async (t) => {
@@ -292,4 +295,70 @@ t.test('an API that does not answer the Events read delays a page by at most 5 s
   clock.advance(1000)
   await settle()
   t.equal(hooks.length, 1, 'paged after 5 s without an answer')
+})
+
+t.test('a new leader resolves what a previous leader paged and what ended while nobody led', async (t) => {
+  const a = rig()
+  const start = a.clock.now()
+  a.nodes.set(node('recovers', start, { ready: 'False' }))
+  a.nodes.set(node('vanishes', start, { memoryPressure: true }))
+  a.nodes.set(node('stays', start, { ready: 'Unknown' }))
+  a.nodes.set(node('was-resolved', start, { ready: 'False' }))
+  a.monitor.start()
+  await a.run(31_000)
+  a.nodes.set(node('was-resolved', a.clock.now()))
+  await a.run(1000)
+  t.same(a.hooks.map((h) => `${h.status}/${h.alerts[0].labels.node}`).sort(), ['firing/recovers', 'firing/stays', 'firing/vanishes', 'firing/was-resolved', 'resolved/was-resolved'])
+  await a.monitor.stop()
+
+  // Nobody leads: one node recovers, one is deleted.
+  a.clock.advance(10_000)
+  const recoveredAt = a.clock.now()
+  a.nodes.set(node('recovers', recoveredAt))
+  a.nodes.delete('vanishes')
+  a.clock.advance(10_000)
+
+  let synced = false
+  const b = rig({ clock: a.clock, nodes: a.nodes, events: a.events })
+  b.nodes.synced = () => synced
+  b.monitor.start()
+  t.teardown(() => b.monitor.stop())
+  await b.run(2000)
+  t.same(b.hooks, [], 'nothing before the node list is complete (an unlisted node is not a deleted one)')
+  synced = true
+  a.nodes.set(node('stays', start, { ready: 'Unknown' })) // any change wakes the monitor
+  await b.run(2000)
+  t.same(b.hooks.map((h) => `${h.status}/${h.alerts[0].labels.node}`).sort(), ['resolved/recovers', 'resolved/vanishes'], 'the two that ended while nobody led are resolved; the others are not paged again')
+  const rec = b.hooks.find((h) => h.alerts[0].labels.node === 'recovers')!.alerts[0]
+  t.equal(rec.startsAt, new Date(start).toISOString(), 'with the startsAt it was paged with')
+  t.equal(rec.endsAt, new Date(recoveredAt).toISOString(), 'ended when the condition turned back (its lastTransitionTime)')
+  t.same(rec.labels, { alertname: 'StreamSpaceNodeNotReady', node: 'recovers', condition: 'Ready', severity: 'critical', service: 'streamspace-node-manager' })
+  t.equal(b.hooks.find((h) => h.alerts[0].labels.node === 'vanishes')!.alerts[0].labels.severity, 'warning')
+  t.ok(flat(b.am).some((x) => x.labels.node === 'recovers' && x.endsAt === rec.endsAt), 'Alertmanager hears the resolve too')
+  t.ok(flat(b.am).some((x) => x.labels.node === 'stays' && Date.parse(x.endsAt) > b.clock.now()), 'the open incident is still sent as firing')
+
+  // A third leader finds every marker consistent: nothing to do.
+  await b.monitor.stop()
+  const c = rig({ clock: a.clock, nodes: a.nodes, events: a.events })
+  c.monitor.start()
+  t.teardown(() => c.monitor.stop())
+  await c.run(2000)
+  t.same(c.hooks, [], 'no resolve sent twice')
+})
+
+t.test('a condition that ended and came back while nobody led is a new incident for the new leader', async (t) => {
+  const a = rig()
+  a.nodes.set(node('w1', a.clock.now(), { ready: 'False' }))
+  a.monitor.start()
+  await a.run(31_000)
+  await a.monitor.stop()
+  a.clock.advance(5000)
+  const again = a.clock.now()
+  a.nodes.set(node('w1', again, { ready: 'False' })) // a new lastTransitionTime: it recovered and failed again
+  a.clock.advance(40_000)
+  const b = rig({ clock: a.clock, nodes: a.nodes, events: a.events })
+  b.monitor.start()
+  t.teardown(() => b.monitor.stop())
+  await b.run(1000)
+  t.same(b.hooks.map((h) => [h.status, h.alerts[0].startsAt]), [['firing', new Date(again).toISOString()]], 'paged, with its own startsAt')
 })
