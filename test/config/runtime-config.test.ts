@@ -163,6 +163,19 @@ eachBackend(t, 'runtime configuration', async (t, b) => {
     t.equal((await get(replicaB)).healthCheckInterval, 60, 'options no longer in the ConfigMap fall back')
   })
 
+  if (b.metrics) {
+    await t.test('metricsEnabled is live: usage stops and comes back on every replica', async (t) => {
+      const usage = async (svc: Service) => ((await (await svc.api('/nodes/w1')).json()) as { usage: unknown }).usage
+      await waitFor(async () => (await usage(replicaB)) !== null, 10_000, 'usage on B while metrics are on')
+      t.equal((await put(replicaB, { metricsEnabled: false })).status, 200)
+      await waitFor(async () => (await usage(replicaB)) === null, 5000, 'usage gone on B')
+      t.pass('metrics off: usage null')
+      t.equal((await put(replicaB, { metricsEnabled: null })).status, 200)
+      await waitFor(async () => (await usage(replicaB)) !== null, 10_000, 'usage back on B')
+      t.pass('metrics on again: usage back')
+    })
+  }
+
   if (b.sim) {
     await t.test('writes that keep conflicting: 409 to the caller, nothing half-done', async (t) => {
       const sim = b.sim!
