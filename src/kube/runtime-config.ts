@@ -148,14 +148,21 @@ export class RuntimeConfig {
    * conflicting writes.
    */
   async update(patch: unknown, actor: ConfigActor): Promise<ConfigUpdate> {
-    if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw invalid('body must be a JSON object of seed options, e.g. {"nodeSelectionStrategy": "round-robin"}')
+    if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
+      this.audit(actor, 'refused', [], 0, { body: patch })
+      throw invalid('body must be a JSON object of seed options, e.g. {"nodeSelectionStrategy": "round-robin"}')
+    }
     const asked = patch as Record<string, unknown>
+    const refuse = (problems: string[], attempts: number) => {
+      this.audit(actor, 'refused', [], attempts, asked, problems)
+      return invalid(problems.join('; '), { problems })
+    }
     const unknown = Object.keys(asked).filter((k) => !OPTION_NAMES.includes(k as keyof PluginOptions))
-    if (unknown.length) throw invalid(unknown.map((k) => `${k} is not a known setting (known: ${OPTION_NAMES.join(', ')})`).join('; '), { problems: unknown.map((k) => `${k} is not a known setting`) })
+    if (unknown.length) throw refuse(unknown.map((k) => `${k} is not a known setting (known: ${OPTION_NAMES.join(', ')})`), 0)
     // Values alone first (so the 400 names the option even when the stored ones are odd).
     const set = Object.fromEntries(Object.entries(asked).filter(([, v]) => v !== null))
     const alone = validateSettings(PluginOptions, { ...this.opts.base, ...set }, (k) => k)
-    if ('problems' in alone) throw invalid(alone.problems.join('; '), { problems: alone.problems })
+    if ('problems' in alone) throw refuse(alone.problems, 0)
 
     const maxAttempts = this.opts.maxAttempts ?? 10
     const before = this.opts.live.current
@@ -171,7 +178,7 @@ export class RuntimeConfig {
         else next[k as keyof PluginOptions] = v
       }
       const result = validateOptions({ ...this.opts.base, ...next })
-      if ('problems' in result) throw invalid(result.problems.join('; '), { problems: result.problems })
+      if ('problems' in result) throw refuse(result.problems, attempts)
       if (sameOverrides(stored, next)) {
         if (current) this.observe(current, 'read')
         return this.outcome(actor, before, false, attempts, [])
@@ -199,9 +206,9 @@ export class RuntimeConfig {
     return { options: this.opts.live.current, changes, written, resourceVersion: this.rv, attempts, warnings }
   }
 
-  private audit(actor: ConfigActor, outcome: 'changed' | 'unchanged' | 'conflict', changes: OptionChange[], attempts: number, asked?: Record<string, unknown>): void {
-    const entry = { action: 'config.update', actor, outcome, changes, attempts, configMap: `${this.opts.namespace}/${this.name}`, resourceVersion: this.rv, ...(asked ? { request: asked } : {}) }
-    const line = `audit: ${actor.username} config.update: ${outcome}${changes.length ? ` (${describeChanges(changes)})` : ''}`
+  private audit(actor: ConfigActor, outcome: 'changed' | 'unchanged' | 'refused' | 'conflict', changes: OptionChange[], attempts: number, asked?: Record<string, unknown>, problems?: string[]): void {
+    const entry = { action: 'config.update', actor, outcome, changes, attempts, configMap: `${this.opts.namespace}/${this.name}`, resourceVersion: this.rv, ...(asked ? { request: asked } : {}), ...(problems ? { problems } : {}) }
+    const line = `audit: ${actor.username} config.update: ${outcome}${changes.length ? ` (${describeChanges(changes)})` : ''}${problems ? `: ${problems.join('; ')}` : ''}`
     if (outcome === 'conflict') this.opts.log.warn({ audit: entry }, line)
     else this.opts.log.info({ audit: entry }, line)
   }

@@ -101,6 +101,9 @@ eachBackend(t, 'runtime configuration', async (t, b) => {
       events = (await b.clients.core.listNamespacedEvent({ namespace: NS })).items.filter((e) => e.reason === 'RuntimeConfigChanged')
       return events.length >= 2
     }, 5000, 'Events')
+    const refused = await logged.inject({ method: 'PUT', url: '/api/plugins/streamspace-node-manager/config', headers: { authorization: `Bearer ${token}` }, payload: { maxNodes: 5000 } })
+    t.equal(refused.statusCode, 400)
+    t.match(lines.find((l) => l.audit?.outcome === 'refused'), { msg: 'audit: carol config.update: refused: maxNodes must be an integer from 1 to 1000 (got 5000)', audit: { actor: { username: 'carol' }, request: { maxNodes: 5000 } } }, 'a refused change is audited too')
     t.ok(events.every((e) => e.involvedObject.kind === 'ConfigMap' && e.involvedObject.name === RUNTIME_CONFIG_NAME))
     t.ok(events.some((e) => e.message === 'maxNodes: 10 -> 40 by carol (user_id u-9) via StreamSpace Node Manager'), events.map((e) => e.message).join(' | '))
     t.ok(events.some((e) => /nodeSelectionStrategy: "least-sessions" -> "round-robin"/.test(e.message ?? '') && /by alice/.test(e.message ?? '')))
