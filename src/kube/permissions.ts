@@ -61,8 +61,10 @@ export const NAMESPACED_PERMISSIONS: readonly NamespacedPermissionRule[] = [
   { feature: 'leader election: read and renew the Lease', apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'update'], resourceNames: [LEADER_LEASE_NAME] },
   // The first PUT P/config makes the ConfigMap (create cannot be limited by name).
   { feature: 'runtime configuration: create its ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
-  // list and watch by name: the watch asks with fieldSelector metadata.name=<name>, which RBAC matches against resourceNames.
-  { feature: 'runtime configuration: read, watch and update its ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'update', 'watch'], resourceNames: [RUNTIME_CONFIG_NAME] },
+  // Every replica watches it; list and watch by name: the watch asks with fieldSelector metadata.name=<name>, which RBAC matches against resourceNames.
+  { feature: 'runtime configuration: watch its ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'], resourceNames: [RUNTIME_CONFIG_NAME] },
+  // PUT P/config reads it and writes it back conditionally on its resourceVersion.
+  { feature: 'runtime configuration: read and update its ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'update'], resourceNames: [RUNTIME_CONFIG_NAME] },
 ]
 
 export interface RbacRule { apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }
