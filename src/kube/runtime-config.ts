@@ -15,7 +15,8 @@ import type { KubeClients } from './client.js'
 import { isConflict, isNotFound, toKubeError } from './errors.js'
 import { recordObjectEvent } from './events.js'
 import { RUNTIME_CONFIG_NAME } from './permissions.js'
-import { Reflector, systemClock, type Clock, type RawObject } from './reflector.js'
+import { systemClock, type Clock } from '../clock.js'
+import { Reflector, type RawObject } from './reflector.js'
 
 export { RUNTIME_CONFIG_NAME }
 export const OPTIONS_KEY = 'options.json'
