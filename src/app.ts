@@ -21,6 +21,10 @@ import changeRateLimit from './plugins/rate-limit.js'
 import nodeChanges from './routes/node-changes.js'
 import healthMonitor from './plugins/health.js'
 import clusterHealth from './routes/cluster-health.js'
+import selection from './plugins/selection.js'
+import runtimeConfig from './plugins/runtime-config.js'
+import configRoutes from './routes/config.js'
+import selectionRoutes from './routes/selection.js'
 
 export { API_PREFIX }
 
@@ -36,6 +40,8 @@ export interface AppOptions {
   startCaches?: boolean
   /** Where our Lease lives (connectKube resolves it); default POD_NAMESPACE, else streamspace. */
   namespace?: string
+  /** Uniform in [0, 1) for the random node selection strategy (tests pass a seeded one). */
+  random?: () => number
 }
 
 export async function buildApp(opts: AppOptions) {
@@ -74,10 +80,12 @@ export async function buildApp(opts: AppOptions) {
     startCaches: opts.startCaches ?? true,
   })
   await app.register(nodeReads)
+  await app.register(runtimeConfig, { namespace: opts.namespace ?? opts.config.service.podNamespace ?? 'streamspace', start: opts.startCaches ?? true })
   await app.register(changeRateLimit, { max: opts.config.service.changeRateLimitMax, timeWindowMs: opts.config.service.changeRateLimitWindowSeconds * 1000 })
   await app.register(metrics)
   await app.register(drains, { sessionSelector: opts.config.service.sessionLabelSelector })
   await app.register(healthMonitor, { namespace: opts.namespace ?? opts.config.service.podNamespace ?? 'streamspace', start: opts.startCaches ?? true })
+  await app.register(selection, { random: opts.random })
   await app.register(swagger)
   await app.register(health)
 
@@ -91,6 +99,8 @@ export async function buildApp(opts: AppOptions) {
     await api.register(drainRoutes)
     await api.register(nodeChanges)
     await api.register(clusterHealth)
+    await api.register(selectionRoutes)
+    await api.register(configRoutes)
   }, { prefix: API_PREFIX })
 
   return app

@@ -159,3 +159,42 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length || 'problems' in options || 'problems' in service) throw new ConfigError(problems)
   return { options: options.value, service: service.value }
 }
+
+/** What changed between two option sets: each option whose value differs, from and to. */
+export interface OptionChange { option: keyof PluginOptions; from: unknown; to: unknown }
+
+export function diffOptions(before: PluginOptions, after: PluginOptions): OptionChange[] {
+  return (Object.keys(PluginOptions.properties) as (keyof PluginOptions)[])
+    .filter((k) => before[k] !== after[k])
+    .map((option) => ({ option, from: before[option], to: after[option] }))
+}
+
+/**
+ * The effective seed options while the service runs: file and environment at start, then what
+ * PUT P/config persisted (src/kube/runtime-config.ts sets them). Readers take `current` each time
+ * they need a value, or subscribe to changes.
+ */
+export class LiveOptions {
+  private value: PluginOptions
+  private readonly listeners = new Set<(next: PluginOptions, changes: OptionChange[]) => void>()
+
+  constructor(initial: PluginOptions) {
+    this.value = Object.freeze({ ...initial })
+  }
+
+  get current(): PluginOptions { return this.value }
+
+  /** Replaces the options; listeners hear of it when something changed. Returns the changes. */
+  set(next: PluginOptions): OptionChange[] {
+    const changes = diffOptions(this.value, next)
+    if (!changes.length) return changes
+    this.value = Object.freeze({ ...next })
+    for (const l of this.listeners) l(this.value, changes)
+    return changes
+  }
+
+  onChange(listener: (next: PluginOptions, changes: OptionChange[]) => void): () => void {
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
+  }
+}

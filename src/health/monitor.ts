@@ -134,6 +134,13 @@ export class HealthMonitor {
     this.running = this.loop(this.abort.signal)
   }
 
+  /** The settings changed (e.g. healthCheckInterval through PUT P/config): check everything now, then on the new interval. */
+  settingsChanged(): void {
+    if (!this.running) return
+    this.dirtyAll = true
+    this.wake.abort()
+  }
+
   /** Stops (leadership lost, or shutdown). What this replica knew is forgotten: a later leader re-reads. */
   async stop(): Promise<void> {
     // Synchronous up to the await, so a start() right after (leadership regained) begins afresh.

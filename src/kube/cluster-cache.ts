@@ -35,13 +35,15 @@ export class ClusterCache {
   private readonly nodeDeletedListeners: ((name: string) => void)[] = []
   readonly nodeReflector: Reflector<NodeObject>
   readonly podReflector: Reflector<SlimPod>
-  readonly metrics: NodeMetricsStore | undefined
+  /** The NodeMetrics poller while metricsEnabled (setMetricsEnabled turns it on and off at run time). */
+  metrics: NodeMetricsStore | undefined
+  private started = false
   private readonly sessionSelector: Requirement[]
   private readonly clock: Clock
   /** Bumped on every change a view could show. */
   private changes = 0
 
-  constructor(opts: ClusterCacheOptions) {
+  constructor(private readonly opts: ClusterCacheOptions) {
     this.clock = opts.clock ?? systemClock
     this.sessionSelector = parseSelector(opts.sessionSelector)
     const bump = () => { this.changes++ }
@@ -70,12 +72,31 @@ export class ClusterCache {
         remove: (p) => { this.dropPod(`${p.namespace}/${p.name}`); bump() },
       },
     })
-    if (opts.metricsEnabled) {
-      this.metrics = new NodeMetricsStore({
-        kc: opts.kc, log: opts.log, clock: this.clock, onChange: bump,
-        intervalMs: opts.metricsPollMs, historySamples: opts.metricsHistorySamples,
-      })
-    }
+    this.bump = bump
+    if (opts.metricsEnabled) this.metrics = this.newMetricsStore()
+  }
+
+  private readonly bump: () => void
+
+  private newMetricsStore(): NodeMetricsStore {
+    const o = this.opts
+    return new NodeMetricsStore({
+      kc: o.kc, log: o.log, clock: this.clock, onChange: this.bump,
+      intervalMs: o.metricsPollMs, historySamples: o.metricsHistorySamples,
+    })
+  }
+
+  /** metricsEnabled changed at run time (PUT P/config): start polling NodeMetrics, or stop and forget usage. */
+  async setMetricsEnabled(enabled: boolean): Promise<void> {
+    if (enabled && !this.metrics) {
+      this.metrics = this.newMetricsStore()
+      if (this.started) this.metrics.start()
+    } else if (!enabled && this.metrics) {
+      const old = this.metrics
+      this.metrics = undefined
+      await old.stop()
+    } else return
+    this.bump()
   }
 
   /** Called with the name of each node that is deleted (also one found gone by a relist). */
@@ -102,6 +123,7 @@ export class ClusterCache {
   }
 
   start(): void {
+    this.started = true
     this.nodeReflector.start()
     this.podReflector.start()
     this.metrics?.start()

@@ -79,3 +79,32 @@ export async function listOwnNodeEvents(clients: KubeClients, namespace = 'defau
   }
   return out
 }
+
+/** A namespaced object an Event is about, e.g. our ConfigMap. */
+export interface InvolvedObject { apiVersion: string; kind: string; name: string; namespace: string; uid?: string }
+
+/** Creates a core/v1 Event about a namespaced object, in that object's namespace. Throws a KubeError if refused. */
+export async function recordObjectEvent(clients: KubeClients, obj: InvolvedObject, event: NodeEventSpec, opts: Omit<NodeEventOptions, 'namespace'> = {}): Promise<CoreV1Event> {
+  const component = opts.component ?? EVENT_COMPONENT
+  const now = opts.now ?? new Date()
+  const body: CoreV1Event = {
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: { name: eventName(obj.name, now), namespace: obj.namespace },
+    involvedObject: { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.name, namespace: obj.namespace, ...(obj.uid ? { uid: obj.uid } : {}) },
+    reason: event.reason,
+    message: event.message.slice(0, 1024),
+    type: event.type ?? 'Normal',
+    source: { component },
+    firstTimestamp: now,
+    lastTimestamp: now,
+    count: 1,
+    reportingComponent: component,
+    reportingInstance: hostname(),
+  }
+  try {
+    return await clients.core.createNamespacedEvent({ namespace: obj.namespace, body })
+  } catch (err) {
+    throw toKubeError(err, `create events in namespace ${obj.namespace}`)
+  }
+}

@@ -47,6 +47,9 @@ export function clusterRoleRules(rules: readonly PermissionRule[] = REQUIRED_PER
 /** The Lease that elects the leader, in POD_NAMESPACE (design: "Several replicas"). */
 export const LEADER_LEASE_NAME = 'streamspace-node-manager'
 
+/** The ConfigMap that holds the options set through PUT P/config, in POD_NAMESPACE (src/kube/runtime-config.ts). */
+export const RUNTIME_CONFIG_NAME = 'streamspace-node-manager-config'
+
 export interface NamespacedPermissionRule extends PermissionRule {
   /** Limits the rule to these object names (not possible for create, list or watch). */
   resourceNames?: string[]
@@ -56,6 +59,12 @@ export const NAMESPACED_PERMISSIONS: readonly NamespacedPermissionRule[] = [
   // The API server cannot limit create by name: the object does not exist yet.
   { feature: 'leader election: create the Lease', apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
   { feature: 'leader election: read and renew the Lease', apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'update'], resourceNames: [LEADER_LEASE_NAME] },
+  // The first PUT P/config makes the ConfigMap (create cannot be limited by name).
+  { feature: 'runtime configuration: create its ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+  // Every replica watches it; list and watch by name: the watch asks with fieldSelector metadata.name=<name>, which RBAC matches against resourceNames.
+  { feature: 'runtime configuration: watch its ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'], resourceNames: [RUNTIME_CONFIG_NAME] },
+  // PUT P/config reads it and writes it back conditionally on its resourceVersion.
+  { feature: 'runtime configuration: read and update its ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'update'], resourceNames: [RUNTIME_CONFIG_NAME] },
 ]
 
 export interface RbacRule { apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }

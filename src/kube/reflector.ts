@@ -31,6 +31,8 @@ export interface ReflectorOptions<T> {
   kc: KubeConfig
   /** e.g. /api/v1/nodes */
   path: string
+  /** Extra query for both list and watch, e.g. {fieldSelector: 'metadata.name=x'} (RBAC can then limit list/watch by resourceNames). */
+  query?: Record<string, string>
   /** Raw API object -> what the sink keeps. */
   transform: (raw: RawObject) => T
   sink: ReflectorSink<T>
@@ -134,7 +136,7 @@ export class Reflector<T> {
     let cont: string | undefined
     let rv: string
     do {
-      const page = await getJson<ListPage>(this.opts.kc, this.opts.path, { limit: this.opts.pageSize ?? 500, continue: cont }, signal)
+      const page = await getJson<ListPage>(this.opts.kc, this.opts.path, { ...this.opts.query, limit: this.opts.pageSize ?? 500, continue: cont }, signal)
       for (const raw of page.items) items.push(this.opts.transform(raw))
       cont = page.metadata.continue || undefined
       rv = page.metadata.resourceVersion
@@ -172,6 +174,7 @@ export class Reflector<T> {
       signal.addEventListener('abort', onAbort, { once: true })
       this.watches++
       this.watcher.watch(this.opts.path, {
+        ...this.opts.query,
         resourceVersion: this.resourceVersion,
         allowWatchBookmarks: true,
         timeoutSeconds: this.opts.watchTimeoutSeconds ?? 300,

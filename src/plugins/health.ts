@@ -90,10 +90,15 @@ export default fp<HealthPluginOptions>(async (app, opts) => {
     name: `${PREFIX}leader`, help: '1 while this replica holds the leader-election Lease (runs health checks and alerts)',
     registers: [app.metrics.registry], collect() { this.set(elector.isLeader ? 1 : 0) },
   })
+  // healthCheckInterval and alertOnNodeFailure are read live; a change through PUT P/config checks at once.
+  const unsubscribe = app.liveOptions.onChange((_next, changes) => {
+    if (changes.some((c) => c.option === 'healthCheckInterval' || c.option === 'alertOnNodeFailure')) monitor.settingsChanged()
+  })
   app.decorate('health', { elector, monitor, isLeader: () => elector.isLeader, settings, alertsSent } satisfies HealthService)
   if (opts.start) app.addHook('onReady', async () => { elector.start() })
   // preClose: release the Lease before the caches stop, so another replica takes over at once.
   app.addHook('preClose', async () => {
+    unsubscribe()
     await elector.stop()
     await monitor.stop()
     await Promise.all([...alertmanagers.map((a) => a.close()), webhook?.close()])

@@ -38,5 +38,9 @@ export default fp<KubePluginOptions>(async (app, opts) => {
   app.decorate('cluster', cluster)
   app.decorate('clock', opts.clock)
   if (opts.startCaches) app.addHook('onReady', async () => cluster.start())
+  // metricsEnabled is live (PUT P/config): the NodeMetrics poller starts or stops with it.
+  app.liveOptions.onChange((next, changes) => {
+    if (changes.some((c) => c.option === 'metricsEnabled')) void cluster.setMetricsEnabled(next.metricsEnabled)
+  })
   app.addHook('onClose', async () => cluster.stop())
-}, { name: 'kube' })
+}, { name: 'kube', dependencies: ['settings'] })

@@ -8,7 +8,7 @@ import { backendNames, startBackend } from '../helpers/backend.js'
 import { createNode, createPod, createReplicaSet, ensureNamespace, kubeRequest } from '../helpers/fixtures.js'
 import { startService, waitFor } from '../helpers/service.js'
 import { kubeConfigFromFile } from '../../src/kube/client.js'
-import { LEADER_LEASE_NAME, NAMESPACED_PERMISSIONS } from '../../src/kube/permissions.js'
+import { LEADER_LEASE_NAME, NAMESPACED_PERMISSIONS, RUNTIME_CONFIG_NAME } from '../../src/kube/permissions.js'
 
 import { CHART, NAMESPACE, RELEASE, ciValues, helm, parseManifests } from './helm.js'
 
@@ -141,7 +141,8 @@ if (!backendNames().includes('apiserver')) {
         if (name) t.notOk(await can(NAMESPACE, group, resource, rule.verbs.find((v) => v !== 'create')!, 'someone-else'), `${resource}: only ${name} by name`)
       }
       const declared = (resource: string) => NAMESPACED_PERMISSIONS.some((r) => r.resources.includes(resource))
-      t.equal(await can(NAMESPACE, '', 'configmaps', 'list'), declared('configmaps'), `ConfigMaps only if declared (declared: ${declared('configmaps')})`)
+      t.ok(declared('configmaps'), 'runtime configuration declares its ConfigMap')
+      t.notOk(await can(NAMESPACE, '', 'configmaps', 'list'), 'ConfigMaps: no list of them all (only the runtime-config one, by name)')
       t.notOk(await can(NAMESPACE, 'coordination.k8s.io', 'leases', 'delete', LEADER_LEASE_NAME), 'no Lease delete')
       t.notOk(await can(NAMESPACE, '', 'secrets', 'get'), 'no Secrets')
       t.notOk(await can('', '', 'nodes', 'delete', 'w1'), 'no node delete')
@@ -154,6 +155,19 @@ if (!backendNames().includes('apiserver')) {
       t.equal(update.status, 200, 'update the Lease')
       t.equal((await kubeRequest(kc, 'DELETE', lease)).status, 403, 'delete the Lease: refused')
       t.equal((await kubeRequest(kc, 'GET', `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases/someone-else`)).status, 403, 'another Lease: refused')
+
+      // The real calls behind runtime configuration (src/kube/runtime-config.ts), with this token.
+      const cms = `/api/v1/namespaces/${NAMESPACE}/configmaps`
+      const mine = `${cms}/${RUNTIME_CONFIG_NAME}`
+      await kubeRequest(b.kc, 'DELETE', mine)
+      t.equal((await kubeRequest(kc, 'POST', cms, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: RUNTIME_CONFIG_NAME }, data: { 'options.json': '{}' } })).status, 201, 'create the runtime-config ConfigMap')
+      const cm = await kubeRequest(kc, 'GET', mine)
+      t.equal(cm.status, 200, 'get it')
+      t.equal((await kubeRequest(kc, 'PUT', mine, { ...cm.body, data: { 'options.json': '{"minNodes":2}' } })).status, 200, 'update it')
+      t.equal((await kubeRequest(kc, 'GET', `${cms}?fieldSelector=metadata.name%3D${RUNTIME_CONFIG_NAME}`)).status, 200, 'list it by name (the watch\'s fieldSelector)')
+      t.equal((await kubeRequest(kc, 'GET', cms)).status, 403, 'list every ConfigMap: refused')
+      t.equal((await kubeRequest(kc, 'PATCH', mine, { data: {} }, 'application/merge-patch+json')).status, 403, 'patch it: refused (not a verb it uses)')
+      t.equal((await kubeRequest(kc, 'GET', `${cms}/kube-root-ca.crt`)).status, 403, 'another ConfigMap: refused')
     })
 
     await t.test('helm uninstall removes what it made', async (t) => {

@@ -233,6 +233,20 @@ t.test('alertOnNodeFailure false: incidents are tracked, nobody is paged', async
   t.equal(r.monitor.incidents().active[0]?.paged, false)
 })
 
+t.test('settings changed at run time (PUT P/config): alertOnNodeFailure turned on pages at once, a new interval applies', async (t) => {
+  const r = rig(undefined, { alertsEnabled: false, graceMs: 0, intervalMs: 600_000 })
+  r.nodes.set(node('w1', r.clock.now(), { ready: 'False' }))
+  r.monitor.start()
+  t.teardown(() => r.monitor.stop())
+  await r.run(5000)
+  r.settings.alertsEnabled = true
+  await r.run(2000)
+  t.same(flat(r.am), [], 'without being told, the monitor waits for its next check')
+  r.monitor.settingsChanged()
+  await r.run(1000)
+  t.same(flat(r.am).map((a) => a.labels.alertname), ['StreamSpaceNodeNotReady'], 'told of the change: paged at once')
+})
+
 t.test('a new leader does not page again what the previous one paged', async (t) => {
   const a = rig()
   const start = a.clock.now()

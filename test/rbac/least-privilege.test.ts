@@ -8,7 +8,7 @@ import { NODE_MANAGER_USER } from '../helpers/apiserver.js'
 import { createDaemonSet, createNode, createPDB, createPod, createReplicaSet, ensureNamespace } from '../helpers/fixtures.js'
 import { startService, waitFor, type Service } from '../helpers/service.js'
 import { kubeConfigFromFile } from '../../src/kube/client.js'
-import { clusterRoleRules, NAMESPACED_PERMISSIONS, REQUIRED_PERMISSIONS, roleRules, type PermissionRule } from '../../src/kube/permissions.js'
+import { clusterRoleRules, NAMESPACED_PERMISSIONS, REQUIRED_PERMISSIONS, roleRules, RUNTIME_CONFIG_NAME, type PermissionRule } from '../../src/kube/permissions.js'
 import { LEASE_NAME } from '../../src/kube/leader-election.js'
 
 if (!backendNames().includes('apiserver')) {
@@ -85,7 +85,31 @@ const FEATURE_CHECKS: FeatureCheck[] = [
   // Leader election: the service becomes leader (the Lease is deleted before each run, so it must be created).
   { feature: 'leader election: create the Lease', run: (s) => leader(s) },
   { feature: 'leader election: read and renew the Lease', run: (s) => leader(s) },
+  // Runtime configuration: the ConfigMap is deleted before each run, so the PUT must create it; then
+  // the watch (list/watch by name) must have read it back for GET to answer.
+  { feature: 'runtime configuration: create its ConfigMap', run: (s) => config(s) },
+  { feature: 'runtime configuration: watch its ConfigMap', run: (s) => config(s) },
+  { feature: 'runtime configuration: read and update its ConfigMap', run: (s) => config(s) },
 ]
+
+/** 200 when PUT P/config persists a change and GET P/config serves it; else the failing answer. */
+async function config(s: Service): Promise<Response> {
+  const maxNodes = 10 + Math.floor(Math.random() * 900)
+  const put = await s.api('/config', { method: 'PUT', json: { maxNodes } })
+  if (put.status !== 200) return put
+  // A second write goes through update (the first one created the ConfigMap).
+  const again = await s.api('/config', { method: 'PUT', json: { maxNodes: maxNodes + 1 } })
+  if (again.status !== 200) return again
+  let last: Response | undefined
+  const deadline = Date.now() + 5000
+  while (Date.now() < deadline) {
+    last = await s.api('/config')
+    if (last.status !== 200) return last
+    if ((await last.clone().json() as { maxNodes: number }).maxNodes === maxNodes + 1) return last
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return new Response(JSON.stringify({ message: 'GET /config never showed the change' }), { status: 503 })
+}
 
 /** 200 once GET /cluster/health says this replica leads; else 503 with the election's error. */
 async function leader(s: Service): Promise<Response> {
@@ -154,6 +178,7 @@ async function bindRole(b: Backend, rules: readonly PermissionRule[], namespaced
   // The namespaced rules (the Lease) as a Role in the service's namespace.
   await ensureNamespace(b.clients, 'streamspace')
   await b.clients.coordination.deleteNamespacedLease({ name: LEASE_NAME, namespace: 'streamspace' }).catch(() => undefined)
+  await b.clients.core.deleteNamespacedConfigMap({ name: RUNTIME_CONFIG_NAME, namespace: 'streamspace' }).catch(() => undefined)
   await rbac.deleteNamespacedRoleBinding({ name, namespace: 'streamspace' }).catch(() => undefined)
   await rbac.deleteNamespacedRole({ name, namespace: 'streamspace' }).catch(() => undefined)
   await rbac.createNamespacedRole({ namespace: 'streamspace', body: { metadata: { name }, rules: roleRules(namespaced) } })

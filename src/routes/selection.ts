@@ -1,0 +1,24 @@
+// POST P/nodes/select: which node a new session should go to (src/selection). 409 with the
+// scheduler-style summary when no node fits.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Failure } from '../errors.js'
+import { commonErrors, ErrorResponse } from '../schemas/common.js'
+import { SelectBody, Selection } from '../schemas/selection.js'
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/nodes/select', {
+    schema: {
+      tags: ['nodes'],
+      summary: 'Choose a node for a new session',
+      description: 'Eligible nodes are Ready, schedulable, match node_selector, tolerate the node\'s NoSchedule/NoExecute taints and have room for cpu/memory after what their pods request (kube-scheduler\'s filters, from the watch cache); then the strategy (body, else nodeSelectionStrategy) ranks them. 409 when no node fits, with kube-scheduler\'s summary ("0/5 nodes are available: 2 Insufficient cpu, ...") and details.excluded.',
+      body: SelectBody,
+      response: { 200: Selection, 409: ErrorResponse, ...commonErrors },
+    },
+  }, async (request) => {
+    const outcome = app.selection.select(request.body)
+    if (!outcome.ok) throw new Failure('conflict', outcome.noFit.summary, { excluded: outcome.noFit.excluded })
+    return outcome.selection
+  })
+}
+
+export default routes

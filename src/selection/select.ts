@@ -1,0 +1,195 @@
+// Which node a new StreamSpace session should go to. First the scheduler's basic filters
+// (fit.ts: Ready, schedulable, node_selector, taints tolerated, room for the cpu/memory asked
+// after what is already requested), then the strategy among the nodes that remain:
+// - least-sessions: fewest running sessions; ties by most free resources, then name
+// - most-resources: most free CPU and memory after placing the request (shares of allocatable, averaged)
+// - random: uniform among the eligible nodes (the random source is passed in)
+// - round-robin: by name, the next eligible node after the one this process chose last (wrapping)
+// No Fastify here: the node source, the configured strategy and the random source are passed in.
+import type { NodeObject, SlimPod, Toleration } from '../kube/types.js'
+import { formatQuantity } from '../kube/quantity.js'
+import { invalid } from '../errors.js'
+import type { Strategies } from '../config.js'
+import { cpuMilli, filterNodes, freeCpuMilli, freeMemoryBytes, freeShareAfter, memoryBytes, nodeFacts, unavailableSummary, type NodeFacts, type NodeVerdict, type PodRequest } from './fit.js'
+
+export { Strategies } from '../config.js'
+export type Strategy = (typeof Strategies)[number]
+
+export interface SelectionSource {
+  /** Throws (unavailable) while the caches cannot answer, e.g. not synced yet. */
+  readable?(): void
+  nodes(): Iterable<NodeObject>
+  podsOn(name: string): Iterable<SlimPod>
+}
+
+export interface SelectRequest {
+  strategy?: Strategy
+  cpu?: string
+  memory?: string
+  node_selector?: Record<string, string>
+  tolerations?: Toleration[]
+}
+
+export interface Candidate {
+  node: string
+  rank: number
+  sessions: number
+  pods: number
+  /** Allocatable minus what non-terminated pods request, before placing this request. */
+  cpu_free: string
+  memory_free: string
+  cpu_free_percent: number
+  memory_free_percent: number
+  /** Share of allocatable left free after placing the request, CPU and memory averaged, in %. */
+  free_after_percent: number
+}
+
+export interface Excluded { node: string; reasons: string[] }
+
+export interface Selection {
+  node: string
+  strategy: Strategy
+  reason: string
+  /** Eligible nodes, best first by the strategy (the chosen node first), each with the figures that ranked it. */
+  candidates: Candidate[]
+  /** Nodes the filters refused, with the scheduler's reasons. */
+  excluded: Excluded[]
+}
+
+export interface NoFit {
+  /** kube-scheduler's words: "0/5 nodes are available: 2 Insufficient cpu, ...". */
+  summary: string
+  excluded: Excluded[]
+}
+
+export type SelectOutcome = { ok: true; selection: Selection } | { ok: false; noFit: NoFit }
+
+export interface NodeSelectorOptions {
+  source: SelectionSource
+  /** The configured strategy (nodeSelectionStrategy), read at each request so a change applies at once. */
+  strategy: () => Strategy
+  /** Uniform in [0, 1); default Math.random. */
+  random?: () => number
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10
+const pct = (part: number, whole: number) => (whole > 0 ? round1((Math.max(0, part) / whole) * 100) : 0)
+const byName = (a: NodeFacts, b: NodeFacts) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+
+/** A request's quantities, checked and parsed; 400 naming the field otherwise. */
+export function podRequest(req: SelectRequest): PodRequest {
+  const parse = (field: 'cpu' | 'memory', f: (q: string) => number): number => {
+    const text = req[field]
+    if (text === undefined || text === '') return 0
+    let value: number
+    try {
+      value = f(text)
+    } catch {
+      throw invalid(`body.${field} "${text}" is not a Kubernetes quantity (e.g. ${field === 'cpu' ? '"500m" or "2"' : '"512Mi" or "4Gi"'})`)
+    }
+    if (value < 0) throw invalid(`body.${field} "${text}" must not be negative`)
+    return value
+  }
+  const tolerations = req.tolerations ?? []
+  tolerations.forEach((t, i) => {
+    if (t.operator === 'Exists' && t.value) throw invalid(`body.tolerations[${i}].value must be empty when operator is Exists`)
+    if (!t.key && t.operator !== 'Exists') throw invalid(`body.tolerations[${i}].operator must be Exists when key is empty`)
+  })
+  return {
+    cpuMilli: parse('cpu', cpuMilli),
+    memoryBytes: parse('memory', memoryBytes),
+    ...(req.node_selector ? { nodeSelector: req.node_selector } : {}),
+    ...(tolerations.length ? { tolerations } : {}),
+  }
+}
+
+function candidate(n: NodeFacts, pod: PodRequest, rank: number): Candidate {
+  return {
+    node: n.name,
+    rank,
+    sessions: n.sessions,
+    pods: n.pods,
+    cpu_free: formatQuantity({ nano: BigInt(freeCpuMilli(n)) * 1_000_000n, format: 'DecimalSI' }),
+    memory_free: formatQuantity({ nano: BigInt(freeMemoryBytes(n)) * 1_000_000_000n, format: 'BinarySI' }),
+    cpu_free_percent: pct(freeCpuMilli(n), n.allocatableCpuMilli),
+    memory_free_percent: pct(freeMemoryBytes(n), n.allocatableMemoryBytes),
+    free_after_percent: round1(freeShareAfter(n, pod) * 100),
+  }
+}
+
+const nodesWord = (n: number) => `${n} eligible node${n === 1 ? '' : 's'}`
+
+export class NodeSelector {
+  /** round-robin: the node this process chose last. */
+  private lastRoundRobin: string | undefined
+
+  constructor(private readonly opts: NodeSelectorOptions) {}
+
+  /** Every node's facts, from the source (the watch cache). */
+  facts(): NodeFacts[] {
+    const out: NodeFacts[] = []
+    for (const node of this.opts.source.nodes()) out.push(nodeFacts(node, this.opts.source.podsOn(node.metadata?.name ?? '')))
+    return out.sort(byName)
+  }
+
+  select(req: SelectRequest): SelectOutcome {
+    const pod = podRequest(req)
+    this.opts.source.readable?.()
+    const strategy = req.strategy ?? this.opts.strategy()
+    const nodes = this.facts()
+    const { eligible, refused } = filterNodes(nodes, pod)
+    const excluded = refused.map((v: NodeVerdict) => ({ node: v.name, reasons: v.reasons }))
+    if (!eligible.length) return { ok: false, noFit: { summary: unavailableSummary(nodes.length, refused), excluded } }
+    const { ranked, reason } = this.rank(strategy, eligible, pod)
+    return {
+      ok: true,
+      selection: { node: ranked[0].name, strategy, reason: `${strategy}: ${reason}`, candidates: ranked.map((n, i) => candidate(n, pod, i + 1)), excluded },
+    }
+  }
+
+  private rank(strategy: Strategy, eligible: NodeFacts[], pod: PodRequest): { ranked: NodeFacts[]; reason: string } {
+    const score = new Map(eligible.map((n) => [n.name, freeShareAfter(n, pod)]))
+    const free = (n: NodeFacts) => score.get(n.name)!
+    const freeText = (n: NodeFacts) => `${round1(free(n) * 100)}% of its CPU and memory free after placing the request`
+    const count = nodesWord(eligible.length)
+    switch (strategy) {
+      case 'least-sessions': {
+        const ranked = [...eligible].sort((a, b) => a.sessions - b.sessions || free(b) - free(a) || byName(a, b))
+        const [first, second] = ranked
+        let reason = `${first.name} runs ${first.sessions} session${first.sessions === 1 ? '' : 's'}, the fewest of ${count}`
+        if (second && second.sessions === first.sessions) {
+          reason += free(second) === free(first)
+            ? `; tied with ${second.name} on sessions and free resources (${freeText(first)}), first by name`
+            : `; tied with ${second.name} on sessions, it has the most free resources (${freeText(first)})`
+        }
+        return { ranked, reason }
+      }
+      case 'most-resources': {
+        const ranked = [...eligible].sort((a, b) => free(b) - free(a) || byName(a, b))
+        const [first, second] = ranked
+        let reason = `${first.name} has the most free resources of ${count}: ${freeText(first)}`
+        if (second && free(second) === free(first)) reason += `; tied with ${second.name}, first by name`
+        return { ranked, reason }
+      }
+      case 'random': {
+        const sorted = [...eligible].sort(byName)
+        const r = (this.opts.random ?? Math.random)()
+        const i = Math.min(sorted.length - 1, Math.max(0, Math.floor(r * sorted.length)))
+        const chosen = sorted[i]
+        return { ranked: [chosen, ...sorted.filter((n) => n !== chosen)], reason: `${chosen.name} drawn uniformly at random among ${count}` }
+      }
+      case 'round-robin': {
+        const sorted = [...eligible].sort(byName)
+        const last = this.lastRoundRobin
+        const next = last === undefined ? 0 : sorted.findIndex((n) => n.name > last)
+        const i = Math.max(0, next)
+        const chosen = sorted[i]
+        this.lastRoundRobin = chosen.name
+        const reason = last === undefined
+          ? `${chosen.name} is first by name among ${count} (first choice of this replica)`
+          : `${chosen.name} is next by name after ${last} among ${count}${next < 0 ? ' (wrapped around)' : ''}`
+        return { ranked: [...sorted.slice(i), ...sorted.slice(0, i)], reason }
+      }
+    }
+  }
+}
