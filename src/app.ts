@@ -21,6 +21,7 @@ import changeRateLimit from './plugins/rate-limit.js'
 import nodeChanges from './routes/node-changes.js'
 import healthMonitor from './plugins/health.js'
 import clusterHealth from './routes/cluster-health.js'
+import streamspaceCompat from './routes/streamspace-compat.js'
 
 export { API_PREFIX }
 
@@ -84,6 +85,15 @@ export async function buildApp(opts: AppOptions) {
     await api.register(nodeChanges)
     await api.register(clusterHealth)
   }, { prefix: API_PREFIX })
+
+  // StreamSpace's own admin Nodes page calls /api/v1/admin/nodes...: same admin JWT.
+  await app.register(async (compat) => {
+    compat.addHook('onRoute', (route) => {
+      route.schema = { ...route.schema, security: [{ bearerAuth: [] }] }
+    })
+    compat.addHook('onRequest', compat.requireAdmin)
+    await compat.register(streamspaceCompat)
+  }, { prefix: '/api/v1' })
 
   return app
 }

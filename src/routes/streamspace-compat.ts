@@ -1,0 +1,152 @@
+// StreamSpace's own admin Nodes page, served again: /api/v1/admin/nodes and its siblings, as that
+// page calls them (StreamSpace core answers them with 410 since node management moved here).
+// Thin adapters over the same domain as the P routes, answering in StreamSpace's shapes
+// (src/nodes/streamspace-shape.ts); errors are StreamSpace's `{message}` with the same status codes
+// (a 401 stays 401: the page signs the user out on it). Registered under /api/v1 with requireAdmin.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import type { V1Node } from '@kubernetes/client-node'
+import { HttpError } from '../errors.js'
+import * as changes from '../nodes/changes.js'
+import type { Actor, NodeChangeDeps } from '../nodes/changes.js'
+import { toClusterStats, toNodeInfo } from '../nodes/streamspace-shape.js'
+import type { NodeObject } from '../kube/types.js'
+import type { NodeView } from '../schemas/node.js'
+import { DrainResult } from '../schemas/drain.js'
+import {
+  CompatClusterStats, CompatDrainBody, CompatError, CompatKeyParams, CompatLabelBody, CompatNodeInfo, CompatNodeParams, CompatTaintBody,
+} from '../schemas/streamspace-compat.js'
+import { auditToLog } from './node-changes.js'
+
+export const COMPAT_TAG = 'streamspace-compat'
+
+// Every error status answers {message} only: the response schema drops statusCode, error, details.
+const errors = { '4xx': CompatError, '5xx': CompatError }
+
+const compat: FastifyPluginAsyncTypebox = async (app) => {
+  const cluster = app.cluster
+  const tags = [COMPAT_TAG]
+
+  function checkCache(reply: FastifyReply): void {
+    if (!cluster.synced) throw new HttpError(503, `The node cache has not synced with the Kubernetes API yet${cluster.lastError ? `: ${cluster.lastError}` : '; retry shortly'}`)
+    if (cluster.stale) reply.header('x-cache-stale', 'true')
+  }
+  const info = (node: NodeObject, view?: NodeView) => {
+    const name = node.metadata?.name ?? ''
+    return toNodeInfo(node, view ?? cluster.viewOf(node), cluster.usage(name))
+  }
+
+  // The list as JSON text, built once per cache snapshot (views() returns the same array until it changes).
+  let listCache: { views: NodeView[]; body: string } | undefined
+  app.get('/admin/nodes', {
+    schema: { tags, summary: 'All nodes as StreamSpace NodeInfo (a bare JSON array)', response: { 200: Type.Array(CompatNodeInfo), ...errors } },
+  }, async (_request, reply) => {
+    checkCache(reply)
+    const views = cluster.views()
+    if (listCache?.views !== views) {
+      const items = views.flatMap((v) => {
+        const node = cluster.getNode(v.name)
+        return node ? [toNodeInfo(node, v, cluster.usage(v.name))] : []
+      })
+      listCache = { views, body: JSON.stringify(items) }
+    }
+    return reply.type('application/json; charset=utf-8').send(listCache.body as unknown as CompatNodeInfo[])
+  })
+
+  app.get('/admin/nodes/stats', {
+    schema: { tags, summary: 'Cluster statistics as StreamSpace ClusterStats', response: { 200: CompatClusterStats, ...errors } },
+  }, async (_request, reply) => {
+    checkCache(reply)
+    const nodes = cluster.views().map((v) => cluster.getNode(v.name)).filter((n): n is NodeObject => n !== undefined)
+    return toClusterStats(cluster.stats(), nodes, (n) => cluster.usage(n))
+  })
+
+  app.get('/admin/nodes/:name', {
+    schema: { tags, summary: 'One node as StreamSpace NodeInfo', params: CompatNodeParams, response: { 200: CompatNodeInfo, ...errors } },
+  }, async (request, reply) => {
+    checkCache(reply)
+    const node = cluster.getNode(request.params.name)
+    if (!node) throw new HttpError(404, `Node "${request.params.name}" not found`)
+    return info(node)
+  })
+
+  const deps = (request: FastifyRequest): NodeChangeDeps => ({
+    clients: app.kube,
+    podsOnNode: (node) => cluster.podsOnNode(node),
+    audit: auditToLog(request.log),
+    log: request.log,
+  })
+  const actor = (request: FastifyRequest): Actor => ({ username: String(request.user.username), user_id: String(request.user.user_id) })
+  const changed = (node: V1Node) => info(node as NodeObject)
+  const preHandler = app.changeRateLimit
+
+  app.put('/admin/nodes/:name/labels', {
+    preHandler,
+    schema: { tags, summary: 'Set a label (kubectl label --overwrite)', params: CompatNodeParams, body: CompatLabelBody, response: { 200: CompatNodeInfo, ...errors } },
+  }, async (request) => {
+    const r = await changes.setLabel(deps(request), actor(request), request.params.name, request.body.key, request.body.value)
+    return changed(r.node)
+  })
+
+  app.delete('/admin/nodes/:name/labels/*', {
+    preHandler,
+    schema: {
+      tags, summary: 'Remove a label; the key may contain "/" as it is or percent-encoded',
+      params: CompatKeyParams, response: { 200: CompatNodeInfo, ...errors },
+    },
+  }, async (request) => {
+    const r = await changes.removeLabel(deps(request), actor(request), request.params.name, request.params['*'])
+    return changed(r.node)
+  })
+
+  app.post('/admin/nodes/:name/taints', {
+    preHandler,
+    schema: { tags, summary: 'Add or replace a taint, upsert by (key, effect)', params: CompatNodeParams, body: CompatTaintBody, response: { 200: CompatNodeInfo, ...errors } },
+  }, async (request) => {
+    const { key, value, effect } = request.body
+    const r = await changes.setTaint(deps(request), actor(request), request.params.name, { key, value: value === '' ? undefined : value, effect })
+    return changed(r.node)
+  })
+
+  app.delete('/admin/nodes/:name/taints/*', {
+    preHandler,
+    schema: { tags, summary: 'Remove every taint with this key', params: CompatKeyParams, response: { 200: CompatNodeInfo, ...errors } },
+  }, async (request) => {
+    const r = await changes.removeTaint(deps(request), actor(request), request.params.name, request.params['*'], undefined)
+    return changed(r.node)
+  })
+
+  for (const [path, fn, summary] of [
+    ['cordon', changes.cordon, 'Cordon a node (kubectl cordon)'],
+    ['uncordon', changes.uncordon, 'Uncordon a node (kubectl uncordon)'],
+  ] as const) {
+    app.post(`/admin/nodes/:name/${path}`, {
+      preHandler,
+      schema: { tags, summary, params: CompatNodeParams, response: { 200: CompatNodeInfo, ...errors } },
+    }, async (request) => {
+      const r = await fn(deps(request), actor(request), request.params.name)
+      return changed(r.node)
+    })
+  }
+
+  app.post('/admin/nodes/:name/drain', {
+    schema: {
+      tags, summary: 'Drain a node as StreamSpace did: every pod but DaemonSet and mirror pods (kubectl drain --force --delete-emptydir-data, PDBs respected); waits for the outcome',
+      params: CompatNodeParams, body: CompatDrainBody, response: { 200: DrainResult, ...errors },
+    },
+    // StreamSpace sends {grace_period_seconds: undefined}, i.e. {}; a missing body means defaults too.
+    preValidation: async (request) => {
+      if (request.body == null) request.body = {}
+    },
+  }, async (request) => {
+    // StreamSpace's own drain (api/internal/k8s/client.go) deleted every pod but DaemonSet and mirror
+    // pods, unmanaged and emptyDir ones included, and its page expects that. Here the same pods go,
+    // but through evictions that respect PodDisruptionBudgets (kubectl drain --force --delete-emptydir-data).
+    const options = { grace_period_seconds: request.body.grace_period_seconds, force: true, delete_emptydir_data: true }
+    const started = await app.drains.start(request.params.name, options, request.user?.username)
+    return started.result
+  })
+}
+
+export default compat
