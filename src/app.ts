@@ -22,6 +22,7 @@ import nodeChanges from './routes/node-changes.js'
 import healthMonitor from './plugins/health.js'
 import clusterHealth from './routes/cluster-health.js'
 import streamspaceCompat from './routes/streamspace-compat.js'
+import ui from './plugins/ui.js'
 
 export { API_PREFIX }
 
@@ -36,6 +37,8 @@ export interface AppOptions {
   startCaches?: boolean
   /** Where our Lease lives (connectKube resolves it); default POD_NAMESPACE, else streamspace. */
   namespace?: string
+  /** Where the built admin UI is (default dist/ui). */
+  uiDir?: string
 }
 
 export async function buildApp(opts: AppOptions) {
@@ -73,6 +76,7 @@ export async function buildApp(opts: AppOptions) {
   await app.register(healthMonitor, { namespace: opts.namespace ?? opts.config.service.podNamespace ?? 'streamspace', start: opts.startCaches ?? true })
   await app.register(swagger)
   await app.register(health)
+  await app.register(ui, { dir: opts.uiDir })
 
   // Everything under the StreamSpace plugin prefix needs an admin JWT.
   await app.register(async (api) => {
