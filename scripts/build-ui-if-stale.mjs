@@ -1,3 +1,4 @@
+/* global URL, process, console */
 // npm start's first step: builds the admin UI (dist/ui) when it is missing or older than its
 // sources, so `npm ci && npm start` on a fresh clone serves a working UI at once.
 import { existsSync, readdirSync, statSync } from 'node:fs'

@@ -22,6 +22,7 @@ import nodeChanges from './routes/node-changes.js'
 import healthMonitor from './plugins/health.js'
 import clusterHealth from './routes/cluster-health.js'
 import streamspaceCompat from './routes/streamspace-compat.js'
+import streamspaceNodes from './plugins/streamspace-compat.js'
 import ui from './plugins/ui.js'
 
 export { API_PREFIX }
@@ -70,6 +71,7 @@ export async function buildApp(opts: AppOptions) {
     startCaches: opts.startCaches ?? true,
   })
   await app.register(nodeReads)
+  await app.register(streamspaceNodes)
   await app.register(changeRateLimit, { max: opts.config.service.changeRateLimitMax, timeWindowMs: opts.config.service.changeRateLimitWindowSeconds * 1000 })
   await app.register(metrics)
   await app.register(drains, { sessionSelector: opts.config.service.sessionLabelSelector })

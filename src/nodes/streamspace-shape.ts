@@ -1,10 +1,69 @@
-// Our node views in the shapes StreamSpace's own admin Nodes page reads (NodeInfo, ClusterStats):
-// pure functions of the node object, its NodeView and its latest usage. No HTTP here.
+// Our node views in the shapes StreamSpace's own admin Nodes page reads (ui/src/pages/admin/Nodes.tsx
+// in streamspace-dev/streamspace: NodeInfo, ClusterStats): camelCase, status as a string, pods in
+// capacity, percents as numbers. One TypeBox definition per shape (src/schemas/streamspace-compat.ts
+// re-exports them for the routes); pure functions of the node, its NodeView and its latest usage,
+// and StreamSpaceNodes over the node read model. No HTTP here.
+import { Type, type Static } from 'typebox'
+import type { V1Node } from '@kubernetes/client-node'
 import type { NodeObject } from '../kube/types.js'
 import type { NodeUsage } from '../kube/node-metrics.js'
 import { canonicalQuantity, quantityToNumber } from '../kube/quantity.js'
-import type { ClusterStats, NodeView } from '../schemas/node.js'
-import type { CompatClusterStats, CompatNodeInfo } from '../schemas/streamspace-compat.js'
+import { nodeNotFound } from '../errors.js'
+import type { ClusterStats, NodeView } from './shapes.js'
+import type { NodeReadModel, WatchCaches } from './read-model.js'
+
+const Quantity = Type.String({ description: 'Kubernetes quantity' })
+
+export const CompatResources = Type.Object({
+  cpu: Quantity,
+  memory: Quantity,
+  pods: Type.String({ description: 'Pod capacity, as the node reports it' }),
+  'nvidia.com/gpu': Type.Optional(Quantity),
+})
+
+export const CompatUsage = Type.Object({
+  cpu: Quantity,
+  memory: Quantity,
+  cpuPercent: Type.Number({ description: '% of allocatable (as kubectl top)' }),
+  memoryPercent: Type.Number({ description: '% of allocatable (as kubectl top)' }),
+})
+
+export const CompatNodeInfo = Type.Object({
+  name: Type.String(),
+  labels: Type.Record(Type.String(), Type.String()),
+  taints: Type.Array(Type.Object({ key: Type.String(), value: Type.String(), effect: Type.String() })),
+  status: Type.Union([Type.Literal('Ready'), Type.Literal('NotReady'), Type.Literal('Unknown')]),
+  capacity: CompatResources,
+  allocatable: CompatResources,
+  usage: Type.Optional(CompatUsage),
+  info: Type.Object({
+    osImage: Type.String(),
+    kernelVersion: Type.String(),
+    kubeletVersion: Type.String(),
+    containerRuntime: Type.String(),
+  }),
+  conditions: Type.Array(Type.Object({ type: Type.String(), status: Type.String(), message: Type.String() })),
+  pods: Type.Integer({ description: 'Non-terminated pods on the node' }),
+  age: Type.String(),
+  provider: Type.Optional(Type.String({ description: 'From spec.providerID (aws, gce, azure, ...)' })),
+  region: Type.Optional(Type.String({ description: 'topology.kubernetes.io/region' })),
+  zone: Type.Optional(Type.String({ description: 'topology.kubernetes.io/zone' })),
+  unschedulable: Type.Boolean({ description: 'Not read by StreamSpace\'s page (it looks at taints); here for other clients' }),
+  sessions: Type.Integer({ description: 'Running StreamSpace session pods (not read by StreamSpace\'s page)' }),
+}, { $id: 'StreamSpaceNodeInfo', description: 'NodeInfo as StreamSpace\'s admin Nodes page reads it' })
+export type CompatNodeInfo = Static<typeof CompatNodeInfo>
+
+const CompatTotals = Type.Object({ cpu: Quantity, memory: Quantity, pods: Type.Integer() })
+
+export const CompatClusterStats = Type.Object({
+  totalNodes: Type.Integer(),
+  readyNodes: Type.Integer(),
+  notReadyNodes: Type.Integer(),
+  totalCapacity: CompatTotals,
+  totalAllocatable: CompatTotals,
+  totalUsage: Type.Optional(CompatUsage),
+}, { $id: 'StreamSpaceClusterStats', description: 'ClusterStats as StreamSpace\'s admin Nodes page reads it' })
+export type CompatClusterStats = Static<typeof CompatClusterStats>
 
 const GPU = 'nvidia.com/gpu'
 
@@ -32,11 +91,14 @@ export function usageOf(view: Pick<NodeView, 'usage'>, usage: NodeUsage | undefi
 const UNSCHEDULABLE = 'node.kubernetes.io/unschedulable'
 
 /** StreamSpace's page calls a node schedulable when it has no NoSchedule/NoExecute taint. A real
- *  cluster's node lifecycle controller adds node.kubernetes.io/unschedulable:NoSchedule to a cordoned
- *  node a moment after the cordon; until it has (or where it never does) we show that taint, so the
- *  page never offers to cordon a cordoned node. */
+ *  cluster's node lifecycle controller adds node.kubernetes.io/unschedulable:NoSchedule a moment
+ *  after a cordon and removes it a moment after an uncordon; the scheduler itself goes by
+ *  spec.unschedulable. So this taint is shown exactly while spec.unschedulable is true: the page
+ *  never offers to cordon a cordoned node, nor to uncordon one just uncordoned. */
 function taintsOf(view: NodeView): CompatNodeInfo['taints'] {
-  const taints = view.taints.map((t) => ({ key: t.key, value: t.value ?? '', effect: t.effect }))
+  const taints = view.taints
+    .filter((t) => view.unschedulable || t.key !== UNSCHEDULABLE)
+    .map((t) => ({ key: t.key, value: t.value ?? '', effect: t.effect }))
   if (view.unschedulable && !taints.some((t) => t.key === UNSCHEDULABLE && t.effect === 'NoSchedule')) taints.push({ key: UNSCHEDULABLE, value: '', effect: 'NoSchedule' })
   return taints
 }
@@ -93,4 +155,50 @@ export function toClusterStats(stats: ClusterStats, nodes: NodeObject[], usage: 
     }
   }
   return out
+}
+
+/** StreamSpace's view of the nodes, over the same read model as the P routes. */
+export class StreamSpaceNodes {
+  private listCache: { views: NodeView[]; body: string } | undefined
+
+  constructor(private readonly reads: NodeReadModel, private readonly caches: Pick<WatchCaches, 'nodes' | 'usage'>) {}
+
+  /** Throws unavailable before the caches synced; stale while they serve the last known state. */
+  readable(): { stale: boolean } { return this.reads.readable() }
+
+  private infoOf(node: NodeObject, view?: NodeView): CompatNodeInfo {
+    const name = node.metadata?.name ?? ''
+    return toNodeInfo(node, view ?? this.reads.viewOf(node), this.caches.usage(name))
+  }
+
+  /** Every node as NodeInfo, as JSON text built once per read-model snapshot. */
+  listJson(): string {
+    const views = this.reads.views()
+    if (this.listCache?.views !== views) {
+      const items: CompatNodeInfo[] = []
+      for (const v of views) {
+        const node = this.caches.nodes.get(v.name)
+        if (node) items.push(toNodeInfo(node, v, this.caches.usage(v.name)))
+      }
+      this.listCache = { views, body: JSON.stringify(items) }
+    }
+    return this.listCache.body
+  }
+
+  /** not_found for an unknown node. */
+  info(name: string): CompatNodeInfo {
+    const node = this.caches.nodes.get(name)
+    if (!node) throw nodeNotFound(name)
+    return this.infoOf(node)
+  }
+
+  /** A node as a write returned it. */
+  infoOfChanged(node: V1Node): CompatNodeInfo {
+    return this.infoOf(node as NodeObject)
+  }
+
+  stats(): CompatClusterStats {
+    const nodes = [...this.caches.nodes.values()]
+    return toClusterStats(this.reads.stats(), nodes, (n) => this.caches.usage(n))
+  }
 }

@@ -4,9 +4,25 @@ import { useSyncExternalStore } from 'react'
 import type { ClusterStats, NodeDetail, NodeMetricsHistory, NodeView } from '../schemas/node.js'
 import type { DrainResult, DrainStatus } from '../schemas/drain.js'
 import type { ClusterHealth } from '../schemas/health.js'
-import type { DrainEvent } from '../drain/types.js'
 
-export type { ClusterStats, NodeDetail, NodeMetricsHistory, NodeView, DrainResult, DrainStatus, ClusterHealth, DrainEvent }
+export type { ClusterStats, NodeDetail, NodeMetricsHistory, NodeView, DrainResult, DrainStatus, ClusterHealth }
+
+/** One step of a drain on GET P/nodes/:name/drain/events (the `data` of each event). */
+export interface DrainEvent {
+  id: number
+  type: 'started' | 'cordoned' | 'planned' | 'pod_blocked' | 'pod_evicting' | 'pod_evicted' | 'pod_failed' | 'finished'
+  at: string
+  pod?: string
+  reason?: string
+  pdb?: string | null
+  evicted: number
+  pending: number
+  total: number
+  sessions_disrupted: number
+  sessions_total: number
+  phase?: DrainStatus['phase']
+  message?: string
+}
 /** NodeView as it may grow (cordon who/why from the maintenance work). */
 export type Node = NodeView & { cordon?: { by?: string; reason?: string; at?: string } | null }
 

@@ -8,11 +8,11 @@ import {
   Alert, AppBar, Box, Button, CssBaseline, Drawer, List, ListItemButton, ListItemText, Paper, TextField, ThemeProvider, Toolbar, Typography,
   createTheme,
 } from '@mui/material'
-import { API_PREFIX, ApiError, lastSignOutReason, saveToken, signOut, tokenClaims, useToken } from './api.js'
-import NodesPage from './pages/Nodes.js'
-import NodePage from './pages/Node.js'
-import HealthPage from './pages/Health.js'
-import ResourcesPage from './pages/Resources.js'
+import { API_PREFIX, ApiError, lastSignOutReason, saveToken, signOut, tokenClaims, useToken } from './api'
+import NodesPage from './pages/Nodes.tsx'
+import NodePage from './pages/Node.tsx'
+import HealthPage from './pages/Health.tsx'
+import ResourcesPage from './pages/Resources.tsx'
 
 // StreamSpace's theme (ui/src/App.tsx): dark by default, Inter first (system fonts when it is not installed).
 const theme = createTheme({

@@ -3,7 +3,7 @@
 // errors), cordon with a reason, a drain with live progress, a NotReady node on Cluster Health, a
 // graph on Node Resources. Each step checks the cluster through the API afterwards; every page is
 // screenshotted into artifacts/ui; any console error fails the step.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node'
 import type { Page } from 'playwright-core'
 import { startSim } from '../../src/sim/index.js'
@@ -25,7 +25,7 @@ t.teardown(async () => {
 })
 
 /** Each step: a fresh tab signed in through localStorage; no console errors at the end. */
-async function step(name: string, fn: (t: Tap.Test, page: Page) => Promise<void>, opts: { signedIn?: boolean } = {}) {
+async function step(name: string, fn: (t: Test, page: Page) => Promise<void>, opts: { signedIn?: boolean } = {}) {
   await t.test(name, async (t) => {
     const page = await browser.page()
     page.setDefaultTimeout(20_000)
@@ -41,8 +41,6 @@ async function step(name: string, fn: (t: Tap.Test, page: Page) => Promise<void>
     }
   })
 }
-type Tap = typeof t
-declare namespace Tap { type Test = typeof t }
 
 const countText = (page: Page) => page.getByTestId('count').innerText()
 

@@ -3,7 +3,7 @@
 import { Link as RouterLink } from 'react-router-dom'
 import { useQuery } from '@tanstack/react-query'
 import { Alert, Box, Card, CardContent, CardHeader, Chip, LinearProgress, Link, Stack, Table, TableBody, TableCell, TableHead, TableRow, Typography } from '@mui/material'
-import { describeError, enc, etagFetcher, type ClusterHealth } from '../api.js'
+import { describeError, enc, etagFetcher, type ClusterHealth } from '../api'
 
 const fetchHealth = etagFetcher<ClusterHealth>('/cluster/health')
 const statusColor = { healthy: 'success', degraded: 'warning', critical: 'error' } as const
@@ -34,7 +34,7 @@ export default function HealthPage() {
                 <TableHead><TableRow><TableCell>Node</TableCell><TableCell>Phase</TableCell><TableCell>Problem</TableCell><TableCell>Since</TableCell></TableRow></TableHead>
                 <TableBody>{h.nodes.flatMap((n) => (n.conditions.length ? n.conditions : [null]).map((c, i) => (
                   <TableRow key={`${n.name}-${i}`} data-node={n.name}>
-                    <TableCell>{i === 0 && (n.phase === 'Deleted' ? n.name : <Link component={RouterLink} to={`/nodes/${enc(n.name)}`}>{n.name}</Link>)}</TableCell>
+                    <TableCell>{i === 0 && <Link component={RouterLink} to={`/nodes/${enc(n.name)}`}>{n.name}</Link>}</TableCell>
                     <TableCell>{i === 0 && <Chip size="small" label={n.phase} color={n.phase === 'Ready' ? 'success' : 'error'} variant="outlined" />}</TableCell>
                     <TableCell>{c ? `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}${c.message ? `: ${c.message}` : ''}` : ''}</TableCell>
                     <TableCell>{when(c?.since)}</TableCell>

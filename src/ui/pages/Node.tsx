@@ -7,21 +7,11 @@ import {
   Alert, Box, Breadcrumbs, Button, Card, CardContent, CardHeader, Checkbox, Chip, Dialog, DialogActions, DialogContent, DialogTitle,
   FormControlLabel, Grid, LinearProgress, Link, MenuItem, Stack, Table, TableBody, TableCell, TableHead, TableRow, TextField, Typography,
 } from '@mui/material'
-import { checkEffect, checkKey, checkValue, isSystemManagedKey, TAINT_EFFECTS } from '../../nodes/validation.js'
-import { api, describeError, enc, streamEvents, type DrainEvent, type DrainResult, type DrainStatus, type NodeDetail, type Node } from '../api.js'
-import { phaseColor, UsageBar } from './Nodes.js'
+import { effectProblem, isSystemManagedKey, keyProblem, TAINT_EFFECTS, valueProblem } from '../validation'
+import { api, describeError, enc, streamEvents, type DrainEvent, type DrainResult, type DrainStatus, type NodeDetail, type Node } from '../api'
+import { phaseColor, UsageBar } from './Nodes.tsx'
 
 type Detail = NodeDetail & Pick<Node, 'cordon'>
-
-/** The API's own validation, run here first: the same words as its 400. */
-function problem(fn: () => void): string | null {
-  try {
-    fn()
-    return null
-  } catch (err) {
-    return (err as Error).message
-  }
-}
 
 export default function NodePage() {
   const name = useParams().name ?? ''
@@ -146,8 +136,8 @@ function LabelDialog({ node, onClose, act }: { node: Detail; onClose: () => void
   const [value, setValue] = useState('')
   const [force, setForce] = useState(false)
   const [apiError, setApiError] = useState<string | null>(null)
-  const keyProblem = key ? problem(() => checkKey(key)) : null
-  const valueProblem = problem(() => checkValue(value))
+  const keyError = key ? keyProblem(key) : null
+  const valueError = valueProblem(value)
   const system = key !== '' && isSystemManagedKey(key)
   const submit = async () => {
     setApiError(null)
@@ -161,14 +151,14 @@ function LabelDialog({ node, onClose, act }: { node: Detail; onClose: () => void
     <Dialog open onClose={onClose} maxWidth="sm" fullWidth>
       <DialogTitle>Add label to {node.name}</DialogTitle>
       <DialogContent>
-        <TextField label="Key" value={key} onChange={(e) => setKey(e.target.value)} fullWidth margin="dense" error={!!keyProblem} helperText={keyProblem ?? 'e.g. example.com/pool'} inputProps={{ 'data-testid': 'label-key' }} />
-        <TextField label="Value" value={value} onChange={(e) => setValue(e.target.value)} fullWidth margin="dense" error={!!valueProblem} helperText={valueProblem ?? ' '} inputProps={{ 'data-testid': 'label-value' }} />
+        <TextField label="Key" value={key} onChange={(e) => setKey(e.target.value)} fullWidth margin="dense" error={!!keyError} helperText={keyError ?? 'e.g. example.com/pool'} inputProps={{ 'data-testid': 'label-key' }} />
+        <TextField label="Value" value={value} onChange={(e) => setValue(e.target.value)} fullWidth margin="dense" error={!!valueError} helperText={valueError ?? ' '} inputProps={{ 'data-testid': 'label-value' }} />
         {system && <FormControlLabel control={<Checkbox checked={force} onChange={(e) => setForce(e.target.checked)} />} label="This key is managed by Kubernetes: change it anyway (force)" />}
         <ApiProblem error={apiError} />
       </DialogContent>
       <DialogActions>
         <Button onClick={onClose}>Cancel</Button>
-        <Button variant="contained" onClick={submit} disabled={!key || !!keyProblem || !!valueProblem} data-testid="label-save">Save</Button>
+        <Button variant="contained" onClick={submit} disabled={!key || !!keyError || !!valueError} data-testid="label-save">Save</Button>
       </DialogActions>
     </Dialog>
   )
@@ -180,9 +170,9 @@ function TaintDialog({ node, onClose, act }: { node: Detail; onClose: () => void
   const [effect, setEffect] = useState('NoSchedule')
   const [confirm, setConfirm] = useState(false)
   const [apiError, setApiError] = useState<string | null>(null)
-  const keyProblem = key ? problem(() => checkKey(key)) : null
-  const valueProblem = value ? problem(() => checkValue(value)) : null
-  const effectProblem = problem(() => checkEffect(effect))
+  const keyError = key ? keyProblem(key) : null
+  const valueError = value ? valueProblem(value) : null
+  const effectError = effectProblem(effect)
   const disruptive = effect === 'NoExecute'
   const submit = async () => {
     setApiError(null)
@@ -196,9 +186,9 @@ function TaintDialog({ node, onClose, act }: { node: Detail; onClose: () => void
     <Dialog open onClose={onClose} maxWidth="sm" fullWidth>
       <DialogTitle>Add taint to {node.name}</DialogTitle>
       <DialogContent>
-        <TextField label="Key" value={key} onChange={(e) => setKey(e.target.value)} fullWidth margin="dense" error={!!keyProblem} helperText={keyProblem ?? ' '} inputProps={{ 'data-testid': 'taint-key' }} />
-        <TextField label="Value (optional)" value={value} onChange={(e) => setValue(e.target.value)} fullWidth margin="dense" error={!!valueProblem} helperText={valueProblem ?? ' '} inputProps={{ 'data-testid': 'taint-value' }} />
-        <TextField select label="Effect" value={effect} onChange={(e) => setEffect(e.target.value)} fullWidth margin="dense" error={!!effectProblem} helperText={effectProblem ?? ' '} inputProps={{ 'data-testid': 'taint-effect' }}>
+        <TextField label="Key" value={key} onChange={(e) => setKey(e.target.value)} fullWidth margin="dense" error={!!keyError} helperText={keyError ?? ' '} inputProps={{ 'data-testid': 'taint-key' }} />
+        <TextField label="Value (optional)" value={value} onChange={(e) => setValue(e.target.value)} fullWidth margin="dense" error={!!valueError} helperText={valueError ?? ' '} inputProps={{ 'data-testid': 'taint-value' }} />
+        <TextField select label="Effect" value={effect} onChange={(e) => setEffect(e.target.value)} fullWidth margin="dense" error={!!effectError} helperText={effectError ?? ' '} inputProps={{ 'data-testid': 'taint-effect' }}>
           {TAINT_EFFECTS.map((e) => <MenuItem key={e} value={e}>{e}</MenuItem>)}
         </TextField>
         {disruptive && (
@@ -211,7 +201,7 @@ function TaintDialog({ node, onClose, act }: { node: Detail; onClose: () => void
       </DialogContent>
       <DialogActions>
         <Button onClick={onClose}>Cancel</Button>
-        <Button variant="contained" onClick={submit} disabled={!key || !!keyProblem || !!valueProblem || !!effectProblem || (disruptive && !confirm)} data-testid="taint-save">Save</Button>
+        <Button variant="contained" onClick={submit} disabled={!key || !!keyError || !!valueError || !!effectError || (disruptive && !confirm)} data-testid="taint-save">Save</Button>
       </DialogActions>
     </Dialog>
   )

@@ -8,7 +8,7 @@ import {
   Alert, Box, Button, Card, CardContent, Checkbox, Chip, Dialog, DialogActions, DialogContent, DialogTitle, FormControl, Grid, InputLabel,
   LinearProgress, Link, MenuItem, Select, TextField, Typography,
 } from '@mui/material'
-import { api, describeError, enc, etagFetcher, type ClusterStats, type Node } from '../api.js'
+import { api, describeError, enc, etagFetcher, type ClusterStats, type Node } from '../api'
 
 type SortKey = 'name' | 'status' | 'roles' | 'schedulable' | 'pods' | 'sessions' | 'cpu' | 'memory' | 'age'
 type StatusFilter = 'all' | 'Ready' | 'NotReady' | 'Unknown' | 'cordoned' | 'schedulable'

@@ -4,8 +4,8 @@ import { useMemo, useState } from 'react'
 import { useSearchParams } from 'react-router-dom'
 import { useQueries, useQuery } from '@tanstack/react-query'
 import { Alert, Autocomplete, Box, Card, CardContent, CardHeader, Grid, LinearProgress, MenuItem, TextField, Typography } from '@mui/material'
-import { quantityToNumber } from '../../kube/quantity.js'
-import { api, describeError, enc, type NodeDetail, type NodeMetricsHistory, type Node } from '../api.js'
+import { quantityToNumber } from '../quantity'
+import { api, describeError, enc, type NodeDetail, type NodeMetricsHistory, type Node } from '../api'
 
 interface Series { label: string; color: string; points: { t: number; v: number }[]; dashed?: boolean }
 const GiB = 2 ** 30
