@@ -21,7 +21,7 @@ import changeRateLimit from './plugins/rate-limit.js'
 import nodeChanges from './routes/node-changes.js'
 import healthMonitor from './plugins/health.js'
 import clusterHealth from './routes/cluster-health.js'
-import streamspaceCompat from './routes/streamspace-compat.js'
+import streamspaceCompat, { compatPreflight } from './routes/streamspace-compat.js'
 import streamspaceNodes from './plugins/streamspace-compat.js'
 import ui from './plugins/ui.js'
 
@@ -100,6 +100,7 @@ export async function buildApp(opts: AppOptions) {
     compat.addHook('onRequest', compat.requireAdmin)
     await compat.register(streamspaceCompat)
   }, { prefix: '/api/v1' })
+  await app.register(compatPreflight, { prefix: '/api/v1' })
 
   return app
 }

@@ -19,9 +19,36 @@ export const COMPAT_TAG = 'streamspace-compat'
 // Every error status answers {message} only: the response schema drops statusCode, error, details.
 const errors = { '4xx': CompatError, '5xx': CompatError }
 
+/**
+ * CORS for StreamSpace's web app when it calls this service on another origin (VITE_API_URL):
+ * its axios client sends credentials, so the Origin is reflected with Allow-Credentials. Safe: this
+ * service never authenticates by cookie, only by the bearer token the page itself attaches.
+ */
+function corsHeaders(request: FastifyRequest, reply: FastifyReply): void {
+  const origin = request.headers.origin
+  if (!origin) return
+  reply.header('access-control-allow-origin', origin)
+  reply.header('access-control-allow-credentials', 'true')
+  reply.header('vary', 'Origin')
+}
+
+/** Preflights (no token: browsers send none on OPTIONS), registered outside the auth scope. */
+export const compatPreflight: FastifyPluginAsyncTypebox = async (app) => {
+  const preflight = async (request: FastifyRequest, reply: FastifyReply) => {
+    corsHeaders(request, reply)
+    reply.header('access-control-allow-methods', 'GET, PUT, POST, DELETE')
+    reply.header('access-control-allow-headers', 'Authorization, Content-Type, X-CSRF-Token')
+    reply.header('access-control-max-age', '600')
+    return reply.code(204).send()
+  }
+  app.options('/admin/nodes', { schema: { hide: true } }, preflight)
+  app.options('/admin/nodes/*', { schema: { hide: true } }, preflight)
+}
+
 const compat: FastifyPluginAsyncTypebox = async (app) => {
   const nodes = app.streamspaceNodes
   const tags = [COMPAT_TAG]
+  app.addHook('onSend', async (request, reply) => corsHeaders(request, reply))
 
   function checkCache(reply: FastifyReply): void {
     if (nodes.readable().stale) reply.header('x-cache-stale', 'true')

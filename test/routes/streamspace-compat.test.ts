@@ -190,6 +190,24 @@ t.test('StreamSpace admin Nodes page API on the demo cluster', async (t) => {
     t.match(await bad.json(), { message: /grace_period_seconds/ })
   })
 
+  await t.test('CORS for StreamSpace\'s web app on another origin (axios withCredentials)', async (t) => {
+    const pre = await fetch(`${svc.url}/api/v1/admin/nodes/worker-small-1/labels/example.com/team`, {
+      method: 'OPTIONS', headers: { origin: 'http://streamspace.local:3000', 'access-control-request-method': 'DELETE', 'access-control-request-headers': 'authorization,x-csrf-token' },
+    })
+    t.equal(pre.status, 204, 'preflight needs no token')
+    t.equal(pre.headers.get('access-control-allow-origin'), 'http://streamspace.local:3000')
+    t.equal(pre.headers.get('access-control-allow-credentials'), 'true')
+    t.match(pre.headers.get('access-control-allow-methods'), /DELETE/)
+    t.match(pre.headers.get('access-control-allow-headers'), /Authorization/)
+    const res = await call('/admin/nodes/stats', { headers: { origin: 'http://streamspace.local:3000' } })
+    t.equal(res.status, 200)
+    t.equal(res.headers.get('access-control-allow-origin'), 'http://streamspace.local:3000')
+    const denied = await call('/admin/nodes', { token: null, headers: { origin: 'http://streamspace.local:3000' } })
+    t.equal(denied.status, 401)
+    t.equal(denied.headers.get('access-control-allow-origin'), 'http://streamspace.local:3000', 'the page can read the 401 and sign out')
+    t.equal((await call('/admin/nodes/stats')).headers.get('access-control-allow-origin'), null, 'no CORS headers without an Origin')
+  })
+
   await t.test('in the OpenAPI spec under its own tag', async (t) => {
     const spec = await (await fetch(`${svc.url}/docs/json`)).json() as { paths: Record<string, Record<string, { tags?: string[] }>> }
     const paths = Object.keys(spec.paths).filter((p) => p.startsWith('/api/v1/admin/nodes'))
