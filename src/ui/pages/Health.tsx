@@ -34,7 +34,7 @@ export default function HealthPage() {
                 <TableHead><TableRow><TableCell>Node</TableCell><TableCell>Phase</TableCell><TableCell>Problem</TableCell><TableCell>Since</TableCell></TableRow></TableHead>
                 <TableBody>{h.nodes.flatMap((n) => (n.conditions.length ? n.conditions : [null]).map((c, i) => (
                   <TableRow key={`${n.name}-${i}`} data-node={n.name}>
-                    <TableCell>{i === 0 && <Link component={RouterLink} to={`/nodes/${enc(n.name)}`}>{n.name}</Link>}</TableCell>
+                    <TableCell sx={{ whiteSpace: 'nowrap' }}>{i === 0 && <Link component={RouterLink} to={`/nodes/${enc(n.name)}`}>{n.name}</Link>}</TableCell>
                     <TableCell>{i === 0 && <Chip size="small" label={n.phase} color={n.phase === 'Ready' ? 'success' : 'error'} variant="outlined" />}</TableCell>
                     <TableCell>{c ? `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}${c.message ? `: ${c.message}` : ''}` : ''}</TableCell>
                     <TableCell>{when(c?.since)}</TableCell>

@@ -82,7 +82,7 @@ export default function ResourcesPage() {
     })),
   })
   const cluster = useMemo(() => {
-    const buckets = new Map<number, { cpu: number; mem: number }>()
+    const buckets = new Map<number, { cpu: number; mem: number; n: number }>()
     let allocCpu = 0, allocMem = 0, available = false
     clusterQueries.forEach((q, i) => {
       const h = q.data
@@ -94,12 +94,14 @@ export default function ResourcesPage() {
       const step = (h.interval_seconds || 15) * 1000
       for (const s of h.samples) {
         const t = Math.round(Date.parse(s.timestamp) / step) * step
-        const b = buckets.get(t) ?? { cpu: 0, mem: 0 }
-        b.cpu += quantityToNumber(s.cpu); b.mem += quantityToNumber(s.memory)
+        const b = buckets.get(t) ?? { cpu: 0, mem: 0, n: 0 }
+        b.cpu += quantityToNumber(s.cpu); b.mem += quantityToNumber(s.memory); b.n++
         buckets.set(t, b)
       }
     })
-    const samples = [...buckets.entries()].sort((a, b) => a[0] - b[0]).map(([t, b]) => ({ t, ...b }))
+    // Only intervals every reporting node has a sample in: a partial sum would look like a drop.
+    const full = Math.max(0, ...[...buckets.values()].map((b) => b.n))
+    const samples = [...buckets.entries()].filter(([, b]) => b.n === full).sort((a, b) => a[0] - b[0]).map(([t, b]) => ({ t, cpu: b.cpu, mem: b.mem }))
     return { samples, alloc: { cpu: allocCpu, mem: allocMem }, available }
   }, [clusterQueries, clusterNodes])
 
