@@ -10,4 +10,6 @@ if [[ ",${TEST_BACKENDS:-sim,apiserver}," == *",apiserver,"* ]]; then bash scrip
 bash scripts/setup-monitoring.sh
 # helm, built from its Go module (cached in .cache/helm): the chart tests lint, render and install with it.
 bash scripts/setup-helm.sh
+# Debian's Chromium for the admin UI's browser tests (test/ui, driven by playwright-core).
+bash scripts/setup-chromium.sh
 exec npx tap "$@"

@@ -25,6 +25,9 @@ import selection from './plugins/selection.js'
 import runtimeConfig from './plugins/runtime-config.js'
 import configRoutes from './routes/config.js'
 import selectionRoutes from './routes/selection.js'
+import streamspaceCompat, { compatPreflight } from './routes/streamspace-compat.js'
+import streamspaceNodes from './plugins/streamspace-compat.js'
+import ui from './plugins/ui.js'
 
 export { API_PREFIX }
 
@@ -42,6 +45,8 @@ export interface AppOptions {
   namespace?: string
   /** Uniform in [0, 1) for the random node selection strategy (tests pass a seeded one). */
   random?: () => number
+  /** Where the built admin UI is (default dist/ui). */
+  uiDir?: string
 }
 
 export async function buildApp(opts: AppOptions) {
@@ -81,6 +86,7 @@ export async function buildApp(opts: AppOptions) {
   })
   await app.register(nodeReads)
   await app.register(runtimeConfig, { namespace: opts.namespace ?? opts.config.service.podNamespace ?? 'streamspace', start: opts.startCaches ?? true })
+  await app.register(streamspaceNodes)
   await app.register(changeRateLimit, { max: opts.config.service.changeRateLimitMax, timeWindowMs: opts.config.service.changeRateLimitWindowSeconds * 1000 })
   await app.register(metrics)
   await app.register(drains, { sessionSelector: opts.config.service.sessionLabelSelector })
@@ -88,6 +94,7 @@ export async function buildApp(opts: AppOptions) {
   await app.register(selection, { random: opts.random })
   await app.register(swagger)
   await app.register(health)
+  await app.register(ui, { dir: opts.uiDir })
 
   // Everything under the StreamSpace plugin prefix needs an admin JWT.
   await app.register(async (api) => {
@@ -102,6 +109,16 @@ export async function buildApp(opts: AppOptions) {
     await api.register(selectionRoutes)
     await api.register(configRoutes)
   }, { prefix: API_PREFIX })
+
+  // StreamSpace's own admin Nodes page calls /api/v1/admin/nodes...: same admin JWT.
+  await app.register(async (compat) => {
+    compat.addHook('onRoute', (route) => {
+      route.schema = { ...route.schema, security: [{ bearerAuth: [] }] }
+    })
+    compat.addHook('onRequest', compat.requireAdmin)
+    await compat.register(streamspaceCompat)
+  }, { prefix: '/api/v1' })
+  await app.register(compatPreflight, { prefix: '/api/v1' })
 
   return app
 }

@@ -67,6 +67,7 @@ async function main(): Promise<void> {
       '================================================================================',
       ' StreamSpace Node Manager is running on the EMBEDDED SIMULATED CLUSTER.',
       ` Simulated Kubernetes API: ${conn.simulatorUrl}`,
+      ` Admin UI: ${base}${API_PREFIX}/admin/nodes  (paste the admin token below into its sign-in box)`,
       ` API:   ${base}${API_PREFIX}/nodes`,
       ` Docs:  ${base}/docs`,
       jwtSecret === config.service.jwtSecret ? '' : ' JWT_SECRET was not set: a random one is used for this run only.',
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
     ].filter((l) => l !== '').join('\n')
     process.stderr.write(banner + '\n')
   } else {
-    app.log.info({ mode: conn.mode, namespace: conn.namespace }, 'connected to Kubernetes')
+    app.log.info({ mode: conn.mode, namespace: conn.namespace, ui: `${base}${API_PREFIX}/admin/nodes` }, 'connected to Kubernetes; admin UI at ui (on the StreamSpace host it uses the StreamSpace sign-in; elsewhere paste a StreamSpace admin JWT)')
   }
 }
 

@@ -17,6 +17,9 @@ export default fp(async (app) => {
         version: '0.1.0',
         description: 'Kubernetes node management for StreamSpace admins: nodes, usage, labels, taints, cordon, drain.',
       },
+      tags: [
+        { name: 'streamspace-compat', description: "StreamSpace's own admin Nodes page (/api/v1/admin/nodes...): its NodeInfo and ClusterStats shapes, errors as {message}" },
+      ],
       components: {
         securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
       },

@@ -1,0 +1,257 @@
+// Node Management: every node in a virtualized, sortable table, filtered as you type by name,
+// label and status; select several for a bulk cordon.
+import { memo, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react'
+import { Link as RouterLink } from 'react-router-dom'
+import { useQuery, useQueryClient } from '@tanstack/react-query'
+import { useVirtualizer } from '@tanstack/react-virtual'
+import {
+  Alert, Box, Button, Card, CardContent, Checkbox, Chip, Dialog, DialogActions, DialogContent, DialogTitle, FormControl, Grid, InputLabel,
+  LinearProgress, Link, MenuItem, Select, TextField, Typography,
+} from '@mui/material'
+import { api, describeError, enc, etagFetcher, type ClusterStats, type Node } from '../api'
+
+type SortKey = 'name' | 'status' | 'roles' | 'schedulable' | 'pods' | 'sessions' | 'cpu' | 'memory' | 'age'
+type StatusFilter = 'all' | 'Ready' | 'NotReady' | 'Unknown' | 'cordoned' | 'schedulable'
+
+const COLUMNS: { key: SortKey | null; label: string; width: string }[] = [
+  { key: null, label: '', width: '44px' },
+  { key: 'name', label: 'Name', width: 'minmax(180px, 2fr)' },
+  { key: 'status', label: 'Status', width: '100px' },
+  { key: 'roles', label: 'Roles', width: 'minmax(90px, 1fr)' },
+  { key: 'schedulable', label: 'Scheduling', width: 'minmax(120px, 1.4fr)' },
+  { key: 'pods', label: 'Pods', width: '64px' },
+  { key: 'sessions', label: 'Sessions', width: '80px' },
+  { key: 'cpu', label: 'CPU', width: 'minmax(110px, 1fr)' },
+  { key: 'memory', label: 'Memory', width: 'minmax(110px, 1fr)' },
+  { key: 'age', label: 'Age', width: '70px' },
+]
+const GRID = COLUMNS.map((c) => c.width).join(' ')
+const ROW_HEIGHT = 44
+
+export const phaseColor = (phase: string) => (phase === 'Ready' ? 'success' : phase === 'NotReady' ? 'error' : 'warning') as 'success' | 'error' | 'warning'
+
+/** Lower-case text a filter token is looked for in: name, every label as key=value, status words. */
+function searchText(n: Node): string {
+  const parts = [n.name, n.status.phase, n.unschedulable ? 'cordoned' : 'schedulable', ...n.roles]
+  for (const [k, v] of Object.entries(n.labels)) parts.push(v ? `${k}=${v}` : k)
+  return parts.join('\n').toLowerCase()
+}
+
+function compare(a: Node, b: Node, key: SortKey): number {
+  switch (key) {
+    case 'name': return a.name.localeCompare(b.name)
+    case 'status': return a.status.phase.localeCompare(b.status.phase)
+    case 'roles': return a.roles.join(',').localeCompare(b.roles.join(','))
+    case 'schedulable': return Number(a.unschedulable) - Number(b.unschedulable)
+    case 'pods': return a.pods - b.pods
+    case 'sessions': return a.sessions - b.sessions
+    case 'cpu': return (a.usage?.cpu_percent ?? -1) - (b.usage?.cpu_percent ?? -1)
+    case 'memory': return (a.usage?.memory_percent ?? -1) - (b.usage?.memory_percent ?? -1)
+    case 'age': return b.created_at.localeCompare(a.created_at)
+  }
+}
+
+export function UsageBar({ percent, testid }: { percent: number | null | undefined; testid?: string }) {
+  if (percent === null || percent === undefined) return <Typography variant="caption" color="text.secondary">no metrics</Typography>
+  const color = percent >= 90 ? 'error' : percent >= 75 ? 'warning' : 'primary'
+  return (
+    <Box sx={{ display: 'flex', alignItems: 'center', gap: 1, width: '100%' }} data-testid={testid}>
+      <LinearProgress variant="determinate" value={Math.min(100, percent)} color={color} sx={{ flexGrow: 1, height: 6, borderRadius: 3 }} />
+      <Typography variant="caption" sx={{ minWidth: 38, textAlign: 'right' }}>{percent.toFixed(1)}%</Typography>
+    </Box>
+  )
+}
+
+const Row = memo(function Row({ n, selected, onToggle }: { n: Node; selected: boolean; onToggle: (name: string) => void }) {
+  return (
+    <>
+      <Checkbox size="small" checked={selected} onChange={() => onToggle(n.name)} inputProps={{ 'aria-label': `select ${n.name}` }} />
+      <Link component={RouterLink} to={`/nodes/${enc(n.name)}`} noWrap underline="hover" data-testid="node-link">{n.name}</Link>
+      <Box><Chip size="small" label={n.status.phase} color={phaseColor(n.status.phase)} variant="outlined" /></Box>
+      <Typography variant="body2" noWrap>{n.roles.join(', ') || '<none>'}</Typography>
+      <Typography variant="body2" noWrap color={n.unschedulable ? 'warning.main' : 'text.primary'} title={n.cordon?.reason ?? ''}>
+        {n.unschedulable ? `Cordoned${n.cordon?.reason ? `: ${n.cordon.reason}` : ''}` : 'Schedulable'}
+      </Typography>
+      <Typography variant="body2">{n.pods}</Typography>
+      <Typography variant="body2">{n.sessions}</Typography>
+      <UsageBar percent={n.usage?.cpu_percent} />
+      <UsageBar percent={n.usage?.memory_percent} />
+      <Typography variant="body2">{n.age}</Typography>
+    </>
+  )
+})
+
+function StatCard({ title, value, sub }: { title: string; value: string | number; sub?: string }) {
+  return (
+    <Grid item xs={6} md={2}>
+      <Card><CardContent>
+        <Typography variant="caption" color="text.secondary">{title}</Typography>
+        <Typography variant="h5">{value}</Typography>
+        {sub && <Typography variant="caption" color="text.secondary">{sub}</Typography>}
+      </CardContent></Card>
+    </Grid>
+  )
+}
+
+const fetchNodes = etagFetcher<Node[]>('/nodes')
+
+export default function NodesPage() {
+  const qc = useQueryClient()
+  const nodes = useQuery({ queryKey: ['nodes'], queryFn: fetchNodes, refetchInterval: 10_000 })
+  const stats = useQuery({ queryKey: ['stats'], queryFn: () => api<ClusterStats>('/nodes/stats'), refetchInterval: 10_000 })
+  const [filter, setFilter] = useState('')
+  const [status, setStatus] = useState<StatusFilter>('all')
+  const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'name', desc: false })
+  const [selected, setSelected] = useState<Set<string>>(new Set())
+  const [bulkOpen, setBulkOpen] = useState(false)
+  const deferredFilter = useDeferredValue(filter)
+
+  const indexed = useMemo(() => (nodes.data ?? []).map((n) => ({ n, text: searchText(n) })), [nodes.data])
+  const rows = useMemo(() => {
+    const tokens = deferredFilter.toLowerCase().split(/\s+/).filter(Boolean)
+    const out: Node[] = []
+    for (const { n, text } of indexed) {
+      if (status === 'cordoned' ? !n.unschedulable : status === 'schedulable' ? n.unschedulable : status !== 'all' && n.status.phase !== status) continue
+      if (tokens.every((t) => text.includes(t))) out.push(n)
+    }
+    out.sort((a, b) => (sort.desc ? -1 : 1) * compare(a, b, sort.key) || a.name.localeCompare(b.name))
+    return out
+  }, [indexed, deferredFilter, status, sort])
+
+  // Marks for the browser test: when the list has rendered for this filter.
+  useEffect(() => {
+    if (nodes.data) performance.mark(`nodes-rendered:${deferredFilter}:${rows.length}`)
+  }, [nodes.data, deferredFilter, rows.length])
+
+  const scrollRef = useRef<HTMLDivElement>(null)
+  const virtualizer = useVirtualizer({ count: rows.length, getScrollElement: () => scrollRef.current, estimateSize: () => ROW_HEIGHT, overscan: 12 })
+  const toggle = useMemo(() => (name: string) => setSelected((s) => {
+    const next = new Set(s)
+    if (next.has(name)) next.delete(name); else next.add(name)
+    return next
+  }), [])
+  const allShownSelected = rows.length > 0 && rows.every((r) => selected.has(r.name))
+
+  const s = stats.data
+  return (
+    <Box>
+      <Typography variant="h4" gutterBottom>Cluster Nodes</Typography>
+      {s && (
+        <Grid container spacing={2} sx={{ mb: 2 }} data-testid="stats">
+          <StatCard title="Nodes" value={s.total_nodes} sub={`${s.schedulable_nodes} schedulable`} />
+          <StatCard title="Ready" value={s.ready_nodes} sub={`${s.not_ready_nodes} not ready`} />
+          <StatCard title="Pods" value={s.total_pods} />
+          <StatCard title="Sessions" value={s.total_sessions} />
+          <StatCard title="CPU" value={s.usage ? `${s.usage.cpu_percent.toFixed(1)}%` : '—'} sub={`of ${s.total_allocatable.cpu} cores allocatable`} />
+          <StatCard title="Memory" value={s.usage ? `${s.usage.memory_percent.toFixed(1)}%` : '—'} sub={`of ${s.total_allocatable.memory}`} />
+        </Grid>
+      )}
+      {s?.stale && <Alert severity="warning" sx={{ mb: 2 }}>The Kubernetes API is unreachable: these figures are the last known{s.stale_since ? ` (since ${new Date(s.stale_since).toLocaleString()})` : ''}.</Alert>}
+      {nodes.error && <Alert severity="error" sx={{ mb: 2 }} data-testid="error">{describeError(nodes.error)}</Alert>}
+      <Box sx={{ display: 'flex', gap: 2, mb: 1, alignItems: 'center', flexWrap: 'wrap' }}>
+        <TextField
+          size="small" label="Filter by name, label (key=value) or status" value={filter} onChange={(e) => setFilter(e.target.value)}
+          sx={{ minWidth: 360 }} inputProps={{ 'data-testid': 'filter' }}
+        />
+        <FormControl size="small" sx={{ minWidth: 160 }}>
+          <InputLabel id="status-filter">Status</InputLabel>
+          <Select labelId="status-filter" label="Status" value={status} onChange={(e) => setStatus(e.target.value as StatusFilter)} data-testid="status-filter">
+            <MenuItem value="all">All</MenuItem>
+            <MenuItem value="Ready">Ready</MenuItem>
+            <MenuItem value="NotReady">NotReady</MenuItem>
+            <MenuItem value="Unknown">Unknown</MenuItem>
+            <MenuItem value="cordoned">Cordoned</MenuItem>
+            <MenuItem value="schedulable">Schedulable</MenuItem>
+          </Select>
+        </FormControl>
+        <Typography variant="body2" color="text.secondary" data-testid="count">{rows.length} of {nodes.data?.length ?? 0} nodes</Typography>
+        <Box sx={{ flexGrow: 1 }} />
+        <Button variant="contained" disabled={selected.size === 0} onClick={() => setBulkOpen(true)} data-testid="bulk-cordon">
+          Cordon selected ({selected.size})
+        </Button>
+      </Box>
+      <Card>
+        <Box role="row" sx={{ display: 'grid', gridTemplateColumns: GRID, alignItems: 'center', px: 1, py: 0.5, borderBottom: 1, borderColor: 'divider', gap: 1 }}>
+          <Checkbox size="small" checked={allShownSelected} indeterminate={!allShownSelected && rows.some((r) => selected.has(r.name))}
+            onChange={() => setSelected(allShownSelected ? new Set() : new Set(rows.map((r) => r.name)))} inputProps={{ 'aria-label': 'select all shown' }} />
+          {COLUMNS.slice(1).map((c) => (
+            <Typography key={c.label} variant="subtitle2" sx={{ cursor: 'pointer', userSelect: 'none' }} data-testid={`sort-${c.key}`}
+              onClick={() => c.key && setSort((s) => ({ key: c.key!, desc: s.key === c.key ? !s.desc : false }))}>
+              {c.label}{sort.key === c.key ? (sort.desc ? ' ▼' : ' ▲') : ''}
+            </Typography>
+          ))}
+        </Box>
+        {nodes.isLoading && <LinearProgress />}
+        <Box ref={scrollRef} sx={{ height: 'calc(100vh - 380px)', minHeight: 300, overflow: 'auto' }} data-testid="node-table">
+          <Box sx={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
+            {virtualizer.getVirtualItems().map((v) => {
+              const n = rows[v.index]
+              return (
+                <Box key={n.name} role="row" data-node={n.name}
+                  sx={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${v.start}px)`, display: 'grid', gridTemplateColumns: GRID, alignItems: 'center', px: 1, gap: 1, borderBottom: 1, borderColor: 'divider', '&:hover': { bgcolor: 'action.hover' } }}>
+                  <Row n={n} selected={selected.has(n.name)} onToggle={toggle} />
+                </Box>
+              )
+            })}
+          </Box>
+          {nodes.data && rows.length === 0 && <Typography sx={{ p: 2 }} color="text.secondary">No node matches the filter.</Typography>}
+        </Box>
+      </Card>
+      {bulkOpen && (
+        <BulkCordon nodes={(nodes.data ?? []).filter((n) => selected.has(n.name))} onClose={(done) => {
+          setBulkOpen(false)
+          if (done) { setSelected(new Set()); void qc.invalidateQueries({ queryKey: ['nodes'] }); void qc.invalidateQueries({ queryKey: ['stats'] }) }
+        }} />
+      )}
+    </Box>
+  )
+}
+
+function BulkCordon({ nodes, onClose }: { nodes: Node[]; onClose: (done: boolean) => void }) {
+  const [reason, setReason] = useState('')
+  const [busy, setBusy] = useState(false)
+  const [results, setResults] = useState<{ name: string; error?: string }[] | null>(null)
+  const sessions = nodes.reduce((s, n) => s + n.sessions, 0)
+  const run = async () => {
+    setBusy(true)
+    const out: { name: string; error?: string }[] = []
+    const queue = [...nodes]
+    // A few at a time: the service rate-limits changes per user.
+    await Promise.all(Array.from({ length: Math.min(4, queue.length) }, async () => {
+      for (let n = queue.shift(); n; n = queue.shift()) {
+        try {
+          await api(`/nodes/${enc(n.name)}/cordon`, { method: 'POST', json: reason ? { reason } : {} })
+          out.push({ name: n.name })
+        } catch (err) {
+          out.push({ name: n.name, error: describeError(err) })
+        }
+      }
+    }))
+    setResults(out)
+    setBusy(false)
+  }
+  const failed = results?.filter((r) => r.error) ?? []
+  return (
+    <Dialog open onClose={() => onClose(results !== null)} maxWidth="sm" fullWidth>
+      <DialogTitle>Cordon {nodes.length} node{nodes.length === 1 ? '' : 's'}</DialogTitle>
+      <DialogContent>
+        {!results && <>
+          <Typography gutterBottom>
+            New sessions will not be scheduled on {nodes.length === 1 ? nodes[0].name : `these ${nodes.length} nodes`}.
+            The {sessions} running session{sessions === 1 ? '' : 's'} on them keep running.
+          </Typography>
+          <TextField label="Reason (kept on the node)" value={reason} onChange={(e) => setReason(e.target.value)} fullWidth margin="normal" inputProps={{ 'data-testid': 'bulk-reason' }} />
+        </>}
+        {busy && <LinearProgress />}
+        {results && <Alert severity={failed.length ? 'warning' : 'success'} data-testid="bulk-result">
+          {results.length - failed.length} cordoned{failed.length ? `; ${failed.length} failed:` : '.'}
+          {failed.map((f) => <div key={f.name}>{f.name}: {f.error}</div>)}
+        </Alert>}
+      </DialogContent>
+      <DialogActions>
+        <Button onClick={() => onClose(results !== null)}>{results ? 'Close' : 'Cancel'}</Button>
+        {!results && <Button variant="contained" onClick={run} disabled={busy} data-testid="bulk-confirm">Cordon</Button>}
+      </DialogActions>
+    </Dialog>
+  )
+}
