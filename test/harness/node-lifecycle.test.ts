@@ -140,5 +140,6 @@ eachBackend(t, 'node lifecycle taints', async (t, b) => {
     await waitTaints(b, 'healthy', [], 'healthy untainted')
     await b.setNodeReady('n1', true)
     await waitTaints(b, 'n1', ['example.com/own:NoSchedule'], 'n1 untainted')
+    t.pass('taints followed every step of the disruption')
   })
 })
