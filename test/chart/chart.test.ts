@@ -94,6 +94,12 @@ t.test('values.yaml: a comment on every key (inside Kubernetes objects such as p
   t.same(missing, [], 'keys without a comment line above')
 })
 
+t.test('the chart\'s appVersion (the default image tag) is the package version', async (t) => {
+  const chart = parseYaml(readFileSync(join(CHART, 'Chart.yaml'), 'utf8'))
+  const pkg = JSON.parse(readFileSync(join(CHART, '../../package.json'), 'utf8'))
+  t.equal(chart.appVersion, pkg.version)
+})
+
 t.test('values.yaml config defaults are the service defaults', async (t) => {
   const values = parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8'))
   t.same(values.config, Value.Default(PluginOptions, {}))
