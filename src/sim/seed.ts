@@ -288,7 +288,9 @@ function generatedCluster(b: ClusterBuilder, nodeCount: number, podsPerNode: num
     const labels = { app: name, 'pod-template-hash': podHash }
     const big = a % 4 === 0
     const spec = podSpec([container('app', a % 2 ? 'docker.io/library/nginx:1.27.3' : 'docker.io/library/redis:7.4.2', big ? '200m' : '50m', big ? '256Mi' : '64Mi', { memory: big ? '512Mi' : '128Mi' })])
-    const replicas = Math.ceil((rsPerNode * nodeCount) / APP_COUNT)
+    // Pods are dealt to the apps in turn: app a gets its share of them exactly, so each ReplicaSet has the pods it asks for.
+    const total = rsPerNode * nodeCount
+    const replicas = Math.floor(total / APP_COUNT) + (a < total % APP_COUNT ? 1 : 0)
     b.workload('deployments.apps', 'workloads', name, { app: name }, spec, replicas, created)
     const owner = b.workload('replicasets.apps', 'workloads', `${name}-${podHash}`, labels, spec, replicas, created)
     return { name: `${name}-${podHash}`, labels, spec, owner }
