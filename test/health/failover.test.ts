@@ -105,8 +105,11 @@ t.test('SIGKILL of the leader: takeover within lease + retry, no alert lost or d
   await setReadyThroughStatus(b.clients, 'w1', 'True')
   await waitFor(() => resolved('w1') === 1, 10_000, 'w1 resolved by the new leader')
   await waitFor(async () => (await ours()).length === 1, 10_000, 'w1 gone from Alertmanager')
-  const events = await b.clients.core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.kind=Node,involvedObject.name=w1' })
-  t.same(events.items.map((e) => e.reason).filter((r) => r?.startsWith('StreamSpace')).sort(), ['StreamSpaceNodeNotReady', 'StreamSpaceNodeNotReadyResolved'], 'one firing and one resolved Event on w1')
+  // Events are written in the background, after Alertmanager has heard: wait for the resolved one.
+  const ourEvents = async () => (await b.clients.core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.kind=Node,involvedObject.name=w1' }))
+    .items.map((e) => e.reason).filter((r) => r?.startsWith('StreamSpace')).sort()
+  await waitFor(async () => (await ourEvents()).length >= 2, 15_000, 'the resolved Event on w1').catch(() => undefined)
+  t.same(await ourEvents(), ['StreamSpaceNodeNotReady', 'StreamSpaceNodeNotReadyResolved'], 'one firing and one resolved Event on w1')
   other.proc.kill('SIGTERM')
   await new Promise<void>((r) => other.proc.once('exit', () => r()))
   const released = await b.clients.coordination.readNamespacedLease({ name: LEASE_NAME, namespace: 'streamspace' })
