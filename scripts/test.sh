@@ -3,13 +3,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm ci --no-audit --no-fund
+mkdir -p .cache
+# Debian's packages download while the Go builds below use the CPU: Prometheus, promtool and
+# Alertmanager (the metrics, rules and alert tests), then Chromium (the admin UI's browser tests,
+# driven by playwright-core). One after the other: they share apt's locks.
+( bash scripts/setup-monitoring.sh && bash scripts/setup-chromium.sh ) > .cache/setup-debian.log 2>&1 &
+debian=$!
 # The real kube-apiserver, etcd and controller-manager the apiserver backend runs (built once,
 # cached in .cache/kube). Skipped only when TEST_BACKENDS leaves the real server out.
 if [[ ",${TEST_BACKENDS:-sim,apiserver}," == *",apiserver,"* ]]; then bash scripts/setup-kube.sh; fi
-# Prometheus, promtool and Alertmanager from Debian's packages (the metrics, rules and alert tests).
-bash scripts/setup-monitoring.sh
 # helm, built from its Go module (cached in .cache/helm): the chart tests lint, render and install with it.
 bash scripts/setup-helm.sh
-# Debian's Chromium for the admin UI's browser tests (test/ui, driven by playwright-core).
-bash scripts/setup-chromium.sh
+if ! wait "$debian"; then cat .cache/setup-debian.log >&2; echo "test.sh: installing Debian's packages failed (above)" >&2; exit 1; fi
+cat .cache/setup-debian.log >&2
 exec npx tap "$@"
