@@ -66,7 +66,7 @@ export async function buildApp(opts: AppOptions) {
     // Every valid name must be addressable: node names up to 253 characters, label and taint keys
     // up to 317 (a 253-character DNS prefix, "/", a 63-character name), percent-encoded ("/" is
     // %2F). Fastify's default of 100 would answer 414 for valid nodes.
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
     frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
