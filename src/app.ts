@@ -21,6 +21,8 @@ import changeRateLimit from './plugins/rate-limit.js'
 import nodeChanges from './routes/node-changes.js'
 import healthMonitor from './plugins/health.js'
 import clusterHealth from './routes/cluster-health.js'
+import maintenance from './plugins/maintenance.js'
+import maintenanceRoutes from './routes/maintenance.js'
 
 export { API_PREFIX }
 
@@ -35,6 +37,8 @@ export interface AppOptions {
   startCaches?: boolean
   /** Where our Lease lives (connectKube resolves it); default POD_NAMESPACE, else streamspace. */
   namespace?: string
+  /** How often the leader re-reads stored maintenance plans (default 2 s). */
+  maintenanceSyncMs?: number
 }
 
 export async function buildApp(opts: AppOptions) {
@@ -70,6 +74,7 @@ export async function buildApp(opts: AppOptions) {
   await app.register(metrics)
   await app.register(drains, { sessionSelector: opts.config.service.sessionLabelSelector })
   await app.register(healthMonitor, { namespace: opts.namespace ?? opts.config.service.podNamespace ?? 'streamspace', start: opts.startCaches ?? true })
+  await app.register(maintenance, { namespace: opts.namespace ?? opts.config.service.podNamespace ?? 'streamspace', syncIntervalMs: opts.maintenanceSyncMs })
   await app.register(swagger)
   await app.register(health)
 
@@ -83,6 +88,7 @@ export async function buildApp(opts: AppOptions) {
     await api.register(drainRoutes)
     await api.register(nodeChanges)
     await api.register(clusterHealth)
+    await api.register(maintenanceRoutes)
   }, { prefix: API_PREFIX })
 
   return app

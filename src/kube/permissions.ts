@@ -26,6 +26,7 @@ export const REQUIRED_PERMISSIONS: readonly PermissionRule[] = [
   { feature: 'drain: check DaemonSets of DaemonSet pods', apiGroups: ['apps'], resources: ['daemonsets'], verbs: ['get'] },
   { feature: 'drain: name the PodDisruptionBudget that blocks', apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['list'] },
   { feature: 'drain status after a restart (its Events read back)', apiGroups: [''], resources: ['events'], verbs: ['list'] },
+  { feature: 'maintenance: hibernate sessions at the deadline', apiGroups: ['stream.space'], resources: ['sessions'], verbs: ['patch'] },
 ]
 
 /** ClusterRole rules: one per (apiGroup, resource set), verbs merged, in a stable order. */
@@ -47,6 +48,9 @@ export function clusterRoleRules(rules: readonly PermissionRule[] = REQUIRED_PER
 /** The Lease that elects the leader, in POD_NAMESPACE (design: "Several replicas"). */
 export const LEADER_LEASE_NAME = 'streamspace-node-manager'
 
+/** The ConfigMap that keeps maintenance plans, in POD_NAMESPACE (design: "Maintenance"). */
+export const MAINTENANCE_CONFIGMAP_NAME = 'streamspace-node-manager-maintenance'
+
 export interface NamespacedPermissionRule extends PermissionRule {
   /** Limits the rule to these object names (not possible for create, list or watch). */
   resourceNames?: string[]
@@ -56,6 +60,8 @@ export const NAMESPACED_PERMISSIONS: readonly NamespacedPermissionRule[] = [
   // The API server cannot limit create by name: the object does not exist yet.
   { feature: 'leader election: create the Lease', apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
   { feature: 'leader election: read and renew the Lease', apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'update'], resourceNames: [LEADER_LEASE_NAME] },
+  { feature: 'maintenance plans: create their ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+  { feature: 'maintenance plans: read and write their ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'patch'], resourceNames: [MAINTENANCE_CONFIGMAP_NAME] },
 ]
 
 export interface RbacRule { apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }
