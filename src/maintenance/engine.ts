@@ -69,12 +69,23 @@ const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 const FINAL_NODE: readonly NodeState[] = ['drained', 'failed', 'cancelled']
 const sessionKey = (p: SlimPod) => `${p.namespace}/${p.name}`
 
-/** A promise that resolves on the next wake() (or abort). */
+/** A promise that resolves on the next wake(); a wake while nobody waits is kept for the next wait. */
 class Waker {
   private resolve?: () => void
   private promise?: Promise<void>
-  wake(): void { const r = this.resolve; this.resolve = undefined; this.promise = undefined; r?.() }
+  private pending = false
+  wake(): void {
+    const r = this.resolve
+    if (!r) { this.pending = true; return }
+    this.resolve = undefined
+    this.promise = undefined
+    r()
+  }
   next(): Promise<void> {
+    if (this.pending) {
+      this.pending = false
+      return Promise.resolve()
+    }
     this.promise ??= new Promise<void>((r) => { this.resolve = r })
     return this.promise
   }

@@ -105,7 +105,7 @@ export default fp<HealthPluginOptions>(async (app, opts) => {
   app.addHook('preClose', async () => {
     await elector.stop()
     await monitor.stop()
-    await Promise.all(leadership.map((l) => l.stop()))
+    await Promise.all(leadership.map(async (l) => { await l.stop() }))
     await Promise.all([...alertmanagers.map((a) => a.close()), webhook?.close()])
   })
 }, { name: 'health', dependencies: ['kube', 'metrics', 'settings'] })

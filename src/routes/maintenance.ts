@@ -74,10 +74,10 @@ const maintenanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     res.write(`event: status\ndata: ${JSON.stringify(plan)}\n\n`)
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS)
     let unsubscribe = () => {}
-    let poll: NodeJS.Timeout | undefined
+    const timers: { poll?: NodeJS.Timeout } = {}
     const end = () => {
       clearInterval(heartbeat)
-      if (poll) clearInterval(poll)
+      if (timers.poll) clearInterval(timers.poll)
       unsubscribe()
       if (!res.writableEnded) res.end()
     }
@@ -94,7 +94,7 @@ const maintenanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     // The plan runs on the leader, another replica: follow the stored plan.
     let last = JSON.stringify(plan)
     let seq = 0
-    poll = setInterval(() => {
+    timers.poll = setInterval(() => {
       app.maintenance.get(id).then((p) => {
         const json = JSON.stringify(p)
         if (json === last) return

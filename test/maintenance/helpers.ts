@@ -46,7 +46,7 @@ export async function until(svc: Service, id: string, pred: (p: Maintenance) => 
   try {
     await waitFor(async () => pred((last = await plan(svc, id))), timeoutMs, what)
   } catch (err) {
-    throw new Error(`${(err as Error).message}; last: ${JSON.stringify(last?.nodes.map((n) => [n.name, n.state, n.message]))} ${last?.state} ${last?.message}`)
+    throw new Error(`${(err as Error).message}; last: ${JSON.stringify(last?.nodes.map((n) => [n.name, n.state, n.message]))} ${last?.state} ${last?.message}`, { cause: err })
   }
   return last!
 }
