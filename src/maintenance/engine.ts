@@ -133,6 +133,11 @@ export class MaintenanceEngine {
     return JSON.parse(json) as Maintenance
   }
 
+  /** Whether the pods of these nodes would fit on the other schedulable nodes (null without a fit check). */
+  fit(nodes: string[]): FitReport | null {
+    return this.deps.fit ? this.deps.fit(nodes) : null
+  }
+
   /** Plans by state, as last seen by this replica (metrics). */
   countsByState(): Map<string, number> {
     const out = new Map<string, number>()

@@ -1,5 +1,6 @@
 // Maintenance plans: request and answer shapes (design: "Maintenance"). snake_case as the contract.
 import { Type, type Static } from 'typebox'
+import { FitReport } from '../drain/shapes.js'
 
 const Time = (description: string) => Type.String({ format: 'date-time', description })
 const NullableTime = (description: string) => Type.Union([Time(description), Type.Null()])
@@ -50,20 +51,6 @@ export const MaintenanceNode = Type.Object({
   sessions_hibernated: Type.Integer(),
   pods_evicted: Type.Integer(),
 })
-
-export const FitProblem = Type.Object({
-  pod: Type.String({ description: 'namespace/name' }),
-  node: Type.String({ description: 'Where it runs now' }),
-  session_user: Type.Union([Type.String(), Type.Null()], { description: 'Whose session, for a session pod' }),
-  reason: Type.String({ description: "The scheduler's words, e.g. \"0/2 nodes are available: 2 Insufficient cpu.\"" }),
-})
-
-export const FitReport = Type.Object({
-  remaining_nodes: Type.Array(Type.String(), { description: 'The nodes that stay schedulable' }),
-  pods: Type.Integer({ description: 'Pods that would move' }),
-  fits: Type.Boolean(),
-  unplaced: Type.Array(FitProblem, { description: 'Pods that would find no room' }),
-}, { $id: 'FitReport', description: 'Whether the pods that would move fit on the nodes that stay schedulable (the scheduler\'s basic filters)' })
 
 export const Maintenance = Type.Object({
   id: Type.String(),
