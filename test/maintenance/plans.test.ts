@@ -15,7 +15,7 @@ eachBackend(t, 'maintenance plans', async (t, b) => {
   const clock = new FakeClock(Date.now())
   const svc = await startService(b.kc, { clock, env: { CHANGE_RATE_LIMIT_MAX: '100000' } })
   t.teardown(() => svc.close())
-  await waitFor(() => svc.app.health.isLeader(), 10_000, 'leadership')
+  await waitFor(() => svc.app.health.isLeader(), 30_000, 'leadership')
 
   await t.test('policy wait: cordoned with the reason, waits for both sessions to end by themselves, then drains; complete uncordons', async (t) => {
     await node(b, 'w1')
