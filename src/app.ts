@@ -28,6 +28,8 @@ import selectionRoutes from './routes/selection.js'
 import streamspaceCompat, { compatPreflight } from './routes/streamspace-compat.js'
 import streamspaceNodes from './plugins/streamspace-compat.js'
 import ui from './plugins/ui.js'
+import maintenance from './plugins/maintenance.js'
+import maintenanceRoutes from './routes/maintenance.js'
 
 export { API_PREFIX }
 
@@ -47,6 +49,8 @@ export interface AppOptions {
   random?: () => number
   /** Where the built admin UI is (default dist/ui). */
   uiDir?: string
+  /** How often the leader re-reads stored maintenance plans (default 2 s). */
+  maintenanceSyncMs?: number
 }
 
 export async function buildApp(opts: AppOptions) {
@@ -92,6 +96,7 @@ export async function buildApp(opts: AppOptions) {
   await app.register(drains, { sessionSelector: opts.config.service.sessionLabelSelector })
   await app.register(healthMonitor, { namespace: opts.namespace ?? opts.config.service.podNamespace ?? 'streamspace', start: opts.startCaches ?? true })
   await app.register(selection, { random: opts.random })
+  await app.register(maintenance, { namespace: opts.namespace ?? opts.config.service.podNamespace ?? 'streamspace', syncIntervalMs: opts.maintenanceSyncMs })
   await app.register(swagger)
   await app.register(health)
   await app.register(ui, { dir: opts.uiDir })
@@ -108,6 +113,7 @@ export async function buildApp(opts: AppOptions) {
     await api.register(clusterHealth)
     await api.register(selectionRoutes)
     await api.register(configRoutes)
+    await api.register(maintenanceRoutes)
   }, { prefix: API_PREFIX })
 
   // StreamSpace's own admin Nodes page calls /api/v1/admin/nodes...: same admin JWT.

@@ -78,10 +78,11 @@ export class DrainManager {
    * Starts a drain. Dry runs change nothing, so they run beside a real drain and are not
    * recorded as the node's status. Throws 409 if the node is being drained, 429 at the bound.
    */
-  async start(node: string, options: DrainOptions, actor?: string): Promise<StartedDrain> {
+  async start(node: string, options: DrainOptions, actor?: string, signal?: AbortSignal): Promise<StartedDrain> {
     await this.checkRequest(node, options)
     if (this.stop.signal.aborted) throw new Failure('unavailable', 'the service is stopping')
-    const run = new DrainRun(this.deps, node, options, this.stop.signal, actor)
+    // `signal`: the caller may stop its own drain (a maintenance plan cancelled); the node stays cordoned.
+    const run = new DrainRun(this.deps, node, options, signal ? AbortSignal.any([this.stop.signal, signal]) : this.stop.signal, actor)
     if (run.options.dry_run) return { run, result: run.run() }
 
     const current = this.running.get(node)
@@ -131,6 +132,11 @@ export class DrainManager {
   /** Nodes whose latest drain is kept in memory (running or finished). */
   get keptCount(): number {
     return this.latest.size
+  }
+
+  /** Whether close() was called: drains are being interrupted. */
+  get stopping(): boolean {
+    return this.stop.signal.aborted
   }
 
   /** Drains running now (not dry runs). */

@@ -45,6 +45,19 @@ export type PendingPod = Static<typeof PendingPod>
 export const PodError = Type.Object({ pod: Type.String(), error: Type.String() })
 export type PodError = Static<typeof PodError>
 
+/** Will the pods that would move fit on the nodes that stay schedulable? (dry runs, maintenance plans) */
+export const FitReport = Type.Object({
+  remaining_nodes: Type.Array(Type.String(), { description: 'The nodes that stay schedulable' }),
+  pods: Type.Integer({ description: 'Pods that would move' }),
+  fits: Type.Boolean(),
+  unplaced: Type.Array(Type.Object({
+    pod: Type.String({ description: 'namespace/name' }),
+    node: Type.String({ description: 'Where it runs now' }),
+    session_user: Type.Union([Type.String(), Type.Null()], { description: 'Whose session, for a session pod' }),
+    reason: Type.String({ description: "The scheduler's words, e.g. \"0/2 nodes are available: 2 Insufficient cpu.\"" }),
+  }), { description: 'Pods that would find no room' }),
+}, { $id: 'FitReport', description: "Whether the pods that would move fit on the nodes that stay schedulable (the scheduler's basic filters, placed greedily)" })
+
 export const DrainResult = Type.Object({
   message: Type.String({ examples: ['Node drained successfully'] }),
   node: Type.String(),
@@ -58,6 +71,7 @@ export const DrainResult = Type.Object({
   dry_run: Type.Boolean(),
   would_evict: Type.Optional(Type.Array(PendingPod, { description: 'Dry run: the pods it would evict, with the PodDisruptionBudget covering each and what it would say now' })),
   refused: Type.Optional(Type.Array(PodReason)),
+  fit: Type.Optional(FitReport),
 }, { $id: 'DrainResult' })
 export type DrainResult = Static<typeof DrainResult>
 

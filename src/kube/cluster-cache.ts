@@ -21,7 +21,7 @@ export interface ClusterCacheOptions {
 
 interface RawPod extends RawObject {
   metadata?: RawObject['metadata'] & { labels?: Record<string, string>; deletionTimestamp?: string; ownerReferences?: { kind: string; name: string; controller?: boolean }[] }
-  spec?: { nodeName?: string; tolerations?: Toleration[]; containers?: { resources?: { requests?: Record<string, string> } }[] }
+  spec?: { nodeName?: string; tolerations?: Toleration[]; nodeSelector?: Record<string, string>; containers?: { resources?: { requests?: Record<string, string> } }[] }
   status?: { phase?: string }
 }
 
@@ -67,9 +67,9 @@ export class ClusterCache {
       kc: opts.kc, path: '/api/v1/pods', log: opts.log, clock: this.clock, onState: bump,
       transform: (raw) => this.slimPod(raw as RawPod),
       sink: {
-        replace: (items) => { this.replacePods(items); bump() },
-        upsert: (p) => { this.putPod(p); bump() },
-        remove: (p) => { this.dropPod(`${p.namespace}/${p.name}`); bump() },
+        replace: (items) => { this.replacePods(items); bump(); this.podsChanged() },
+        upsert: (p) => { this.putPod(p); bump(); this.podsChanged() },
+        remove: (p) => { this.dropPod(`${p.namespace}/${p.name}`); bump(); this.podsChanged() },
       },
     })
     this.bump = bump
@@ -120,6 +120,19 @@ export class ClusterCache {
 
   private nodeChanged(name: string | undefined): void {
     for (const l of this.nodeListeners) l(name)
+    this.podsChanged()
+  }
+
+  private readonly changeListeners = new Set<() => void>()
+
+  /** Calls `listener` after every change to the nodes or pods the watches see (e.g. a session pod gone). */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener)
+    return () => { this.changeListeners.delete(listener) }
+  }
+
+  private podsChanged(): void {
+    for (const l of this.changeListeners) l()
   }
 
   start(): void {
@@ -169,6 +182,7 @@ export class ClusterCache {
       cpuRequestMilli: cpu,
       memoryRequestBytes: memory,
       ...(raw.spec?.tolerations?.length ? { tolerations: raw.spec.tolerations } : {}),
+      ...(raw.spec?.nodeSelector && Object.keys(raw.spec.nodeSelector).length ? { nodeSelector: raw.spec.nodeSelector } : {}),
     }
   }
 

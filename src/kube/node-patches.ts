@@ -61,9 +61,22 @@ export async function patchNodeTaints(clients: KubeClients, name: string, taints
   }
 }
 
-/** Cordons (true) or uncordons (false) with a strategic merge patch, as `kubectl cordon` does. */
-export async function patchNodeUnschedulable(clients: KubeClients, name: string, unschedulable: boolean): Promise<V1Node> {
-  const body = { spec: { unschedulable: unschedulable ? true : null } }
+/** Who cordoned a node, why and when: annotations kubectl shows too (design: Maintenance). */
+export const CORDONED_BY = 'streamspace.io/cordoned-by'
+export const CORDON_REASON = 'streamspace.io/cordon-reason'
+export const CORDONED_AT = 'streamspace.io/cordoned-at'
+
+/** What a cordon records on the node; null removes the annotation. */
+export interface CordonRecord { by: string | null; reason: string | null; at: string | null }
+
+/**
+ * Cordons (true) or uncordons (false) with a strategic merge patch, as `kubectl cordon` does. With
+ * `record`, the cordon annotations are set (strings) or removed (null) in the same patch, so the
+ * node is never cordoned without its reason, nor uncordoned with a stale one.
+ */
+export async function patchNodeUnschedulable(clients: KubeClients, name: string, unschedulable: boolean, record?: CordonRecord): Promise<V1Node> {
+  const body: { spec: { unschedulable: true | null }; metadata?: { annotations: Record<string, string | null> } } = { spec: { unschedulable: unschedulable ? true : null } }
+  if (record) body.metadata = { annotations: { [CORDONED_BY]: record.by, [CORDON_REASON]: record.reason, [CORDONED_AT]: record.at } }
   try {
     return await clients.core.patchNode({ name, body }, strategicMergePatch)
   } catch (err) {

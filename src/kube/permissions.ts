@@ -26,6 +26,7 @@ export const REQUIRED_PERMISSIONS: readonly PermissionRule[] = [
   { feature: 'drain: check DaemonSets of DaemonSet pods', apiGroups: ['apps'], resources: ['daemonsets'], verbs: ['get'] },
   { feature: 'drain: name the PodDisruptionBudget that blocks', apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['list'] },
   { feature: 'drain status after a restart (its Events read back)', apiGroups: [''], resources: ['events'], verbs: ['list'] },
+  { feature: 'maintenance: hibernate sessions at the deadline', apiGroups: ['stream.space'], resources: ['sessions'], verbs: ['patch'] },
 ]
 
 /** ClusterRole rules: one per (apiGroup, resource set), verbs merged, in a stable order. */
@@ -49,6 +50,8 @@ export const LEADER_LEASE_NAME = 'streamspace-node-manager'
 
 /** The ConfigMap that holds the options set through PUT P/config, in POD_NAMESPACE (src/kube/runtime-config.ts). */
 export const RUNTIME_CONFIG_NAME = 'streamspace-node-manager-config'
+/** The ConfigMap that keeps maintenance plans, in POD_NAMESPACE (design: "Maintenance"). */
+export const MAINTENANCE_CONFIGMAP_NAME = 'streamspace-node-manager-maintenance'
 
 export interface NamespacedPermissionRule extends PermissionRule {
   /** Limits the rule to these object names (not possible for create, list or watch). */
@@ -65,6 +68,8 @@ export const NAMESPACED_PERMISSIONS: readonly NamespacedPermissionRule[] = [
   { feature: 'runtime configuration: watch its ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'], resourceNames: [RUNTIME_CONFIG_NAME] },
   // PUT P/config reads it and writes it back conditionally on its resourceVersion.
   { feature: 'runtime configuration: read and update its ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'update'], resourceNames: [RUNTIME_CONFIG_NAME] },
+  { feature: 'maintenance plans: create their ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+  { feature: 'maintenance plans: read and write their ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'patch'], resourceNames: [MAINTENANCE_CONFIGMAP_NAME] },
 ]
 
 export interface RbacRule { apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }

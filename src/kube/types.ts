@@ -41,4 +41,6 @@ export interface SlimPod {
   cpuRequestMilli: number
   memoryRequestBytes: number
   tolerations?: Toleration[]
+  /** spec.nodeSelector, when it has one (the fit check needs it). */
+  nodeSelector?: Record<string, string>
 }

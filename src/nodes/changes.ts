@@ -8,8 +8,10 @@ import type { V1Node, V1Taint, V1Toleration } from '@kubernetes/client-node'
 import type { KubeClients } from '../kube/client.js'
 import { isConflict, isNotFound } from '../kube/errors.js'
 import { recordNodeEvent, type NodeEventSpec } from '../kube/events.js'
-import { patchNodeLabels, patchNodeTaints, patchNodeUnschedulable, readNode, toWireTaint, type WireTaint } from '../kube/node-patches.js'
-import { Failure, nodeNotFound, type FailureKind } from '../errors.js'
+import {
+  CORDON_REASON, CORDONED_AT, CORDONED_BY, patchNodeLabels, patchNodeTaints, patchNodeUnschedulable, readNode, rfc3339, toWireTaint, type WireTaint,
+} from '../kube/node-patches.js'
+import { Failure, invalid, nodeNotFound, type FailureKind } from '../errors.js'
 import { checkEffect, checkKey, checkNotSystemManaged, checkValue } from './validation.js'
 
 /** Who asks: the StreamSpace JWT's username and user_id. */
@@ -209,24 +211,60 @@ export function removeTaint(deps: NodeChangeDeps, actor: Actor, name: string, ke
     })
 }
 
-function setUnschedulable(deps: NodeChangeDeps, actor: Actor, name: string, unschedulable: boolean): Promise<ChangeResult> {
-  return change(deps, unschedulable ? 'cordon' : 'uncordon', actor, name, {}, () => {},
+export interface CordonOptions {
+  /** Why: kept in streamspace.io/cordon-reason. */
+  reason?: string
+  /** Who, when not the actor's username (e.g. a maintenance plan acting for its author). */
+  by?: string
+}
+
+/** Most a cordon reason may be (annotations have room; a page of text is not a reason). */
+export const MAX_CORDON_REASON = 1024
+
+/**
+ * Cordon, with who, why and when as annotations written in the same patch as spec.unschedulable.
+ * On a node already cordoned: nothing is written unless a reason is given that differs from the
+ * one recorded (then by, reason and at are replaced: the latest reason wins). A node cordoned by
+ * someone else (kubectl) and cordoned again here without a reason keeps no record of ours.
+ */
+export function cordon(deps: NodeChangeDeps, actor: Actor, name: string, opts: CordonOptions = {}): Promise<ChangeResult> {
+  const reason = opts.reason?.trim() || undefined
+  return change(deps, 'cordon', actor, name, reason === undefined ? {} : { reason },
+    () => { if (reason !== undefined && reason.length > MAX_CORDON_REASON) throw invalid(`reason: at most ${MAX_CORDON_REASON} characters (got ${reason.length})`) },
     async (node) => {
-      if ((node.spec?.unschedulable === true) === unschedulable) return { node, changed: false }
-      const patched = await patchNodeUnschedulable(deps.clients, name, unschedulable)
+      const cordoned = node.spec?.unschedulable === true
+      const annotations = node.metadata?.annotations ?? {}
+      if (cordoned && (reason === undefined || annotations[CORDON_REASON] === reason)) return { node, changed: false }
+      const record = { by: opts.by ?? actor.username, reason: reason ?? null, at: rfc3339(deps.now?.() ?? new Date()) }
+      const patched = await patchNodeUnschedulable(deps.clients, name, true, record)
+      const why = reason === undefined ? '' : `: ${reason}`
       return {
         node: patched,
         changed: true,
-        previous: !unschedulable,
-        event: unschedulable
-          ? { reason: 'NodeCordoned', message: `Node cordoned (marked unschedulable) ${by(actor)}` }
-          : { reason: 'NodeUncordoned', message: `Node uncordoned (marked schedulable) ${by(actor)}` },
+        previous: cordoned ? { by: annotations[CORDONED_BY] ?? null, reason: annotations[CORDON_REASON] ?? null, at: annotations[CORDONED_AT] ?? null } : false,
+        event: cordoned
+          ? { reason: 'NodeCordoned', message: `Cordon reason set${why} ${by(actor)}` }
+          : { reason: 'NodeCordoned', message: `Node cordoned (marked unschedulable)${why} ${by(actor)}` },
       }
     })
 }
 
-export const cordon = (deps: NodeChangeDeps, actor: Actor, name: string) => setUnschedulable(deps, actor, name, true)
-export const uncordon = (deps: NodeChangeDeps, actor: Actor, name: string) => setUnschedulable(deps, actor, name, false)
+/** Uncordon; clears the cordon annotations in the same patch. */
+export function uncordon(deps: NodeChangeDeps, actor: Actor, name: string): Promise<ChangeResult> {
+  return change(deps, 'uncordon', actor, name, {}, () => {},
+    async (node) => {
+      const annotations = node.metadata?.annotations ?? {}
+      const recorded = CORDONED_BY in annotations || CORDON_REASON in annotations || CORDONED_AT in annotations
+      if (node.spec?.unschedulable !== true && !recorded) return { node, changed: false }
+      const patched = await patchNodeUnschedulable(deps.clients, name, false, { by: null, reason: null, at: null })
+      return {
+        node: patched,
+        changed: true,
+        previous: true,
+        event: { reason: 'NodeUncordoned', message: `Node uncordoned (marked schedulable) ${by(actor)}` },
+      }
+    })
+}
 
 /** Toleration.ToleratesTaint from k8s.io/api/core/v1. */
 export function toleratesTaint(tol: V1Toleration, taint: { key: string; value?: string; effect: string }): boolean {

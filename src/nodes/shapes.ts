@@ -19,6 +19,12 @@ export const TaintView = Type.Object({
   effect: Type.String(),
 })
 
+export const CordonInfo = Type.Object({
+  by: Type.Union([Type.String(), Type.Null()], { description: 'Who cordoned it (StreamSpace username, from annotation streamspace.io/cordoned-by); null when cordoned by someone else, e.g. kubectl cordon: unknown' }),
+  reason: Type.Union([Type.String(), Type.Null()], { description: 'Why (streamspace.io/cordon-reason); null when none was given or unknown' }),
+  at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When (streamspace.io/cordoned-at); for a cordon made elsewhere, when the node.kubernetes.io/unschedulable taint was added, if known' }),
+}, { description: 'Who cordoned the node, why and when' })
+
 export const NodeView = Type.Object({
   name: Type.String(),
   labels: Type.Record(Type.String(), Type.String()),
@@ -33,6 +39,7 @@ export const NodeView = Type.Object({
   pods: Type.Integer({ description: 'Non-terminated pods on the node' }),
   age: Type.String({ description: "As kubectl's AGE column, e.g. 5d3h" }),
   unschedulable: Type.Boolean(),
+  cordon: Type.Union([CordonInfo, Type.Null()], { description: 'null while the node is schedulable' }),
   sessions: Type.Integer({ description: 'Running StreamSpace session pods on the node' }),
   roles: Type.Array(Type.String()),
   created_at: Type.String({ format: 'date-time' }),

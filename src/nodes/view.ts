@@ -5,6 +5,7 @@ import type { NodeUsage } from '../kube/node-metrics.js'
 import { canonicalQuantity, formatQuantity, quantityToNumber, sumQuantities } from '../kube/quantity.js'
 import { humanDuration } from './age.js'
 import type { ClusterStats, NodeDetail, NodeView } from './shapes.js'
+import { CORDON_REASON, CORDONED_AT, CORDONED_BY } from '../kube/node-patches.js'
 
 export interface NodeFacts {
   pods: Iterable<SlimPod>
@@ -59,6 +60,20 @@ export function usagePercent(usage: NodeUsage | undefined, allocatable: Record<s
   }
 }
 
+/**
+ * Who cordoned the node, why and when, from the annotations a cordon through this service writes;
+ * null when the node is schedulable. A node cordoned by someone else (kubectl cordon) has no
+ * record: by and reason are null (unknown), and at falls back to when the node lifecycle
+ * controller added its node.kubernetes.io/unschedulable taint, if it has.
+ */
+export function cordonOf(node: NodeObject): NodeView['cordon'] {
+  if (node.spec?.unschedulable !== true) return null
+  const a = node.metadata?.annotations ?? {}
+  const taint = node.spec.taints?.find((t) => t.key === 'node.kubernetes.io/unschedulable')
+  const at = a[CORDONED_AT] ?? (taint?.timeAdded ? iso(taint.timeAdded).replace(/\.\d{3}Z$/, 'Z') : null)
+  return { by: a[CORDONED_BY] ?? null, reason: a[CORDON_REASON] ?? null, at }
+}
+
 export function nodeView(node: NodeObject, facts: NodeFacts): NodeView {
   let pods = 0
   let sessions = 0
@@ -79,6 +94,7 @@ export function nodeView(node: NodeObject, facts: NodeFacts): NodeView {
     pods,
     age: created === undefined ? '<unknown>' : humanDuration(facts.now - new Date(created).getTime()),
     unschedulable: node.spec?.unschedulable === true,
+    cordon: cordonOf(node),
     sessions,
     roles: roles(meta.labels),
     created_at: iso(created),

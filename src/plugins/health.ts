@@ -25,6 +25,12 @@ export interface HealthService {
   settings(): HealthSettings
   /** Alerts sent, by receiver and result (also ..._alerts_sent_total). */
   alertsSent: Map<string, number>
+  /**
+   * Runs `start` when this replica becomes leader (at once if it is) and `stop` when it stops
+   * leading or the service closes: the one election for everything that must run once
+   * (maintenance plans too).
+   */
+  onLeadership(start: () => void, stop: () => Promise<void> | void): void
 }
 
 declare module 'fastify' {
@@ -78,13 +84,14 @@ export default fp<HealthPluginOptions>(async (app, opts) => {
     externalUrl: publicUrl,
     log,
   })
+  const leadership: { start: () => void; stop: () => Promise<void> | void }[] = []
   const elector = new LeaderElector({
     client: apiLeaseClient(app.kube.kc, opts.namespace),
     identity: leaderIdentity(service.podName),
     clock: app.clock,
     log,
-    onStartedLeading: () => monitor.start(),
-    onStoppedLeading: () => { void monitor.stop() },
+    onStartedLeading: () => { monitor.start(); for (const l of leadership) l.start() },
+    onStoppedLeading: () => { void monitor.stop(); for (const l of leadership) void l.stop() },
   })
   new Gauge({
     name: `${PREFIX}leader`, help: '1 while this replica holds the leader-election Lease (runs health checks and alerts)',
@@ -94,13 +101,18 @@ export default fp<HealthPluginOptions>(async (app, opts) => {
   const unsubscribe = app.liveOptions.onChange((_next, changes) => {
     if (changes.some((c) => c.option === 'healthCheckInterval' || c.option === 'alertOnNodeFailure')) monitor.settingsChanged()
   })
-  app.decorate('health', { elector, monitor, isLeader: () => elector.isLeader, settings, alertsSent } satisfies HealthService)
+  const onLeadership = (start: () => void, stop: () => Promise<void> | void) => {
+    leadership.push({ start, stop })
+    if (elector.isLeader) start()
+  }
+  app.decorate('health', { elector, monitor, isLeader: () => elector.isLeader, settings, alertsSent, onLeadership } satisfies HealthService)
   if (opts.start) app.addHook('onReady', async () => { elector.start() })
   // preClose: release the Lease before the caches stop, so another replica takes over at once.
   app.addHook('preClose', async () => {
     unsubscribe()
     await elector.stop()
     await monitor.stop()
+    await Promise.all(leadership.map(async (l) => { await l.stop() }))
     await Promise.all([...alertmanagers.map((a) => a.close()), webhook?.close()])
   })
 }, { name: 'health', dependencies: ['kube', 'metrics', 'settings'] })

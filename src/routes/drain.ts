@@ -40,6 +40,11 @@ const drainRoutes: FastifyPluginAsyncTypebox = async (app) => {
         events_url: `${base}/events`,
       })
     }
+    if (started.run.options.dry_run) {
+      const result = await started.result
+      const fit = app.maintenance.fit([name])
+      return fit ? { ...result, fit } : result
+    }
     return started.result
   })
 

@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ErrorResponse, commonErrors } from '../schemas/common.js'
 import { NodeParams, NodeView } from '../schemas/node.js'
 import {
-  DeleteLabelQuery, DeleteTaintQuery, LabelKeyParams, SetLabelBody, SetTaintBody, TaintChangeResult, TaintKeyParams,
+  CordonBody, DeleteLabelQuery, DeleteTaintQuery, LabelKeyParams, SetLabelBody, SetTaintBody, TaintChangeResult, TaintKeyParams,
 } from '../schemas/node-changes.js'
 import type { FailureKind } from '../errors.js'
 import * as changes from '../nodes/changes.js'
@@ -106,19 +106,38 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
     return view(r.node)
   })
 
-  for (const [path, fn, summary, description] of [
-    ['cordon', changes.cordon, 'Cordon a node', 'Marks the node unschedulable (kubectl cordon). Idempotent.'],
-    ['uncordon', changes.uncordon, 'Uncordon a node', 'Marks the node schedulable again (kubectl uncordon). Idempotent.'],
-  ] as const) {
-    fastify.post(`/nodes/:name/${path}`, {
-      preHandler,
-      schema: { ...common, summary, description, params: NodeParams, response: { 200: NodeView, ...errors } },
-    }, async (request, reply) => {
-      const r = await fn(deps(request), actor(request), request.params.name)
-      warn(reply, r)
-      return view(r.node)
-    })
-  }
+  fastify.post('/nodes/:name/cordon', {
+    preHandler,
+    schema: {
+      ...common,
+      summary: 'Cordon a node, saying why',
+      description: 'Marks the node unschedulable (kubectl cordon). Who (the JWT username), why (reason) and when are kept as annotations streamspace.io/cordoned-by, streamspace.io/cordon-reason, streamspace.io/cordoned-at, written in the same patch (kubectl get node -o yaml shows them); NodeView.cordon shows them. Idempotent: on a cordoned node only a different reason is written.',
+      params: NodeParams,
+      body: CordonBody,
+      response: { 200: NodeView, ...errors },
+    },
+    // The seed's clients POST without a body.
+    preValidation: async (request) => { if (request.body == null) request.body = {} },
+  }, async (request, reply) => {
+    const r = await changes.cordon(deps(request), actor(request), request.params.name, { reason: request.body?.reason })
+    warn(reply, r)
+    return view(r.node)
+  })
+
+  fastify.post('/nodes/:name/uncordon', {
+    preHandler,
+    schema: {
+      ...common,
+      summary: 'Uncordon a node',
+      description: 'Marks the node schedulable again (kubectl uncordon) and removes the cordon annotations in the same patch. Idempotent.',
+      params: NodeParams,
+      response: { 200: NodeView, ...errors },
+    },
+  }, async (request, reply) => {
+    const r = await changes.uncordon(deps(request), actor(request), request.params.name)
+    warn(reply, r)
+    return view(r.node)
+  })
 }
 
 export default routes

@@ -53,3 +53,8 @@ export const TaintChangeResult = Type.Object({
   })),
 }, { $id: 'TaintChangeResult' })
 export type TaintChangeResult = Static<typeof TaintChangeResult>
+
+export const CordonBody = Type.Object({
+  reason: Type.Optional(Type.String({ maxLength: 1024, description: 'Why the node is cordoned: kept in the annotation streamspace.io/cordon-reason until uncordon', examples: ['kernel upgrade, ticket OPS-1234'] })),
+}, { additionalProperties: false, description: 'Optional: POST without a body cordons without a reason.' })
+export type CordonBody = Static<typeof CordonBody>

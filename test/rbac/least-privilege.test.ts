@@ -8,7 +8,7 @@ import { NODE_MANAGER_USER } from '../helpers/apiserver.js'
 import { createDaemonSet, createNode, createPDB, createPod, createReplicaSet, ensureNamespace } from '../helpers/fixtures.js'
 import { startService, waitFor, type Service } from '../helpers/service.js'
 import { kubeConfigFromFile } from '../../src/kube/client.js'
-import { clusterRoleRules, NAMESPACED_PERMISSIONS, REQUIRED_PERMISSIONS, roleRules, RUNTIME_CONFIG_NAME, type PermissionRule } from '../../src/kube/permissions.js'
+import { clusterRoleRules, MAINTENANCE_CONFIGMAP_NAME, NAMESPACED_PERMISSIONS, REQUIRED_PERMISSIONS, roleRules, RUNTIME_CONFIG_NAME, type PermissionRule } from '../../src/kube/permissions.js'
 import { LEASE_NAME } from '../../src/kube/leader-election.js'
 
 if (!backendNames().includes('apiserver')) {
@@ -19,6 +19,7 @@ if (!backendNames().includes('apiserver')) {
     t.teardown(() => b.close())
     const kc = kubeConfigFromFile(b.tokenKubeconfig!(NODE_MANAGER_USER.token))
     await seed(b)
+    backend = b
 
     await t.test('with every declared rule, every feature works', async (t) => {
       await bindRole(b, REQUIRED_PERMISSIONS, NAMESPACED_PERMISSIONS)
@@ -90,6 +91,9 @@ const FEATURE_CHECKS: FeatureCheck[] = [
   { feature: 'runtime configuration: create its ConfigMap', run: (s) => config(s) },
   { feature: 'runtime configuration: watch its ConfigMap', run: (s) => config(s) },
   { feature: 'runtime configuration: read and update its ConfigMap', run: (s) => config(s) },
+  // Maintenance plans live in a ConfigMap: the first plan creates it (deleted before that check).
+  { feature: 'maintenance plans: create their ConfigMap', run: (s) => plan(s, true) },
+  { feature: 'maintenance plans: read and write their ConfigMap', run: (s) => plan(s, false) },
 ]
 
 /** 200 when PUT P/config persists a change and GET P/config serves it; else the failing answer. */
@@ -109,6 +113,20 @@ async function config(s: Service): Promise<Response> {
     await new Promise((r) => setTimeout(r, 100))
   }
   return new Response(JSON.stringify({ message: 'GET /config never showed the change' }), { status: 503 })
+}
+
+let backend: Backend | undefined
+
+/** A plan that starts in an hour (so nothing is done), then cancelled so the node is free again. */
+async function plan(s: Service, fresh: boolean): Promise<Response> {
+  if (fresh) {
+    await backend!.clients.core.deleteNamespacedConfigMap({ name: MAINTENANCE_CONFIGMAP_NAME, namespace: 'streamspace' }).catch(() => {})
+  }
+  const res = await s.api('/maintenance', { method: 'POST', json: { nodes: ['w1'], reason: 'rbac check', start_at: new Date(Date.now() + 3_600_000).toISOString(), force: true } })
+  if (res.status !== 201) return res
+  const { id } = await res.json() as { id: string }
+  const cancelled = await s.api(`/maintenance/${id}`, { method: 'DELETE' })
+  return cancelled.status === 200 ? new Response('{}', { status: 201 }) : cancelled
 }
 
 /** 200 once GET /cluster/health says this replica leads; else 503 with the election's error. */

@@ -90,3 +90,23 @@ eachBackend(t, 'our API and kubectl produce the same node', async (t, b: Backend
   const osArch = { 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'beta.kubernetes.io/os': 'linux', 'beta.kubernetes.io/arch': 'amd64' }
   t.same(final, { labels: { ...osArch, pool: 'base', empty: '', 'node-role.kubernetes.io/gpu': '' }, taints: undefined, taintsField: false, unschedulable: undefined })
 })
+
+eachBackend(t, 'a cordon reason is visible through kubectl get node -o yaml', async (t, b: Backend) => {
+  if (!hasKubectl) return void t.plan(0, 'kubectl not installed')
+  const { parse } = await import('yaml')
+  await createNode(b.clients, { name: 'why-1', cpu: '4', memory: '8Gi' })
+  const svc: Service = await startService(b.kc)
+  t.teardown(() => svc.close())
+  const res = await svc.api('/nodes/why-1/cordon', { method: 'POST', json: { reason: 'firmware update, ticket OPS-7' } })
+  t.equal(res.status, 200)
+  const getYaml = async () => parse((await run('kubectl', ['--kubeconfig', b.kubeconfigPath, 'get', 'node', 'why-1', '-o', 'yaml'])).stdout)
+  let node = await getYaml()
+  t.equal(node.spec.unschedulable, true)
+  t.equal(node.metadata.annotations['streamspace.io/cordon-reason'], 'firmware update, ticket OPS-7')
+  t.equal(node.metadata.annotations['streamspace.io/cordoned-by'], 'alice')
+  t.match(node.metadata.annotations['streamspace.io/cordoned-at'], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+  await svc.api('/nodes/why-1/uncordon', { method: 'POST' })
+  node = await getYaml()
+  t.notOk(node.spec.unschedulable)
+  t.notOk(Object.keys(node.metadata.annotations ?? {}).some((k: string) => k.startsWith('streamspace.io/cordon')), 'uncordon removed them')
+})

@@ -200,6 +200,44 @@ eachBackend(t, 'node changes over HTTP', async (t, b) => {
     t.match(await call(svc, 'POST', '/nodes/ghost/uncordon'), { status: 404 })
   })
 
+  await t.test('cordon with a reason: who, why and when in one patch; uncordon clears them; a cordon made elsewhere shows unknown', async (t) => {
+    await createNode(b.clients, { name: 'cr1', cpu: '4', memory: '8Gi' })
+    const bob = makeToken({ username: 'bob', user_id: 'u-42' })
+    const before = Date.now() - 1000
+    let r = await call(svc, 'POST', '/nodes/cr1/cordon', { reason: 'kernel upgrade OPS-1' }, bob)
+    t.equal(r.status, 200)
+    t.equal(r.body.unschedulable, true)
+    t.match(r.body.cordon, { by: 'bob', reason: 'kernel upgrade OPS-1', at: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/ })
+    t.ok(new Date(r.body.cordon!.at!).getTime() >= before, 'at is now')
+    let node = await read(b, 'cr1')
+    t.equal(node.spec?.unschedulable, true)
+    t.match(node.metadata?.annotations, { 'streamspace.io/cordoned-by': 'bob', 'streamspace.io/cordon-reason': 'kernel upgrade OPS-1', 'streamspace.io/cordoned-at': r.body.cordon!.at })
+    const rv = node.metadata?.resourceVersion
+    t.equal((await call(svc, 'POST', '/nodes/cr1/cordon', { reason: 'kernel upgrade OPS-1' })).status, 200)
+    t.equal((await read(b, 'cr1')).metadata?.resourceVersion, rv, 'same reason again: nothing written')
+    t.equal((await call(svc, 'POST', '/nodes/cr1/cordon')).status, 200)
+    t.equal((await read(b, 'cr1')).metadata?.resourceVersion, rv, 'no reason on a cordoned node: nothing written')
+    r = await call(svc, 'POST', '/nodes/cr1/cordon', { reason: 'disk swap' })
+    t.match(r.body.cordon, { by: 'alice', reason: 'disk swap' }, 'a new reason replaces the old, with its author')
+    const detail = await call<NodeView>(svc, 'GET', '/nodes/cr1')
+    t.match(detail.body.cordon, { by: 'alice', reason: 'disk swap' }, 'NodeDetail shows it too (from the watch cache)')
+    r = await call(svc, 'POST', '/nodes/cr1/uncordon')
+    t.equal(r.body.cordon, null)
+    node = await read(b, 'cr1')
+    t.notOk(node.spec?.unschedulable)
+    for (const k of ['streamspace.io/cordoned-by', 'streamspace.io/cordon-reason', 'streamspace.io/cordoned-at']) t.notOk(k in (node.metadata?.annotations ?? {}), `${k} removed`)
+    t.match(await call(svc, 'POST', '/nodes/cr1/cordon', { reason: 'x'.repeat(1025) }), { status: 400, body: { message: /reason/ } })
+    t.match(await call(svc, 'POST', '/nodes/cr1/cordon', { why: 'x' }), { status: 400, body: { message: /why/ } })
+    t.notOk((await read(b, 'cr1')).spec?.unschedulable, 'refused cordons did nothing')
+    // Cordoned by someone else (as kubectl cordon: spec.unschedulable only).
+    await b.clients.core.patchNode({ name: 'cr1', body: { spec: { unschedulable: true } } }, (await import('@kubernetes/client-node')).setHeaderOptions('Content-Type', (await import('@kubernetes/client-node')).PatchStrategy.StrategicMergePatch))
+    await waitFor(async () => (await call<NodeView>(svc, 'GET', '/nodes/cr1')).body.unschedulable === true, 10_000, 'the cache to see the cordon')
+    const other = (await call<NodeView>(svc, 'GET', '/nodes/cr1')).body.cordon
+    t.match(other, { by: null, reason: null }, 'a cordon made elsewhere: cordoned, by and reason unknown (null)')
+    const list = await call<NodeView[]>(svc, 'GET', '/nodes')
+    t.match(list.body.find((n) => n.name === 'cr1')?.cordon, { by: null, reason: null }, 'the list shows it too')
+  })
+
   await t.test('audit: each change is an Event on the node naming the admin', async (t) => {
     const node = await createNode(b.clients, { name: 'e1', cpu: '4', memory: '8Gi' })
     const bob = makeToken({ username: 'bob', user_id: 'u-42' })
