@@ -28,6 +28,8 @@ import selectionRoutes from './routes/selection.js'
 import streamspaceCompat, { compatPreflight } from './routes/streamspace-compat.js'
 import streamspaceNodes from './plugins/streamspace-compat.js'
 import ui from './plugins/ui.js'
+import autoscaling from './plugins/autoscaling.js'
+import autoscalingRoutes from './routes/autoscaling.js'
 
 export { API_PREFIX }
 
@@ -92,6 +94,7 @@ export async function buildApp(opts: AppOptions) {
   await app.register(drains, { sessionSelector: opts.config.service.sessionLabelSelector })
   await app.register(healthMonitor, { namespace: opts.namespace ?? opts.config.service.podNamespace ?? 'streamspace', start: opts.startCaches ?? true })
   await app.register(selection, { random: opts.random })
+  await app.register(autoscaling, { namespace: opts.namespace ?? opts.config.service.podNamespace ?? 'streamspace', start: opts.startCaches ?? true })
   await app.register(swagger)
   await app.register(health)
   await app.register(ui, { dir: opts.uiDir })
@@ -108,6 +111,7 @@ export async function buildApp(opts: AppOptions) {
     await api.register(clusterHealth)
     await api.register(selectionRoutes)
     await api.register(configRoutes)
+    await api.register(autoscalingRoutes)
   }, { prefix: API_PREFIX })
 
   // StreamSpace's own admin Nodes page calls /api/v1/admin/nodes...: same admin JWT.

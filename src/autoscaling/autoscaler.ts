@@ -120,6 +120,8 @@ export interface AutoscalerOptions {
   /** Called when the recommendation changes (metrics, an Event, a log line). */
   onChange?: (next: Recommendation, previous: Recommendation | undefined, u: ClusterUtilization) => void
   historySize?: number
+  /** Whether the loop evaluates this interval (only the leader does); default always. */
+  active?: () => boolean
 }
 
 export class Autoscaler {
@@ -137,6 +139,11 @@ export class Autoscaler {
   /** Decision changes, newest first. */
   get changes(): HistoryEntry[] { return [...this.history].reverse() }
   get running(): boolean { return this.loop !== undefined }
+  /** The last scale_up or scale_down recommended. */
+  get lastAction(): Recommendation | undefined {
+    for (let i = this.history.length - 1; i >= 0; i--) if (this.history[i]!.action !== 'none') { const { utilization_percent: _u, ...r } = this.history[i]!; return r }
+    return undefined
+  }
 
   /** One evaluation: returns the (stabilized) recommendation. */
   evaluate(): Recommendation {
@@ -174,7 +181,7 @@ export class Autoscaler {
     this.abort = abort
     this.loop = (async () => {
       while (!abort.signal.aborted) {
-        try { this.evaluate() } catch { /* a cache not synced yet: next interval */ }
+        try { if (this.opts.active?.() ?? true) this.evaluate() } catch { /* a cache not synced yet: next interval */ }
         await this.opts.clock.sleep(this.opts.intervalMs(), abort.signal)
       }
     })()
