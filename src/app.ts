@@ -30,6 +30,8 @@ import streamspaceNodes from './plugins/streamspace-compat.js'
 import ui from './plugins/ui.js'
 import maintenance from './plugins/maintenance.js'
 import maintenanceRoutes from './routes/maintenance.js'
+import autoscaling from './plugins/autoscaling.js'
+import autoscalingRoutes from './routes/autoscaling.js'
 
 export { API_PREFIX }
 
@@ -97,6 +99,7 @@ export async function buildApp(opts: AppOptions) {
   await app.register(healthMonitor, { namespace: opts.namespace ?? opts.config.service.podNamespace ?? 'streamspace', start: opts.startCaches ?? true })
   await app.register(selection, { random: opts.random })
   await app.register(maintenance, { namespace: opts.namespace ?? opts.config.service.podNamespace ?? 'streamspace', syncIntervalMs: opts.maintenanceSyncMs })
+  await app.register(autoscaling, { namespace: opts.namespace ?? opts.config.service.podNamespace ?? 'streamspace', start: opts.startCaches ?? true })
   await app.register(swagger)
   await app.register(health)
   await app.register(ui, { dir: opts.uiDir })
@@ -114,6 +117,7 @@ export async function buildApp(opts: AppOptions) {
     await api.register(selectionRoutes)
     await api.register(configRoutes)
     await api.register(maintenanceRoutes)
+    await api.register(autoscalingRoutes)
   }, { prefix: API_PREFIX })
 
   // StreamSpace's own admin Nodes page calls /api/v1/admin/nodes...: same admin JWT.

@@ -56,6 +56,12 @@ export const ServiceSettings = Type.Object({
   /** Node changes (labels, taints, cordon) one user may make per window; over it, 429. */
   changeRateLimitMax: Type.Integer({ default: 120, minimum: 1, maximum: 100000 }),
   changeRateLimitWindowSeconds: Type.Integer({ default: 60, minimum: 1, maximum: 86400 }),
+  /** How often the leader evaluates the autoscaling recommendation. */
+  autoscalingIntervalSeconds: Type.Number({ default: 30, minimum: 0.1, maximum: 3600 }),
+  /** Utilization must stay above scaleUpThreshold this long before scale_up is recommended. */
+  scaleUpStabilizationSeconds: Type.Number({ default: 90, minimum: 0, maximum: 3600 }),
+  /** Utilization must stay below scaleDownThreshold this long before scale_down is recommended. */
+  scaleDownStabilizationSeconds: Type.Number({ default: 600, minimum: 0, maximum: 86400 }),
 }, { additionalProperties: false })
 export type ServiceSettings = Static<typeof ServiceSettings>
 
@@ -79,6 +85,8 @@ const SERVICE_ENV: Record<keyof ServiceSettings, string> = {
   healthGraceSeconds: 'HEALTH_GRACE_SECONDS', cordonedAlertMinutes: 'CORDONED_ALERT_MINUTES', healthCheckIntervalMs: 'HEALTH_CHECK_INTERVAL_MS',
   metricsPollSeconds: 'METRICS_POLL_SECONDS', metricsHistorySamples: 'METRICS_HISTORY_SAMPLES',
   changeRateLimitMax: 'CHANGE_RATE_LIMIT_MAX', changeRateLimitWindowSeconds: 'CHANGE_RATE_LIMIT_WINDOW_SECONDS',
+  autoscalingIntervalSeconds: 'AUTOSCALING_INTERVAL_SECONDS', scaleUpStabilizationSeconds: 'SCALE_UP_STABILIZATION_SECONDS',
+  scaleDownStabilizationSeconds: 'SCALE_DOWN_STABILIZATION_SECONDS',
 }
 
 /** Seed option -> environment variable: enableAutoScaling -> ENABLE_AUTO_SCALING. */

@@ -1,0 +1,93 @@
+// Autoscaling recommendations (`app.autoscaling`): the domain's Autoscaler over the watch caches
+// and the live thresholds, evaluated every interval on the leader. Each change of recommendation
+// is a metric and a Kubernetes Event (about our leader Lease). Recommend only: nothing is scaled.
+import fp from 'fastify-plugin'
+import { Counter, Gauge } from 'prom-client'
+import { Autoscaler, type Action, type Thresholds } from '../autoscaling/autoscaler.js'
+import { nodeFacts } from '../selection/fit.js'
+import { recordObjectEvent } from '../kube/events.js'
+import { LEASE_NAME } from '../kube/leader-election.js'
+import type { AutoscalingStatus } from '../schemas/autoscaling.js'
+
+export interface AutoscalingService {
+  autoscaler: Autoscaler
+  status(): AutoscalingStatus
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    autoscaling: AutoscalingService
+  }
+}
+
+export interface AutoscalingPluginOptions {
+  namespace: string
+  start: boolean
+}
+
+const PREFIX = 'streamspace_node_manager_'
+const ACTIONS: Action[] = ['scale_up', 'scale_down', 'none']
+
+export default fp<AutoscalingPluginOptions>(async (app, opts) => {
+  const service = app.settings.service
+  const log = app.log.child({ component: 'autoscaling' })
+  const thresholds = (): Thresholds => {
+    const o = app.settings.options
+    return { scale_up: o.scaleUpThreshold, scale_down: o.scaleDownThreshold, min_nodes: o.minNodes, max_nodes: o.maxNodes }
+  }
+  const changes = new Counter({
+    name: `${PREFIX}autoscaling_recommendation_changes_total`, help: 'Autoscaling recommendation changes, by the action recommended',
+    labelNames: ['action'] as const, registers: [app.metrics.registry],
+  })
+  const autoscaler = new Autoscaler({
+    clock: app.clock,
+    nodes: () => [...app.cluster.nodes.values()].map((n) => nodeFacts(n, app.cluster.podsOn(n.metadata?.name ?? ''))),
+    usage: (name) => {
+      const u = app.cluster.metrics?.latest(name)
+      return u ? { cpuMilli: u.cpuCores * 1000, memoryBytes: u.memoryBytes } : undefined
+    },
+    thresholds,
+    intervalMs: () => service.autoscalingIntervalSeconds * 1000,
+    scaleUpWindowMs: () => service.scaleUpStabilizationSeconds * 1000,
+    scaleDownWindowMs: () => service.scaleDownStabilizationSeconds * 1000,
+    active: () => app.health.isLeader() && app.cluster.synced,
+    onChange: (next, prev) => {
+      changes.inc({ action: next.action })
+      log.info({ action: next.action, current: next.current_nodes, desired: next.desired_nodes, reason: next.reason }, 'autoscaling recommendation changed')
+      if (prev === undefined && next.action === 'none') return
+      recordObjectEvent(app.kube, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', name: LEASE_NAME, namespace: opts.namespace }, {
+        reason: next.action === 'scale_up' ? 'ScaleUpRecommended' : next.action === 'scale_down' ? 'ScaleDownRecommended' : 'NoScalingRecommended',
+        message: `${next.action}: ${next.current_nodes} -> ${next.desired_nodes} nodes: ${next.reason}`,
+      }).catch((err: unknown) => log.warn({ err }, 'could not record the autoscaling Event'))
+    },
+  })
+  new Gauge({
+    name: `${PREFIX}autoscaling_recommendation`, help: '1 for the action the autoscaling recommendation currently says (scale_up, scale_down, none)',
+    labelNames: ['action'] as const, registers: [app.metrics.registry],
+    collect() {
+      const cur = autoscaler.recommendation?.action
+      for (const a of ACTIONS) this.set({ action: a }, cur === a ? 1 : 0)
+    },
+  })
+  new Gauge({
+    name: `${PREFIX}autoscaling_desired_nodes`, help: 'Nodes the autoscaling recommendation wants (clamped to [minNodes, maxNodes])',
+    registers: [app.metrics.registry],
+    collect() { const r = autoscaler.recommendation; if (r) this.set(r.desired_nodes) },
+  })
+  const status = (): AutoscalingStatus => {
+    const t = thresholds()
+    return {
+      enabled: app.settings.options.enableAutoScaling,
+      provider: 'none',
+      leader: app.health.isLeader(),
+      thresholds: { ...t, scale_up_window_seconds: service.scaleUpStabilizationSeconds, scale_down_window_seconds: service.scaleDownStabilizationSeconds, interval_seconds: service.autoscalingIntervalSeconds },
+      utilization: autoscaler.lastUtilization ?? null,
+      recommendation: autoscaler.recommendation ?? null,
+      history: autoscaler.changes,
+      last_action: autoscaler.lastAction ?? null,
+    }
+  }
+  app.decorate('autoscaling', { autoscaler, status } satisfies AutoscalingService)
+  if (opts.start) app.addHook('onReady', async () => { autoscaler.start() })
+  app.addHook('preClose', async () => { await autoscaler.stop() })
+}, { name: 'autoscaling', dependencies: ['kube', 'metrics', 'settings', 'health'] })
