@@ -4,14 +4,16 @@ import t from 'tap'
 import { eachBackend } from '../helpers/backend.js'
 import { startService } from '../helpers/service.js'
 import { FakeClock } from '../helpers/clock.js'
-import { waitFor } from '../helpers/fixtures.js'
-import { appPod, call, endSession, node, nodeState, sessionPod, until } from './helpers.js'
+import { ensureNamespace, waitFor } from '../helpers/fixtures.js'
+import { appPod, call, endSession, node, nodeState, NS, sessionPod, until } from './helpers.js'
 import type { Maintenance } from '../../src/maintenance/types.js'
 
 const iso = (ms: number) => new Date(ms).toISOString()
 const ACTIVE = ['cordoned', 'waiting_for_sessions', 'draining']
 
 eachBackend(t, 'maintenance plans', async (t, b) => {
+  // The Lease lives there; with a fake clock the elector's retry after a failed create would wait forever.
+  await ensureNamespace(b.clients, NS)
   const clock = new FakeClock(Date.now())
   const svc = await startService(b.kc, { clock, env: { CHANGE_RATE_LIMIT_MAX: '100000' } })
   t.teardown(() => svc.close())
