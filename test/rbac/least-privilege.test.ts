@@ -88,11 +88,13 @@ const FEATURE_CHECKS: FeatureCheck[] = [
   { feature: 'leader election: read and renew the Lease', run: (s) => leader(s) },
   // Runtime configuration: the ConfigMap is deleted before each run, so the PUT must create it; then
   // the watch (list/watch by name) must have read it back for GET to answer.
-  { feature: 'runtime configuration: create its ConfigMap', run: (s) => config(s) },
+  { feature: 'runtime configuration and maintenance plans: create their ConfigMaps', run: async (s) => {
+    const res = await config(s)
+    return res.status === 200 ? plan(s, true) : res
+  } },
   { feature: 'runtime configuration: watch its ConfigMap', run: (s) => config(s) },
   { feature: 'runtime configuration: read and update its ConfigMap', run: (s) => config(s) },
   // Maintenance plans live in a ConfigMap: the first plan creates it (deleted before that check).
-  { feature: 'maintenance plans: create their ConfigMap', run: (s) => plan(s, true) },
   { feature: 'maintenance plans: read and write their ConfigMap', run: (s) => plan(s, false) },
 ]
 
