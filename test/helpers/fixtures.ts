@@ -59,7 +59,12 @@ export async function createNode(clients: KubeClients, f: NodeFixture): Promise<
   const body: V1Node = {
     metadata: {
       name: f.name,
-      labels: { 'kubernetes.io/hostname': f.name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', ...f.labels },
+      // The beta OS and arch labels too, as a kubelet registers: otherwise the node lifecycle
+      // controller adds them just after, a write that races tests comparing resourceVersions.
+      labels: {
+        'kubernetes.io/hostname': f.name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64',
+        'beta.kubernetes.io/os': 'linux', 'beta.kubernetes.io/arch': 'amd64', ...f.labels,
+      },
       ...(f.createdAgoSeconds !== undefined ? { creationTimestamp: new Date(Date.now() - f.createdAgoSeconds * 1000) } : {}),
     },
     spec: { taints: f.taints, unschedulable: f.unschedulable },
