@@ -39,29 +39,7 @@ function eventName(node: string, now: Date): string {
 /** Creates a core/v1 Event about `node`. Throws a KubeError if the API refuses it. */
 export async function recordNodeEvent(clients: KubeClients, node: NodeRef, event: NodeEventSpec, opts: NodeEventOptions = {}): Promise<CoreV1Event> {
   const name = node.metadata?.name ?? ''
-  const namespace = opts.namespace ?? 'default'
-  const component = opts.component ?? EVENT_COMPONENT
-  const now = opts.now ?? new Date()
-  const body: CoreV1Event = {
-    apiVersion: 'v1',
-    kind: 'Event',
-    metadata: { name: eventName(name, now), namespace },
-    involvedObject: { apiVersion: 'v1', kind: 'Node', name, uid: node.metadata?.uid ?? name },
-    reason: event.reason,
-    message: event.message.slice(0, 1024),
-    type: event.type ?? 'Normal',
-    source: { component },
-    firstTimestamp: now,
-    lastTimestamp: now,
-    count: 1,
-    reportingComponent: component,
-    reportingInstance: hostname(),
-  }
-  try {
-    return await clients.core.createNamespacedEvent({ namespace, body })
-  } catch (err) {
-    throw toKubeError(err, `create events in namespace ${namespace}`)
-  }
+  return recordEvent(clients, { apiVersion: 'v1', kind: 'Node', name, uid: node.metadata?.uid ?? name }, event, opts)
 }
 
 /** Every Event this service recorded about Nodes in one namespace (all pages). */
@@ -80,18 +58,27 @@ export async function listOwnNodeEvents(clients: KubeClients, namespace = 'defau
   return out
 }
 
-/** A namespaced object an Event is about, e.g. our ConfigMap. */
-export interface InvolvedObject { apiVersion: string; kind: string; name: string; namespace: string; uid?: string }
+/** What an Event is about: a cluster-scoped object (no namespace, e.g. a Node) or a namespaced one (e.g. our ConfigMap). */
+export interface InvolvedObject { apiVersion: string; kind: string; name: string; namespace?: string; uid?: string }
 
-/** Creates a core/v1 Event about a namespaced object, in that object's namespace. Throws a KubeError if refused. */
-export async function recordObjectEvent(clients: KubeClients, obj: InvolvedObject, event: NodeEventSpec, opts: Omit<NodeEventOptions, 'namespace'> = {}): Promise<CoreV1Event> {
+/**
+ * Creates a core/v1 Event about `obj`, in opts.namespace, else the object's own namespace, else
+ * "default" (the only one a real API server accepts for a cluster-scoped object such as a Node).
+ * Throws a KubeError if the API refuses it.
+ */
+export async function recordEvent(clients: KubeClients, obj: InvolvedObject, event: NodeEventSpec, opts: NodeEventOptions = {}): Promise<CoreV1Event> {
+  const namespace = opts.namespace ?? obj.namespace ?? 'default'
   const component = opts.component ?? EVENT_COMPONENT
   const now = opts.now ?? new Date()
   const body: CoreV1Event = {
     apiVersion: 'v1',
     kind: 'Event',
-    metadata: { name: eventName(obj.name, now), namespace: obj.namespace },
-    involvedObject: { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.name, namespace: obj.namespace, ...(obj.uid ? { uid: obj.uid } : {}) },
+    metadata: { name: eventName(obj.name, now), namespace },
+    involvedObject: {
+      apiVersion: obj.apiVersion, kind: obj.kind, name: obj.name,
+      ...(obj.namespace !== undefined ? { namespace: obj.namespace } : {}),
+      ...(obj.uid ? { uid: obj.uid } : {}),
+    },
     reason: event.reason,
     message: event.message.slice(0, 1024),
     type: event.type ?? 'Normal',
@@ -103,8 +90,8 @@ export async function recordObjectEvent(clients: KubeClients, obj: InvolvedObjec
     reportingInstance: hostname(),
   }
   try {
-    return await clients.core.createNamespacedEvent({ namespace: obj.namespace, body })
+    return await clients.core.createNamespacedEvent({ namespace, body })
   } catch (err) {
-    throw toKubeError(err, `create events in namespace ${obj.namespace}`)
+    throw toKubeError(err, `create events in namespace ${namespace}`)
   }
 }

@@ -13,7 +13,7 @@ import { diffOptions, PluginOptions, validateOptions, validateSettings, type Liv
 import { Failure, invalid } from '../errors.js'
 import type { KubeClients } from './client.js'
 import { isConflict, isNotFound, toKubeError } from './errors.js'
-import { recordObjectEvent } from './events.js'
+import { recordEvent } from './events.js'
 import { RUNTIME_CONFIG_NAME } from './permissions.js'
 import { systemClock, type Clock } from '../clock.js'
 import { Reflector, type RawObject } from './reflector.js'
@@ -256,7 +256,7 @@ export class RuntimeConfig {
   private async recordEvent(actor: ConfigActor, changes: OptionChange[], asked: Record<string, unknown>, cm: V1ConfigMap): Promise<string[]> {
     const what = changes.length ? describeChanges(changes) : `set ${Object.keys(asked).join(', ')} (effective values unchanged)`
     try {
-      await recordObjectEvent(this.opts.clients, { apiVersion: 'v1', kind: 'ConfigMap', name: this.name, namespace: this.opts.namespace, uid: cm.metadata?.uid ?? this.uid },
+      await recordEvent(this.opts.clients, { apiVersion: 'v1', kind: 'ConfigMap', name: this.name, namespace: this.opts.namespace, uid: cm.metadata?.uid ?? this.uid },
         { reason: 'RuntimeConfigChanged', message: `${what} by ${actor.username} (user_id ${actor.user_id}) via StreamSpace Node Manager` })
       return []
     } catch (err) {
