@@ -5,11 +5,12 @@
 //   > src/routes/ and src/schemas/
 //   > domain rooms: src/nodes/ src/drain/ src/health/ src/autoscaling/ src/selection/ src/maintenance/
 //   > src/kube/
-//   > config and small shared helpers: src/config.ts, src/clock.ts, src/errors.ts
+//   > config and small shared helpers: src/config.ts, src/clock.ts, src/errors.ts, and src/shared/
+//     (pure code that imports nothing at all, so the browser app may use it too)
 // src/sim/ stands apart (an independent Kubernetes), src/ui/ is the browser app. test/ and scripts/
 // may import anything.
 const ROOMS = '(nodes|drain|health|autoscaling|selection|maintenance)'
-const SHARED = '^src/(config|clock|errors)[.]ts$'
+const SHARED = '^src/((config|clock|errors)[.]ts$|shared/)'
 const FASTIFY = '^node_modules/(fastify|fastify-plugin|@fastify/[^/]+)/'
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -28,6 +29,13 @@ module.exports = {
       comment: 'config, clock and errors sit under everything else, so anything may use them without pulling in a layer above.',
       from: { path: SHARED },
       to: { path: '^src/', pathNot: SHARED },
+    },
+    {
+      name: 'shared-modules-are-pure',
+      severity: 'error',
+      comment: 'src/shared holds rules the service and the admin UI must apply alike (e.g. Kubernetes label validation), so both run one code instead of a copy: it runs in the browser too, so it imports nothing outside src/shared (no product module, no package, no Node built-in).',
+      from: { path: '^src/shared/' },
+      to: { pathNot: '^src/shared/' },
     },
     {
       name: 'kube-knows-no-room-above-it',
@@ -102,9 +110,9 @@ module.exports = {
     {
       name: 'ui-is-a-separate-app',
       severity: 'error',
-      comment: 'The admin UI runs in the browser and talks to the service over HTTP: it may share the wire shapes (src/schemas) and nothing else, and the service serves its built files, never imports them.',
+      comment: 'The admin UI runs in the browser and talks to the service over HTTP: it may share the wire shapes (src/schemas) and the pure rules of src/shared (one code for the service and the browser), nothing else; the service serves its built files, never imports them.',
       from: { path: '^src/ui/' },
-      to: { path: '^src/', pathNot: ['^src/ui/', '^src/schemas/'] },
+      to: { path: '^src/', pathNot: ['^src/ui/', '^src/schemas/', '^src/shared/'] },
     },
     {
       name: 'product-does-not-import-ui',

@@ -16,9 +16,9 @@ function newest(path) {
   return Math.max(0, ...readdirSync(path).map((f) => newest(join(path, f))))
 }
 
-// The UI takes only types from the service (src/schemas, erased in the build): its own folder and
-// its dependencies decide the bundle.
-const sources = ['src/ui', 'package-lock.json']
+// The UI takes only types from the service's wire shapes (src/schemas, erased in the build) and the
+// pure rules of src/shared (bundled): those, its own folder and its dependencies decide the bundle.
+const sources = ['src/ui', 'src/shared', 'package-lock.json']
 const fresh = () => existsSync(built) && statSync(built).mtimeMs >= Math.max(...sources.map((p) => join(root, p)).filter(existsSync).map(newest))
 if (fresh()) process.exit(0)
 

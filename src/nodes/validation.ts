@@ -1,95 +1,29 @@
-// Kubernetes validation of label keys and values and of taints, with the API server's own rules
-// and messages (k8s.io/apimachinery/pkg/util/validation: IsQualifiedName, IsValidLabelValue,
-// IsDNS1123Subdomain; core validation of taint effects). Each violation names the field and the rule.
+// The domain's checks of label and taint fields: Kubernetes' own rules (src/shared/validation.ts,
+// which the admin UI runs too) turned into Failures of kind "invalid" that name the field and the
+// rule, and the guard rail on keys Kubernetes manages.
 import { invalid } from '../errors.js'
-
-export const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const
-export type TaintEffect = (typeof TAINT_EFFECTS)[number]
-
-const QUALIFIED_NAME_MAX = 63
-const LABEL_VALUE_MAX = 63
-const DNS1123_SUBDOMAIN_MAX = 253
-
-const qualifiedNameRe = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/
-const labelValueRe = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/
-const dns1123SubdomainRe = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
-
-const QUALIFIED_NAME_RULE = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
-const LABEL_VALUE_RULE = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
-const DNS1123_SUBDOMAIN_RULE = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
-
-/** Problems with a label or taint key (IsQualifiedName); empty when valid. */
-export function qualifiedNameErrors(key: string): string[] {
-  const errs: string[] = []
-  const parts = key.split('/')
-  let name: string
-  if (parts.length === 1) {
-    name = parts[0]
-  } else if (parts.length === 2) {
-    const prefix = parts[0]
-    name = parts[1]
-    if (prefix.length === 0) {
-      errs.push('prefix part must be non-empty')
-    } else {
-      if (prefix.length > DNS1123_SUBDOMAIN_MAX) errs.push(`prefix part must be no more than ${DNS1123_SUBDOMAIN_MAX} characters`)
-      if (!dns1123SubdomainRe.test(prefix)) errs.push(`prefix part ${DNS1123_SUBDOMAIN_RULE} (e.g. 'example.com')`)
-    }
-  } else {
-    return [`a qualified name ${QUALIFIED_NAME_RULE} (e.g. 'MyName', 'my.name' or '123-abc'), with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`]
-  }
-  if (name.length === 0) errs.push('name part must be non-empty')
-  else if (name.length > QUALIFIED_NAME_MAX) errs.push(`name part must be no more than ${QUALIFIED_NAME_MAX} characters`)
-  if (name.length > 0 && !qualifiedNameRe.test(name)) errs.push(`name part ${QUALIFIED_NAME_RULE} (e.g. 'MyName', 'my.name' or '123-abc')`)
-  return errs
-}
-
-/** Problems with a label or taint value (IsValidLabelValue); empty when valid. */
-export function labelValueErrors(value: string): string[] {
-  const errs: string[] = []
-  if (value.length > LABEL_VALUE_MAX) errs.push(`must be no more than ${LABEL_VALUE_MAX} characters`)
-  if (!labelValueRe.test(value)) errs.push(`${LABEL_VALUE_RULE} (e.g. 'MyValue', 'my_value' or '12345')`)
-  return errs
-}
-
-export function isTaintEffect(effect: string): effect is TaintEffect {
-  return (TAINT_EFFECTS as readonly string[]).includes(effect)
-}
+import {
+  invalidValueMessage, isSystemManagedKey, labelValueErrors, qualifiedNameErrors, taintEffectErrors, type TaintEffect,
+} from '../shared/validation.js'
 
 export interface FieldProblem { field: string; value: string; rule: string }
 
-function fail(field: string, value: string, rules: string[]): never {
+function check(field: string, value: string, rules: string[]): void {
+  if (!rules.length) return
   const problems: FieldProblem[] = rules.map((rule) => ({ field, value, rule }))
-  throw invalid(`Invalid value for ${field} ${JSON.stringify(value)}: ${rules.join('; ')}`, { problems })
+  throw invalid(invalidValueMessage(field, value, rules), { problems })
 }
 
 export function checkKey(key: string, field = 'key'): void {
-  const errs = qualifiedNameErrors(key)
-  if (errs.length) fail(field, key, errs)
+  check(field, key, qualifiedNameErrors(key))
 }
 
 export function checkValue(value: string, field = 'value'): void {
-  const errs = labelValueErrors(value)
-  if (errs.length) fail(field, value, errs)
+  check(field, value, labelValueErrors(value))
 }
 
 export function checkEffect(effect: string, field = 'effect'): asserts effect is TaintEffect {
-  if (!isTaintEffect(effect)) fail(field, effect, [`unsupported taint effect: must be one of ${TAINT_EFFECTS.join(', ')}`])
-}
-
-/**
- * Keys under kubernetes.io/ and k8s.io/ (and their subdomains, e.g. topology.kubernetes.io/zone)
- * are set by the kubelet, the node controller and the cloud provider. Admin-owned exceptions:
- * node-role.kubernetes.io/ (roles) and node-restriction.kubernetes.io/ (which Kubernetes reserves
- * for admins: kubelets may not set it).
- */
-const ADMIN_PREFIXES = ['node-role.kubernetes.io', 'node-restriction.kubernetes.io']
-
-export function isSystemManagedKey(key: string): boolean {
-  const slash = key.indexOf('/')
-  if (slash < 0) return false
-  const prefix = key.slice(0, slash)
-  if (ADMIN_PREFIXES.includes(prefix)) return false
-  return ['kubernetes.io', 'k8s.io'].some((d) => prefix === d || prefix.endsWith('.' + d))
+  check(field, effect, taintEffectErrors(effect))
 }
 
 /** The guard rail: refuse a system-managed key unless the admin says force. */
