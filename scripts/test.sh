@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 mkdir -p .cache
 # Debian's packages download while the Go builds below use the CPU: Prometheus, promtool and
 # Alertmanager (the metrics, rules and alert tests), then Chromium (the admin UI's browser tests,
-# driven by playwright-core). One after the other: they share apt's locks.
-( bash scripts/setup-monitoring.sh && bash scripts/setup-chromium.sh ) > .cache/setup-debian.log 2>&1 &
+# driven by playwright-core), then redis-server (StreamSpace's session store in the revocation
+# tests). One after the other: they share apt's locks.
+( bash scripts/setup-monitoring.sh && bash scripts/setup-chromium.sh && bash scripts/setup-redis.sh ) > .cache/setup-debian.log 2>&1 &
 debian=$!
 # The real kube-apiserver, etcd and controller-manager the apiserver backend runs (built once,
 # cached in .cache/kube). Skipped only when TEST_BACKENDS leaves the real server out.

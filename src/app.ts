@@ -9,6 +9,7 @@ import { systemClock, type Clock } from './clock.js'
 import errors, { frameworkErrors } from './plugins/errors.js'
 import settings from './plugins/settings.js'
 import auth from './plugins/auth.js'
+import sessionStore from './plugins/session-store.js'
 import kube from './plugins/kube.js'
 import nodeReads from './plugins/nodes.js'
 import metrics from './plugins/metrics.js'
@@ -95,6 +96,12 @@ export async function buildApp(opts: AppOptions) {
   await app.register(streamspaceNodes)
   await app.register(changeRateLimit, { max: opts.config.service.changeRateLimitMax, timeWindowMs: opts.config.service.changeRateLimitWindowSeconds * 1000 })
   await app.register(metrics)
+  await app.register(sessionStore, {
+    url: opts.config.service.sessionStoreUrl,
+    cacheMs: opts.config.service.sessionStoreCacheSeconds * 1000,
+    timeoutMs: opts.config.service.sessionStoreTimeoutMs,
+    clock: opts.clock,
+  })
   await app.register(drains, { sessionSelector: opts.config.service.sessionLabelSelector })
   await app.register(healthMonitor, { namespace: opts.namespace ?? opts.config.service.podNamespace ?? 'streamspace', start: opts.startCaches ?? true })
   await app.register(selection, { random: opts.random })

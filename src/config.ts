@@ -56,6 +56,12 @@ export const ServiceSettings = Type.Object({
   /** Node changes (labels, taints, cordon) one user may make per window; over it, 429. */
   changeRateLimitMax: Type.Integer({ default: 120, minimum: 1, maximum: 100000 }),
   changeRateLimitWindowSeconds: Type.Integer({ default: 60, minimum: 1, maximum: 86400 }),
+  /** StreamSpace's Redis (redis:// or rediss://): tokens whose session:<jti> key is gone are refused (revocation). */
+  sessionStoreUrl: Type.Optional(Type.String({ pattern: '^rediss?://[^\\s]+$' })),
+  /** How long one session-store answer is reused per token (a logout takes effect within this). */
+  sessionStoreCacheSeconds: Type.Number({ default: 2, minimum: 0, maximum: 5 }),
+  /** How long a session-store lookup may take before the request is refused with 503. */
+  sessionStoreTimeoutMs: Type.Integer({ default: 1000, minimum: 50, maximum: 10000 }),
   /** How often the leader evaluates the autoscaling recommendation. */
   autoscalingIntervalSeconds: Type.Number({ default: 30, minimum: 0.1, maximum: 3600 }),
   /** Utilization must stay above scaleUpThreshold this long before scale_up is recommended. */
@@ -87,6 +93,7 @@ const SERVICE_ENV: Record<keyof ServiceSettings, string> = {
   changeRateLimitMax: 'CHANGE_RATE_LIMIT_MAX', changeRateLimitWindowSeconds: 'CHANGE_RATE_LIMIT_WINDOW_SECONDS',
   autoscalingIntervalSeconds: 'AUTOSCALING_INTERVAL_SECONDS', scaleUpStabilizationSeconds: 'SCALE_UP_STABILIZATION_SECONDS',
   scaleDownStabilizationSeconds: 'SCALE_DOWN_STABILIZATION_SECONDS',
+  sessionStoreUrl: 'SESSION_STORE_URL', sessionStoreCacheSeconds: 'SESSION_STORE_CACHE_SECONDS', sessionStoreTimeoutMs: 'SESSION_STORE_TIMEOUT_MS',
 }
 
 /** Seed option -> environment variable: enableAutoScaling -> ENABLE_AUTO_SCALING. */
@@ -111,6 +118,7 @@ function fromEnv(schema: TSchema, env: NodeJS.ProcessEnv, names: Record<string, 
 function describeRule(schema: TSchema, key: string): string {
   const prop = (schema as { properties: Record<string, Record<string, unknown>> }).properties[key]
   if (!prop) return 'is not a known setting'
+  if (prop.pattern) return `must match ${prop.pattern as string}`
   if (prop.anyOf) return `must be one of ${(prop.anyOf as { const: string }[]).map((s) => JSON.stringify(s.const)).join(', ')}`
   if (prop.minimum !== undefined && prop.maximum !== undefined) return `must be ${prop.type === 'integer' ? 'an integer' : 'a number'} from ${prop.minimum} to ${prop.maximum}`
   if (prop.type === 'string' && prop.minLength) return `must be a string of at least ${prop.minLength} characters`

@@ -1,9 +1,11 @@
 // StreamSpace admin JWTs: HS256 with the shared secret, exp and iss required (the library skips the issuer check when iss is absent), nbf honoured,
 // a small clock tolerance. `app.requireAdmin` is the onRequest hook for every route under the
-// prefix: no/invalid/expired token -> 401, valid but not role=admin -> 403.
+// prefix: no/invalid/expired token -> 401, valid but not role=admin -> 403. Other plugins add
+// checks of a verified token with `app.addTokenCheck` (session-store: revocation through Redis);
+// they run after the signature and claims are verified and before the role is looked at.
 import fp from 'fastify-plugin'
 import jwt from '@fastify/jwt'
-import type { onRequestHookHandler } from 'fastify'
+import type { FastifyRequest, onRequestHookHandler } from 'fastify'
 import { Failure } from '../errors.js'
 
 export interface StreamSpaceClaims {
@@ -28,9 +30,14 @@ declare module '@fastify/jwt' {
   }
 }
 
+/** A further check of a verified token: throws a Failure to refuse it. */
+export type TokenCheck = (claims: StreamSpaceClaims, request: FastifyRequest) => Promise<void>
+
 declare module 'fastify' {
   interface FastifyInstance {
     requireAdmin: onRequestHookHandler
+    /** Adds a check every verified token must pass (in the order added), before the role check. */
+    addTokenCheck(check: TokenCheck): void
   }
 }
 
@@ -45,6 +52,8 @@ export default fp<AuthOptions>(async (app, opts) => {
     sign: { algorithm: 'HS256', iss: opts.issuer },
     verify: { algorithms: ['HS256'], allowedIss: opts.issuer, requiredClaims: ['exp', 'iss'], clockTolerance: 5000 },
   })
+  const checks: TokenCheck[] = []
+  app.decorate('addTokenCheck', (check: TokenCheck) => { checks.push(check) })
   app.decorate('requireAdmin', async function (request) {
     if (!request.headers.authorization) throw new Failure('unauthenticated', 'Missing bearer token: send Authorization: Bearer <StreamSpace JWT>')
     try {
@@ -57,6 +66,7 @@ export default fp<AuthOptions>(async (app, opts) => {
             : 'invalid token'
       throw new Failure('unauthenticated', `Unauthorized: ${why}`)
     }
+    for (const check of checks) await check(request.user, request)
     if (request.user.role !== 'admin') throw new Failure('forbidden', `Forbidden: role "${request.user.role}" is not admin`)
   } satisfies onRequestHookHandler)
 }, { name: 'auth', dependencies: ['errors'] })
