@@ -3,9 +3,10 @@
 // with a JSON merge patch of its own key: writers of different plans never overwrite each other,
 // and no resourceVersion dance is needed for that. A plan's own writes come from one place at a
 // time (the replica that creates it, then the leader), so per-key last-write-wins is enough.
-import { PatchStrategy, setHeaderOptions, type V1ConfigMap } from '@kubernetes/client-node'
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node'
 import type { KubeClients } from './client.js'
-import { isConflict, isNotFound, toKubeError } from './errors.js'
+import { OwnConfigMap } from './configmap.js'
+import { toKubeError } from './errors.js'
 import { MAINTENANCE_CONFIGMAP_NAME } from './permissions.js'
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
@@ -19,47 +20,18 @@ export interface PlanStore {
 
 export function configMapPlanStore(clients: KubeClients, namespace: string, name: string = MAINTENANCE_CONFIGMAP_NAME): PlanStore {
   const key = (id: string) => `${id}.json`
-  const read = async (): Promise<V1ConfigMap | undefined> => {
-    try {
-      return await clients.core.readNamespacedConfigMap({ name, namespace })
-    } catch (err) {
-      if (isNotFound(err)) return undefined
-      throw toKubeError(err, `get configmaps/${name} in namespace ${namespace}`)
-    }
-  }
+  const cm = new OwnConfigMap(clients, namespace, name, 'maintenance')
   return {
     async list() {
-      const cm = await read()
       const out = new Map<string, string>()
-      for (const [k, v] of Object.entries(cm?.data ?? {})) if (k.endsWith('.json')) out.set(k.slice(0, -5), v)
+      for (const [k, v] of Object.entries((await cm.read())?.data ?? {})) if (k.endsWith('.json')) out.set(k.slice(0, -5), v)
       return out
     },
     async get(id) {
-      return (await read())?.data?.[key(id)]
+      return (await cm.read())?.data?.[key(id)]
     },
     async put(id, json) {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await clients.core.patchNamespacedConfigMap({ name, namespace, body: { data: { [key(id)]: json } } }, mergePatch)
-          return
-        } catch (err) {
-          if (!isNotFound(err)) throw toKubeError(err, `patch configmaps/${name} in namespace ${namespace}`)
-        }
-        try {
-          await clients.core.createNamespacedConfigMap({
-            namespace,
-            body: {
-              metadata: { name, namespace, labels: { 'app.kubernetes.io/name': 'streamspace-node-manager', 'app.kubernetes.io/component': 'maintenance' } },
-              data: { [key(id)]: json },
-            },
-          })
-          return
-        } catch (err) {
-          // Another replica created it first: patch it.
-          if (!isConflict(err) && (err as { code?: number }).code !== 409) throw toKubeError(err, `create configmaps in namespace ${namespace}`)
-          if (attempt > 2) throw toKubeError(err, `create configmaps in namespace ${namespace}`)
-        }
-      }
+      await cm.mergeData({ [key(id)]: json })
     },
   }
 }

@@ -12,7 +12,8 @@ import type { KubeConfig, V1ConfigMap } from '@kubernetes/client-node'
 import { diffOptions, PluginOptions, validateOptions, validateSettings, type LiveOptions, type OptionChange } from '../config.js'
 import { Failure, invalid } from '../errors.js'
 import type { KubeClients } from './client.js'
-import { isConflict, isNotFound, toKubeError } from './errors.js'
+import { OwnConfigMap } from './configmap.js'
+import { isConflict } from './errors.js'
 import { recordEvent } from './events.js'
 import { RUNTIME_CONFIG_NAME } from './permissions.js'
 import { systemClock, type Clock } from '../clock.js'
@@ -74,6 +75,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 export class RuntimeConfig {
   readonly name: string
   readonly reflector: Reflector<ConfigMapObject | null>
+  private readonly cm: OwnConfigMap
   /** The options set through PUT, as the ConfigMap last seen holds them. */
   private overrides: Overrides = {}
   private rv: string | undefined
@@ -81,6 +83,7 @@ export class RuntimeConfig {
 
   constructor(private readonly opts: RuntimeConfigOptions) {
     this.name = opts.name ?? RUNTIME_CONFIG_NAME
+    this.cm = new OwnConfigMap(opts.clients, opts.namespace, this.name, 'runtime-config')
     this.reflector = new Reflector<ConfigMapObject | null>({
       kc: opts.kc,
       path: `/api/v1/namespaces/${encodeURIComponent(opts.namespace)}/configmaps`,
@@ -170,9 +173,9 @@ export class RuntimeConfig {
     let attempts = 0
     for (;;) {
       attempts++
-      const current = await this.read()
+      const current = await this.cm.read()
       let stored: Overrides
-      try { stored = parseOverrides(current ?? undefined) } catch { stored = {} }
+      try { stored = parseOverrides(current) } catch { stored = {} }
       const next: Overrides = { ...stored }
       for (const [k, v] of Object.entries(asked)) {
         if (v === null) delete next[k as keyof PluginOptions]
@@ -214,43 +217,13 @@ export class RuntimeConfig {
     else this.opts.log.info({ audit: entry }, line)
   }
 
-  private async read(): Promise<V1ConfigMap | null> {
-    try {
-      return await this.opts.clients.core.readNamespacedConfigMap({ name: this.name, namespace: this.opts.namespace })
-    } catch (err) {
-      if (isNotFound(err)) return null
-      throw toKubeError(err, `get configmaps/${this.name} in namespace ${this.opts.namespace}`)
-    }
-  }
-
   /** Creates the ConfigMap, or replaces it conditionally on the resourceVersion read. A 409 passes through. */
-  private async write(current: V1ConfigMap | null, overrides: Overrides, actor: ConfigActor): Promise<V1ConfigMap> {
+  private write(current: V1ConfigMap | undefined, overrides: Overrides, actor: ConfigActor): Promise<V1ConfigMap> {
     const ordered = Object.fromEntries(OPTION_NAMES.filter((k) => k in overrides).map((k) => [k, overrides[k]]))
-    const annotations = {
-      ...(current?.metadata?.annotations ?? {}),
+    return this.cm.write(current, { ...(current?.data ?? {}), [OPTIONS_KEY]: JSON.stringify(ordered, null, 2) + '\n' }, {
       'streamspace.io/changed-by': actor.username,
       'streamspace.io/changed-at': new Date((this.opts.clock ?? systemClock).now()).toISOString(),
-    }
-    const body: V1ConfigMap = {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: {
-        ...(current?.metadata ?? {}),
-        name: this.name,
-        namespace: this.opts.namespace,
-        labels: { ...(current?.metadata?.labels ?? {}), 'app.kubernetes.io/name': 'streamspace-node-manager', 'app.kubernetes.io/component': 'runtime-config' },
-        annotations,
-      },
-      data: { ...(current?.data ?? {}), [OPTIONS_KEY]: JSON.stringify(ordered, null, 2) + '\n' },
-    }
-    const ns = this.opts.namespace
-    try {
-      if (!current) return await this.opts.clients.core.createNamespacedConfigMap({ namespace: ns, body })
-      return await this.opts.clients.core.replaceNamespacedConfigMap({ name: this.name, namespace: ns, body })
-    } catch (err) {
-      if (isConflict(err)) throw err
-      throw toKubeError(err, `${current ? 'update' : 'create'} configmaps${current ? '/' + this.name : ''} in namespace ${ns}`)
-    }
+    })
   }
 
   private async recordEvent(actor: ConfigActor, changes: OptionChange[], asked: Record<string, unknown>, cm: V1ConfigMap): Promise<string[]> {
