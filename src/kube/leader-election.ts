@@ -12,10 +12,8 @@ import type { KubeConfig } from '@kubernetes/client-node'
 import { requestJson } from './raw.js'
 import { isConflict, isNotFound, toKubeError } from './errors.js'
 import { systemClock, type Clock } from './reflector.js'
+// The Lease's name is declared with its permissions (LEADER_LEASE_NAME in permissions.ts).
 import { LEADER_LEASE_NAME } from './permissions.js'
-
-/** The Lease's name: declared with its permissions. */
-export const LEASE_NAME = LEADER_LEASE_NAME
 
 export interface LeaseSpec {
   holderIdentity?: string | null
@@ -41,7 +39,7 @@ export interface LeaseClient {
   update(lease: Lease, signal?: AbortSignal): Promise<Lease>
 }
 
-export function apiLeaseClient(kc: KubeConfig, namespace: string, name: string = LEASE_NAME): LeaseClient {
+export function apiLeaseClient(kc: KubeConfig, namespace: string, name: string = LEADER_LEASE_NAME): LeaseClient {
   const base = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`
   return {
     async get(signal) {
@@ -225,7 +223,7 @@ export class LeaderElector {
         const created = await this.client.create({
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
-          metadata: { name: LEASE_NAME },
+          metadata: { name: LEADER_LEASE_NAME },
           spec: { holderIdentity: this.identity, leaseDurationSeconds: durationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
         }, signal)
         this.observe(created, this.clock.now())

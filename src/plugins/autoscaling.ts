@@ -6,7 +6,7 @@ import { Counter, Gauge } from 'prom-client'
 import { Autoscaler, type Action, type Thresholds } from '../autoscaling/autoscaler.js'
 import { nodeFacts } from '../selection/fit.js'
 import { recordEvent } from '../kube/events.js'
-import { LEASE_NAME } from '../kube/leader-election.js'
+import { LEADER_LEASE_NAME } from '../kube/permissions.js'
 import type { AutoscalingStatus } from '../schemas/autoscaling.js'
 
 export interface AutoscalingService {
@@ -55,7 +55,7 @@ export default fp<AutoscalingPluginOptions>(async (app, opts) => {
       changes.inc({ action: next.action })
       log.info({ action: next.action, current: next.current_nodes, desired: next.desired_nodes, reason: next.reason }, 'autoscaling recommendation changed')
       if (prev === undefined && next.action === 'none') return
-      recordEvent(app.kube, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', name: LEASE_NAME, namespace: opts.namespace }, {
+      recordEvent(app.kube, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', name: LEADER_LEASE_NAME, namespace: opts.namespace }, {
         reason: next.action === 'scale_up' ? 'ScaleUpRecommended' : next.action === 'scale_down' ? 'ScaleDownRecommended' : 'NoScalingRecommended',
         message: `${next.action}: ${next.current_nodes} -> ${next.desired_nodes} nodes: ${next.reason}`,
       }).catch((err: unknown) => log.warn({ err }, 'could not record the autoscaling Event'))

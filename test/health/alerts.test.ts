@@ -10,7 +10,7 @@ import { createNode, waitFor } from '../helpers/fixtures.js'
 import { makeToken, startService, type Service } from '../helpers/service.js'
 import { startAlertmanager, type Alertmanager } from '../helpers/alertmanager.js'
 import { fingerprint, type WebhookMessage } from '../../src/health/alerts.js'
-import { LEASE_NAME } from '../../src/kube/leader-election.js'
+import { LEADER_LEASE_NAME } from '../../src/kube/permissions.js'
 import { setReadyThroughStatus } from '../helpers/node-status.js'
 
 const ENV = (am: Alertmanager, extra: Record<string, string> = {}) => ({
@@ -73,7 +73,7 @@ t.test('alerts through a real Alertmanager', async (t) => {
     t.ok(health.last_check, 'last_check set')
     const events = await b.clients.core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.kind=Node,involvedObject.name=w1' })
     t.equal(events.items.filter((e) => e.reason === 'StreamSpaceNodeNotReady').length, 1, 'one Warning Event on the node')
-    const lease = await b.clients.coordination.readNamespacedLease({ name: LEASE_NAME, namespace: 'streamspace' })
+    const lease = await b.clients.coordination.readNamespacedLease({ name: LEADER_LEASE_NAME, namespace: 'streamspace' })
     t.equal(lease.spec?.holderIdentity, health.leader.identity, 'the Lease in POD_NAMESPACE names the leader')
 
     await setReadyThroughStatus(b.clients, 'w1', 'True')

@@ -11,7 +11,7 @@ import { makeToken, TEST_JWT_SECRET, API_PREFIX } from '../helpers/service.js'
 import { freePort, startAlertmanager } from '../helpers/alertmanager.js'
 import { setReadyThroughStatus } from '../helpers/node-status.js'
 import type { WebhookMessage } from '../../src/health/alerts.js'
-import { LEASE_NAME } from '../../src/kube/leader-election.js'
+import { LEADER_LEASE_NAME } from '../../src/kube/permissions.js'
 
 interface Replica { name: string; url: string; proc: ChildProcess; log: string[] }
 
@@ -71,7 +71,7 @@ t.test('SIGKILL of the leader: takeover within lease + retry, no alert lost or d
   await waitFor(() => firing('w1') === 1 && firing('w3') === 1, 10_000, 'w1 and w3 paged')
   await waitFor(async () => (await ours()).length === 2, 5000, 'w1 and w3 in Alertmanager')
 
-  const before = await b.clients.coordination.readNamespacedLease({ name: LEASE_NAME, namespace: 'streamspace' })
+  const before = await b.clients.coordination.readNamespacedLease({ name: LEADER_LEASE_NAME, namespace: 'streamspace' })
   const lastRenew = new Date(before.spec!.renewTime as unknown as string).getTime()
   leader.proc.kill('SIGKILL')
   const killedAt = Date.now()
@@ -80,7 +80,7 @@ t.test('SIGKILL of the leader: takeover within lease + retry, no alert lost or d
   await setReadyThroughStatus(b.clients, 'w3', 'True')
   await waitFor(async () => (await health(other)).leader.is_self, 30_000, 'takeover')
   const tookOver = Date.now()
-  const lease = await b.clients.coordination.readNamespacedLease({ name: LEASE_NAME, namespace: 'streamspace' })
+  const lease = await b.clients.coordination.readNamespacedLease({ name: LEADER_LEASE_NAME, namespace: 'streamspace' })
   t.equal(lease.spec?.holderIdentity, other.name, 'the Lease names the survivor')
   t.equal(lease.spec?.leaseTransitions, 1, 'one transition')
   const sinceKill = tookOver - killedAt
@@ -112,6 +112,6 @@ t.test('SIGKILL of the leader: takeover within lease + retry, no alert lost or d
   t.same(await ourEvents(), ['StreamSpaceNodeNotReady', 'StreamSpaceNodeNotReadyResolved'], 'one firing and one resolved Event on w1')
   other.proc.kill('SIGTERM')
   await new Promise<void>((r) => other.proc.once('exit', () => r()))
-  const released = await b.clients.coordination.readNamespacedLease({ name: LEASE_NAME, namespace: 'streamspace' })
+  const released = await b.clients.coordination.readNamespacedLease({ name: LEADER_LEASE_NAME, namespace: 'streamspace' })
   t.equal(released.spec?.holderIdentity ?? '', '', 'SIGTERM releases the Lease')
 })

@@ -8,8 +8,8 @@ import { NODE_MANAGER_USER } from '../helpers/apiserver.js'
 import { ensureNamespace, waitFor } from '../helpers/fixtures.js'
 import { FakeClock } from '../helpers/clock.js'
 import { kubeConfigFromFile } from '../../src/kube/client.js'
-import { apiLeaseClient, LEASE_NAME, LeaderElector, type Lease, type LeaseClient } from '../../src/kube/leader-election.js'
-import { NAMESPACED_PERMISSIONS, roleRules } from '../../src/kube/permissions.js'
+import { apiLeaseClient, LeaderElector, type Lease, type LeaseClient } from '../../src/kube/leader-election.js'
+import { LEADER_LEASE_NAME, NAMESPACED_PERMISSIONS, roleRules } from '../../src/kube/permissions.js'
 
 let nsCounter = 0
 async function freshNamespace(b: Backend): Promise<string> {
@@ -182,5 +182,5 @@ t.test('refuses timings client-go refuses', async (t) => {
   const client = {} as LeaseClient
   t.throws(() => new LeaderElector({ client, identity: 'x', leaseDurationMs: 10_000, renewDeadlineMs: 10_000 }), /leaseDuration/)
   t.throws(() => new LeaderElector({ client, identity: 'x', renewDeadlineMs: 2_000, retryPeriodMs: 2_000 }), /renewDeadline/)
-  t.equal(LEASE_NAME, 'streamspace-node-manager')
+  t.equal(LEADER_LEASE_NAME, 'streamspace-node-manager')
 })

@@ -8,8 +8,7 @@ import { NODE_MANAGER_USER } from '../helpers/apiserver.js'
 import { createDaemonSet, createNode, createPDB, createPod, createReplicaSet, ensureNamespace } from '../helpers/fixtures.js'
 import { startService, waitFor, type Service } from '../helpers/service.js'
 import { kubeConfigFromFile } from '../../src/kube/client.js'
-import { clusterRoleRules, MAINTENANCE_CONFIGMAP_NAME, NAMESPACED_PERMISSIONS, REQUIRED_PERMISSIONS, roleRules, RUNTIME_CONFIG_NAME, type PermissionRule } from '../../src/kube/permissions.js'
-import { LEASE_NAME } from '../../src/kube/leader-election.js'
+import { clusterRoleRules, LEADER_LEASE_NAME, MAINTENANCE_CONFIGMAP_NAME, NAMESPACED_PERMISSIONS, REQUIRED_PERMISSIONS, roleRules, RUNTIME_CONFIG_NAME, type PermissionRule } from '../../src/kube/permissions.js'
 
 if (!backendNames().includes('apiserver')) {
   t.comment('TEST_BACKENDS leaves out the real API server: least privilege is proven only there')
@@ -197,7 +196,7 @@ async function bindRole(b: Backend, rules: readonly PermissionRule[], namespaced
   })
   // The namespaced rules (the Lease) as a Role in the service's namespace.
   await ensureNamespace(b.clients, 'streamspace')
-  await b.clients.coordination.deleteNamespacedLease({ name: LEASE_NAME, namespace: 'streamspace' }).catch(() => undefined)
+  await b.clients.coordination.deleteNamespacedLease({ name: LEADER_LEASE_NAME, namespace: 'streamspace' }).catch(() => undefined)
   await b.clients.core.deleteNamespacedConfigMap({ name: RUNTIME_CONFIG_NAME, namespace: 'streamspace' }).catch(() => undefined)
   await rbac.deleteNamespacedRoleBinding({ name, namespace: 'streamspace' }).catch(() => undefined)
   await rbac.deleteNamespacedRole({ name, namespace: 'streamspace' }).catch(() => undefined)
