@@ -5,6 +5,7 @@
 import t from 'tap'
 import { KubernetesObjectApi } from '@kubernetes/client-node'
 import { backendNames, startBackend } from '../helpers/backend.js'
+import { crd } from '../helpers/crds.js'
 import { createNode, createPod, createReplicaSet, ensureNamespace, kubeRequest } from '../helpers/fixtures.js'
 import { startService, waitFor } from '../helpers/service.js'
 import { kubeConfigFromFile } from '../../src/kube/client.js'
@@ -29,18 +30,11 @@ if (!backendNames().includes('apiserver')) {
     const kubeconfig = ['--kubeconfig', b.kubeconfigPath]
 
     for (const c of CRDS) {
-      const res = await kubeRequest(b.kc, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
-        apiVersion: 'apiextensions.k8s.io/v1',
-        kind: 'CustomResourceDefinition',
+      const res = await kubeRequest(b.kc, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd({
+        ...c, version: 'v1',
         // A *.k8s.io group needs an approved API review, as the real Gateway API CRDs carry.
-        metadata: { name: `${c.plural}.${c.group}`, annotations: c.group.endsWith('.k8s.io') ? { 'api-approved.kubernetes.io': 'https://github.com/kubernetes-sigs/gateway-api/pull/3328' } : {} },
-        spec: {
-          group: c.group,
-          scope: 'Namespaced',
-          names: { kind: c.kind, plural: c.plural, singular: c.kind.toLowerCase(), listKind: `${c.kind}List` },
-          versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
-        },
-      })
+        annotations: c.group.endsWith('.k8s.io') ? { 'api-approved.kubernetes.io': 'https://github.com/kubernetes-sigs/gateway-api/pull/3328' } : {},
+      }))
       t.equal(res.status, 201, `CRD ${c.kind}: ${res.status}`)
     }
     await waitEstablished(b.kc)

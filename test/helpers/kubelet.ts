@@ -18,11 +18,10 @@ import {
   makeInformer,
   setHeaderOptions,
   V1MicroTime,
-  type Informer,
-  type ObjectCache,
   type V1Node,
   type V1Pod,
 } from '@kubernetes/client-node'
+import { codeOf, startInformers, stopInformers, type Watched } from './informers.js'
 
 export interface FakeKubeletOptions {
   /** When set, a deleted pod lingers this long, whatever its grace period (seconds), as in the sim. */
@@ -30,8 +29,6 @@ export interface FakeKubeletOptions {
   /** How often node Leases are renewed (seconds). */
   heartbeatSeconds?: number
 }
-
-type Watched<T extends { metadata?: object }> = Informer<T> & ObjectCache<T>
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
 const strategicPatch = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch)
@@ -46,10 +43,6 @@ function nodeReady(node: V1Node): boolean {
 
 function podReadyStatus(pod: V1Pod): string | undefined {
   return pod.status?.conditions?.find((c) => c.type === 'Ready')?.status
-}
-
-function codeOf(err: unknown): number | undefined {
-  return (err as { code?: number }).code
 }
 
 export class FakeKubelet {
@@ -88,13 +81,7 @@ export class FakeKubelet {
       const name = node.metadata?.name
       if (name && nodeReady(node)) for (const pod of this.pods.list()) if (pod.spec?.nodeName === name) this.handlePod(pod)
     })
-    for (const informer of [this.pods, this.nodes] as Watched<V1Pod | V1Node>[]) {
-      // An informer stops on a watch error; start it again (it relists) until we are stopped.
-      informer.on('error', () => {
-        if (!this.stopped) setTimeout(() => { if (!this.stopped) informer.start().catch((e) => this.errors.push(e)) }, 300)
-      })
-    }
-    await Promise.all([this.pods.start(), this.nodes.start()])
+    await startInformers([this.pods, this.nodes], () => this.stopped, this.errors)
     const every = (this.opts.heartbeatSeconds ?? 10) * 1000
     void this.heartbeat()
     this.heartbeatTimer = setInterval(() => { void this.heartbeat() }, every)
@@ -105,8 +92,7 @@ export class FakeKubelet {
     clearInterval(this.heartbeatTimer)
     for (const { timer } of this.removals.values()) clearTimeout(timer)
     this.removals.clear()
-    // stop() makes the informers' watches end with an AbortError: nothing to report.
-    await Promise.all([this.pods.stop(), this.nodes.stop()]).catch(() => {})
+    await stopInformers([this.pods, this.nodes])
   }
 
   /**

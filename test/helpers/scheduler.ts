@@ -4,11 +4,10 @@
 // subresource as kube-scheduler does. Pods that fit nowhere stay Pending and are tried again every
 // second and whenever a node changes. The simulator's own scheduler (src/sim/scheduler.ts) applies
 // the same rules.
-import { CoreV1Api, KubeConfig, makeInformer, type Informer, type ObjectCache, type V1Node, type V1Pod } from '@kubernetes/client-node'
+import { CoreV1Api, KubeConfig, makeInformer, type V1Node, type V1Pod } from '@kubernetes/client-node'
 import { scheduleNode } from '../../src/sim/scheduler.js'
 import { Store } from '../../src/sim/store.js'
-
-type Watched<T extends { metadata?: object }> = Informer<T> & ObjectCache<T>
+import { startInformers, stopInformers, type Watched } from './informers.js'
 
 export class FakeScheduler {
   private readonly core: CoreV1Api
@@ -30,19 +29,14 @@ export class FakeScheduler {
     this.pods.on('update', (p) => this.schedule(p))
     this.nodes.on('add', () => this.scheduleAll())
     this.nodes.on('update', () => this.scheduleAll())
-    for (const informer of [this.pods, this.nodes] as Watched<V1Pod | V1Node>[]) {
-      informer.on('error', () => {
-        if (!this.stopped) setTimeout(() => { if (!this.stopped) informer.start().catch((e) => this.errors.push(e)) }, 300)
-      })
-    }
-    await Promise.all([this.pods.start(), this.nodes.start()])
+    await startInformers([this.pods, this.nodes], () => this.stopped, this.errors)
     this.timer = setInterval(() => this.scheduleAll(), 1000)
   }
 
   async stop(): Promise<void> {
     this.stopped = true
     clearInterval(this.timer)
-    await Promise.all([this.pods.stop(), this.nodes.stop()]).catch(() => {})
+    await stopInformers([this.pods, this.nodes])
   }
 
   private scheduleAll(): void {

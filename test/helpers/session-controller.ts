@@ -7,21 +7,16 @@
 // kubelet stand-in turn the Deployment into a running pod (startBackend's workloadControllers).
 import {
   AppsV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, makeInformer, setHeaderOptions,
-  type Informer, type KubernetesListObject, type KubernetesObject, type ObjectCache, type V1Deployment,
+  type KubernetesListObject, type KubernetesObject, type V1Deployment,
 } from '@kubernetes/client-node'
 import { desiredReplicas, sessionDeployment, sessionPhase } from '../../src/sim/sessions.js'
-
-type Watched<T extends { metadata?: object }> = Informer<T> & ObjectCache<T>
+import { codeOf, startInformers, stopInformers, type Watched } from './informers.js'
 type Session = KubernetesObject & { spec?: { user?: string; template?: string; state?: string }; status?: { phase?: string } }
 
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
 const GROUP = 'stream.space'
 const VERSION = 'v1alpha1'
 const PLURAL = 'sessions'
-
-function codeOf(err: unknown): number | undefined {
-  return (err as { code?: number }).code
-}
 
 export class SessionController {
   private readonly apps: AppsV1Api
@@ -53,17 +48,12 @@ export class SessionController {
     this.deployments.on('add', onDeployment)
     this.deployments.on('update', onDeployment)
     this.deployments.on('delete', onDeployment)
-    for (const informer of [this.sessions, this.deployments] as Watched<KubernetesObject>[]) {
-      informer.on('error', () => {
-        if (!this.stopped) setTimeout(() => { if (!this.stopped) informer.start().catch((e) => this.errors.push(e)) }, 300)
-      })
-    }
-    await Promise.all([this.sessions.start(), this.deployments.start()])
+    await startInformers([this.sessions, this.deployments], () => this.stopped, this.errors)
   }
 
   async stop(): Promise<void> {
     this.stopped = true
-    await Promise.all([this.sessions.stop(), this.deployments.stop()]).catch(() => {})
+    await stopInformers([this.sessions, this.deployments])
   }
 
   private enqueue(namespace: string, name: string): void {
