@@ -183,3 +183,45 @@ t.test('SIGTERM during a drain held by a PodDisruptionBudget', { skip: simOnly }
 t.test('SIGKILL during a drain held by a PodDisruptionBudget', { skip: simOnly }, async (t) => {
   await crashDuringDrain(t, 'SIGKILL')
 })
+
+interface Plan { id: string; state: string; message?: string; nodes: { name: string; state: string; message?: string }[] }
+
+t.test('SIGKILL of the leader during a maintenance plan\'s drain: the restarted service resumes the plan and it finishes', { skip: simOnly }, async (t) => {
+  const b = await startBackend('sim', { podTerminateSeconds: 1 })
+  t.teardown(() => b.close())
+  const node = 'plan'
+  const { ns, may, web } = await fixture(b, node)
+  const before = await podUids(b)
+  const first = await startProcess(t, b, `${node}-1`)
+  const getPlan = async (p: Proc, id: string) => (await (await api(p, `/maintenance/${id}`)).json()) as Plan
+  await waitFor(async () => (await (await api(first, '/cluster/health')).json() as { leader: { is_self: boolean } }).leader.is_self, 30_000, 'first process leads')
+  const created = await api(first, '/maintenance', { method: 'POST', json: { nodes: [node], reason: 'kernel upgrade', drain: { timeout_seconds: 300 } } })
+  const body = await created.json() as Plan & { message?: string }
+  t.equal(created.status, 201, body.message ?? '')
+  const id = body.id
+  await waitFor(async () => {
+    const st = await drainStatus(first, node)
+    return st.phase === 'running' && st.evicted.length === 3 && st.pending.length === 2 && st.pending.every((p) => p.pdb === 'web')
+  }, 30_000, 'the plan\'s drain: api pods evicted, web pods held by PDB web')
+  t.equal((await getPlan(first, id)).nodes[0]!.state, 'draining')
+
+  first.child.kill('SIGKILL')
+  await first.exited
+  await new Promise((r) => setTimeout(r, 1000))
+  t.ok(await isCordoned(b.clients, node), 'the node stays cordoned')
+  t.same(deletedSince(before, await podUids(b)), may.deletedWhileBlocked, 'only the api pods are gone')
+
+  // The budget allows it now; the restarted service takes the Lease once the dead leader's expires
+  // (15 s) and carries on with the plan from its stored step.
+  await createPod(b.clients, { namespace: ns, name: 'web-3', node: `${node}-c`, owner: web, labels: { app: 'web' } })
+  await createPod(b.clients, { namespace: ns, name: 'web-4', node: `${node}-c`, owner: web, labels: { app: 'web' } })
+  const second = await startProcess(t, b, `${node}-2`)
+  let last: Plan | undefined
+  await waitFor(async () => (last = await getPlan(second, id)).state === 'succeeded', 90_000, 'the plan succeeds after the restart')
+    .catch((err: Error) => { throw new Error(`${err.message}; last: ${JSON.stringify(last)}`) })
+  t.equal(last!.nodes[0]!.state, 'drained', last!.nodes[0]!.message ?? '')
+  t.ok(await isCordoned(b.clients, node), 'drained and still cordoned (until the plan is completed)')
+  t.same(deletedSince(before, await podUids(b)), may.deleted, 'in all, exactly what kubectl drain deletes')
+  second.child.kill('SIGTERM')
+  t.equal((await second.exited).code, 0)
+})

@@ -197,7 +197,8 @@ t.test('fault soak: 30% 5xx, 200 ms latency, watches dropped every 5 s', { skip:
   t.same(freshness.slice(0, 20), [], `reads not marked stale showed every write acknowledged ${FRESH_WITHIN_MS} ms before (${reads.checked} reads checked)`)
   t.same(badWrites.slice(0, 20), [], 'every write answered 2xx (showing the change) or 502/503 with a message')
   t.same(lost.slice(0, 20), [], `every acknowledged write is on its node (${acks.length} acknowledged)`)
-  t.ok(acks.length >= WRITERS * 2, `writes got through despite the faults (${acks.length})`)
+  // A passing 503 is retried (up to 3 times) inside a change: before that, half the writes failed.
+  t.ok(acks.length >= 0.75 * writesTotal, `most writes got through despite the faults (${acks.length} of ${writesTotal})`)
   t.ok(injected.errors_503 > 0 && injected.watches_dropped > 0, 'faults were injected')
   t.ok(convergedMs >= 0 && convergedMs <= CONVERGE_WITHIN_MS, `converged ${convergedMs} ms after the faults stopped`)
 })
