@@ -70,6 +70,8 @@ export class Reflector<T> {
   private readonly watcher: Watch
   private readonly clock: Clock
   private running: Promise<void> | undefined
+  /** Events the current (or last) watch delivered. */
+  private watchReceived = 0
 
   constructor(private readonly opts: ReflectorOptions<T>) {
     this.watcher = newWatch(opts.kc)
@@ -104,12 +106,13 @@ export class Reflector<T> {
       // Every reconnect after a failed or fruitless attempt waits: never a tight loop against the server.
       if (backoff > 0) await this.clock.sleep(backoff * (0.75 + Math.random() * 0.5), signal)
       if (signal.aborted) break
+      let watchStarted: number | undefined
       try {
         if (needList) {
           await this.list(signal)
           needList = false
         }
-        const started = this.clock.now()
+        const started = watchStarted = this.clock.now()
         const { outcome, received } = await this.watchOnce(signal)
         if (outcome === 'gone') needList = true
         // A watch that ended by itself after a while, or that delivered something, was healthy.
@@ -119,7 +122,12 @@ export class Reflector<T> {
       } catch (err) {
         if (signal.aborted) break
         this.restarts++
-        backoff = next()
+        // A watch that worked (delivered something, or lived a while) and then broke (a cut
+        // connection, an API server restart) is one failure, not the latest of a series: reconnect
+        // at once. Its backoff counts again from the start if that reconnect fails too.
+        const brokeAfterWorking = watchStarted !== undefined &&
+          (this.watchReceived > 0 || this.clock.now() - watchStarted >= MIN_HEALTHY_WATCH_MS)
+        backoff = brokeAfterWorking ? 0 : next()
         if (err instanceof Gone || kubeStatusOf(err) === 410 || (err as { statusCode?: number }).statusCode === 410) {
           needList = true
           continue
@@ -159,6 +167,7 @@ export class Reflector<T> {
       let gone = false
       let failure: WatchError | undefined
       let received = 0
+      this.watchReceived = 0
       let settled = false
       const finish = (err: unknown) => {
         if (settled) return
@@ -186,6 +195,7 @@ export class Reflector<T> {
           return
         }
         received++
+        this.watchReceived = received
         const rv = obj.metadata?.resourceVersion
         if (rv) this.resourceVersion = rv
         if (type === 'BOOKMARK') return

@@ -6,7 +6,7 @@
 // No Fastify in here: the caller passes the Kubernetes clients, the pods on a node (from the watch cache), the audit sink and a logger.
 import type { V1Node, V1Taint, V1Toleration } from '@kubernetes/client-node'
 import type { KubeClients } from '../kube/client.js'
-import { isConflict, isNotFound } from '../kube/errors.js'
+import { isConflict, isNotFound, KubeError, kubeStatusOf } from '../kube/errors.js'
 import { recordNodeEvent, type NodeEventSpec } from '../kube/events.js'
 import {
   CORDON_REASON, CORDONED_AT, CORDONED_BY, patchNodeLabels, patchNodeTaints, patchNodeUnschedulable, readNode, rfc3339, toWireTaint, type WireTaint,
@@ -53,6 +53,8 @@ export interface NodeChangeDeps {
   log?: Logger
   /** Attempts before giving up on a node that keeps conflicting. Default 32. */
   maxAttempts?: number
+  /** Retries of a passing API failure (503, 504, unreachable) before answering it. Default 3. */
+  transientRetries?: number
   now?: () => Date
 }
 
@@ -68,7 +70,20 @@ export interface ChangeResult {
 export interface TaintInput { key: string; value?: string; effect: string }
 
 const DEFAULT_MAX_ATTEMPTS = 32
+const DEFAULT_TRANSIENT_RETRIES = 3
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * A passing failure of the API server, worth another try: 503 (unavailable, overloaded), 504
+ * (timeout), or no answer at all. Every step of a change is safe to repeat: the read, the label
+ * merge patch (the same labels again), the taint patch (guarded by resourceVersion: if the lost
+ * answer's write did land, the retry gets 409, re-reads and finds the change made).
+ */
+function isTransient(err: unknown): boolean {
+  const code = kubeStatusOf(err)
+  if (code === 503 || code === 504) return true
+  return code === undefined && err instanceof KubeError && err.kind === 'unavailable'
+}
 
 interface Step {
   node: V1Node
@@ -89,7 +104,9 @@ async function change(
   extra?: () => Promise<number>,
 ): Promise<ChangeResult> {
   const maxAttempts = deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS
+  const transientRetries = deps.transientRetries ?? DEFAULT_TRANSIENT_RETRIES
   let attempts = 0
+  let transient = 0
   const audit = (outcome: AuditEntry['outcome'], more: Partial<AuditEntry> = {}) => {
     deps.audit({ action, node: name, actor, request, outcome, attempts, ...more })
   }
@@ -105,6 +122,11 @@ async function change(
         const warning = result.changed && result.event ? await event(deps, result.node, result.event) : undefined
         return { node: result.node, changed: result.changed, warnings: warning ? [warning] : [], ...(affectedPods === undefined ? {} : { affectedPods }) }
       } catch (err) {
+        if (isTransient(err) && transient < transientRetries) {
+          // Backoff 200 ms doubling, jittered: the API server gets a moment, the caller little delay.
+          await sleep(200 * 2 ** transient++ * (0.5 + Math.random() * 0.5))
+          continue
+        }
         if (!isConflict(err)) throw err
         if (attempts >= maxAttempts) {
           throw new Failure('conflict', `nodes/${name} kept changing under us: gave up after ${attempts} conflicting attempts; try again`)

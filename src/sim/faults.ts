@@ -16,6 +16,22 @@ export interface FaultSpec {
   watchErrorCode: number
 }
 
+/** How many of each fault the server has injected since it started. */
+export interface FaultCounts {
+  /** Requests answered 503 by errorRate. */
+  errors: number
+  /** update/patch requests answered 409 by conflictRate. */
+  conflicts: number
+  /** Answers held back by latencyMs. */
+  delayed: number
+  /** Watch streams the server ended by dropWatchMs. */
+  watchesDropped: number
+  /** Watches answered with an ERROR event by watchErrorCode. */
+  watchErrors: number
+}
+
+export const noFaultCounts = (): FaultCounts => ({ errors: 0, conflicts: 0, delayed: 0, watchesDropped: 0, watchErrors: 0 })
+
 export const NO_FAULTS: FaultSpec = { errorRate: 0, latencyMs: 0, dropWatchMs: 0, conflictRate: 0, watchErrorCode: 0 }
 
 /** Deterministic fraction: with rate r, exactly one request in 1/r is chosen, evenly spread. */

@@ -4,12 +4,12 @@
 // wires), its seed (seed.ts), and the HTTP server (server.ts).
 import { writeFile } from 'node:fs/promises'
 import { Cluster } from './cluster.js'
-import { NO_FAULTS, type FaultSpec } from './faults.js'
+import { NO_FAULTS, type FaultCounts, type FaultSpec } from './faults.js'
 import { kubeconfigFor } from './kubeconfig.js'
 import { seedCluster } from './seed.js'
 import { ApiHttpServer, type SimRequest } from './server.js'
 
-export type { FaultSpec } from './faults.js'
+export type { FaultSpec, FaultCounts } from './faults.js'
 export type { SimRequest } from './server.js'
 export { Cluster } from './cluster.js'
 
@@ -46,6 +46,8 @@ export interface SimCluster {
   kubeconfig(): string
   writeKubeconfig(file: string): Promise<void>
   faults: FaultSpec
+  /** How many faults have been injected so far, by kind. */
+  readonly faultCounts: FaultCounts
   requests: { entries: SimRequest[]; reset(): void; count(pred: (r: SimRequest) => boolean): number }
   suspend(): void
   resume(): void
@@ -101,6 +103,9 @@ export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
     },
     set faults(next: FaultSpec) {
       Object.assign(faults, next)
+    },
+    get faultCounts() {
+      return { ...server.injected }
     },
     kubeconfig,
     async writeKubeconfig(file: string) {

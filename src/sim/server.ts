@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Cluster } from './cluster.js'
-import { RateGate, type FaultSpec } from './faults.js'
+import { RateGate, noFaultCounts, type FaultCounts, type FaultSpec } from './faults.js'
 import { readBody, sendError, sendJson, sendText, typedJson, withType } from './http.js'
 import { apiVersionOf, discoveryDoc, idOf } from './kinds.js'
 import { list } from './lists.js'
@@ -46,6 +46,8 @@ export class ApiHttpServer {
   private readonly watches: WatchHub
   private readonly errorGate = new RateGate()
   private readonly conflictGate = new RateGate()
+  /** Faults injected so far. */
+  readonly injected: FaultCounts = noFaultCounts()
   private readonly dropTimer: NodeJS.Timeout
   private suspended = false
 
@@ -62,7 +64,7 @@ export class ApiHttpServer {
     })
     // dropWatchMs is live: changing it affects watches already open.
     this.dropTimer = setInterval(() => {
-      if (this.opts.faults.dropWatchMs > 0) this.watches.endOlderThan(this.opts.faults.dropWatchMs)
+      if (this.opts.faults.dropWatchMs > 0) this.injected.watchesDropped += this.watches.endOlderThan(this.opts.faults.dropWatchMs)
     }, 25)
     this.dropTimer.unref()
   }
@@ -126,12 +128,17 @@ export class ApiHttpServer {
     const resource = route ? route.def.plural + (route.sub ? `/${route.sub}` : '') : ''
     this.record({ method, path, query, watch: !!route?.watch, verb: route?.verb ?? method.toLowerCase(), resource })
 
-    if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs))
+    if (faults.latencyMs > 0) {
+      this.injected.delayed++
+      await new Promise((r) => setTimeout(r, faults.latencyMs))
+    }
     if (res.destroyed) return
     if (!route?.watch && this.errorGate.hit(faults.errorRate)) {
+      this.injected.errors++
       throw new ApiError(503, 'ServiceUnavailable', 'the server is currently unable to handle the request (injected fault)')
     }
     if (route?.watch && faults.watchErrorCode > 0) {
+      this.injected.watchErrors++
       const code = faults.watchErrorCode
       const err = code === 504
         ? new ApiError(504, 'Timeout', `Too large resource version: ${query.resourceVersion ?? ''}, current: ${this.cluster.store.rv} (injected fault)`,
@@ -161,7 +168,10 @@ export class ApiHttpServer {
       sendJson(res, 200, metricsGet(cluster.store, def, ns, name, query))
       return
     }
-    if ((verb === 'update' || verb === 'patch') && this.conflictGate.hit(faults.conflictRate)) throw conflict(def.plural, name ?? '', def.group)
+    if ((verb === 'update' || verb === 'patch') && this.conflictGate.hit(faults.conflictRate)) {
+      this.injected.conflicts++
+      throw conflict(def.plural, name ?? '', def.group)
+    }
 
     const accept = String(req.headers.accept ?? '')
     const table = /as=Table/.test(accept) ? (query.includeObject ?? 'Metadata') : undefined

@@ -26,9 +26,17 @@ export class WatchHub {
   }
 
   /** Destroys the watches open for at least ms (the drop-watch fault). */
-  endOlderThan(ms: number): void {
+  /** Ends the watches open for at least ms; returns how many. */
+  endOlderThan(ms: number): number {
     const now = Date.now()
-    for (const [end, started] of this.open) if (now - started >= ms) end()
+    let n = 0
+    for (const [end, started] of this.open) {
+      if (now - started >= ms) {
+        end()
+        n++
+      }
+    }
+    return n
   }
 
   serve(req: IncomingMessage, res: ServerResponse, route: Route, query: Record<string, string>, table: string | undefined): void {
