@@ -45,6 +45,15 @@ export async function patchNodeLabels(clients: KubeClients, name: string, labels
   }
 }
 
+/** Sets (string) or removes (null) annotations with a merge patch, as `kubectl annotate` does. */
+export async function patchNodeAnnotations(clients: KubeClients, name: string, annotations: Record<string, string | null>): Promise<V1Node> {
+  try {
+    return await clients.core.patchNode({ name, body: { metadata: { annotations } } }, mergePatch)
+  } catch (err) {
+    throw toKubeError(err, `patch nodes/${name}`)
+  }
+}
+
 /**
  * Replaces spec.taints with a strategic merge patch, as `kubectl taint` does, on condition that
  * the node is still at `resourceVersion`. An empty list removes the field (taints: null).
