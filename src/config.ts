@@ -68,6 +68,10 @@ export const ServiceSettings = Type.Object({
   scaleUpStabilizationSeconds: Type.Number({ default: 90, minimum: 0, maximum: 3600 }),
   /** Utilization must stay below scaleDownThreshold this long before scale_down is recommended. */
   scaleDownStabilizationSeconds: Type.Number({ default: 600, minimum: 0, maximum: 86400 }),
+  /** Session protection waits this long after a change of nodes or pods, so a burst is one pass. */
+  sessionProtectionDebounceSeconds: Type.Number({ default: 1, minimum: 0, maximum: 60 }),
+  /** Session protection also checks every node this often, whatever the watches said (safety net). */
+  sessionProtectionResyncSeconds: Type.Number({ default: 300, minimum: 1, maximum: 86400 }),
 }, { additionalProperties: false })
 export type ServiceSettings = Static<typeof ServiceSettings>
 
@@ -94,6 +98,7 @@ const SERVICE_ENV: Record<keyof ServiceSettings, string> = {
   autoscalingIntervalSeconds: 'AUTOSCALING_INTERVAL_SECONDS', scaleUpStabilizationSeconds: 'SCALE_UP_STABILIZATION_SECONDS',
   scaleDownStabilizationSeconds: 'SCALE_DOWN_STABILIZATION_SECONDS',
   sessionStoreUrl: 'SESSION_STORE_URL', sessionStoreCacheSeconds: 'SESSION_STORE_CACHE_SECONDS', sessionStoreTimeoutMs: 'SESSION_STORE_TIMEOUT_MS',
+  sessionProtectionDebounceSeconds: 'SESSION_PROTECTION_DEBOUNCE_SECONDS', sessionProtectionResyncSeconds: 'SESSION_PROTECTION_RESYNC_SECONDS',
 }
 
 /** Seed option -> environment variable: enableAutoScaling -> ENABLE_AUTO_SCALING. */

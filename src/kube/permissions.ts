@@ -19,7 +19,7 @@ export const REQUIRED_PERMISSIONS: readonly PermissionRule[] = [
   { feature: 'node list and watch cache', apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] },
   { feature: 'pod index and drain pod list', apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
   { feature: 'node usage (metrics-server)', apiGroups: ['metrics.k8s.io'], resources: ['nodes'], verbs: ['get', 'list'] },
-  { feature: 'labels, taints, cordon and uncordon', apiGroups: [''], resources: ['nodes'], verbs: ['patch'] },
+  { feature: 'labels, taints, cordon and uncordon, session protection annotations', apiGroups: [''], resources: ['nodes'], verbs: ['patch'] },
   { feature: 'audit events on nodes', apiGroups: [''], resources: ['events'], verbs: ['create'] },
   { feature: 'drain: evict pods', apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
   { feature: 'drain: delete pods (disable_eviction)', apiGroups: [''], resources: ['pods'], verbs: ['delete'] },

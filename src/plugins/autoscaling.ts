@@ -8,12 +8,13 @@ import { nodeFacts } from '../selection/fit.js'
 import { recordEvent } from '../kube/events.js'
 import { patchNodeAnnotations } from '../kube/node-patches.js'
 import { isTerminated } from '../nodes/view.js'
-import { protectionPatch } from '../autoscaling/protection.js'
+import { SessionProtector } from '../autoscaling/protection.js'
 import { LEASE_NAME } from '../kube/leader-election.js'
 import type { AutoscalingStatus } from '../schemas/autoscaling.js'
 
 export interface AutoscalingService {
   autoscaler: Autoscaler
+  protector: SessionProtector
   status(): AutoscalingStatus
 }
 
@@ -91,39 +92,27 @@ export default fp<AutoscalingPluginOptions>(async (app, opts) => {
     }
   }
   // Session protection, autoscaling enabled or not: the leader annotates nodes with session pods
-  // (cluster-autoscaler's scale-down-disabled, Karpenter's do-not-disrupt) and removes only what it added.
-  const protect = async () => {
-    if (!app.health.isLeader() || !app.cluster.synced) return
-    for (const node of app.cluster.nodes.values()) {
-      const name = node.metadata?.name ?? ''
-      let sessions = false
-      for (const p of app.cluster.podsOn(name)) if (p.session && !isTerminated(p)) { sessions = true; break }
-      const patch = protectionPatch(node.metadata?.annotations, sessions)
-      if (!patch) continue
-      try {
-        await patchNodeAnnotations(app.kube, name, patch)
-        log.info({ node: name, sessions, patch }, sessions ? 'node protected from scale-down (sessions)' : 'scale-down protection removed (no sessions)')
-      } catch (err) {
-        log.warn({ err, node: name }, 'could not update the scale-down protection annotations')
-      }
-    }
-  }
-  const protectAbort = new AbortController()
-  let protectLoop: Promise<void> | undefined
-  app.decorate('autoscaling', { autoscaler, status } satisfies AutoscalingService)
-  if (opts.start) {
-    app.addHook('onReady', async () => {
-      autoscaler.start()
-      protectLoop = (async () => {
-        while (!protectAbort.signal.aborted) {
-          await protect()
-          await app.clock.sleep(service.autoscalingIntervalSeconds * 1000, protectAbort.signal)
-        }
-      })()
-    })
-  }
-  app.addHook('preClose', async () => {
-    protectAbort.abort()
-    await Promise.all([autoscaler.stop(), protectLoop])
+  // (cluster-autoscaler's scale-down-disabled, Karpenter's do-not-disrupt) and removes only what it
+  // added, on the watch caches' changes (debounced) and on a periodic resync.
+  const protector = new SessionProtector({
+    source: {
+      nodes: () => app.cluster.nodes.values(),
+      hasSessions: (name) => {
+        for (const p of app.cluster.podsOn(name)) if (p.session && !isTerminated(p)) return true
+        return false
+      },
+      podsVersionOf: (name) => app.cluster.podsVersionOf(name),
+      onChange: (listener) => app.cluster.onChange(listener),
+      synced: () => app.cluster.synced,
+    },
+    clock: app.clock,
+    patch: async (name, annotations, resourceVersion) => { await patchNodeAnnotations(app.kube, name, annotations, resourceVersion) },
+    debounceMs: () => service.sessionProtectionDebounceSeconds * 1000,
+    resyncMs: () => service.sessionProtectionResyncSeconds * 1000,
+    log,
   })
+  app.decorate('autoscaling', { autoscaler, protector, status } satisfies AutoscalingService)
+  if (opts.start) app.addHook('onReady', async () => { autoscaler.start() })
+  app.health.onLeadership(() => protector.startLeading(), () => protector.stopLeading())
+  app.addHook('preClose', async () => { await Promise.all([autoscaler.stop(), protector.stopLeading()]) })
 }, { name: 'autoscaling', dependencies: ['kube', 'metrics', 'settings', 'health'] })

@@ -72,8 +72,8 @@ let drainCount = 0
 const FEATURE_CHECKS: FeatureCheck[] = [
   { feature: 'node list and watch cache', run: (s) => s.api('/nodes') },
   { feature: 'pod index and drain pod list', run: (s) => s.api('/nodes/stats') },
-  { feature: 'labels, taints, cordon and uncordon', run: (s) => s.api('/nodes/w1/labels', { method: 'PUT', json: { key: 'pool', value: `p${Date.now()}` } }) },
-  { feature: 'labels, taints, cordon and uncordon', run: (s) => s.api('/nodes/w1/taints', { method: 'POST', json: { key: 'dedicated', value: `v${Date.now()}`, effect: 'PreferNoSchedule' } }) },
+  { feature: 'labels, taints, cordon and uncordon, session protection annotations', run: (s) => s.api('/nodes/w1/labels', { method: 'PUT', json: { key: 'pool', value: `p${Date.now()}` } }) },
+  { feature: 'labels, taints, cordon and uncordon, session protection annotations', run: (s) => s.api('/nodes/w1/taints', { method: 'POST', json: { key: 'dedicated', value: `v${Date.now()}`, effect: 'PreferNoSchedule' } }) },
   { feature: 'audit events on nodes', run: (s) => s.api('/nodes/w1/labels', { method: 'PUT', json: { key: 'audited', value: `v${Date.now()}` } }) },
   { feature: 'drain: evict pods', run: (s) => drain(s, 'app=evictme') },
   { feature: 'drain: delete pods (disable_eviction)', run: (s) => drain(s, 'app=deleteme', { disable_eviction: true }) },
