@@ -68,6 +68,16 @@ export const ServiceSettings = Type.Object({
   scaleUpStabilizationSeconds: Type.Number({ default: 90, minimum: 0, maximum: 3600 }),
   /** Utilization must stay below scaleDownThreshold this long before scale_down is recommended. */
   scaleDownStabilizationSeconds: Type.Number({ default: 600, minimum: 0, maximum: 86400 }),
+  /** none: recommend only; cluster-api: act through cluster-autoscaler's MachineDeployment annotations and overprovisioning. */
+  autoscalingProvider: Type.Union([Type.Literal('none'), Type.Literal('cluster-api')], { default: 'none' }),
+  /** provider cluster-api: the MachineDeployments (any namespace) whose cluster-autoscaler annotations are managed. */
+  clusterApiSelector: Type.String({ default: 'streamspace.io/autoscaling=enabled', minLength: 1 }),
+  /** provider cluster-api: the image of the overprovisioning pause pods. */
+  overprovisioningImage: Type.String({ default: 'registry.k8s.io/pause:3.10', minLength: 1 }),
+  /** Session protection waits this long after a change of nodes or pods, so a burst is one pass. */
+  sessionProtectionDebounceSeconds: Type.Number({ default: 1, minimum: 0, maximum: 60 }),
+  /** Session protection also checks every node this often, whatever the watches said (safety net). */
+  sessionProtectionResyncSeconds: Type.Number({ default: 300, minimum: 1, maximum: 86400 }),
 }, { additionalProperties: false })
 export type ServiceSettings = Static<typeof ServiceSettings>
 
@@ -94,6 +104,8 @@ const SERVICE_ENV: Record<keyof ServiceSettings, string> = {
   autoscalingIntervalSeconds: 'AUTOSCALING_INTERVAL_SECONDS', scaleUpStabilizationSeconds: 'SCALE_UP_STABILIZATION_SECONDS',
   scaleDownStabilizationSeconds: 'SCALE_DOWN_STABILIZATION_SECONDS',
   sessionStoreUrl: 'SESSION_STORE_URL', sessionStoreCacheSeconds: 'SESSION_STORE_CACHE_SECONDS', sessionStoreTimeoutMs: 'SESSION_STORE_TIMEOUT_MS',
+  autoscalingProvider: 'AUTOSCALING_PROVIDER', clusterApiSelector: 'CLUSTER_API_SELECTOR', overprovisioningImage: 'OVERPROVISIONING_IMAGE',
+  sessionProtectionDebounceSeconds: 'SESSION_PROTECTION_DEBOUNCE_SECONDS', sessionProtectionResyncSeconds: 'SESSION_PROTECTION_RESYNC_SECONDS',
 }
 
 /** Seed option -> environment variable: enableAutoScaling -> ENABLE_AUTO_SCALING. */

@@ -7,6 +7,7 @@ import {
   CustomObjectsApi,
   KubeConfig,
   PolicyV1Api,
+  SchedulingV1Api,
   Watch,
 } from '@kubernetes/client-node'
 
@@ -16,6 +17,7 @@ export interface KubeClients {
   apps: AppsV1Api
   policy: PolicyV1Api
   coordination: CoordinationV1Api
+  scheduling: SchedulingV1Api
   custom: CustomObjectsApi
   watch: Watch
   /** Base URL of the API server, for raw requests (discovery, metrics.k8s.io). */
@@ -31,6 +33,7 @@ export function createKubeClients(kc: KubeConfig): KubeClients {
     apps: kc.makeApiClient(AppsV1Api),
     policy: kc.makeApiClient(PolicyV1Api),
     coordination: kc.makeApiClient(CoordinationV1Api),
+    scheduling: kc.makeApiClient(SchedulingV1Api),
     custom: kc.makeApiClient(CustomObjectsApi),
     watch: newWatch(kc),
     server: cluster.server.replace(/\/+$/, ''),

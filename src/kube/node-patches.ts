@@ -46,6 +46,18 @@ export async function patchNodeLabels(clients: KubeClients, name: string, labels
 }
 
 /**
+ * Sets (string) or removes (null) annotations with a merge patch, as `kubectl annotate` does; with
+ * `resourceVersion`, only if the node is still at it (else 409: the caller re-reads).
+ */
+export async function patchNodeAnnotations(clients: KubeClients, name: string, annotations: Record<string, string | null>, resourceVersion?: string): Promise<V1Node> {
+  try {
+    return await clients.core.patchNode({ name, body: { metadata: { annotations, ...(resourceVersion ? { resourceVersion } : {}) } } }, mergePatch)
+  } catch (err) {
+    throw toKubeError(err, `patch nodes/${name}`)
+  }
+}
+
+/**
  * Replaces spec.taints with a strategic merge patch, as `kubectl taint` does, on condition that
  * the node is still at `resourceVersion`. An empty list removes the field (taints: null).
  */

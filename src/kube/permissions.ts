@@ -15,11 +15,14 @@ export interface PermissionRule {
   resourceNames?: string[]
 }
 
+/** The overprovisioning Deployment (in POD_NAMESPACE) and PriorityClass of AUTOSCALING_PROVIDER=cluster-api. */
+export const OVERPROVISIONING_NAME = 'streamspace-node-manager-overprovisioning'
+
 export const REQUIRED_PERMISSIONS: readonly PermissionRule[] = [
   { feature: 'node list and watch cache', apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] },
   { feature: 'pod index and drain pod list', apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
   { feature: 'node usage (metrics-server)', apiGroups: ['metrics.k8s.io'], resources: ['nodes'], verbs: ['get', 'list'] },
-  { feature: 'labels, taints, cordon and uncordon', apiGroups: [''], resources: ['nodes'], verbs: ['patch'] },
+  { feature: 'labels, taints, cordon and uncordon, session protection annotations', apiGroups: [''], resources: ['nodes'], verbs: ['patch'] },
   { feature: 'audit events on nodes', apiGroups: [''], resources: ['events'], verbs: ['create'] },
   { feature: 'drain: evict pods', apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
   { feature: 'drain: delete pods (disable_eviction)', apiGroups: [''], resources: ['pods'], verbs: ['delete'] },
@@ -27,18 +30,18 @@ export const REQUIRED_PERMISSIONS: readonly PermissionRule[] = [
   { feature: 'drain: name the PodDisruptionBudget that blocks', apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['list'] },
   { feature: 'drain status after a restart (its Events read back)', apiGroups: [''], resources: ['events'], verbs: ['list'] },
   { feature: 'maintenance: hibernate sessions at the deadline', apiGroups: ['stream.space'], resources: ['sessions'], verbs: ['patch'] },
+  // AUTOSCALING_PROVIDER=cluster-api (and, with any provider, removing what it made): the
+  // MachineDeployments are listed in every namespace (one no longer selected may carry our
+  // annotations) and only their annotations are patched; spec.replicas is never written.
+  { feature: 'cluster-api autoscaling: node group annotations', apiGroups: ['cluster.x-k8s.io'], resources: ['machinedeployments'], verbs: ['list', 'patch'] },
+  // The overprovisioning PriorityClass is cluster-scoped: created (cannot be limited by name), then read and deleted by name.
+  { feature: 'cluster-api autoscaling: create the overprovisioning PriorityClass', apiGroups: ['scheduling.k8s.io'], resources: ['priorityclasses'], verbs: ['create'] },
+  { feature: 'cluster-api autoscaling: read and delete the overprovisioning PriorityClass', apiGroups: ['scheduling.k8s.io'], resources: ['priorityclasses'], verbs: ['delete', 'get'], resourceNames: [OVERPROVISIONING_NAME] },
 ]
 
-/** ClusterRole rules: one per (apiGroup, resource set), verbs merged, in a stable order. */
-export function clusterRoleRules(rules: readonly PermissionRule[] = REQUIRED_PERMISSIONS): { apiGroups: string[]; resources: string[]; verbs: string[] }[] {
-  const merged = new Map<string, { apiGroups: string[]; resources: string[]; verbs: Set<string> }>()
-  for (const r of rules) {
-    const key = JSON.stringify([r.apiGroups, r.resources])
-    const entry = merged.get(key) ?? { apiGroups: r.apiGroups, resources: r.resources, verbs: new Set<string>() }
-    for (const v of r.verbs) entry.verbs.add(v)
-    merged.set(key, entry)
-  }
-  return [...merged.values()].map((e) => ({ apiGroups: e.apiGroups, resources: e.resources, verbs: [...e.verbs].sort() }))
+/** ClusterRole rules: one per (apiGroup, resource set, resourceNames), verbs merged, in a stable order. */
+export function clusterRoleRules(rules: readonly PermissionRule[] = REQUIRED_PERMISSIONS): RbacRule[] {
+  return roleRules(rules)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -70,6 +73,8 @@ export const NAMESPACED_PERMISSIONS: readonly NamespacedPermissionRule[] = [
   // PUT P/config reads it and writes it back conditionally on its resourceVersion.
   { feature: 'runtime configuration: read and update its ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'update'], resourceNames: [RUNTIME_CONFIG_NAME] },
   { feature: 'maintenance plans: read and write their ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'patch'], resourceNames: [MAINTENANCE_CONFIGMAP_NAME] },
+  { feature: 'cluster-api autoscaling: create the overprovisioning Deployment', apiGroups: ['apps'], resources: ['deployments'], verbs: ['create'] },
+  { feature: 'cluster-api autoscaling: read, size and delete the overprovisioning Deployment', apiGroups: ['apps'], resources: ['deployments'], verbs: ['delete', 'get', 'patch'], resourceNames: [OVERPROVISIONING_NAME] },
 ]
 
 export interface RbacRule { apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }

@@ -6,11 +6,19 @@ import { Counter, Gauge } from 'prom-client'
 import { Autoscaler, type Action, type Thresholds } from '../autoscaling/autoscaler.js'
 import { nodeFacts } from '../selection/fit.js'
 import { recordEvent } from '../kube/events.js'
-import { LEADER_LEASE_NAME } from '../kube/permissions.js'
+import { patchNodeAnnotations } from '../kube/node-patches.js'
+import { isTerminated } from '../nodes/view.js'
+import { SessionProtector } from '../autoscaling/protection.js'
+import { ClusterApiProvider, PRIORITY_CLASS_VALUE } from '../autoscaling/cluster-api.js'
+import * as capi from '../kube/cluster-api.js'
+import { LEADER_LEASE_NAME, OVERPROVISIONING_NAME } from '../kube/permissions.js'
 import type { AutoscalingStatus } from '../schemas/autoscaling.js'
 
 export interface AutoscalingService {
   autoscaler: Autoscaler
+  protector: SessionProtector
+  /** Always there: with provider none it only removes what cluster-api made before. */
+  clusterApi: ClusterApiProvider
   status(): AutoscalingStatus
 }
 
@@ -78,16 +86,69 @@ export default fp<AutoscalingPluginOptions>(async (app, opts) => {
     const t = thresholds()
     return {
       enabled: app.settings.options.enableAutoScaling,
-      provider: 'none',
+      provider: service.autoscalingProvider,
       leader: app.health.isLeader(),
       thresholds: { ...t, scale_up_window_seconds: service.scaleUpStabilizationSeconds, scale_down_window_seconds: service.scaleDownStabilizationSeconds, interval_seconds: service.autoscalingIntervalSeconds },
       utilization: autoscaler.lastUtilization ?? null,
       recommendation: autoscaler.recommendation ?? null,
       history: autoscaler.changes,
       last_action: autoscaler.lastAction ?? null,
+      cluster_api: service.autoscalingProvider === 'cluster-api' ? { ...clusterApi.state } : null,
     }
   }
-  app.decorate('autoscaling', { autoscaler, status } satisfies AutoscalingService)
+  // Session protection, autoscaling enabled or not: the leader annotates nodes with session pods
+  // (cluster-autoscaler's scale-down-disabled, Karpenter's do-not-disrupt) and removes only what it
+  // added, on the watch caches' changes (debounced) and on a periodic resync.
+  const protector = new SessionProtector({
+    source: {
+      nodes: () => app.cluster.nodes.values(),
+      hasSessions: (name) => {
+        for (const p of app.cluster.podsOn(name)) if (p.session && !isTerminated(p)) return true
+        return false
+      },
+      podsVersionOf: (name) => app.cluster.podsVersionOf(name),
+      onChange: (listener) => app.cluster.onChange(listener),
+      synced: () => app.cluster.synced,
+    },
+    clock: app.clock,
+    patch: async (name, annotations, resourceVersion) => { await patchNodeAnnotations(app.kube, name, annotations, resourceVersion) },
+    debounceMs: () => service.sessionProtectionDebounceSeconds * 1000,
+    resyncMs: () => service.sessionProtectionResyncSeconds * 1000,
+    log,
+  })
+  // AUTOSCALING_PROVIDER=cluster-api: cluster-autoscaler's annotations on the selected
+  // MachineDeployments and the overprovisioning Deployment, in step with the live options; disabled
+  // (or provider none), the leader removes what it made and puts the annotations back.
+  const overprovisioningName = OVERPROVISIONING_NAME
+  const clusterApi = new ClusterApiProvider({
+    clock: app.clock,
+    selector: service.clusterApiSelector,
+    options: () => {
+      const o = app.settings.options
+      return { enabled: o.enableAutoScaling && service.autoscalingProvider === 'cluster-api', minNodes: o.minNodes, maxNodes: o.maxNodes, scaleDownThreshold: o.scaleDownThreshold, scaleUpThreshold: o.scaleUpThreshold }
+    },
+    nodes: () => [...app.cluster.nodes.values()].map((n) => nodeFacts(n, app.cluster.podsOn(n.metadata?.name ?? ''))).filter((f) => f.ready && !f.unschedulable),
+    intervalMs: () => service.autoscalingIntervalSeconds * 1000,
+    log,
+    ops: {
+      priorityClassName: overprovisioningName,
+      listGroups: () => capi.listMachineDeployments(app.kube),
+      patchGroup: (g, annotations) => capi.patchMachineDeploymentAnnotations(app.kube, g, annotations),
+      ensurePriorityClass: () => capi.ensurePriorityClass(app.kube, { name: overprovisioningName, value: PRIORITY_CLASS_VALUE, description: 'StreamSpace overprovisioning pause pods: preempted by every real pod, so cluster-autoscaler adds nodes before sessions wait' }),
+      deletePriorityClass: () => capi.deletePriorityClass(app.kube, overprovisioningName),
+      readOverprovisioning: () => capi.readOverprovisioning(app.kube, opts.namespace, overprovisioningName),
+      applyOverprovisioning: (size, exists) => capi.applyOverprovisioning(app.kube, { namespace: opts.namespace, name: overprovisioningName, priorityClassName: overprovisioningName, image: service.overprovisioningImage, ...size }, exists),
+      deleteOverprovisioning: () => capi.deleteOverprovisioning(app.kube, opts.namespace, overprovisioningName),
+    },
+  })
+  const unsubscribe = app.liveOptions.onChange((_next, changes) => {
+    if (changes.some((c) => ['enableAutoScaling', 'minNodes', 'maxNodes', 'scaleUpThreshold', 'scaleDownThreshold'].includes(c.option))) clusterApi.kick()
+  })
+  app.decorate('autoscaling', { autoscaler, protector, clusterApi, status } satisfies AutoscalingService)
   if (opts.start) app.addHook('onReady', async () => { autoscaler.start() })
-  app.addHook('preClose', async () => { await autoscaler.stop() })
+  app.health.onLeadership(() => { protector.startLeading(); clusterApi.startLeading() }, () => Promise.all([protector.stopLeading(), clusterApi.stopLeading()]).then(() => undefined))
+  app.addHook('preClose', async () => {
+    unsubscribe()
+    await Promise.all([autoscaler.stop(), protector.stopLeading(), clusterApi.stopLeading()])
+  })
 }, { name: 'autoscaling', dependencies: ['kube', 'metrics', 'settings', 'health'] })

@@ -16,7 +16,7 @@ const Recommendation = Type.Object({
 
 export const AutoscalingStatus = Type.Object({
   enabled: Type.Boolean({ description: 'enableAutoScaling; false: recommendations are still computed, nothing acts on them' }),
-  provider: Type.Literal('none', { description: 'none: recommend only' }),
+  provider: Type.Union([Type.Literal('none'), Type.Literal('cluster-api')], { description: 'AUTOSCALING_PROVIDER. none: recommend only; cluster-api: the selected MachineDeployments carry cluster-autoscaler\'s annotations and an overprovisioning Deployment keeps headroom' }),
   leader: Type.Boolean({ description: 'Whether this replica is the leader (only the leader evaluates)' }),
   thresholds: Type.Object({
     scale_up: Percent, scale_down: Percent, min_nodes: Type.Integer(), max_nodes: Type.Integer(),
@@ -35,5 +35,20 @@ export const AutoscalingStatus = Type.Object({
   recommendation: Type.Union([Recommendation, Type.Null()]),
   history: Type.Array(Type.Intersect([Recommendation, Type.Object({ utilization_percent: Percent })]), { description: 'Recommendation changes, newest first (up to 50)' }),
   last_action: Type.Union([Recommendation, Type.Null()], { description: 'The last scale_up or scale_down recommended' }),
+  cluster_api: Type.Union([Type.Object({
+    enabled: Type.Boolean({ description: 'Whether the last pass applied (enableAutoScaling true) or removed (false) what the provider writes' }),
+    selector: Type.String({ description: 'Label selector of the MachineDeployments managed' }),
+    last_sync: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the leader last brought the cluster in step' }),
+    error: Type.Union([Type.String(), Type.Null()], { description: 'Why the last pass failed (it is retried), else null' }),
+    machine_deployments: Type.Array(Type.Object({
+      namespace: Type.String(), name: Type.String(),
+      replicas: Type.Union([Type.Integer(), Type.Null()], { description: 'spec.replicas as cluster-autoscaler set it (never written by this service)' }),
+      min_size: Type.Integer(), max_size: Type.Integer(),
+      scale_down_utilization_threshold: Type.Number({ description: 'scaleDownThreshold as a fraction' }),
+    })),
+    overprovisioning: Type.Union([Type.Object({
+      replicas: Type.Integer(), cpu: Type.String(), memory: Type.String(), priority_class: Type.String(),
+    }), Type.Null()], { description: 'The pause pods that keep (100 - scaleUpThreshold)% headroom; null while disabled' }),
+  }), Type.Null()], { description: 'provider cluster-api: what it keeps in the cluster, as the leader last saw it; null for provider none' }),
 })
 export type AutoscalingStatus = Static<typeof AutoscalingStatus>

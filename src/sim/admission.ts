@@ -166,8 +166,11 @@ export function defaultsOnWrite(def: ResourceDef, obj: Obj): Obj {
   switch (idOf(def)) {
     case SESSIONS:
       return obj.spec && typeof obj.spec === 'object' && obj.spec.state === undefined ? { ...obj, spec: { ...obj.spec, state: 'running' } } : obj
-    case PRIORITY_CLASSES:
-      return { ...obj, value: obj.value ?? 0, preemptionPolicy: obj.preemptionPolicy ?? 'PreemptLowerPriority' }
+    case PRIORITY_CLASSES: {
+      // globalDefault is an omitempty bool: false is not stored (nor answered), as the API server does.
+      const { globalDefault, ...rest } = obj
+      return { ...rest, ...(globalDefault ? { globalDefault } : {}), value: obj.value ?? 0, preemptionPolicy: obj.preemptionPolicy ?? 'PreemptLowerPriority' }
+    }
     default:
       return obj
   }

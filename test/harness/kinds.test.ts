@@ -109,9 +109,9 @@ eachBackend(t, 'sessions, machine deployments and priority classes', async (t, b
   await t.test('PriorityClass: create, read, update rules, delete', async (t) => {
     const system = (await scheduling.listPriorityClass()).items.map((p) => `${p.metadata?.name}=${p.value}`).sort()
     t.same(system, ['system-cluster-critical=2000000000', 'system-node-critical=2000001000'], 'the built-in classes')
-    const pc = await scheduling.createPriorityClass({ body: { metadata: { name: 'overprovisioning' }, value: -10, description: 'headroom' } })
+    const pc = await scheduling.createPriorityClass({ body: { metadata: { name: 'overprovisioning' }, value: -10, description: 'headroom', globalDefault: false } })
     t.match(pc, { value: -10, preemptionPolicy: 'PreemptLowerPriority', description: 'headroom' })
-    t.equal(pc.globalDefault, undefined)
+    t.equal(pc.globalDefault, undefined, 'globalDefault false is omitted (omitempty)')
     const base = '/apis/scheduling.k8s.io/v1/priorityclasses'
     let r = await kubeRequest(b.kc, 'PATCH', `${base}/overprovisioning`, { value: -5 }, 'application/merge-patch+json')
     t.equal(r.status, 422)

@@ -259,3 +259,24 @@ export async function grantClusterRole(kc: KubeConfig, f: { name: string; user: 
     },
   })
 }
+
+export interface MachineDeploymentFixture { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string>; replicas?: number }
+
+/** A Cluster API MachineDeployment (cluster.x-k8s.io/v1beta1), as clusterctl would make one, trimmed. */
+export async function createMachineDeployment(clients: KubeClients, f: MachineDeploymentFixture): Promise<void> {
+  await clients.custom.createNamespacedCustomObject({
+    group: 'cluster.x-k8s.io', version: 'v1beta1', namespace: f.namespace, plural: 'machinedeployments',
+    body: {
+      apiVersion: 'cluster.x-k8s.io/v1beta1', kind: 'MachineDeployment',
+      metadata: { name: f.name, namespace: f.namespace, labels: f.labels ?? {}, ...(f.annotations ? { annotations: f.annotations } : {}) },
+      spec: {
+        clusterName: 'c1', replicas: f.replicas ?? 2,
+        selector: { matchLabels: { 'cluster.x-k8s.io/deployment-name': f.name } },
+        template: {
+          metadata: { labels: { 'cluster.x-k8s.io/deployment-name': f.name } },
+          spec: { clusterName: 'c1', version: 'v1.33.4', bootstrap: { configRef: { apiVersion: 'bootstrap.cluster.x-k8s.io/v1beta1', kind: 'KubeadmConfigTemplate', name: f.name } }, infrastructureRef: { apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1', kind: 'DockerMachineTemplate', name: f.name } },
+        },
+      },
+    },
+  })
+}

@@ -2,13 +2,13 @@
 // ClusterRole built from src/kube/permissions.ts. Every feature works; removing any one rule makes
 // that feature fail with a clear 502/503 naming the missing permission, and nothing crashes.
 import t from 'tap'
-import type { KubeConfig } from '@kubernetes/client-node'
+import { PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node'
 import { backendNames, startBackend, type Backend } from '../helpers/backend.js'
 import { NODE_MANAGER_USER } from '../helpers/apiserver.js'
-import { createDaemonSet, createNode, createPDB, createPod, createReplicaSet, ensureNamespace } from '../helpers/fixtures.js'
+import { createDaemonSet, createMachineDeployment, createNode, createPDB, createPod, createReplicaSet, ensureNamespace } from '../helpers/fixtures.js'
 import { startService, waitFor, type Service } from '../helpers/service.js'
 import { kubeConfigFromFile } from '../../src/kube/client.js'
-import { clusterRoleRules, LEADER_LEASE_NAME, MAINTENANCE_CONFIGMAP_NAME, NAMESPACED_PERMISSIONS, REQUIRED_PERMISSIONS, roleRules, RUNTIME_CONFIG_NAME, type PermissionRule } from '../../src/kube/permissions.js'
+import { clusterRoleRules, LEADER_LEASE_NAME, MAINTENANCE_CONFIGMAP_NAME, OVERPROVISIONING_NAME, NAMESPACED_PERMISSIONS, REQUIRED_PERMISSIONS, roleRules, RUNTIME_CONFIG_NAME, type PermissionRule } from '../../src/kube/permissions.js'
 
 if (!backendNames().includes('apiserver')) {
   t.comment('TEST_BACKENDS leaves out the real API server: least privilege is proven only there')
@@ -22,7 +22,7 @@ if (!backendNames().includes('apiserver')) {
 
     await t.test('with every declared rule, every feature works', async (t) => {
       await bindRole(b, REQUIRED_PERMISSIONS, NAMESPACED_PERMISSIONS)
-      const svc = await startService(kc)
+      const svc = await startService(kc, { env: SERVICE_ENV })
       t.teardown(() => svc.close())
       for (const check of FEATURE_CHECKS) {
         const res = await check.run(svc)
@@ -38,7 +38,7 @@ if (!backendNames().includes('apiserver')) {
       }
       await t.test(`without "${removed.feature}" (${removed.verbs.join(',')} ${removed.resources.join(',')})`, async (t) => {
         await bindRole(b, REQUIRED_PERMISSIONS.filter((r) => r !== removed), NAMESPACED_PERMISSIONS.filter((r) => r !== removed))
-        const svc = await startService(kc, { waitReady: false })
+        const svc = await startService(kc, { waitReady: false, env: SERVICE_ENV })
         t.teardown(() => svc.close())
         if (removed.feature.includes('cache') || removed.feature.includes('pod index')) {
           // The caches cannot sync: not ready, and reads say why.
@@ -67,12 +67,15 @@ if (!backendNames().includes('apiserver')) {
 
 interface FeatureCheck { feature: string; run(svc: Service): Promise<Response> }
 
+/** The cluster-api provider is on, so its rules are used (autoscaling itself is switched by the check). */
+const SERVICE_ENV = { AUTOSCALING_PROVIDER: 'cluster-api' }
+
 let drainCount = 0
 const FEATURE_CHECKS: FeatureCheck[] = [
   { feature: 'node list and watch cache', run: (s) => s.api('/nodes') },
   { feature: 'pod index and drain pod list', run: (s) => s.api('/nodes/stats') },
-  { feature: 'labels, taints, cordon and uncordon', run: (s) => s.api('/nodes/w1/labels', { method: 'PUT', json: { key: 'pool', value: `p${Date.now()}` } }) },
-  { feature: 'labels, taints, cordon and uncordon', run: (s) => s.api('/nodes/w1/taints', { method: 'POST', json: { key: 'dedicated', value: `v${Date.now()}`, effect: 'PreferNoSchedule' } }) },
+  { feature: 'labels, taints, cordon and uncordon, session protection annotations', run: (s) => s.api('/nodes/w1/labels', { method: 'PUT', json: { key: 'pool', value: `p${Date.now()}` } }) },
+  { feature: 'labels, taints, cordon and uncordon, session protection annotations', run: (s) => s.api('/nodes/w1/taints', { method: 'POST', json: { key: 'dedicated', value: `v${Date.now()}`, effect: 'PreferNoSchedule' } }) },
   { feature: 'audit events on nodes', run: (s) => s.api('/nodes/w1/labels', { method: 'PUT', json: { key: 'audited', value: `v${Date.now()}` } }) },
   { feature: 'drain: evict pods', run: (s) => drain(s, 'app=evictme') },
   { feature: 'drain: delete pods (disable_eviction)', run: (s) => drain(s, 'app=deleteme', { disable_eviction: true }) },
@@ -95,7 +98,47 @@ const FEATURE_CHECKS: FeatureCheck[] = [
   { feature: 'runtime configuration: read and update its ConfigMap', run: (s) => config(s) },
   // Maintenance plans live in a ConfigMap: the first plan creates it (deleted before that check).
   { feature: 'maintenance plans: read and write their ConfigMap', run: (s) => plan(s, false) },
+  // cluster-api: enableAutoScaling on (annotations, PriorityClass, Deployment), then off (all removed).
+  ...[
+    'cluster-api autoscaling: node group annotations',
+    'cluster-api autoscaling: create the overprovisioning PriorityClass',
+    'cluster-api autoscaling: read and delete the overprovisioning PriorityClass',
+    'cluster-api autoscaling: create the overprovisioning Deployment',
+    'cluster-api autoscaling: read, size and delete the overprovisioning Deployment',
+  ].map((feature) => ({ feature, run: clusterApi })),
 ]
+
+/** 200 when enabling cluster-api autoscaling made everything and disabling removed it; else 503 with the provider's error. */
+async function clusterApi(s: Service): Promise<Response> {
+  const state = () => s.app.autoscaling.clusterApi.state
+  const until = async (done: () => boolean): Promise<string | undefined> => {
+    const deadline = Date.now() + 15_000
+    while (Date.now() < deadline) {
+      if (done()) return state().error ?? undefined
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    return 'the cluster-api provider made no pass'
+  }
+  const fail = (message: string) => new Response(JSON.stringify({ message }), { status: 503 })
+  // The headroom counts schedulable nodes: w1 may be left cordoned by a drain check.
+  await backend!.clients.core.patchNode({ name: 'w1', body: { spec: { unschedulable: null } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))
+  await waitFor(() => !s.app.cluster.getNode('w1')?.spec?.unschedulable, 10_000, 'w1 schedulable in the cache')
+  let res = await s.api('/config', { method: 'PUT', json: { enableAutoScaling: true } })
+  if (res.status !== 200) return res
+  let error = await until(() => state().enabled && (state().error !== null || state().overprovisioning !== null))
+  if (error) return fail(error)
+  if (state().machine_deployments.length !== 1) return fail(`machine_deployments: ${JSON.stringify(state().machine_deployments)}`)
+  // A new scaleUpThreshold resizes the Deployment (a patch).
+  const before = state().overprovisioning?.cpu
+  res = await s.api('/config', { method: 'PUT', json: { scaleUpThreshold: s.app.settings.options.scaleUpThreshold === 60 ? 70 : 60 } })
+  if (res.status !== 200) return res
+  error = await until(() => state().error !== null || state().overprovisioning?.cpu !== before)
+  if (error) return fail(error)
+  res = await s.api('/config', { method: 'PUT', json: { enableAutoScaling: false } })
+  if (res.status !== 200) return res
+  error = await until(() => !state().enabled && (state().error !== null || state().overprovisioning === null))
+  return error ? fail(error) : new Response('{}', { status: 200 })
+}
 
 /** 200 when PUT P/config persists a change and GET P/config serves it; else the failing answer. */
 async function config(s: Service): Promise<Response> {
@@ -167,6 +210,7 @@ async function seed(b: Backend): Promise<void> {
   await createReplicaSet(c, { name: 'guarded', namespace: 'apps', labels: { app: 'guarded' } })
   await createPod(c, { name: 'guarded-1', namespace: 'apps', node: 'w1', labels: { app: 'guarded' }, owner: { kind: 'ReplicaSet', name: 'guarded' } })
   await createPDB(c, { name: 'guard-pdb', namespace: 'apps', selector: { app: 'guarded' }, minAvailable: 1 })
+  await createMachineDeployment(c, { name: 'workers', namespace: 'apps', labels: { 'streamspace.io/autoscaling': 'enabled' } })
 }
 
 /** Fresh pods for the drains to act on, before each service run. */
@@ -198,6 +242,9 @@ async function bindRole(b: Backend, rules: readonly PermissionRule[], namespaced
   await ensureNamespace(b.clients, 'streamspace')
   await b.clients.coordination.deleteNamespacedLease({ name: LEADER_LEASE_NAME, namespace: 'streamspace' }).catch(() => undefined)
   await b.clients.core.deleteNamespacedConfigMap({ name: RUNTIME_CONFIG_NAME, namespace: 'streamspace' }).catch(() => undefined)
+  // What a cluster-api check left (a failed one may leave it): each run starts without.
+  await b.clients.apps.deleteNamespacedDeployment({ name: OVERPROVISIONING_NAME, namespace: 'streamspace' }).catch(() => undefined)
+  await b.clients.scheduling.deletePriorityClass({ name: OVERPROVISIONING_NAME }).catch(() => undefined)
   await rbac.deleteNamespacedRoleBinding({ name, namespace: 'streamspace' }).catch(() => undefined)
   await rbac.deleteNamespacedRole({ name, namespace: 'streamspace' }).catch(() => undefined)
   await rbac.createNamespacedRole({ namespace: 'streamspace', body: { metadata: { name }, rules: roleRules(namespaced) } })
