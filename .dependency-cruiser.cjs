@@ -9,7 +9,8 @@
 // src/sim/ stands apart (an independent Kubernetes), src/ui/ is the browser app. test/ and scripts/
 // may import anything.
 const ROOMS = '(nodes|drain|health|autoscaling|selection|maintenance)'
-const SHARED = '^src/(config|clock|errors)[.]ts$'
+// patterns: Kubernetes' syntax rules as JSON Schema patterns (data), shared by kube, the domain and the schemas.
+const SHARED = '^src/(config|clock|errors|patterns)[.]ts$'
 const FASTIFY = '^node_modules/(fastify|fastify-plugin|@fastify/[^/]+)/'
 
 /** @type {import('dependency-cruiser').IConfiguration} */

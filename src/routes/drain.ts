@@ -22,9 +22,10 @@ const drainRoutes: FastifyPluginAsyncTypebox = async (app) => {
         404: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse, 504: ErrorResponse,
       },
     },
+    config: { optionalBody: true },
     // The seed's clients POST without a body: that means all defaults.
     preValidation: async (request) => {
-      if (request.body == null) request.body = {}
+      if (request.body === undefined) request.body = {}
     },
   }, async (request, reply) => {
     const name = request.params.name
