@@ -15,6 +15,8 @@ debian=$!
 if [[ ",${TEST_BACKENDS:-sim,apiserver}," == *",apiserver,"* ]]; then bash scripts/setup-kube.sh; fi
 # helm, built from its Go module (cached in .cache/helm): the chart tests lint, render and install with it.
 bash scripts/setup-helm.sh
+# schemathesis from PyPI in its own venv (.cache/schemathesis) for the contract fuzzing test (test/fuzz).
+bash scripts/setup-schemathesis.sh
 if ! wait "$debian"; then cat .cache/setup-debian.log >&2; echo "test.sh: installing Debian's packages failed (above)" >&2; exit 1; fi
 cat .cache/setup-debian.log >&2
 exec npx tap "$@"

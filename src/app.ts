@@ -7,6 +7,7 @@ import type { Config } from './config.js'
 import type { KubeClients } from './kube/client.js'
 import { systemClock, type Clock } from './clock.js'
 import errors, { frameworkErrors } from './plugins/errors.js'
+import { buildValidator } from './plugins/validation.js'
 import settings from './plugins/settings.js'
 import auth from './plugins/auth.js'
 import sessionStore from './plugins/session-store.js'
@@ -65,7 +66,8 @@ export async function buildApp(opts: AppOptions) {
     },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    // Bodies validated as sent, query and params coerced; rules the domain words better left to it.
+    schemaController: { compilersFactory: { buildValidator } },
     forceCloseConnections: true,
     // A StreamSpace token carries its user's groups and can outgrow Node's 16 KiB header limit; such a
     // token must get a 401 or a 200 from us, not Node's bare 431. Beyond 128 KiB, 431 it is.

@@ -2,6 +2,7 @@
 // TypeBox definition each: the drain's types are Static<> of them (src/drain/types.ts), and the
 // routes validate, serialize and document with the same objects (src/schemas/drain.ts).
 import { Type, type Static } from 'typebox'
+import { SELECTOR_PATTERN, checkedByDomain } from '../shared/patterns.js'
 
 export const DrainOptions = Type.Object({
   grace_period_seconds: Type.Optional(Type.Integer({ minimum: 0, description: "Passed to each eviction; default: each pod's own terminationGracePeriodSeconds" })),
@@ -10,7 +11,7 @@ export const DrainOptions = Type.Object({
   ignore_daemonsets: Type.Optional(Type.Boolean({ default: true, description: 'Leave DaemonSet pods in place; false refuses the drain when there are any' })),
   delete_emptydir_data: Type.Optional(Type.Boolean({ default: false, description: 'Evict pods with emptyDir volumes (their data is lost)' })),
   disable_eviction: Type.Optional(Type.Boolean({ default: false, description: 'Delete pods instead of evicting them: PodDisruptionBudgets are NOT checked' })),
-  pod_selector: Type.Optional(Type.String({ maxLength: 1024, description: 'Only pods matching this label selector (kubectl --pod-selector syntax)' })),
+  pod_selector: Type.Optional(Type.String({ maxLength: 1024, pattern: SELECTOR_PATTERN, ...checkedByDomain('pattern'), description: 'Only pods matching this label selector (kubectl --pod-selector syntax)' })),
   dry_run: Type.Optional(Type.Boolean({ default: false, description: 'Change nothing; answer with the pods it would evict, skip and refuse' })),
   wait: Type.Optional(Type.Boolean({ default: true, description: 'false: answer 202 at once; follow GET .../drain or .../drain/events' })),
 }, { additionalProperties: false, $id: 'DrainOptions' })

@@ -1,6 +1,10 @@
 // Kubernetes label selectors (the string form kubectl takes: "a=b,c!=d,e in (f,g),!h,i"),
 // parsed once and matched against label maps.
 
+import { SELECTOR_PATTERN } from '../shared/patterns.js'
+
+const SELECTOR = new RegExp(SELECTOR_PATTERN)
+
 export type Requirement =
   | { key: string; op: 'in'; values: string[] }
   | { key: string; op: 'notin'; values: string[] }
@@ -42,7 +46,7 @@ function checkValue(value: string, term: string): string {
 
 export function parseSelector(text: string | undefined): Requirement[] {
   if (!text) return []
-  return splitTerms(text).map((term): Requirement => {
+  const requirements = splitTerms(text).map((term): Requirement => {
     let m = /^(\S+)\s+(in|notin)\s*\(([^)]*)\)$/.exec(term)
     if (m) {
       const values = m[3].split(',').map((v) => checkValue(v.trim(), term))
@@ -58,6 +62,10 @@ export function parseSelector(text: string | undefined): Requirement[] {
     if (KEY.test(term)) return { key: term, op: 'exists' }
     throw new SelectorError(`invalid selector term "${term}"`)
   })
+  // Every term parsed: what is left is the grammar the OpenAPI document gives (SELECTOR_PATTERN),
+  // e.g. whitespace other than spaces.
+  if (!SELECTOR.test(text)) throw new SelectorError(`invalid selector "${text}": terms are key, !key, key=value, key!=value, key in (v1,v2) or key notin (v1,v2), separated by commas and spaces`)
+  return requirements
 }
 
 export function matches(requirements: Requirement[], labels: Labels): boolean {

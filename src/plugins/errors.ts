@@ -76,8 +76,40 @@ declare module 'fastify' {
   }
 }
 
+/** A route's URL as a matcher for concrete paths: ":param" is one segment, "*" the rest. */
+function routeMatcher(url: string): RegExp {
+  const pattern = url.split(/(:[A-Za-z0-9_]+|\*)/).map((part) =>
+    part === '*' ? '.*' : part.startsWith(':') ? '[^/]+' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('')
+  return new RegExp(`^${pattern}/?$`)
+}
+
 export default fp(async (app) => {
   app.decorate('httpStatusOf', (kind: FailureKind | undefined) => (kind ? STATUS_OF[kind] : 500))
+
+  // 405 (with Allow) rather than 404 when the path exists under other methods. Every route is seen
+  // here: this plugin is registered first, so its onRoute hook sees all that follow.
+  const routes: { match: RegExp; params: number; methods: Set<string> }[] = []
+  app.addHook('onRoute', (route) => {
+    const methods = ([] as string[]).concat(route.method)
+    const existing = routes.find((r) => r.match.source === routeMatcher(route.url).source)
+    if (existing) methods.forEach((m) => existing.methods.add(m))
+    else routes.push({ match: routeMatcher(route.url), params: (route.url.match(/:[A-Za-z0-9_]+|\*/g) ?? []).length, methods: new Set(methods) })
+  })
+  // In onRequest, before the body is looked at: an unknown method with a body (QUERY, ...) would
+  // otherwise answer 400 for its missing content type instead.
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.is404) return
+    const path = request.url.split('?')[0]
+    // The resource is the most specific route that matches: POST /nodes/select, not also GET
+    // /nodes/:name with a node named "select" (as the OpenAPI document lists them).
+    const matching = routes.filter((r) => r.match.test(path))
+    const fewest = Math.min(...matching.map((r) => r.params))
+    const allowed = new Set<string>()
+    for (const r of matching) if (r.params === fewest) r.methods.forEach((m) => allowed.add(m))
+    if (allowed.size === 0 || allowed.has(request.method)) return
+    const allow = [...allowed].sort().join(', ')
+    return reply.code(405).header('allow', allow).send(errorBody(405, `Method ${request.method} is not allowed on ${path}: use ${allow}`))
+  })
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err.validation) {
       return reply.code(400).send(errorBody(400, validationMessage(err), err.validation.map((v) => ({ field: v.instancePath, message: v.message }))))

@@ -22,9 +22,10 @@ const drainRoutes: FastifyPluginAsyncTypebox = async (app) => {
         404: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse, 504: ErrorResponse,
       },
     },
+    config: { optionalBody: true },
     // The seed's clients POST without a body: that means all defaults.
     preValidation: async (request) => {
-      if (request.body == null) request.body = {}
+      if (request.body === undefined) request.body = {}
     },
   }, async (request, reply) => {
     const name = request.params.name
@@ -67,7 +68,21 @@ const drainRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Server-Sent Events: the current status ("status"), then every step of the drain in order; ends after "finished"',
       params: DrainParams,
       headers: Type.Object({ 'last-event-id': Type.Optional(Type.String()) }),
-      response: { 200: Type.String({ description: 'text/event-stream' }), ...commonErrors, 404: ErrorResponse },
+      response: {
+        // Documented as what it is (the reply is hijacked, so nothing is serialized against it).
+        200: {
+          description: 'The event stream: "status" first, then the drain\'s steps; "finished" ends it',
+          content: {
+            'text/event-stream': {
+              // One Server-Sent Event, as a client's EventSource parses it: data is the JSON of a DrainEvent.
+              schema: Type.Object({
+                event: Type.Optional(Type.String()), data: Type.Optional(Type.String()), id: Type.Optional(Type.String()), retry: Type.Optional(Type.Integer()),
+              }),
+            },
+          },
+        },
+        ...commonErrors, 404: ErrorResponse,
+      },
     },
   }, async (request, reply) => {
     const name = request.params.name

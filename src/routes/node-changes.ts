@@ -116,8 +116,9 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
       body: CordonBody,
       response: { 200: NodeView, ...errors },
     },
+    config: { optionalBody: true },
     // The seed's clients POST without a body.
-    preValidation: async (request) => { if (request.body == null) request.body = {} },
+    preValidation: async (request) => { if (request.body === undefined) request.body = {} },
   }, async (request, reply) => {
     const r = await changes.cordon(deps(request), actor(request), request.params.name, { reason: request.body?.reason })
     warn(reply, r)

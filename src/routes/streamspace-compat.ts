@@ -135,9 +135,10 @@ const compat: FastifyPluginAsyncTypebox = async (app) => {
       tags, summary: 'Drain a node as StreamSpace did: every pod but DaemonSet and mirror pods (kubectl drain --force --delete-emptydir-data, PDBs respected); waits for the outcome',
       params: CompatNodeParams, body: CompatDrainBody, response: { 200: DrainResult, ...errors },
     },
+    config: { optionalBody: true },
     // StreamSpace sends {grace_period_seconds: undefined}, i.e. {}; a missing body means defaults too.
     preValidation: async (request) => {
-      if (request.body == null) request.body = {}
+      if (request.body === undefined) request.body = {}
     },
   }, async (request) => {
     // StreamSpace's own drain (api/internal/k8s/client.go) deleted every pod but DaemonSet and mirror

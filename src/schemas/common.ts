@@ -13,6 +13,11 @@ export const commonErrors = {
   400: ErrorResponse,
   401: ErrorResponse,
   403: ErrorResponse,
+  // Answered by Fastify before the route runs: a path parameter over 1024 characters (414), a body
+  // over the limit (413) or not JSON (415).
+  413: ErrorResponse,
+  414: ErrorResponse,
+  415: ErrorResponse,
   500: ErrorResponse,
   502: ErrorResponse,
   503: ErrorResponse,

@@ -1,6 +1,7 @@
 // Maintenance plans: request and answer shapes (design: "Maintenance"). snake_case as the contract.
 import { Type, type Static } from 'typebox'
 import { FitReport } from '../drain/shapes.js'
+import { SELECTOR_PATTERN, checkedByDomain } from '../shared/patterns.js'
 
 const Time = (description: string) => Type.String({ format: 'date-time', description })
 const NullableTime = (description: string) => Type.Union([Time(description), Type.Null()])
@@ -12,12 +13,12 @@ export const MaintenanceDrainOptions = Type.Object({
   ignore_daemonsets: Type.Optional(Type.Boolean({ description: 'Leave DaemonSet pods in place (default true)' })),
   delete_emptydir_data: Type.Optional(Type.Boolean({ description: 'Evict pods with emptyDir volumes (their data is lost)' })),
   disable_eviction: Type.Optional(Type.Boolean({ description: 'Delete pods instead of evicting them: PodDisruptionBudgets are NOT checked' })),
-  pod_selector: Type.Optional(Type.String({ maxLength: 1024, description: 'Only pods matching this label selector' })),
+  pod_selector: Type.Optional(Type.String({ maxLength: 1024, pattern: SELECTOR_PATTERN, ...checkedByDomain('pattern'), description: 'Only pods matching this label selector' })),
 }, { additionalProperties: false, description: 'DrainOptions for each node (dry_run and wait do not apply)' })
 
 export const MaintenanceRequest = Type.Object({
   nodes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { minItems: 1, maxItems: 1000, description: 'Node names (or node_selector)' })),
-  node_selector: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Label selector choosing the nodes (or nodes)', examples: ['pool=desktops'] })),
+  node_selector: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, pattern: SELECTOR_PATTERN, ...checkedByDomain('pattern'), description: 'Label selector choosing the nodes (or nodes)', examples: ['pool=desktops'] })),
   reason: Type.String({ minLength: 1, maxLength: 512, description: 'Why: kept as each node\'s cordon reason and in its Events', examples: ['kernel upgrade OPS-1234'] }),
   start_at: Type.Optional(Time('When to start (default now)')),
   session_deadline: Type.Optional(Time('When sessions may no longer be waited for; required for hibernate and evict. With wait, a node whose sessions still run then fails.')),

@@ -1,6 +1,7 @@
 // Node routes' schemas: the answers are the nodes domain's own shapes (src/nodes/shapes.ts, one
 // definition each), re-exported here beside the routes' params and queries.
 import { Type } from 'typebox'
+import { SELECTOR_PATTERN, checkedByDomain } from '../shared/patterns.js'
 
 export {
   Quantity, Resources, Usage, TaintView, NodeView, NodeDetail, ClusterStats, UsageSample, NodeMetricsHistory,
@@ -11,10 +12,12 @@ export const NodeParams = Type.Object({
 })
 
 export const NodeListQuery = Type.Object({
-  labelSelector: Type.Optional(Type.String({ description: 'Kubernetes label selector, e.g. "node-role.kubernetes.io/worker,zone in (a,b)"' })),
+  labelSelector: Type.Optional(Type.String({ pattern: SELECTOR_PATTERN, ...checkedByDomain('pattern'), description: 'Kubernetes label selector, e.g. "node-role.kubernetes.io/worker,zone in (a,b)"' })),
   ready: Type.Optional(Type.Boolean({ description: 'Only Ready (true) or not Ready (false) nodes' })),
 })
 
 export const MetricsQuery = Type.Object({
-  window: Type.Optional(Type.String({ pattern: '^([0-9]+h)?([0-9]+m)?([0-9]+s)?$', minLength: 2, default: '1h', description: 'How far back, as 90s, 30m, 1h, 1h30m' })),
+  window: Type.Optional(Type.String({ // Longer than 0s: one of the parts has a digit other than 0.
+    pattern: '^(?:[0-9]*[1-9][0-9]*h(?:[0-9]+m)?(?:[0-9]+s)?|(?:[0-9]+h)?[0-9]*[1-9][0-9]*m(?:[0-9]+s)?|(?:[0-9]+h)?(?:[0-9]+m)?[0-9]*[1-9][0-9]*s)$',
+    minLength: 2, default: '1h', description: 'How far back, as 90s, 30m, 1h, 1h30m' })),
 })

@@ -1,5 +1,6 @@
 // POST P/nodes/select: the request (what a session needs) and the answer (the node, and why).
 import { Type, type Static } from 'typebox'
+import { QUANTITY_PATTERN, checkedByDomain } from '../shared/patterns.js'
 
 const Strategy = Type.Union([Type.Literal('least-sessions'), Type.Literal('most-resources'), Type.Literal('random'), Type.Literal('round-robin')], {
   description: 'least-sessions: fewest running sessions, ties by most free resources, then name; most-resources: most free CPU and memory after placing the request; random: uniform among eligible nodes; round-robin: by name, the next eligible node after the one this replica chose last',
@@ -15,8 +16,8 @@ export const Toleration = Type.Object({
 
 export const SelectBody = Type.Object({
   strategy: Type.Optional(Strategy),
-  cpu: Type.Optional(Type.String({ maxLength: 64, description: 'CPU the session requests, a Kubernetes quantity ("500m", "2")', examples: ['500m'] })),
-  memory: Type.Optional(Type.String({ maxLength: 64, description: 'Memory the session requests, a Kubernetes quantity ("512Mi", "4Gi")', examples: ['2Gi'] })),
+  cpu: Type.Optional(Type.String({ maxLength: 64, pattern: QUANTITY_PATTERN, ...checkedByDomain('pattern'), description: 'CPU the session requests, a Kubernetes quantity ("500m", "2")', examples: ['500m'] })),
+  memory: Type.Optional(Type.String({ maxLength: 64, pattern: QUANTITY_PATTERN, ...checkedByDomain('pattern'), description: 'Memory the session requests, a Kubernetes quantity ("512Mi", "4Gi")', examples: ['2Gi'] })),
   node_selector: Type.Optional(Type.Record(Type.String(), Type.String(), { description: "The session pod's nodeSelector: every label must match" })),
   tolerations: Type.Optional(Type.Array(Toleration, { maxItems: 100 })),
 }, { additionalProperties: false, description: 'What the session needs; all optional. strategy overrides nodeSelectionStrategy for this request.' })

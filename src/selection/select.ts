@@ -8,6 +8,7 @@
 // No Fastify here: the node source, the configured strategy and the random source are passed in.
 import type { NodeObject, SlimPod, Toleration } from '../kube/types.js'
 import { formatQuantity } from '../kube/quantity.js'
+import { QUANTITY_PATTERN } from '../shared/patterns.js'
 import { invalid } from '../errors.js'
 import type { Strategies } from '../config.js'
 import { cpuMilli, filterNodes, freeCpuMilli, freeMemoryBytes, freeShareAfter, memoryBytes, nodeFacts, unavailableSummary, type NodeFacts, type NodeVerdict, type PodRequest } from './fit.js'
@@ -76,18 +77,22 @@ const round1 = (x: number) => Math.round(x * 10) / 10
 const pct = (part: number, whole: number) => (whole > 0 ? round1((Math.max(0, part) / whole) * 100) : 0)
 const byName = (a: NodeFacts, b: NodeFacts) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
 
+const QUANTITY = new RegExp(QUANTITY_PATTERN)
+
 /** A request's quantities, checked and parsed; 400 naming the field otherwise. */
 export function podRequest(req: SelectRequest): PodRequest {
   const parse = (field: 'cpu' | 'memory', f: (q: string) => number): number => {
     const text = req[field]
     if (text === undefined || text === '') return 0
+    const notQuantity = () => invalid(`body.${field} "${text}" is not a Kubernetes quantity (e.g. ${field === 'cpu' ? '"500m" or "2"' : '"512Mi" or "4Gi"'})`)
     let value: number
     try {
       value = f(text)
     } catch {
-      throw invalid(`body.${field} "${text}" is not a Kubernetes quantity (e.g. ${field === 'cpu' ? '"500m" or "2"' : '"512Mi" or "4Gi"'})`)
+      throw notQuantity()
     }
     if (value < 0) throw invalid(`body.${field} "${text}" must not be negative`)
+    if (!QUANTITY.test(text)) throw notQuantity()
     return value
   }
   const tolerations = req.tolerations ?? []

@@ -73,4 +73,17 @@ eachBackend(t, 'error answers', async (t, b) => {
     t.equal(badUrl.status, 400)
     t.match(await badUrl.json(), errorShape(400, 'Bad Request', /is not valid/))
   })
+
+  await t.test('a method the path does not have is 405 with Allow; an unknown path stays 404', async (t) => {
+    const trace = await fetch(`${svc.url}/healthz`, { method: 'PATCH' })
+    t.equal(trace.status, 405)
+    t.equal(trace.headers.get('allow'), 'GET, HEAD')
+    t.same(await trace.json(), errorShape(405, 'Method Not Allowed', 'Method PATCH is not allowed on /healthz: use GET, HEAD'))
+    // A method with a body but no content type: still 405, not a 400 about the content type.
+    const put = await svc.api('/nodes/ghost/cordon', { method: 'PUT' })
+    t.equal(put.status, 405)
+    t.equal(put.headers.get('allow'), 'POST')
+    const unknown = await svc.api('/nodes/ghost/nothing-here', { method: 'PATCH' })
+    t.equal(unknown.status, 404)
+  })
 })

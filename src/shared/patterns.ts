@@ -1,0 +1,29 @@
+// Kubernetes' syntax rules as JSON Schema patterns, for the OpenAPI document: what the service
+// accepts is what the document says, so a client (or a fuzzer) that follows the document is not
+// refused. Plain regular expressions that mean the same in ECMAScript (ajv) and Python (the
+// contract fuzzer): no lookaround, no \s or \d (their Unicode sets differ), spaces only as " ".
+// Pure data under src/shared: kube, the domain, the schemas and the UI may all read it.
+// The domain checks the same rules with the API server's own wording (src/nodes/validation.ts,
+// src/kube/selector.ts, src/kube/quantity.ts), so route validation leaves a field marked
+// CHECKED_BY_DOMAIN to it (src/plugins/validation.ts) and its 400 names the rule.
+
+/** Marks the keywords of a schema (pattern, enum, maxLength) that the domain checks with a clearer message. */
+export const CHECKED_BY_DOMAIN = 'x-checked-by-domain'
+export type DomainKeyword = 'pattern' | 'enum' | 'maxLength'
+export const checkedByDomain = (...keywords: DomainKeyword[]) => ({ [CHECKED_BY_DOMAIN]: keywords })
+
+const DNS_LABEL = '[a-z0-9](?:[-a-z0-9]*[a-z0-9])?'
+const NAME = '[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?'
+/** A label or taint key (IsQualifiedName): an optional DNS subdomain prefix and "/", then a name of 1-63. */
+export const LABEL_KEY_PATTERN = `^(?:${DNS_LABEL}(?:[.]${DNS_LABEL})*/)?${NAME}$`
+/** A label value (IsValidLabelValue): empty, or up to 63 characters. */
+export const LABEL_VALUE_PATTERN = `^(?:${NAME})?$`
+
+const SEL_KEY = '[A-Za-z0-9](?:[-A-Za-z0-9_./]*[A-Za-z0-9])?'
+const SEL_VALUE = `(?:${NAME})?`
+const SEL_TERM = `(?:${SEL_KEY} *(?:==|=|!=) *${SEL_VALUE}|${SEL_KEY} +(?:in|notin) *[(] *${SEL_VALUE} *(?:, *${SEL_VALUE} *)*[)]|! *${SEL_KEY}|${SEL_KEY})`
+/** A label selector as kubectl takes it ("a=b,c!=d,e in (f,g),!h,i"); empty terms are ignored. */
+export const SELECTOR_PATTERN = `^ *(?:${SEL_TERM} *)?(?:, *(?:${SEL_TERM} *)?)*$`
+
+/** A non-negative Kubernetes quantity ("500m", "2", "4Gi", "1e3"); empty means none. */
+export const QUANTITY_PATTERN = '^(?:[+]?(?:[0-9]+(?:[.][0-9]*)?|[.][0-9]+)(?:Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]{1,2})?)?$'
