@@ -53,7 +53,7 @@ export interface AppOptions {
   random?: () => number
   /** Where the built admin UI is (default dist/ui). */
   uiDir?: string
-  /** How often the leader re-reads stored maintenance plans (default 2 s). */
+  /** How often the leader re-reads stored maintenance plans beside watching them (default 60 s). */
   maintenanceSyncMs?: number
 }
 

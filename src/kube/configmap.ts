@@ -2,9 +2,12 @@
 // plans): read (absent: undefined), created with our labels, replaced conditionally on the
 // resourceVersion that was read, or some of its keys merged in. Failures are KubeErrors naming
 // what was refused; a 409 stays recognisable (isConflict) so a caller can re-read and try again.
-import { PatchStrategy, setHeaderOptions, type V1ConfigMap } from '@kubernetes/client-node'
+// And watched: list-then-watch of that one name (fieldSelector metadata.name, which RBAC matches
+// against resourceNames), so replicas see each other's writes at once instead of polling.
+import { PatchStrategy, setHeaderOptions, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node'
 import type { KubeClients } from './client.js'
 import { isConflict, isNotFound, toKubeError } from './errors.js'
+import { Reflector, type Clock, type RawObject, type ReflectorLog } from './reflector.js'
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
 
@@ -73,5 +76,74 @@ export class OwnConfigMap {
         if (!isConflict(err) || attempt > 2) throw err
       }
     }
+  }
+}
+
+export interface ConfigMapObject extends RawObject { data?: Record<string, string> }
+
+export interface ConfigMapWatchOptions {
+  kc: KubeConfig
+  namespace: string
+  name: string
+  log: ReflectorLog
+  clock?: Clock
+}
+
+/** A Reflector over the one ConfigMap `name`: `seen` gets each version of it, null when there is none. */
+export function configMapReflector(opts: ConfigMapWatchOptions, seen: (cm: ConfigMapObject | null) => void): Reflector<ConfigMapObject | null> {
+  return new Reflector<ConfigMapObject | null>({
+    kc: opts.kc,
+    path: `/api/v1/namespaces/${encodeURIComponent(opts.namespace)}/configmaps`,
+    query: { fieldSelector: `metadata.name=${opts.name}` },
+    log: opts.log,
+    clock: opts.clock,
+    transform: (raw) => raw as ConfigMapObject,
+    sink: {
+      replace: (items) => seen(items.find((i) => i?.metadata?.name === opts.name) ?? null),
+      upsert: (cm) => seen(cm),
+      remove: () => seen(null),
+    },
+  })
+}
+
+/**
+ * Tells listeners whenever the ConfigMap changes (and once its first list is in). The watch runs
+ * only while someone listens: started by the first subscriber, stopped after the last one leaves.
+ */
+export class ConfigMapWatch {
+  private readonly listeners = new Set<() => void>()
+  private reflector?: Reflector<ConfigMapObject | null>
+  private stopping: Promise<void> = Promise.resolve()
+  private closed = false
+
+  constructor(private readonly opts: ConfigMapWatchOptions) {}
+
+  get watching(): boolean { return this.reflector !== undefined }
+
+  subscribe(listener: () => void): () => void {
+    if (this.closed) return () => {}
+    this.listeners.add(listener)
+    if (!this.reflector) {
+      const reflector = configMapReflector(this.opts, () => { for (const l of [...this.listeners]) l() })
+      this.reflector = reflector
+      // A new watch starts after the last one has stopped (one watch at a time).
+      void this.stopping.then(() => { if (this.reflector === reflector) reflector.start() })
+    }
+    return () => {
+      if (!this.listeners.delete(listener) || this.listeners.size) return
+      const reflector = this.reflector
+      this.reflector = undefined
+      if (reflector) this.stopping = this.stopping.then(() => reflector.stop())
+    }
+  }
+
+  /** Stops the watch (service shutdown); waits until it has. */
+  async close(): Promise<void> {
+    this.closed = true
+    this.listeners.clear()
+    const reflector = this.reflector
+    this.reflector = undefined
+    if (reflector) this.stopping = this.stopping.then(() => reflector.stop())
+    await this.stopping
   }
 }

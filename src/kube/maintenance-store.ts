@@ -3,9 +3,11 @@
 // with a JSON merge patch of its own key: writers of different plans never overwrite each other,
 // and no resourceVersion dance is needed for that. A plan's own writes come from one place at a
 // time (the replica that creates it, then the leader), so per-key last-write-wins is enough.
+// Replicas learn of each other's writes through a watch on the ConfigMap (while the leader runs
+// plans, or someone follows a plan's events), not by re-reading it on a timer.
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node'
 import type { KubeClients } from './client.js'
-import { OwnConfigMap } from './configmap.js'
+import { ConfigMapWatch, OwnConfigMap, type ConfigMapWatchOptions } from './configmap.js'
 import { toKubeError } from './errors.js'
 import { MAINTENANCE_CONFIGMAP_NAME } from './permissions.js'
 
@@ -16,11 +18,17 @@ export interface PlanStore {
   list(): Promise<Map<string, string>>
   get(id: string): Promise<string | undefined>
   put(id: string, json: string): Promise<void>
+  /** Calls back whenever the stored plans may have changed (any replica's write). Returns unsubscribe. */
+  onChange?(listener: () => void): () => void
+  /** Stops watching (shutdown). */
+  close?(): Promise<void>
 }
 
-export function configMapPlanStore(clients: KubeClients, namespace: string, name: string = MAINTENANCE_CONFIGMAP_NAME): PlanStore {
+/** With `watch`, the store tells of changes through a watch on the ConfigMap while anyone listens. */
+export function configMapPlanStore(clients: KubeClients, namespace: string, name: string = MAINTENANCE_CONFIGMAP_NAME, watch?: Omit<ConfigMapWatchOptions, 'namespace' | 'name'>): PlanStore {
   const key = (id: string) => `${id}.json`
   const cm = new OwnConfigMap(clients, namespace, name, 'maintenance')
+  const watcher = watch ? new ConfigMapWatch({ ...watch, namespace, name }) : undefined
   return {
     async list() {
       const out = new Map<string, string>()
@@ -33,6 +41,7 @@ export function configMapPlanStore(clients: KubeClients, namespace: string, name
     async put(id, json) {
       await cm.mergeData({ [key(id)]: json })
     },
+    ...(watcher ? { onChange: (listener: () => void) => watcher.subscribe(listener), close: () => watcher.close() } : {}),
   }
 }
 

@@ -72,7 +72,9 @@ export const NAMESPACED_PERMISSIONS: readonly NamespacedPermissionRule[] = [
   { feature: 'runtime configuration: watch its ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'], resourceNames: [RUNTIME_CONFIG_NAME] },
   // PUT P/config reads it and writes it back conditionally on its resourceVersion.
   { feature: 'runtime configuration: read and update its ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'update'], resourceNames: [RUNTIME_CONFIG_NAME] },
-  { feature: 'maintenance plans: read and write their ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'patch'], resourceNames: [MAINTENANCE_CONFIGMAP_NAME] },
+  // Maintenance plans: read, merged into by key, and watched (list and watch by name, as above) so
+  // the leader and event streams on other replicas see a change at once.
+  { feature: 'maintenance plans: read and write their ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'patch', 'watch'], resourceNames: [MAINTENANCE_CONFIGMAP_NAME] },
   { feature: 'cluster-api autoscaling: create the overprovisioning Deployment', apiGroups: ['apps'], resources: ['deployments'], verbs: ['create'] },
   { feature: 'cluster-api autoscaling: read, size and delete the overprovisioning Deployment', apiGroups: ['apps'], resources: ['deployments'], verbs: ['delete', 'get', 'patch'], resourceNames: [OVERPROVISIONING_NAME] },
 ]

@@ -12,12 +12,12 @@ import type { KubeConfig, V1ConfigMap } from '@kubernetes/client-node'
 import { diffOptions, PluginOptions, validateOptions, validateSettings, type LiveOptions, type OptionChange } from '../config.js'
 import { Failure, invalid } from '../errors.js'
 import type { KubeClients } from './client.js'
-import { OwnConfigMap } from './configmap.js'
+import { configMapReflector, OwnConfigMap, type ConfigMapObject } from './configmap.js'
 import { isConflict } from './errors.js'
 import { recordEvent } from './events.js'
 import { RUNTIME_CONFIG_NAME } from './permissions.js'
 import { systemClock, type Clock } from '../clock.js'
-import { Reflector, type RawObject } from './reflector.js'
+import type { Reflector } from './reflector.js'
 
 export { RUNTIME_CONFIG_NAME }
 export const OPTIONS_KEY = 'options.json'
@@ -57,8 +57,6 @@ export interface ConfigUpdate {
 
 type Overrides = Partial<Record<keyof PluginOptions, unknown>>
 
-interface ConfigMapObject extends RawObject { data?: Record<string, string> }
-
 const OPTION_NAMES = Object.keys(PluginOptions.properties) as (keyof PluginOptions)[]
 
 /** The overrides a ConfigMap holds; throws with a message when its options.json is not a JSON object. */
@@ -84,19 +82,7 @@ export class RuntimeConfig {
   constructor(private readonly opts: RuntimeConfigOptions) {
     this.name = opts.name ?? RUNTIME_CONFIG_NAME
     this.cm = new OwnConfigMap(opts.clients, opts.namespace, this.name, 'runtime-config')
-    this.reflector = new Reflector<ConfigMapObject | null>({
-      kc: opts.kc,
-      path: `/api/v1/namespaces/${encodeURIComponent(opts.namespace)}/configmaps`,
-      query: { fieldSelector: `metadata.name=${this.name}` },
-      log: opts.log,
-      clock: opts.clock ?? systemClock,
-      transform: (raw) => raw as ConfigMapObject,
-      sink: {
-        replace: (items) => this.observe(items.find((i) => i?.metadata?.name === this.name) ?? null),
-        upsert: (cm) => this.observe(cm),
-        remove: () => this.observe(null),
-      },
-    })
+    this.reflector = configMapReflector({ kc: opts.kc, namespace: opts.namespace, name: this.name, log: opts.log, clock: opts.clock ?? systemClock }, (cm) => this.observe(cm))
   }
 
   get options(): PluginOptions { return this.opts.live.current }

@@ -60,7 +60,10 @@ export interface MaintenanceDeps {
   metrics?: MaintenanceMetrics
   /** Whether the service is stopping (a drain interrupted then is not a failure). */
   isStopping?(): boolean
-  /** How often the leader re-reads the store for plans made and cancelled on other replicas. Default 2 s. */
+  /**
+   * How often the leader re-reads the store for plans made and cancelled on other replicas, beside
+   * the store's change notices (onChange). Default: 60 s with change notices (a safety net), 2 s without.
+   */
   syncIntervalMs?: number
   newId?: () => string
 }
@@ -137,6 +140,14 @@ export class MaintenanceEngine {
   fit(nodes: string[]): FitReport | null {
     return this.deps.fit ? this.deps.fit(nodes) : null
   }
+
+  /** Calls back whenever the stored plans may have changed (any replica's write). Returns unsubscribe. */
+  onStoredChange(listener: () => void): () => void {
+    return this.deps.store.onChange?.(listener) ?? (() => {})
+  }
+
+  /** Whether the store tells of changes (else followers re-read it on a timer). */
+  get storeNotifies(): boolean { return this.deps.store.onChange !== undefined }
 
   /** Plans by state, as last seen by this replica (metrics). */
   countsByState(): Map<string, number> {
@@ -272,6 +283,10 @@ export class MaintenanceEngine {
     this.leading = true
     this.leaderAbort = new AbortController()
     const signal = this.leaderAbort.signal
+    // Woken by every change to the stored plans (made, cancelled elsewhere); re-read on a slow timer too.
+    const changed = new Waker()
+    const unsubscribe = this.deps.store.onChange?.(() => changed.wake())
+    const resyncMs = this.deps.syncIntervalMs ?? (unsubscribe ? 60_000 : 2000)
     this.syncing = (async () => {
       while (!signal.aborted) {
         try {
@@ -279,9 +294,11 @@ export class MaintenanceEngine {
         } catch (err) {
           this.deps.log.warn({ err }, 'maintenance: could not read the stored plans; retrying')
         }
-        await this.deps.clock.sleep(this.deps.syncIntervalMs ?? 2000, signal)
+        const waited = new AbortController()
+        await Promise.race([changed.next(), this.deps.clock.sleep(resyncMs, AbortSignal.any([signal, waited.signal]))])
+        waited.abort()
       }
-    })()
+    })().finally(() => unsubscribe?.())
   }
 
   /** Lost the lease (or stopping): stop acting at once; the stored state stays for the next leader. */

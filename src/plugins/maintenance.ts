@@ -12,7 +12,7 @@ import { planFit } from '../maintenance/fit.js'
 
 export interface MaintenancePluginOptions {
   namespace: string
-  /** How often the leader re-reads the stored plans (made or cancelled on other replicas). */
+  /** How often the leader re-reads the stored plans (made or cancelled on other replicas) beside watching them. Default 60 s. */
   syncIntervalMs?: number
 }
 
@@ -32,8 +32,10 @@ export default fp<MaintenancePluginOptions>(async (app, opts) => {
   const waiting = new Histogram({ name: `${PREFIX}maintenance_session_wait_seconds`, help: 'Time a node in maintenance waited for its sessions', buckets: [60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400], registers })
   const changeDeps = (): changes.NodeChangeDeps => ({ ...app.nodeChangeDeps(auditToLog(log, app.httpStatusOf), log), now: () => new Date(app.clock.now()) })
   const actor = (username: string): changes.Actor => ({ username, user_id: 'maintenance' })
+  // Watched while this replica leads or someone follows a plan's events here.
+  const store = configMapPlanStore(app.kube, opts.namespace, undefined, { kc: app.kube.kc, log, clock: app.clock })
   const engine = new MaintenanceEngine({
-    store: configMapPlanStore(app.kube, opts.namespace),
+    store,
     clock: app.clock,
     source: {
       getNode: (name) => app.cluster.getNode(name),
@@ -67,4 +69,5 @@ export default fp<MaintenancePluginOptions>(async (app, opts) => {
   })
   app.decorate('maintenance', engine)
   app.health.onLeadership(() => engine.startLeading(), () => engine.stopLeading())
+  app.addHook('onClose', async () => store.close?.())
 }, { name: 'maintenance', dependencies: ['kube', 'nodes', 'metrics', 'drain', 'health', 'errors'] })

@@ -7,7 +7,9 @@ import { ErrorResponse, commonErrors } from '../schemas/common.js'
 import { Maintenance, MaintenanceParams, MaintenanceRequest } from '../schemas/maintenance.js'
 
 const HEARTBEAT_MS = 15_000
-/** Off the leader, the stream re-reads the stored plan this often. */
+/** Off the leader, the stream re-reads the stored plan on every change to the store, and this often as a safety net. */
+const REMOTE_RESYNC_MS = 30_000
+/** ... or this often when the store tells of no changes. */
 const REMOTE_POLL_MS = 2_000
 const errors = { ...commonErrors, 404: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse }
 const FINAL = new Set(['succeeded', 'failed', 'cancelled', 'completed'])
@@ -74,11 +76,13 @@ const maintenanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     res.write(`event: status\ndata: ${JSON.stringify(plan)}\n\n`)
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS)
     let unsubscribe = () => {}
+    let unwatch = () => {}
     const timers: { poll?: NodeJS.Timeout } = {}
     const end = () => {
       clearInterval(heartbeat)
       if (timers.poll) clearInterval(timers.poll)
       unsubscribe()
+      unwatch()
       if (!res.writableEnded) res.end()
     }
     res.on('close', end)
@@ -91,18 +95,22 @@ const maintenanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       unsubscribe = app.maintenance.subscribe(id, afterId, send)
       return
     }
-    // The plan runs on the leader, another replica: follow the stored plan.
+    // The plan runs on the leader, another replica: follow the stored plan, re-read one at a time.
     let last = JSON.stringify(plan)
     let seq = 0
-    timers.poll = setInterval(() => {
-      app.maintenance.get(id).then((p) => {
+    let reading: Promise<void> = Promise.resolve()
+    const refresh = () => {
+      reading = reading.then(() => app.maintenance.get(id)).then((p) => {
+        if (res.writableEnded) return
         const json = JSON.stringify(p)
         if (json === last) return
         last = json
         res.write(`id: ${++seq}\nevent: status\ndata: ${json}\n\n`)
         if (FINAL.has(p.state)) end()
       }, () => {})
-    }, REMOTE_POLL_MS)
+    }
+    unwatch = app.maintenance.onStoredChange(refresh)
+    timers.poll = setInterval(refresh, app.maintenance.storeNotifies ? REMOTE_RESYNC_MS : REMOTE_POLL_MS)
   })
 }
 
