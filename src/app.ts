@@ -6,8 +6,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import type { KubeClients } from './kube/client.js'
 import { systemClock, type Clock } from './clock.js'
-import errors, { frameworkErrors } from './plugins/errors.js'
+import errors, { BODY_LIMIT_BYTES, frameworkErrors } from './plugins/errors.js'
 import { buildValidator } from './plugins/validation.js'
+import securityHeaders from './plugins/security-headers.js'
 import settings from './plugins/settings.js'
 import auth from './plugins/auth.js'
 import sessionStore from './plugins/session-store.js'
@@ -69,6 +70,7 @@ export async function buildApp(opts: AppOptions) {
     // Bodies validated as sent, query and params coerced; rules the domain words better left to it.
     schemaController: { compilersFactory: { buildValidator } },
     forceCloseConnections: true,
+    bodyLimit: BODY_LIMIT_BYTES,
     // A StreamSpace token carries its user's groups and can outgrow Node's 16 KiB header limit; such a
     // token must get a 401 or a 200 from us, not Node's bare 431. Beyond 128 KiB, 431 it is.
     http: { maxHeaderSize: 128 * 1024 },
@@ -82,6 +84,7 @@ export async function buildApp(opts: AppOptions) {
   app.addHook('onSend', async (request, reply) => { reply.header('x-request-id', request.id) })
 
   await app.register(errors)
+  await app.register(securityHeaders)
   await app.register(settings, { config: opts.config })
   await app.register(auth, { secret: opts.jwtSecret, issuer: opts.config.service.jwtIssuer })
   await app.register(kube, {
@@ -117,6 +120,7 @@ export async function buildApp(opts: AppOptions) {
   await app.register(async (api) => {
     api.addHook('onRoute', (route) => {
       route.schema = { ...route.schema, security: [{ bearerAuth: [] }] }
+      api.limitWrites(route)
     })
     api.addHook('onRequest', api.requireAdmin)
     await api.register(nodes)
@@ -133,6 +137,7 @@ export async function buildApp(opts: AppOptions) {
   await app.register(async (compat) => {
     compat.addHook('onRoute', (route) => {
       route.schema = { ...route.schema, security: [{ bearerAuth: [] }] }
+      compat.limitWrites(route)
     })
     compat.addHook('onRequest', compat.requireAdmin)
     await compat.register(streamspaceCompat)

@@ -1,10 +1,15 @@
-// Per-user rate limit for the routes that change the cluster. One budget per user (the JWT's
-// user_id) shared by all mutating routes; over it, 429 with Retry-After and a message saying the
-// limit. Routes opt in with `preHandler: fastify.changeRateLimit`, which runs after authentication.
+// Per-user rate limit for every write: one budget per user (the JWT's subject, `sub`; else its
+// user_id) shared by all routes that change something (POST, PUT, PATCH, DELETE: labels, taints,
+// cordon, drains, maintenance plans, runtime configuration, StreamSpace's own page); over it, 429
+// with Retry-After and a message saying the limit. Reads are not limited, nor are writes whose
+// route says `config: { readOnly: true }` (POST P/nodes/select computes an answer, changes nothing).
+// The scopes that authenticate call `limitWrites` from their onRoute hook: the limit runs as the
+// route's first preHandler (after authentication in onRequest) and its 429 is documented.
 import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
-import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
+import type { FastifyRequest, RouteOptions, preHandlerAsyncHookHandler } from 'fastify'
 import { Failure } from '../errors.js'
+import { ErrorResponse } from '../schemas/common.js'
 
 export interface ChangeRateLimitOptions {
   /** Changes a user may make per window. Default 120. */
@@ -16,12 +21,20 @@ export interface ChangeRateLimitOptions {
 declare module 'fastify' {
   interface FastifyInstance {
     changeRateLimit: preHandlerAsyncHookHandler
+    /** For an onRoute hook: puts the per-user limit on the route if it writes. */
+    limitWrites: (route: RouteOptions) => void
+  }
+  interface FastifyContextConfig {
+    /** A POST that changes nothing (P/nodes/select): not rate limited. */
+    readOnly?: boolean
   }
 }
 
+const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
 function userKey(request: FastifyRequest): string {
-  const user = (request as { user?: { user_id?: unknown; username?: unknown } }).user
-  const id = user?.user_id ?? user?.username
+  const user = (request as { user?: { sub?: unknown; user_id?: unknown; username?: unknown } }).user
+  const id = user?.sub ?? user?.user_id ?? user?.username
   return id === undefined || id === null ? `ip:${request.ip}` : `user:${String(id)}`
 }
 
@@ -46,4 +59,11 @@ export default fp<ChangeRateLimitOptions>(async (fastify, opts) => {
       }),
   })
   fastify.decorate('changeRateLimit', limiter as preHandlerAsyncHookHandler)
+  fastify.decorate('limitWrites', (route: RouteOptions) => {
+    const methods = ([] as string[]).concat(route.method)
+    if (!methods.some((m) => WRITES.has(m)) || route.config?.readOnly) return
+    route.preHandler = [limiter as preHandlerAsyncHookHandler, ...([] as preHandlerAsyncHookHandler[]).concat((route.preHandler ?? []) as preHandlerAsyncHookHandler[])]
+    const response = (route.schema?.response ?? {}) as Record<string, unknown>
+    if (response[429] === undefined && response['4xx'] === undefined) route.schema = { ...route.schema, response: { ...response, 429: ErrorResponse } }
+  })
 }, { name: 'change-rate-limit', fastify: '5.x' })

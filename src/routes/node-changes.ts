@@ -37,10 +37,8 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
   const warn = (reply: FastifyReply, r: ChangeResult) => {
     for (const w of r.warnings) reply.header('warning', `299 streamspace-node-manager "${w.replaceAll('"', "'")}"`)
   }
-  const preHandler = fastify.changeRateLimit
 
   fastify.put('/nodes/:name/labels', {
-    preHandler,
     schema: {
       ...common,
       summary: 'Set a label on a node',
@@ -57,7 +55,6 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.delete('/nodes/:name/labels/:key', {
-    preHandler,
     schema: {
       ...common,
       summary: 'Remove a label from a node',
@@ -73,7 +70,6 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.post('/nodes/:name/taints', {
-    preHandler,
     schema: {
       ...common,
       summary: 'Add or replace a taint on a node',
@@ -91,7 +87,6 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.delete('/nodes/:name/taints/:key', {
-    preHandler,
     schema: {
       ...common,
       summary: 'Remove a taint from a node',
@@ -107,7 +102,6 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.post('/nodes/:name/cordon', {
-    preHandler,
     schema: {
       ...common,
       summary: 'Cordon a node, saying why',
@@ -126,7 +120,6 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.post('/nodes/:name/uncordon', {
-    preHandler,
     schema: {
       ...common,
       summary: 'Uncordon a node',

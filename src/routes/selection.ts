@@ -7,6 +7,7 @@ import { SelectBody, Selection } from '../schemas/selection.js'
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/nodes/select', {
+    config: { readOnly: true },
     schema: {
       tags: ['nodes'],
       summary: 'Choose a node for a new session',

@@ -79,10 +79,8 @@ const compat: FastifyPluginAsyncTypebox = async (app) => {
   const deps = (request: FastifyRequest): NodeChangeDeps => app.nodeChangeDeps(auditToLog(request.log, app.httpStatusOf), request.log)
   const actor = (request: FastifyRequest): Actor => ({ username: String(request.user.username), user_id: String(request.user.user_id) })
   const changed = (node: Parameters<typeof nodes.infoOfChanged>[0]) => nodes.infoOfChanged(node)
-  const preHandler = app.changeRateLimit
 
   app.put('/admin/nodes/:name/labels', {
-    preHandler,
     schema: { tags, summary: 'Set a label (kubectl label --overwrite)', params: CompatNodeParams, body: CompatLabelBody, response: { 200: CompatNodeInfo, ...errors } },
   }, async (request) => {
     const r = await changes.setLabel(deps(request), actor(request), request.params.name, request.body.key, request.body.value)
@@ -90,7 +88,6 @@ const compat: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete('/admin/nodes/:name/labels/*', {
-    preHandler,
     schema: {
       tags, summary: 'Remove a label; the key may contain "/" as it is or percent-encoded',
       params: CompatKeyParams, response: { 200: CompatNodeInfo, ...errors },
@@ -101,7 +98,6 @@ const compat: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post('/admin/nodes/:name/taints', {
-    preHandler,
     schema: { tags, summary: 'Add or replace a taint, upsert by (key, effect)', params: CompatNodeParams, body: CompatTaintBody, response: { 200: CompatNodeInfo, ...errors } },
   }, async (request) => {
     const { key, value, effect } = request.body
@@ -110,7 +106,6 @@ const compat: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete('/admin/nodes/:name/taints/*', {
-    preHandler,
     schema: { tags, summary: 'Remove every taint with this key', params: CompatKeyParams, response: { 200: CompatNodeInfo, ...errors } },
   }, async (request) => {
     const r = await changes.removeTaint(deps(request), actor(request), request.params.name, request.params['*'], undefined)
@@ -122,7 +117,6 @@ const compat: FastifyPluginAsyncTypebox = async (app) => {
     ['uncordon', changes.uncordon, 'Uncordon a node (kubectl uncordon)'],
   ] as const) {
     app.post(`/admin/nodes/:name/${path}`, {
-      preHandler,
       schema: { tags, summary, params: CompatNodeParams, response: { 200: CompatNodeInfo, ...errors } },
     }, async (request) => {
       const r = await fn(deps(request), actor(request), request.params.name)

@@ -67,7 +67,7 @@ eachBackend(t, 'error answers', async (t, b) => {
 
     const huge = await svc.api('/nodes/ghost/labels', { method: 'PUT', json: { key: 'a', value: 'x'.repeat(2 * 1024 * 1024) } })
     t.equal(huge.status, 413)
-    t.same(await huge.json(), errorShape(413, 'Payload Too Large', 'body is too large'))
+    t.same(await huge.json(), errorShape(413, 'Payload Too Large', 'body is too large: at most 1048576 bytes (1024 KiB)'))
 
     const badUrl = await svc.api('/nodes/%E0%A4%A')
     t.equal(badUrl.status, 400)

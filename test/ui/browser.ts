@@ -50,6 +50,13 @@ export async function launch(): Promise<Browser> {
     })
     page.on('pageerror', (err) => errors.push(`page error: ${err.message}`))
   }
+  // A Content-Security-Policy violation fails the step even where Chromium would not log it as an
+  // error (report-only, or a blocked eval): the page reports each one as a console error.
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`)
+    })
+  })
   for (const p of context.pages()) watch(p)
   return {
     context,
