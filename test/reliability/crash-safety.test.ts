@@ -17,6 +17,9 @@ import { API_PREFIX, makeToken, TEST_JWT_SECRET, waitFor } from '../helpers/serv
 import { freePort } from '../helpers/redis.js'
 import { createDaemonSet, createNode, createPdb, createPod, createReplicaSet, ensureNamespace, isCordoned } from '../drain/fixtures.js'
 
+// Six service processes start (tsx) in this file: about 2 minutes alone, 3.5 under the full suite's load.
+t.setTimeout(600_000)
+
 const simOnly = process.env.TEST_BACKENDS !== undefined && !process.env.TEST_BACKENDS.split(',').includes('sim')
 const token = makeToken({ username: 'ops', user_id: 'u-ops' })
 

@@ -22,6 +22,9 @@ const FRESH_WITHIN_MS = 5000
 const CONVERGE_WITHIN_MS = 10_000
 const PREFIX = 'soak.example.com'
 
+// Beyond tap's 300 s per file when SOAK_SECONDS is raised: the soak itself plus set-up and checks.
+t.setTimeout((SOAK_SECONDS + 240) * 1000)
+
 const simOnly = process.env.TEST_BACKENDS !== undefined && !process.env.TEST_BACKENDS.split(',').includes('sim')
 
 interface Ack { node: string; kind: 'label' | 'taint'; key: string; value: string; ackAt: number }
