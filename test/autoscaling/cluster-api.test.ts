@@ -40,6 +40,7 @@ const gone = async (p: Promise<unknown>) => p.then(() => false, (err: { code?: n
 
 eachBackend(t, 'cluster-api provider', async (t, b) => {
   const c = b.clients
+  await t.rejects(startService(b.kc, { env: { AUTOSCALING_PROVIDER: 'cluster-api', CLUSTER_API_SELECTOR: 'tier in (a' } }), /CLUSTER_API_SELECTOR is not a label selector/, 'a bad selector refuses to start, naming it')
   await ensureNamespace(c, 'streamspace')
   await ensureNamespace(c, 'capi')
   await createNode(c, { name: 'a', cpu: '4', memory: '8Gi' })
