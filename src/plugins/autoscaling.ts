@@ -11,6 +11,7 @@ import { isTerminated } from '../nodes/view.js'
 import { SessionProtector } from '../autoscaling/protection.js'
 import { ClusterApiProvider, PRIORITY_CLASS_VALUE } from '../autoscaling/cluster-api.js'
 import * as capi from '../kube/cluster-api.js'
+import { parseSelector } from '../kube/selector.js'
 import { LEADER_LEASE_NAME, OVERPROVISIONING_NAME } from '../kube/permissions.js'
 import type { AutoscalingStatus } from '../schemas/autoscaling.js'
 
@@ -120,6 +121,9 @@ export default fp<AutoscalingPluginOptions>(async (app, opts) => {
   // MachineDeployments and the overprovisioning Deployment, in step with the live options; disabled
   // (or provider none), the leader removes what it made and puts the annotations back.
   const overprovisioningName = OVERPROVISIONING_NAME
+  try { parseSelector(service.clusterApiSelector) } catch (err) {
+    throw new Error(`CLUSTER_API_SELECTOR is not a label selector (${JSON.stringify(service.clusterApiSelector)}): ${(err as Error).message}`, { cause: err })
+  }
   const clusterApi = new ClusterApiProvider({
     clock: app.clock,
     selector: service.clusterApiSelector,

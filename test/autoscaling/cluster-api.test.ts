@@ -40,6 +40,7 @@ const gone = async (p: Promise<unknown>) => p.then(() => false, (err: { code?: n
 
 eachBackend(t, 'cluster-api provider', async (t, b) => {
   const c = b.clients
+  await t.rejects(startService(b.kc, { env: { AUTOSCALING_PROVIDER: 'cluster-api', CLUSTER_API_SELECTOR: 'tier in (a' } }), /CLUSTER_API_SELECTOR is not a label selector/, 'a bad selector refuses to start, naming it')
   await ensureNamespace(c, 'streamspace')
   await ensureNamespace(c, 'capi')
   await createNode(c, { name: 'a', cpu: '4', memory: '8Gi' })
@@ -106,6 +107,8 @@ eachBackend(t, 'cluster-api provider', async (t, b) => {
     (await import('@kubernetes/client-node')).setHeaderOptions('Content-Type', (await import('@kubernetes/client-node')).PatchStrategy.MergePatch))
   t.equal((await svc.api('/config', { method: 'PUT', json: { maxNodes: 9 } })).status, 200)
   await waitFor(async () => (await md(c, 'md-1')).annotations[MAX] === '9', 20_000, 'md-1 now alone: all of maxNodes')
+  // The same pass releases md-2 after it has written md-1.
+  await waitFor(async () => (await md(c, 'md-2')).annotations[RECORD] === undefined, 20_000, 'md-2 released')
   t.same((await md(c, 'md-2')).annotations, {}, 'md-2 no longer selected: as before')
 
   // Restarted with AUTOSCALING_PROVIDER=none: what cluster-api made goes, whatever enableAutoScaling says.
