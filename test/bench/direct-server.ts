@@ -16,7 +16,7 @@ const core = kc.makeApiClient(CoreV1Api)
 const metrics = new Metrics(kc)
 
 const slim = (p: V1Pod): SlimPod => ({
-  namespace: p.metadata?.namespace ?? '', name: p.metadata?.name ?? '', uid: p.metadata?.uid ?? '',
+  namespace: p.metadata?.namespace ?? '', name: p.metadata?.name ?? '',
   node: p.spec?.nodeName ?? '', phase: p.status?.phase ?? 'Pending', terminating: !!p.metadata?.deletionTimestamp,
   session: p.metadata?.labels?.app === 'streamspace-session', cpuRequestMilli: 0, memoryRequestBytes: 0,
 })
