@@ -262,6 +262,14 @@ function compileService(): string {
   return join(out, 'dist/server.js')
 }
 
+/** The node flags the image runs the service with: CMD's arguments before dist/server.js (Dockerfile). */
+function imageNodeFlags(): string[] {
+  const cmd = /^CMD (\[.*\])\s*$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))
+  if (!cmd) throw new Error('no CMD in the Dockerfile')
+  const args = JSON.parse(cmd[1]) as string[]
+  return args.slice(0, args.indexOf('dist/server.js'))
+}
+
 let serviceEntry = ''
 
 async function benchOnce(o: Options): Promise<Result> {
@@ -285,7 +293,7 @@ async function benchOnce(o: Options): Promise<Result> {
 
     // 3. The service, as deployed, from process start to ready.
     const t0 = performance.now()
-    const nodeFlags = o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProf}`] : []
+    const nodeFlags = [...imageNodeFlags(), ...(o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProf}`] : [])]
     const svc = await startProcess([serviceEntry], {
       nodeFlags,
       env: { KUBE_MODE: 'kubeconfig', KUBECONFIG: sim.kubeconfig, JWT_SECRET: TEST_JWT_SECRET, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
@@ -296,7 +304,7 @@ async function benchOnce(o: Options): Promise<Result> {
     r.ready_seconds = (performance.now() - t0) / 1000
     const rssAfterSync = rssMib(svc.child.pid!)
     extra.rss_after_sync_mib = rssAfterSync
-    log(`service ready ${(r.ready_seconds).toFixed(2)} s after process start; RSS ${rssAfterSync.toFixed(0)} MiB`)
+    log(`service (node ${nodeFlags.join(' ')} server.js) ready ${(r.ready_seconds).toFixed(2)} s after process start; RSS ${rssAfterSync.toFixed(0)} MiB`)
 
     const headers = { authorization: `Bearer ${makeToken()}` }
     const first = await fetch(`${origin}${API_PREFIX}/nodes`, { headers })
