@@ -7,7 +7,8 @@
 // --growth: the same run at 500, 1,000 and 5,000 nodes, and a table of how the costs grow.
 // --quick: a small cluster and short windows (the test suite runs it; its figures mean nothing).
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { cpus, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -150,6 +151,17 @@ async function startSim(dir: string, nodes: number, podsPerNode: number, termina
 
 // ---------------------------------------------------------------------------------------------
 // Measuring
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer()
+    srv.once('error', rej)
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address()
+      srv.close(() => res(typeof a === 'object' && a ? a.port : 0))
+    })
+  })
+}
 
 interface Load { rps: number; p50: number; p99: number; bytes: number; statuses: Record<number, number> }
 
@@ -294,13 +306,22 @@ async function benchOnce(o: Options): Promise<Result> {
     // 3. The service, as deployed, from process start to ready.
     const t0 = performance.now()
     const nodeFlags = [...imageNodeFlags(), ...(o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProf}`] : [])]
-    const svc = await startProcess([serviceEntry], {
-      nodeFlags,
-      env: { KUBE_MODE: 'kubeconfig', KUBECONFIG: sim.kubeconfig, JWT_SECRET: TEST_JWT_SECRET, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
-      ready: /Server listening at (http:\/\/127\.0\.0\.1:\d+)/,
-    })
-    const origin = svc.match[1]
-    while ((await fetch(`${origin}/readyz`).then((x) => x.status, () => 0)) !== 200) await sleep(20)
+    // Its log (a line per request at info) goes to a file, as a container runtime writes it: not
+    // through this process, which generates the load.
+    const port = await freePort()
+    const logFile = join(dir, 'service.log')
+    const logFd = openSync(logFile, 'w')
+    const svc = { child: track(spawn(process.execPath, [...nodeFlags, serviceEntry], {
+      cwd: root, stdio: ['ignore', logFd, logFd],
+      env: { ...process.env, KUBE_MODE: 'kubeconfig', KUBECONFIG: sim.kubeconfig, JWT_SECRET: TEST_JWT_SECRET, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+    })) }
+    closeSync(logFd)
+    svc.child.once('exit', (code) => { if (code !== null && code !== 0) console.error(`service exited ${code}:\n${readFileSync(logFile, 'utf8').slice(-3000)}`) })
+    const origin = `http://127.0.0.1:${port}`
+    while ((await fetch(`${origin}/readyz`).then((x) => x.status, () => 0)) !== 200) {
+      if (svc.child.exitCode !== null) throw new Error(`the service exited (${svc.child.exitCode}): ${readFileSync(logFile, 'utf8').slice(-3000)}`)
+      await sleep(20)
+    }
     r.ready_seconds = (performance.now() - t0) / 1000
     const rssAfterSync = rssMib(svc.child.pid!)
     extra.rss_after_sync_mib = rssAfterSync
@@ -347,9 +368,6 @@ async function benchOnce(o: Options): Promise<Result> {
     for (const enc of ['gzip', 'br'] as const) {
       const z = await load(origin, `${API_PREFIX}/nodes`, { ...headers, 'accept-encoding': enc }, lo)
       const k = enc === 'gzip' ? 'list_gzip' : 'list_br'
-      const sample = await fetch(`${origin}${API_PREFIX}/nodes`, { headers: { ...headers, 'accept-encoding': enc } }).catch(() => undefined)
-      // fetch decodes: the size on the wire is what the load counted per answer.
-      void sample?.arrayBuffer()
       if (enc === 'gzip') { r.list_gzip_rps = z.rps; r.list_gzip_bytes = z.bytes } else { extra.list_br_rps = z.rps; extra.list_br_bytes = z.bytes }
       extra[`${k}_p99_ms`] = z.p99
       log(`GET /nodes, Accept-Encoding: ${enc}: ${z.rps.toFixed(0)} req/s, ${(z.bytes / 1e6).toFixed(2)} MB per answer`)
@@ -406,7 +424,50 @@ async function benchOnce(o: Options): Promise<Result> {
     r.kubectl_get_nodes_ms = median(kubectlMs)
     log(`kubectl get nodes -o json: ${r.kubectl_get_nodes_ms.toFixed(0)} ms`)
 
-    // 9. Drain a node of `drainPods` pods with the service, and another with kubectl drain.
+    // 9. Churn (before the drain, whose new nodes' AGE texts change every second): every node's
+    // heartbeat renewed every 10 s (status MODIFIED events that change nothing shown) and the
+    // service's metrics polls (usage, which is shown), while a client polls the list with its ETag
+    // once per pollMs. Each 200 is compared with the list before it: which fields of which nodes
+    // changed (AGE texts of young nodes change every second: the seed has some created just now).
+    await sim.control({ cmd: 'heartbeats', seconds: o.quick ? 1 : 10 })
+    await scrape(origin)
+    let polls = 0, notModified = 0
+    const changedFields: Record<string, number> = {}
+    const firstPoll = await fetch(`${origin}${API_PREFIX}/nodes`, { headers })
+    let tag = firstPoll.headers.get('etag') ?? ''
+    let last = JSON.parse(await firstPoll.text()) as Record<string, unknown>[]
+    const churnEnd = performance.now() + w.churnMs
+    while (performance.now() < churnEnd) {
+      await sleep(w.pollMs)
+      const res = await fetch(`${origin}${API_PREFIX}/nodes`, { headers: { ...headers, 'if-none-match': tag } })
+      const text = await res.text()
+      polls++
+      if (res.status === 304) { notModified++; continue }
+      tag = res.headers.get('etag') ?? tag
+      const now = JSON.parse(text) as Record<string, unknown>[]
+      const byName = new Map(last.map((v) => [v.name, v]))
+      const fields = new Set<string>()
+      for (const v of now) {
+        const before = byName.get(v.name)
+        if (!before) { fields.add('(node added)'); continue }
+        for (const k of Object.keys(v)) if (JSON.stringify(v[k]) !== JSON.stringify(before[k])) fields.add(k)
+      }
+      if (now.length < last.length) fields.add('(node removed)')
+      if (fields.size === 0) fields.add('(none: same content, other bytes)')
+      for (const f of fields) changedFields[f] = (changedFields[f] ?? 0) + 1
+      last = now
+    }
+    const afterChurn = await scrape(origin)
+    extra.poll_304_ratio = notModified / polls
+    extra.poll_requests = polls
+    r.poll_200_changed_fields = changedFields
+    extra.eventloop_p99_churn_ms = eventLoopP99Ms(afterChurn.text)
+    r.eventloop_p99_ms = Math.max(Number(r.eventloop_p99_ms), extra.eventloop_p99_churn_ms)
+    const rssEnd = rssMib(svc.child.pid!)
+    extra.rss_end_mib = rssEnd
+    log(`polling client during heartbeat churn: ${notModified}/${polls} answered 304; the 200s changed ${JSON.stringify(changedFields)}; event-loop p99 ${extra.eventloop_p99_churn_ms.toFixed(1)} ms; RSS ${rssEnd.toFixed(0)} MiB`)
+
+    // 10. Drain a node of `drainPods` pods with the service, and another with kubectl drain.
     await Promise.all([drainFixture(sim.clients, 'bench-drain-service', w.drainPods, w.terminateSeconds), drainFixture(sim.clients, 'bench-drain-kubectl', w.drainPods, w.terminateSeconds)])
     const td = performance.now()
     const dres = await fetch(`${origin}${API_PREFIX}/nodes/bench-drain-service/drain`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ timeout_seconds: 300 }) })
@@ -417,31 +478,6 @@ async function benchOnce(o: Options): Promise<Result> {
     if (kd.code !== 0) throw new Error(`kubectl drain: ${kd.out}`)
     r.kubectl_drain_seconds = kd.ms / 1000
     log(`drain of ${w.drainPods} pods (${w.terminateSeconds} s to terminate each): service ${Number(r.drain_seconds).toFixed(2)} s, kubectl ${Number(r.kubectl_drain_seconds).toFixed(2)} s`)
-
-    // 10. Churn: every node's heartbeat renewed every 10 s (status MODIFIED events that change
-    // nothing shown) and the service's metrics polls (usage, which is shown), while a client polls
-    // the list with its ETag once per pollMs.
-    await sim.control({ cmd: 'heartbeats', seconds: o.quick ? 1 : 10 })
-    await scrape(origin)
-    let polls = 0, notModified = 0
-    let tag = (await fetch(`${origin}${API_PREFIX}/nodes`, { headers })).headers.get('etag') ?? ''
-    const churnEnd = performance.now() + w.churnMs
-    while (performance.now() < churnEnd) {
-      await sleep(w.pollMs)
-      const res = await fetch(`${origin}${API_PREFIX}/nodes`, { headers: { ...headers, 'if-none-match': tag } })
-      await res.arrayBuffer()
-      polls++
-      if (res.status === 304) notModified++
-      else tag = res.headers.get('etag') ?? tag
-    }
-    const afterChurn = await scrape(origin)
-    extra.poll_304_ratio = notModified / polls
-    extra.poll_requests = polls
-    extra.eventloop_p99_churn_ms = eventLoopP99Ms(afterChurn.text)
-    r.eventloop_p99_ms = Math.max(Number(r.eventloop_p99_ms), extra.eventloop_p99_churn_ms)
-    const rssEnd = rssMib(svc.child.pid!)
-    extra.rss_end_mib = rssEnd
-    log(`polling client during heartbeat churn: ${notModified}/${polls} answered 304; event-loop p99 ${extra.eventloop_p99_churn_ms.toFixed(1)} ms; RSS ${rssEnd.toFixed(0)} MiB`)
 
     svc.child.kill('SIGTERM')
     await new Promise((res) => { if (svc.child.exitCode !== null) res(undefined); else svc.child.once('exit', res) })
@@ -483,7 +519,7 @@ function printTable(r: Result): void {
   const rows = checks(r)
   const w0 = Math.max(...rows.map((x) => x.what.length)), w1 = Math.max(...rows.map((x) => x.value.length))
   for (const x of rows) console.log(`${x.what.padEnd(w0)}  ${x.value.padEnd(w1)}  ${x.target.padEnd(9)} ${x.ratio.padStart(8)}  ${x.met ? 'met' : 'MISSED'}`)
-  console.log(`\npolling client during heartbeat churn: ${f(n(r, 'poll_304_ratio') * 100, 0)}% answered 304 (${n(r, 'poll_requests')} polls)`)
+  console.log(`\npolling client during heartbeat churn: ${f(n(r, 'poll_304_ratio') * 100, 0)}% answered 304 (${n(r, 'poll_requests')} polls); what changed in the 200s (polls per field): ${JSON.stringify(r.poll_200_changed_fields)}`)
 }
 
 function printGrowth(runs: Result[]): void {

@@ -19,7 +19,9 @@ const entries = sim.requests.entries
 const push = entries.push.bind(entries)
 entries.push = (...rs: SimRequest[]) => {
   for (const r of rs) {
-    const key = `${r.watch ? 'watch' : r.verb} ${r.resource || r.path}`
+    // The group, when not core: metrics.k8s.io's NodeMetrics are also "nodes".
+    const group = /^\/apis\/([^/]+)\//.exec(r.path)?.[1]
+    const key = `${r.watch ? 'watch' : r.verb} ${r.resource ? r.resource + (group ? `.${group}` : '') : r.path}`
     counts.set(key, (counts.get(key) ?? 0) + 1)
   }
   return push(...rs)
