@@ -64,7 +64,26 @@ interface CachedView {
   validUntil: number
   view: NodeView
   json: string
+  /** `json` is head + `,"usage":...` + tail: a new usage sample (every node, every metrics poll) re-renders only that part. */
+  head: string
+  tail: string
+  /** Buffer.byteLength(json) */
+  bytes: number
 }
+
+/**
+ * JSON.stringify(view), in three parts around `usage` (NodeView's keys in their order; the read
+ * model test checks the parts against JSON.stringify of every view).
+ */
+export function viewJsonParts(view: NodeView): { head: string; tail: string } {
+  const { name, labels, taints, status, capacity, allocatable, usage: _usage, ...rest } = view
+  return {
+    head: JSON.stringify({ name, labels, taints, status, capacity, allocatable }).slice(0, -1),
+    tail: `,${JSON.stringify(rest).slice(1)}`,
+  }
+}
+
+const usageJson = (head: string, usage: NodeView['usage'], tail: string) => `${head},"usage":${JSON.stringify(usage)}${tail}`
 
 /** Views of one cache version, and what is derived from them. */
 interface Snapshot {
@@ -131,11 +150,21 @@ export class NodeReadModel {
     const podsVersion = this.cache.podsVersionOf(name)
     const usage = this.cache.usage(name)
     const e = this.viewCache.get(name)
-    if (e && e.node === node && e.podsVersion === podsVersion && e.usage === usage && now < e.validUntil) return e
+    if (e && e.node === node && e.podsVersion === podsVersion && now < e.validUntil) {
+      if (e.usage === usage) return e
+      // Only the usage sample is new (a metrics poll): the rest of the view and its JSON stay.
+      const view = { ...e.view, usage: usagePercent(usage, node.status?.allocatable) }
+      const json = usageJson(e.head, view.usage, e.tail)
+      const entry = { ...e, usage, view, json, bytes: Buffer.byteLength(json) }
+      this.viewCache.set(name, entry)
+      return entry
+    }
     const view = this.viewOf(node)
     const created = node.metadata?.creationTimestamp
     const validUntil = created === undefined ? Infinity : now + ageStableForMs(Math.max(0, now - new Date(created).getTime()))
-    const entry = { node, podsVersion, usage, validUntil, view, json: JSON.stringify(view) }
+    const { head, tail } = viewJsonParts(view)
+    const json = usageJson(head, view.usage, tail)
+    const entry = { node, podsVersion, usage, validUntil, view, json, head, tail, bytes: Buffer.byteLength(json) }
     this.viewCache.set(name, entry)
     return entry
   }
@@ -184,7 +213,17 @@ export class NodeReadModel {
   preparedList(): PreparedList {
     const snap = this.current()
     if (!snap.prepared) {
-      const body = Buffer.from(`[${snap.entries.map((e) => e.json).join(',')}]`)
+      // Written straight into one buffer: no list-sized string (large-object space, garbage at every change).
+      const entries = snap.entries
+      let size = 2 + Math.max(0, entries.length - 1)
+      for (const e of entries) size += e.bytes
+      const body = Buffer.allocUnsafe(size)
+      let at = body.write('[', 0)
+      entries.forEach((e, i) => {
+        if (i > 0) at += body.write(',', at)
+        at += body.write(e.json, at)
+      })
+      body.write(']', at)
       const etag = `"${createHash('sha1').update(body).digest('base64url')}"`
       snap.prepared = this.lastPrepared?.etag === etag ? this.lastPrepared : { body, etag }
       this.lastPrepared = snap.prepared
