@@ -63,11 +63,14 @@ interface CachedView {
   usage: NodeUsage | undefined
   validUntil: number
   view: NodeView
-  json: string
-  /** `json` is head + `,"usage":...` + tail: a new usage sample (every node, every metrics poll) re-renders only that part. */
+  /**
+   * JSON.stringify(view) as head + usage + tail (usage: `,"usage":...`): a new usage sample (every
+   * node, every metrics poll) re-renders only that part, and the list is written from the parts.
+   */
   head: string
+  usage_: string
   tail: string
-  /** Buffer.byteLength(json) */
+  /** Bytes of the three parts together. */
   bytes: number
 }
 
@@ -83,7 +86,7 @@ export function viewJsonParts(view: NodeView): { head: string; tail: string } {
   }
 }
 
-const usageJson = (head: string, usage: NodeView['usage'], tail: string) => `${head},"usage":${JSON.stringify(usage)}${tail}`
+const usagePart = (usage: NodeView['usage']) => `,"usage":${JSON.stringify(usage)}`
 
 /** Views of one cache version, and what is derived from them. */
 interface Snapshot {
@@ -154,8 +157,8 @@ export class NodeReadModel {
       if (e.usage === usage) return e
       // Only the usage sample is new (a metrics poll): the rest of the view and its JSON stay.
       const view = { ...e.view, usage: usagePercent(usage, node.status?.allocatable) }
-      const json = usageJson(e.head, view.usage, e.tail)
-      const entry = { ...e, usage, view, json, bytes: Buffer.byteLength(json) }
+      const usage_ = usagePart(view.usage)
+      const entry = { ...e, usage, view, usage_, bytes: e.bytes - e.usage_.length + usage_.length }
       this.viewCache.set(name, entry)
       return entry
     }
@@ -163,8 +166,8 @@ export class NodeReadModel {
     const created = node.metadata?.creationTimestamp
     const validUntil = created === undefined ? Infinity : now + ageStableForMs(Math.max(0, now - new Date(created).getTime()))
     const { head, tail } = viewJsonParts(view)
-    const json = usageJson(head, view.usage, tail)
-    const entry = { node, podsVersion, usage, validUntil, view, json, head, tail, bytes: Buffer.byteLength(json) }
+    const usage_ = usagePart(view.usage)
+    const entry = { node, podsVersion, usage, validUntil, view, head, usage_, tail, bytes: Buffer.byteLength(head) + usage_.length + Buffer.byteLength(tail) }
     this.viewCache.set(name, entry)
     return entry
   }
@@ -221,7 +224,9 @@ export class NodeReadModel {
       let at = body.write('[', 0)
       entries.forEach((e, i) => {
         if (i > 0) at += body.write(',', at)
-        at += body.write(e.json, at)
+        at += body.write(e.head, at)
+        at += body.write(e.usage_, at, 'latin1')
+        at += body.write(e.tail, at)
       })
       body.write(']', at)
       const etag = `"${createHash('sha1').update(body).digest('base64url')}"`

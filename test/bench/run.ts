@@ -545,7 +545,12 @@ if (opts.growth) {
     printTable(runs.at(-1)!)
   }
   printGrowth(runs)
-  if (opts.json) { mkdirSync(dirname(opts.json), { recursive: true }); writeFileSync(opts.json, JSON.stringify({ ...meta, runs }, null, 2) + '\n') }
+  if (opts.json) {
+    // The growth (every size) in the file named, and each size's run alone beside it: out-500.json, ...
+    mkdirSync(dirname(opts.json), { recursive: true })
+    writeFileSync(opts.json, JSON.stringify({ ...meta, runs }, null, 2) + '\n')
+    for (const r of runs) writeFileSync(opts.json.replace(/(\.json)?$/, `-${r.nodes}.json`), JSON.stringify({ ...meta, ...r }, null, 2) + '\n')
+  }
 } else {
   const r = await benchOnce(opts)
   printTable(r)
