@@ -9,7 +9,7 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { cpus, tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
@@ -537,7 +537,8 @@ function printGrowth(runs: Result[]): void {
 
 const opts = parseOptions(process.argv.slice(2))
 serviceEntry = compileService()
-const meta = { command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(), date: new Date().toISOString(), nproc: cpus().length, node: process.version, quick: opts.quick }
+// The load average before and after: the figures mean something only on a quiet machine.
+const meta: Record<string, unknown> = { command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(), date: new Date().toISOString(), nproc: cpus().length, node: process.version, quick: opts.quick, loadavg_before: loadavg() }
 if (opts.growth) {
   const runs: Result[] = []
   for (const nodes of opts.quick ? [20, 40] : [500, 1000, 5000]) {
@@ -545,6 +546,7 @@ if (opts.growth) {
     printTable(runs.at(-1)!)
   }
   printGrowth(runs)
+  meta.loadavg_after = loadavg()
   if (opts.json) {
     // The growth (every size) in the file named, and each size's run alone beside it: out-500.json, ...
     mkdirSync(dirname(opts.json), { recursive: true })
@@ -554,6 +556,7 @@ if (opts.growth) {
 } else {
   const r = await benchOnce(opts)
   printTable(r)
+  meta.loadavg_after = loadavg()
   if (opts.json) { mkdirSync(dirname(opts.json), { recursive: true }); writeFileSync(opts.json, JSON.stringify({ ...meta, ...r }, null, 2) + '\n') }
 }
 process.exit(0)
