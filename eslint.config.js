@@ -6,7 +6,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.cache/', 'src/ui/', 'openapi/'] },
+  { ignores: ['node_modules/', 'dist/', '.bench/', '.cache/', 'src/ui/', 'openapi/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

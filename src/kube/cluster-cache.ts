@@ -8,6 +8,7 @@ import { NodeMetricsStore, type NodeUsage } from './node-metrics.js'
 import { matches, parseSelector, type Requirement } from './selector.js'
 import type { NodeObject, SlimPod, Toleration } from './types.js'
 import { quantityToNumber } from './quantity.js'
+import { Interner, slimNode } from './slim.js'
 
 export interface ClusterCacheOptions {
   kc: KubeConfig
@@ -27,11 +28,16 @@ interface RawPod extends RawObject {
 
 export class ClusterCache {
   readonly nodes = new Map<string, NodeObject>()
-  private readonly pods = new Map<string, SlimPod>()
-  private readonly podsByNode = new Map<string, Map<string, SlimPod>>()
+  /** Pods by namespace, then name (no "namespace/name" key strings: 150,000 of them would cost ~10 MB). */
+  private readonly pods = new Map<string, Map<string, SlimPod>>()
+  private podTotal = 0
+  private readonly podsByNode = new Map<string, Set<SlimPod>>()
   /** Bumped whenever the pods on a node change: keys the node's cached view in the read model. */
   private readonly podsVersion = new Map<string, number>()
   private podsSeq = 0
+  /** Strings and small records shared between cached nodes, and between cached pods (src/kube/slim.ts). */
+  private readonly nodeStrings = new Interner()
+  private readonly podStrings = new Interner()
   private readonly nodeDeletedListeners: ((name: string) => void)[] = []
   readonly nodeReflector: Reflector<NodeObject>
   readonly podReflector: Reflector<SlimPod>
@@ -49,12 +55,18 @@ export class ClusterCache {
     const bump = () => { this.changes++ }
     this.nodeReflector = new Reflector<NodeObject>({
       kc: opts.kc, path: '/api/v1/nodes', log: opts.log, clock: this.clock, onState: bump,
-      transform: (raw) => raw as NodeObject,
+      // Only the fields NodeObject declares are kept (src/kube/slim.ts): a node's images and the rest are dropped here.
+      transform: (raw) => slimNode(raw, this.nodeStrings),
       sink: {
         replace: (items) => {
+          // A full list: the pool starts again from what the nodes hold now (values only gone nodes used go).
+          this.nodeStrings.clear()
           const before = [...this.nodes.keys()]
           this.nodes.clear()
-          for (const n of items) this.nodes.set(n.metadata!.name!, n)
+          for (const item of items) {
+            const n = slimNode(item, this.nodeStrings)
+            this.nodes.set(n.metadata!.name!, n)
+          }
           for (const name of before) if (!this.nodes.has(name)) this.removeNode(name)
           bump()
           this.nodeChanged(undefined)
@@ -69,7 +81,7 @@ export class ClusterCache {
       sink: {
         replace: (items) => { this.replacePods(items); bump(); this.podsChanged() },
         upsert: (p) => { this.putPod(p); bump(); this.podsChanged() },
-        remove: (p) => { this.dropPod(`${p.namespace}/${p.name}`); bump(); this.podsChanged() },
+        remove: (p) => { this.dropPod(p.namespace, p.name); bump(); this.podsChanged() },
       },
     })
     this.bump = bump
@@ -169,10 +181,9 @@ export class ClusterCache {
     }
     const labels = meta.labels ?? {}
     const session = matches(this.sessionSelector, labels)
-    return {
+    return this.pooled({
       namespace: meta.namespace ?? '',
       name: meta.name ?? '',
-      uid: meta.uid ?? '',
       node: raw.spec?.nodeName ?? '',
       phase: raw.status?.phase ?? 'Pending',
       terminating: meta.deletionTimestamp !== undefined && meta.deletionTimestamp !== null,
@@ -183,7 +194,28 @@ export class ClusterCache {
       memoryRequestBytes: memory,
       ...(raw.spec?.tolerations?.length ? { tolerations: raw.spec.tolerations } : {}),
       ...(raw.spec?.nodeSelector && Object.keys(raw.spec.nodeSelector).length ? { nodeSelector: raw.spec.nodeSelector } : {}),
+    })
+  }
+
+  /** The pod with its repeated strings and lists shared through the pod pool (namespace, node, owner, tolerations...). */
+  private pooled(p: SlimPod): SlimPod {
+    const i = this.podStrings
+    const out: SlimPod = {
+      namespace: i.str(p.namespace),
+      name: p.name,
+      node: i.str(p.node),
+      phase: i.str(p.phase),
+      terminating: p.terminating,
+      session: p.session,
+      cpuRequestMilli: p.cpuRequestMilli,
+      memoryRequestBytes: p.memoryRequestBytes,
     }
+    if (p.labels) out.labels = i.values(p.labels)
+    if (p.ownerKind !== undefined) out.ownerKind = i.str(p.ownerKind)
+    if (p.ownerName !== undefined) out.ownerName = i.str(p.ownerName)
+    if (p.tolerations) out.tolerations = i.tolerations(p.tolerations)
+    if (p.nodeSelector) out.nodeSelector = i.record(p.nodeSelector)
+    return out
   }
 
   /** Versions come from one sequence, so a dropped entry can never come back with a value a cached view holds. */
@@ -198,33 +230,42 @@ export class ClusterCache {
   private replacePods(items: SlimPod[]): void {
     const before = [...this.podsByNode.keys()]
     this.pods.clear()
+    this.podTotal = 0
     this.podsByNode.clear()
-    for (const p of items) this.putPod(p)
+    // The pool starts again from what the pods hold now (values only gone pods used go).
+    this.podStrings.clear()
+    for (const p of items) this.putPod(this.pooled(p))
     for (const name of before) this.touchNode(name)
     // Only nodes that exist or still have pods keep a version: deleted nodes' entries go.
     for (const name of this.podsVersion.keys()) if (!this.nodes.has(name) && !this.podsByNode.has(name)) this.podsVersion.delete(name)
   }
 
   private putPod(p: SlimPod): void {
-    const key = `${p.namespace}/${p.name}`
-    const old = this.pods.get(key)
-    if (old && old.node !== p.node) this.podsByNode.get(old.node)?.delete(key)
-    if (old) this.touchNode(old.node)
+    let inNamespace = this.pods.get(p.namespace)
+    if (!inNamespace) this.pods.set(p.namespace, (inNamespace = new Map()))
+    const old = inNamespace.get(p.name)
+    if (old) {
+      this.podsByNode.get(old.node)?.delete(old)
+      this.touchNode(old.node)
+    } else this.podTotal++
     this.touchNode(p.node)
-    this.pods.set(key, p)
+    inNamespace.set(p.name, p)
     if (!p.node) return
     let onNode = this.podsByNode.get(p.node)
-    if (!onNode) this.podsByNode.set(p.node, (onNode = new Map()))
-    onNode.set(key, p)
+    if (!onNode) this.podsByNode.set(p.node, (onNode = new Set()))
+    onNode.add(p)
   }
 
-  private dropPod(key: string): void {
-    const old = this.pods.get(key)
-    if (!old) return
-    this.pods.delete(key)
+  private dropPod(namespace: string, name: string): void {
+    const inNamespace = this.pods.get(namespace)
+    const old = inNamespace?.get(name)
+    if (!inNamespace || !old) return
+    inNamespace.delete(name)
+    if (inNamespace.size === 0) this.pods.delete(namespace)
+    this.podTotal--
     this.touchNode(old.node)
     const onNode = this.podsByNode.get(old.node)
-    onNode?.delete(key)
+    onNode?.delete(old)
     if (onNode?.size === 0) this.podsByNode.delete(old.node)
   }
 
@@ -232,7 +273,7 @@ export class ClusterCache {
     return [...(this.podsByNode.get(name)?.values() ?? [])]
   }
 
-  get podCount(): number { return this.pods.size }
+  get podCount(): number { return this.podTotal }
 
   getNode(name: string): NodeObject | undefined {
     return this.nodes.get(name)

@@ -4,7 +4,7 @@
 // Watch aborts after 30 s without data, and we ask for bookmarks so a healthy quiet watch still talks).
 import type { KubeConfig, Watch } from '@kubernetes/client-node'
 import { newWatch } from './client.js'
-import { getJson } from './raw.js'
+import { getListPage } from './raw.js'
 import { KubeError, kubeStatusOf, toKubeError } from './errors.js'
 import { systemClock, type Clock } from '../clock.js'
 
@@ -46,7 +46,7 @@ export interface ReflectorOptions<T> {
   onState?: () => void
 }
 
-interface ListPage { metadata: { resourceVersion: string; continue?: string }; items: RawObject[] }
+interface ListPage { metadata: { resourceVersion: string; continue?: string } }
 
 class Gone extends Error {}
 
@@ -144,8 +144,8 @@ export class Reflector<T> {
     let cont: string | undefined
     let rv: string
     do {
-      const page = await getJson<ListPage>(this.opts.kc, this.opts.path, { ...this.opts.query, limit: this.opts.pageSize ?? 500, continue: cont }, signal)
-      for (const raw of page.items) items.push(this.opts.transform(raw))
+      const page = await getListPage<ListPage>(this.opts.kc, this.opts.path, { ...this.opts.query, limit: this.opts.pageSize ?? 500, continue: cont },
+        (raw) => items.push(this.opts.transform(raw as RawObject)), signal)
       cont = page.metadata.continue || undefined
       rv = page.metadata.resourceVersion
     } while (cont)

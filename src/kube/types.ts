@@ -23,11 +23,14 @@ export interface NodeObject {
   }
 }
 
-/** What the pod index keeps of each pod: small, so 150,000 pods stay cheap. */
+/**
+ * What the pod index keeps of each pod: small, so 150,000 pods stay cheap (no uid: nothing reads
+ * it from the cache; the drain reads pods from the API). Its strings, labels, tolerations and
+ * nodeSelector may be shared with other pods (src/kube/slim.ts): read only.
+ */
 export interface SlimPod {
   namespace: string
   name: string
-  uid: string
   node: string
   phase: string
   terminating: boolean

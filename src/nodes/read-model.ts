@@ -4,6 +4,8 @@
 // most once per cache change (and not more often than every rebuildIntervalMs under churn), and
 // each node's view and JSON are reused while its inputs are unchanged.
 import { createHash } from 'node:crypto'
+import { promisify } from 'node:util'
+import { brotliCompress, constants as zlib, gzip } from 'node:zlib'
 import type { V1Node } from '@kubernetes/client-node'
 import type { ClusterCache } from '../kube/cluster-cache.js'
 import type { NodeUsage } from '../kube/node-metrics.js'
@@ -28,7 +30,26 @@ export interface ReadModelOptions {
 
 export interface PreparedList {
   body: Buffer
+  /** Strong ETag of `body` (a hash of the bytes: it changes only when they do). */
   etag: string
+  /** The same bytes compressed, made at most once per body, when first asked for (see encodedList). */
+  encoded?: Partial<Record<ListEncoding, Promise<Buffer>>>
+}
+
+/** Content codings the prepared list is kept in besides identity. */
+export type ListEncoding = 'br' | 'gzip'
+
+const gzipAsync = promisify(gzip)
+const brotliAsync = promisify(brotliCompress)
+
+/**
+ * Compression of the 4 MB list of 5,000 nodes, on libuv's thread pool (zlib's async API), so the
+ * event loop goes on serving meanwhile. Brotli at quality 5: about gzip's speed, a smaller result
+ * (quality 11, the default, takes seconds on a list this size).
+ */
+function compress(body: Buffer, encoding: ListEncoding): Promise<Buffer> {
+  if (encoding === 'gzip') return gzipAsync(body, { level: 6 })
+  return brotliAsync(body, { params: { [zlib.BROTLI_PARAM_QUALITY]: 5, [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT, [zlib.BROTLI_PARAM_SIZE_HINT]: body.length } })
 }
 
 /**
@@ -42,8 +63,30 @@ interface CachedView {
   usage: NodeUsage | undefined
   validUntil: number
   view: NodeView
-  json: string
+  /**
+   * JSON.stringify(view) as head + usage + tail (usage: `,"usage":...`): a new usage sample (every
+   * node, every metrics poll) re-renders only that part, and the list is written from the parts.
+   */
+  head: string
+  usage_: string
+  tail: string
+  /** Bytes of the three parts together. */
+  bytes: number
 }
+
+/**
+ * JSON.stringify(view), in three parts around `usage` (NodeView's keys in their order; the read
+ * model test checks the parts against JSON.stringify of every view).
+ */
+export function viewJsonParts(view: NodeView): { head: string; tail: string } {
+  const { name, labels, taints, status, capacity, allocatable, usage: _usage, ...rest } = view
+  return {
+    head: JSON.stringify({ name, labels, taints, status, capacity, allocatable }).slice(0, -1),
+    tail: `,${JSON.stringify(rest).slice(1)}`,
+  }
+}
+
+const usagePart = (usage: NodeView['usage']) => `,"usage":${JSON.stringify(usage)}`
 
 /** Views of one cache version, and what is derived from them. */
 interface Snapshot {
@@ -67,6 +110,8 @@ export function parseWindow(text: string): number {
 export class NodeReadModel {
   private readonly viewCache = new Map<string, CachedView>()
   private snapshot: Snapshot | undefined
+  /** The last prepared list: a rebuild with the same bytes reuses it (and its compressed forms). */
+  private lastPrepared: PreparedList | undefined
   private readonly clock: Clock
 
   constructor(private readonly cache: WatchCaches, private readonly opts: ReadModelOptions = {}) {
@@ -108,11 +153,21 @@ export class NodeReadModel {
     const podsVersion = this.cache.podsVersionOf(name)
     const usage = this.cache.usage(name)
     const e = this.viewCache.get(name)
-    if (e && e.node === node && e.podsVersion === podsVersion && e.usage === usage && now < e.validUntil) return e
+    if (e && e.node === node && e.podsVersion === podsVersion && now < e.validUntil) {
+      if (e.usage === usage) return e
+      // Only the usage sample is new (a metrics poll): the rest of the view and its JSON stay.
+      const view = { ...e.view, usage: usagePercent(usage, node.status?.allocatable) }
+      const usage_ = usagePart(view.usage)
+      const entry = { ...e, usage, view, usage_, bytes: e.bytes - e.usage_.length + usage_.length }
+      this.viewCache.set(name, entry)
+      return entry
+    }
     const view = this.viewOf(node)
     const created = node.metadata?.creationTimestamp
     const validUntil = created === undefined ? Infinity : now + ageStableForMs(Math.max(0, now - new Date(created).getTime()))
-    const entry = { node, podsVersion, usage, validUntil, view, json: JSON.stringify(view) }
+    const { head, tail } = viewJsonParts(view)
+    const usage_ = usagePart(view.usage)
+    const entry = { node, podsVersion, usage, validUntil, view, head, usage_, tail, bytes: Buffer.byteLength(head) + usage_.length + Buffer.byteLength(tail) }
     this.viewCache.set(name, entry)
     return entry
   }
@@ -153,14 +208,48 @@ export class NodeReadModel {
     return this.views({ selector, ready: query.ready })
   }
 
-  /** The whole node list as JSON bytes + ETag, built once per snapshot from each node's cached JSON. */
+  /**
+   * The whole node list as JSON bytes + ETag, built once per snapshot from each node's cached JSON.
+   * When a new snapshot renders the same bytes (a heartbeat, a change nothing shows), the previous
+   * list is kept: same ETag, and its compressed forms are not made again.
+   */
   preparedList(): PreparedList {
     const snap = this.current()
     if (!snap.prepared) {
-      const body = Buffer.from(`[${snap.entries.map((e) => e.json).join(',')}]`)
-      snap.prepared = { body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` }
+      // Written straight into one buffer: no list-sized string (large-object space, garbage at every change).
+      const entries = snap.entries
+      let size = 2 + Math.max(0, entries.length - 1)
+      for (const e of entries) size += e.bytes
+      const body = Buffer.allocUnsafe(size)
+      let at = body.write('[', 0)
+      entries.forEach((e, i) => {
+        if (i > 0) at += body.write(',', at)
+        at += body.write(e.head, at)
+        at += body.write(e.usage_, at, 'latin1')
+        at += body.write(e.tail, at)
+      })
+      body.write(']', at)
+      const etag = `"${createHash('sha1').update(body).digest('base64url')}"`
+      snap.prepared = this.lastPrepared?.etag === etag ? this.lastPrepared : { body, etag }
+      this.lastPrepared = snap.prepared
     }
     return snap.prepared
+  }
+
+  /**
+   * `list`'s bytes in `encoding`, compressed off the event loop the first time they are asked for
+   * and kept with the list (so once per change of its bytes, however many clients ask).
+   */
+  encodedList(list: PreparedList, encoding: ListEncoding): Promise<Buffer> {
+    const kept = (list.encoded ??= {})
+    let done = kept[encoding]
+    if (!done) {
+      const made = compress(list.body, encoding)
+      kept[encoding] = done = made
+      // A failure is not kept: the next request tries again (the route answers identity meanwhile).
+      made.catch(() => { if (kept[encoding] === made) delete kept[encoding] })
+    }
+    return done
   }
 
   stats(): ClusterStats {

@@ -50,7 +50,10 @@ export default fp<AuthOptions>(async (app, opts) => {
   await app.register(jwt, {
     secret: opts.secret,
     sign: { algorithm: 'HS256', iss: opts.issuer },
-    verify: { algorithms: ['HS256'], allowedIss: opts.issuer, requiredClaims: ['exp', 'iss'], clockTolerance: 5000 },
+    // Verified tokens are cached (fast-jwt's LRU, keyed by a hash of the token, each entry kept no
+    // longer than the token's exp and at most 10 minutes; failures are not cached): an admin page
+    // polling with one token costs a lookup per request, not an HMAC and a decode.
+    verify: { algorithms: ['HS256'], allowedIss: opts.issuer, requiredClaims: ['exp', 'iss'], clockTolerance: 5000, cache: 1000 },
   })
   const checks: TokenCheck[] = []
   app.decorate('addTokenCheck', (check: TokenCheck) => { checks.push(check) })

@@ -1,11 +1,13 @@
 // Node reads, all from the node read model (src/nodes/read-model.ts) over the watch caches. The
 // full list goes out as bytes prepared once per cache change, with their ETag (304 on
-// If-None-Match); the schema still documents it.
+// If-None-Match), gzip- or brotli-compressed when the client accepts it (Vary: Accept-Encoding);
+// the schema still documents it.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import { commonErrors, ErrorResponse } from '../schemas/common.js'
 import { ClusterStats, MetricsQuery, NodeDetail, NodeListQuery, NodeMetricsHistory, NodeParams, NodeView } from '../schemas/node.js'
+import { encodedEtag, negotiateEncoding, noneMatch } from './encoding.js'
 
 const nodes: FastifyPluginAsyncTypebox = async (app) => {
   const reads = app.nodes
@@ -27,22 +29,36 @@ const nodes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     checkCache(reply)
     const { labelSelector, ready } = request.query
-    let body: Buffer | string
-    let etag: string | undefined
-    if (labelSelector === undefined && ready === undefined) {
-      const list = reads.preparedList()
-      body = list.body
-      etag = list.etag
-    } else {
-      body = JSON.stringify(reads.filteredViews({ labelSelector, ready }))
+    if (labelSelector !== undefined || ready !== undefined) {
+      // Filtered: rendered for this request from the cached views (no ETag, not compressed).
+      return reply.type('application/json; charset=utf-8').send(JSON.stringify(reads.filteredViews({ labelSelector, ready })) as unknown as NodeView[])
     }
-    if (etag) {
-      reply.header('etag', etag)
-      const inm = request.headers['if-none-match']
+    // The whole list: prepared bytes, also kept gzip- and brotli-compressed (made once per change,
+    // off the event loop), each representation with its own ETag.
+    const list = reads.preparedList()
+    reply.header('vary', 'Accept-Encoding')
+    const encoding = negotiateEncoding(request.headers['accept-encoding'])
+    // A revalidation is answered before anything is compressed.
+    if (noneMatch(request.headers['if-none-match'], encodedEtag(list.etag, encoding))) {
+      reply.header('etag', encodedEtag(list.etag, encoding))
       // No payload at all: a 304 has no body, so nothing must be serialized (not even "null").
-      if (inm && inm.split(',').some((t) => t.trim() === etag || t.trim() === '*')) return reply.code(304).send(undefined as unknown as null)
+      return reply.code(304).send(undefined as unknown as null)
     }
-    // Prepared JSON: Fastify sends a Buffer or a JSON-typed string as it is, without re-serializing.
+    let body = list.body
+    let etag = list.etag
+    if (encoding) {
+      const compressed = await reads.encodedList(list, encoding).catch((err: unknown) => {
+        request.log.warn({ err, encoding }, 'compressing the node list failed: answering uncompressed')
+        return undefined
+      })
+      if (compressed) {
+        body = compressed
+        etag = encodedEtag(list.etag, encoding)
+        reply.header('content-encoding', encoding)
+      }
+    }
+    reply.header('etag', etag)
+    // Prepared JSON: Fastify sends a Buffer as it is, without re-serializing.
     return reply.type('application/json; charset=utf-8').send(body as unknown as NodeView[])
   })
 

@@ -118,7 +118,7 @@ for (let i = 0; i < NODES; i++) {
   const name = `node-${String(i).padStart(5, '0')}`
   const c = (type: string, status: string) => ({ type, status })
   nodes.set(name, { metadata: { name }, spec: {}, status: { capacity: { cpu: '16', memory: '64Gi' }, allocatable: { cpu: '15890m', memory: '63Gi' }, conditions: [c('MemoryPressure', 'False'), c('DiskPressure', 'False'), c('PIDPressure', 'False'), c('Ready', 'True')] } })
-  pods.set(name, Array.from({ length: PODS_PER_NODE }, (_, j) => ({ namespace: 'default', name: `p${j}`, uid: `${i}-${j}`, node: name, phase: 'Running', terminating: false, session: j < 5, cpuRequestMilli: 100, memoryRequestBytes: 1e8 })))
+  pods.set(name, Array.from({ length: PODS_PER_NODE }, (_, j) => ({ namespace: 'default', name: `p${j}`, node: name, phase: 'Running', terminating: false, session: j < 5, cpuRequestMilli: 100, memoryRequestBytes: 1e8 })))
   usage.set(name, { at: 0, cpu: '1', memory: '1Gi', cpuCores: 1.5, memoryBytes: 2e9 })
 }
 const podsVersions = new Map<string, number>()

@@ -22,7 +22,7 @@ function node(name: string, opts: { ready?: string; unschedulable?: boolean; cpu
 }
 
 const pod = (nodeName: string, name: string, o: Partial<SlimPod> = {}): SlimPod => ({
-  namespace: 'default', name, uid: name, node: nodeName, phase: 'Running', terminating: false, session: false,
+  namespace: 'default', name, node: nodeName, phase: 'Running', terminating: false, session: false,
   cpuRequestMilli: 500, memoryRequestBytes: 2 ** 30, ...o,
 })
 

@@ -16,7 +16,7 @@ function node(name: string, o: { cpu?: string; memory?: string; pods?: string; r
 }
 
 function pod(name: string, nodeName: string, cpuMilli: number, memoryBytes: number, extra: Partial<SlimPod> = {}): SlimPod {
-  return { namespace: 'apps', name, uid: name, node: nodeName, phase: 'Running', terminating: false, session: false, cpuRequestMilli: cpuMilli, memoryRequestBytes: memoryBytes, ...extra }
+  return { namespace: 'apps', name, node: nodeName, phase: 'Running', terminating: false, session: false, cpuRequestMilli: cpuMilli, memoryRequestBytes: memoryBytes, ...extra }
 }
 
 const GI = 1024 ** 3
