@@ -20,6 +20,9 @@ const SEED = 20261128
 // Test cases per operation and phase. 36 operations over four phases give about 3,000 requests.
 const MAX_EXAMPLES = 20
 const P = API_PREFIX
+// About 90 s alone, 155 s beside another test file (tap's 2 jobs) on the 2-core machine: room above
+// the suite's 300 s per file for a loaded CI runner.
+t.setTimeout(480_000)
 
 const spec = JSON.parse(readFileSync(resolve(root, 'openapi/openapi.json'), 'utf8')) as { paths: Record<string, Record<string, unknown>> }
 const operations = Object.values(spec.paths).flatMap((ops) => Object.keys(ops).filter((m) => ['get', 'put', 'post', 'delete', 'patch'].includes(m))).length
