@@ -13,6 +13,7 @@
 import type { Clock } from '../clock.js'
 import { matches, parseSelector, type Requirement } from '../kube/selector.js'
 import { canonicalQuantity } from '../kube/quantity.js'
+import type { MachineDeploymentRef } from '../kube/cluster-api.js'
 
 export const CA_MIN_SIZE = 'cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size'
 export const CA_MAX_SIZE = 'cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size'
@@ -21,14 +22,8 @@ export const CA_SCALE_DOWN_THRESHOLD = 'cluster.x-k8s.io/autoscaling-options-sca
 export const RECORD = 'streamspace.io/autoscaling-previous-annotations'
 export const PRIORITY_CLASS_VALUE = -10
 
-export interface NodeGroup {
-  namespace: string
-  name: string
-  resourceVersion: string
-  labels: Record<string, string>
-  annotations: Record<string, string>
-  replicas: number | undefined
-}
+/** A MachineDeployment as the kube layer reads it: what a node group is to cluster-autoscaler here. */
+export type NodeGroup = MachineDeploymentRef
 
 export interface GroupOptions { minNodes: number; maxNodes: number; scaleDownThreshold: number }
 
