@@ -8,7 +8,6 @@
 // --quick: a small cluster and short windows (the test suite runs it; its figures mean nothing).
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,11 +17,11 @@ import { KubeConfig } from '@kubernetes/client-node'
 import { createKubeClients, type KubeClients } from '../../src/kube/client.js'
 import { makeToken, TEST_JWT_SECRET, API_PREFIX } from '../helpers/service.js'
 import { createNode, createPod, createReplicaSet, ensureNamespace, podsOnNode } from '../drain/fixtures.js'
+import { freePort } from '../helpers/ports.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const KUBECTL = process.env.KUBECTL ?? '/usr/bin/kubectl'
 const METRIC_PREFIX = 'streamspace_node_manager_'
-
 
 interface Options {
   nodes: number
@@ -151,17 +150,6 @@ async function startSim(dir: string, nodes: number, podsPerNode: number, termina
 
 // ---------------------------------------------------------------------------------------------
 // Measuring
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer()
-    srv.once('error', rej)
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address()
-      srv.close(() => res(typeof a === 'object' && a ? a.port : 0))
-    })
-  })
-}
 
 interface Load { rps: number; p50: number; p99: number; bytes: number; statuses: Record<number, number> }
 

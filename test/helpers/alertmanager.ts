@@ -2,10 +2,10 @@
 // on a free loopback port with its own temp directory and a minimal config; stopped after.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { waitFor } from './fixtures.js'
+import { freePort } from './ports.js'
 
 export interface AmAlert {
   labels: Record<string, string>
@@ -22,17 +22,6 @@ export interface Alertmanager {
   /** GET /api/v2/alerts: the alerts Alertmanager holds as active (resolved ones drop out). */
   alerts(): Promise<AmAlert[]>
   stop(): Promise<void>
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
 }
 
 let installed = false

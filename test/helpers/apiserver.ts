@@ -4,12 +4,12 @@
 // from scripts/setup-kube.sh (.cache/kube/bin). Nothing here plays the kubelet: see kubelet.ts.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync, openSync, closeSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { request } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join, resolve, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CRDS } from './crds.js'
+import { freePort } from './ports.js'
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 
@@ -107,17 +107,6 @@ function startProcess(dir: string, name: string, bin: string, args: string[]): P
 
 function tail(file: string, lines = 30): string {
   try { return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') } catch { return '' }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer()
-    srv.once('error', rej)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port
-      srv.close(() => res(port))
-    })
-  })
 }
 
 function openssl(dir: string, ...args: string[]): void {

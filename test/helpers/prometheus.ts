@@ -3,10 +3,10 @@
 // its own temporary directory. Also a small reader of the text exposition format for assertions.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { waitFor } from './fixtures.js'
+import { freePort } from './ports.js'
 
 /** The binary's path: on PATH, else /usr/bin (Debian's place). Throws saying how to get it. */
 export function toolPath(name: 'prometheus' | 'promtool'): string {
@@ -47,17 +47,6 @@ export function valueOf(samples: Sample[], name: string, labels: Record<string, 
   const found = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
   if (found.length > 1) throw new Error(`${name} ${JSON.stringify(labels)}: ${found.length} samples match`)
   return found[0]?.value
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 export interface PrometheusServer {

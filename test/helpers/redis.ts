@@ -3,9 +3,10 @@
 // client configured with the URL sees the store go away and come back; SIGSTOP/SIGCONT freeze it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer, connect } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from './ports.js'
 
 export function redisServerPath(): string {
   for (const p of [process.env.REDIS_SERVER, '/usr/bin/redis-server', '/usr/local/bin/redis-server']) {
@@ -14,17 +15,6 @@ export function redisServerPath(): string {
   const which = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' })
   if (which.status === 0 && which.stdout.trim()) return which.stdout.trim()
   throw new Error('redis-server not found: run scripts/setup-redis.sh (npm test does)')
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 /** Sends one inline command and returns the first reply line (enough for PING, SET, DEL, EXISTS). */

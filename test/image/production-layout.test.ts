@@ -6,12 +6,12 @@
 import t from 'tap'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startSim } from '../../src/sim/index.js'
 import { API_PREFIX, makeToken, TEST_JWT_SECRET, waitFor } from '../helpers/service.js'
+import { freePort } from '../helpers/ports.js'
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 t.setTimeout(900_000) // two npm ci and a tsc build on a busy 2-core machine
@@ -82,17 +82,6 @@ function copyFromContext(included: (path: string) => boolean, rel: string, targe
 function du(dir: string): number {
   const out = spawnSync('du', ['-sb', dir], { encoding: 'utf8' })
   return Number(out.stdout.split(/\s/)[0])
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer()
-    srv.once('error', rej)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port
-      srv.close(() => res(port))
-    })
-  })
 }
 
 t.test('the Dockerfile\'s stages, replayed in a temporary copy, start node dist/server.js', async (t) => {

@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import type { V1Pod } from '@kubernetes/client-node'
 import { startBackend, type Backend } from '../helpers/backend.js'
 import { API_PREFIX, makeToken, TEST_JWT_SECRET, waitFor } from '../helpers/service.js'
-import { freePort } from '../helpers/redis.js'
+import { freePort } from '../helpers/ports.js'
 import { createDaemonSet, createNode, createPdb, createPod, createReplicaSet, ensureNamespace, isCordoned } from '../drain/fixtures.js'
 
 // Six service processes start (tsx) in this file: about 2 minutes alone, 3.5 under the full suite's load.
