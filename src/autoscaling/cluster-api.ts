@@ -14,6 +14,7 @@ import type { Clock } from '../clock.js'
 import { matches, parseSelector, type Requirement } from '../kube/selector.js'
 import { canonicalQuantity } from '../kube/quantity.js'
 import type { MachineDeploymentRef } from '../kube/cluster-api.js'
+import type { Log } from '../shared/log.js'
 
 export const CA_MIN_SIZE = 'cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size'
 export const CA_MAX_SIZE = 'cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size'
@@ -107,11 +108,6 @@ export interface ClusterApiOps {
 
 export interface ClusterApiOptions extends GroupOptions { enabled: boolean; scaleUpThreshold: number }
 
-export interface ClusterApiLog {
-  info(obj: object, msg: string): void
-  warn(obj: object, msg: string): void
-}
-
 export interface ClusterApiDeps {
   ops: ClusterApiOps
   clock: Clock
@@ -122,7 +118,7 @@ export interface ClusterApiDeps {
   nodes(): NodeCapacity[]
   /** While enabled, how often everything is checked again (node count, someone's edits). */
   intervalMs(): number
-  log: ClusterApiLog
+  log: Log
 }
 
 export interface ClusterApiState {

@@ -5,6 +5,7 @@
 // so a burst of pod events is one pass over the nodes that changed) and checks every node again
 // every resync period, a safety net for anything a hook did not bring (e.g. a failed write).
 import type { Clock } from '../clock.js'
+import type { Log } from '../shared/log.js'
 
 export const CA_SCALE_DOWN_DISABLED = 'cluster-autoscaler.kubernetes.io/scale-down-disabled'
 export const KARPENTER_DO_NOT_DISRUPT = 'karpenter.sh/do-not-disrupt'
@@ -48,11 +49,6 @@ export interface ProtectionSource {
   synced(): boolean
 }
 
-export interface ProtectionLog {
-  info(obj: object, msg: string): void
-  warn(obj: object, msg: string): void
-}
-
 export interface SessionProtectorDeps {
   source: ProtectionSource
   clock: Clock
@@ -60,7 +56,7 @@ export interface SessionProtectorDeps {
   patch(name: string, annotations: Record<string, string | null>, resourceVersion: string | undefined): Promise<void>
   debounceMs(): number
   resyncMs(): number
-  log: ProtectionLog
+  log: Log
   /** Called after each pass (tests, metrics). */
   onPass?(pass: ProtectionPass): void
 }

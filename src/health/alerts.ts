@@ -5,6 +5,7 @@
 // backoff that drops its oldest message (counted) when full.
 import { createHmac } from 'node:crypto'
 import type { Clock } from '../clock.js'
+import type { Log } from '../shared/log.js'
 
 export const SERVICE_LABEL = 'streamspace-node-manager'
 
@@ -20,14 +21,9 @@ export interface PostableAlert {
 export type Receiver = 'alertmanager' | 'webhook'
 export type SendResult = 'success' | 'failure' | 'dropped'
 
-export interface SendLog {
-  info(obj: object, msg: string): void
-  warn(obj: object, msg: string): void
-}
-
 export interface SenderOptions {
   clock: Clock
-  log?: SendLog
+  log?: Log
   /** Counts every delivery attempt's outcome (alerts sent by receiver and result). */
   count?: (receiver: Receiver, result: SendResult, n: number) => void
   /** Per request. Default 10 s. */

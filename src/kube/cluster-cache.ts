@@ -3,16 +3,17 @@
 // samples. It says what changed (a version bumped on every change, and a version per node's pods)
 // so the read model above it (src/nodes/read-model.ts) re-renders only what did.
 import type { KubeConfig } from '@kubernetes/client-node'
-import { Reflector, systemClock, type Clock, type RawObject, type ReflectorLog } from './reflector.js'
+import { Reflector, systemClock, type Clock, type RawObject } from './reflector.js'
 import { NodeMetricsStore, type NodeUsage } from './node-metrics.js'
 import { matches, parseSelector, type Requirement } from './selector.js'
 import type { NodeObject, SlimPod, Toleration } from './types.js'
 import { quantityToNumber } from './quantity.js'
 import { Interner, slimNode } from './slim.js'
+import type { Log } from '../shared/log.js'
 
 export interface ClusterCacheOptions {
   kc: KubeConfig
-  log: ReflectorLog
+  log: Log
   sessionSelector: string
   metricsEnabled: boolean
   metricsPollMs: number

@@ -7,7 +7,8 @@
 import { PatchStrategy, setHeaderOptions, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node'
 import type { KubeClients } from './client.js'
 import { isConflict, isNotFound, toKubeError } from './errors.js'
-import { Reflector, type Clock, type RawObject, type ReflectorLog } from './reflector.js'
+import { Reflector, type Clock, type RawObject } from './reflector.js'
+import type { Log } from '../shared/log.js'
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
 
@@ -85,7 +86,7 @@ export interface ConfigMapWatchOptions {
   kc: KubeConfig
   namespace: string
   name: string
-  log: ReflectorLog
+  log: Log
   clock?: Clock
 }
 

@@ -14,6 +14,7 @@ import { isConflict, isNotFound, toKubeError } from './errors.js'
 import { systemClock, type Clock } from './reflector.js'
 // The Lease's name is declared with its permissions (LEADER_LEASE_NAME in permissions.ts).
 import { LEADER_LEASE_NAME } from './permissions.js'
+import type { Log } from '../shared/log.js'
 
 export interface LeaseSpec {
   holderIdentity?: string | null
@@ -77,11 +78,6 @@ export function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z')
 }
 
-export interface LeaderElectionLog {
-  info(obj: object, msg: string): void
-  warn(obj: object, msg: string): void
-}
-
 export interface LeaderElectorOptions {
   client: LeaseClient
   identity: string
@@ -90,7 +86,7 @@ export interface LeaderElectorOptions {
   renewDeadlineMs?: number
   retryPeriodMs?: number
   clock?: Clock
-  log?: LeaderElectionLog
+  log?: Log
   onStartedLeading?: () => void
   onStoppedLeading?: () => void
   /** Whenever the observed holder changes (undefined: nobody). */

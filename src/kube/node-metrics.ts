@@ -4,7 +4,8 @@
 // poll keeps what was measured: usage turns null only once the last good poll is staleAfterMs old.
 import { Metrics, type KubeConfig } from '@kubernetes/client-node'
 import { quantityToNumber } from './quantity.js'
-import { systemClock, type Clock, type ReflectorLog } from './reflector.js'
+import { systemClock, type Clock } from './reflector.js'
+import type { Log } from '../shared/log.js'
 
 export interface NodeUsage {
   /** ms since epoch, from the sample's timestamp */
@@ -40,7 +41,7 @@ class Ring {
 
 export interface NodeMetricsOptions {
   kc: KubeConfig
-  log: ReflectorLog
+  log: Log
   intervalMs: number
   historySamples: number
   /** Usage older than this (since the last successful poll) is not shown. Default 3 intervals, at least 60 s. */

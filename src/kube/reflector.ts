@@ -7,6 +7,7 @@ import { newWatch } from './client.js'
 import { getListPage } from './raw.js'
 import { KubeError, kubeStatusOf, toKubeError } from './errors.js'
 import { systemClock, type Clock } from '../clock.js'
+import type { Log } from '../shared/log.js'
 
 // The clock is a shared helper (src/clock.ts); re-exported for the kube layer's callers.
 export { systemClock, type Clock } from '../clock.js'
@@ -22,11 +23,6 @@ export interface ReflectorSink<T> {
   remove(item: T): void
 }
 
-export interface ReflectorLog {
-  info(obj: object, msg: string): void
-  warn(obj: object, msg: string): void
-}
-
 export interface ReflectorOptions<T> {
   kc: KubeConfig
   /** e.g. /api/v1/nodes */
@@ -36,7 +32,7 @@ export interface ReflectorOptions<T> {
   /** Raw API object -> what the sink keeps. */
   transform: (raw: RawObject) => T
   sink: ReflectorSink<T>
-  log: ReflectorLog
+  log: Log
   pageSize?: number
   clock?: Clock
   /** Ask the server to end each watch after this long (it is then resumed from its resourceVersion). */

@@ -18,16 +18,12 @@ import { recordEvent } from './events.js'
 import { RUNTIME_CONFIG_NAME } from './permissions.js'
 import { systemClock, type Clock } from '../clock.js'
 import type { Reflector } from './reflector.js'
+import type { Log } from '../shared/log.js'
 
 export { RUNTIME_CONFIG_NAME }
 export const OPTIONS_KEY = 'options.json'
 
 export interface ConfigActor { username: string; user_id: string }
-
-export interface RuntimeConfigLog {
-  info(obj: object, msg: string): void
-  warn(obj: object, msg: string): void
-}
 
 export interface RuntimeConfigOptions {
   kc: KubeConfig
@@ -37,7 +33,7 @@ export interface RuntimeConfigOptions {
   base: PluginOptions
   /** Where the effective options go (app.settings.options reads them). */
   live: LiveOptions
-  log: RuntimeConfigLog
+  log: Log
   name?: string
   clock?: Clock
   /** Write attempts before a 409 to the caller. Default 10. */

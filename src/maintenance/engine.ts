@@ -23,6 +23,7 @@ import {
   ACTIVE_NODE_STATES, ACTIVE_PLAN_STATES, type FitReport, type Maintenance, type MaintenanceEvent, type MaintenanceNode,
   type MaintenanceRequest, type NodeState, type SessionOnNode,
 } from './types.js'
+import type { Log } from '../shared/log.js'
 
 export interface MaintenanceSource {
   getNode(name: string): NodeObject | undefined
@@ -38,11 +39,6 @@ export interface MaintenanceMetrics {
   waitedSeconds(s: number): void
 }
 
-export interface Logger {
-  info(obj: object, msg: string): void
-  warn(obj: object, msg: string): void
-}
-
 export interface MaintenanceDeps {
   store: PlanStore
   clock: Clock
@@ -56,7 +52,7 @@ export interface MaintenanceDeps {
   recordEvent(node: NodeObject, event: NodeEventSpec): Promise<unknown>
   /** Whether the pods of these nodes fit on the other schedulable nodes. */
   fit?(nodes: string[]): FitReport
-  log: Logger
+  log: Log
   metrics?: MaintenanceMetrics
   /** Whether the service is stopping (a drain interrupted then is not a failure). */
   isStopping?(): boolean

@@ -13,6 +13,7 @@ import {
 } from '../kube/node-patches.js'
 import { Failure, invalid, nodeNotFound, type FailureKind } from '../errors.js'
 import { checkEffect, checkKey, checkNotSystemManaged, checkValue } from './validation.js'
+import type { Log } from '../shared/log.js'
 
 /** Who asks: the StreamSpace JWT's username and user_id. */
 export interface Actor { username: string; user_id: string }
@@ -40,8 +41,6 @@ export interface AuditEntry {
 
 export type AuditSink = (entry: AuditEntry) => void
 
-export interface Logger { warn(obj: object, msg: string): void }
-
 /** What a NoExecute count needs of a pod: the watch cache's slim pods fit. */
 export interface PodOnNode { phase: string; terminating: boolean; tolerations?: V1Toleration[] }
 
@@ -50,7 +49,7 @@ export interface NodeChangeDeps {
   /** The pods on a node, from the watch cache (no LIST per request). */
   podsOnNode: (node: string) => Iterable<PodOnNode>
   audit: AuditSink
-  log?: Logger
+  log?: Pick<Log, 'warn'>
   /** Attempts before giving up on a node that keeps conflicting. Default 32. */
   maxAttempts?: number
   /** Retries of a passing API failure (503, 504, unreachable) before answering it. Default 3. */

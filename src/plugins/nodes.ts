@@ -4,12 +4,13 @@
 // never touch the kube layer).
 import fp from 'fastify-plugin'
 import { NodeReadModel } from '../nodes/read-model.js'
-import type { AuditSink, Logger, NodeChangeDeps } from '../nodes/changes.js'
+import type { AuditSink, NodeChangeDeps } from '../nodes/changes.js'
+import type { Log } from '../shared/log.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     nodes: NodeReadModel
-    nodeChangeDeps(audit: AuditSink, log?: Logger): NodeChangeDeps
+    nodeChangeDeps(audit: AuditSink, log?: Pick<Log, 'warn'>): NodeChangeDeps
   }
 }
 
@@ -20,7 +21,7 @@ export interface NodesPluginOptions {
 
 export default fp<NodesPluginOptions>(async (app, opts) => {
   app.decorate('nodes', new NodeReadModel(app.cluster, { clock: app.clock, rebuildIntervalMs: opts.rebuildIntervalMs ?? 100 }))
-  app.decorate('nodeChangeDeps', (audit: AuditSink, log?: Logger): NodeChangeDeps => ({
+  app.decorate('nodeChangeDeps', (audit: AuditSink, log?: Pick<Log, 'warn'>): NodeChangeDeps => ({
     clients: app.kube,
     podsOnNode: (node) => app.cluster.podsOn(node),
     audit,
