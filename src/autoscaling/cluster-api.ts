@@ -10,7 +10,7 @@
 //   the evicted pause pods go Pending, and cluster-autoscaler adds a node before sessions wait.
 // - Disabled (enableAutoScaling false), the leader removes the Deployment and PriorityClass and
 //   puts the annotations back as they were.
-import type { Clock } from '../clock.js'
+import { Waker, type Clock } from '../clock.js'
 import { matches, parseSelector, type Requirement } from '../kube/selector.js'
 import { canonicalQuantity } from '../kube/quantity.js'
 import type { MachineDeploymentRef } from '../kube/cluster-api.js'
@@ -134,8 +134,7 @@ export class ClusterApiProvider {
   private leading = false
   private abort = new AbortController()
   private loop: Promise<void> | undefined
-  private wakeNow: (() => void) | undefined
-  private kicked = false
+  private readonly kicks = new Waker()
   private readonly requirements: Requirement[]
   /** Passes made so far (tests wait on it). */
   passes = 0
@@ -148,8 +147,7 @@ export class ClusterApiProvider {
 
   /** The options changed (PUT P/config): a pass at once. */
   kick(): void {
-    this.kicked = true
-    this.wakeNow?.()
+    this.kicks.wake()
   }
 
   startLeading(): void {
@@ -169,7 +167,7 @@ export class ClusterApiProvider {
   private async run(signal: AbortSignal): Promise<void> {
     const { clock } = this.deps
     while (!signal.aborted) {
-      this.kicked = false
+      this.kicks.take()
       const enabled = this.deps.options().enabled
       try {
         if (enabled) await this.apply()
@@ -182,16 +180,8 @@ export class ClusterApiProvider {
       this.state.enabled = enabled
       this.state.last_sync = new Date(clock.now()).toISOString()
       this.passes++
-      if (signal.aborted || this.kicked) continue
       // Enabled, or a failed release: again after the interval. Released: only on the next change.
-      const wait = new AbortController()
-      const stop = () => wait.abort()
-      signal.addEventListener('abort', stop, { once: true })
-      this.wakeNow = stop
-      if (enabled || this.state.error) await clock.sleep(this.deps.intervalMs(), wait.signal)
-      else await new Promise<void>((resolve) => { wait.signal.addEventListener('abort', () => resolve(), { once: true }) })
-      this.wakeNow = undefined
-      signal.removeEventListener('abort', stop)
+      await this.kicks.sleep(clock, enabled || this.state.error ? this.deps.intervalMs() : Infinity, signal)
     }
   }
 

@@ -4,7 +4,7 @@
 // The SessionProtector runs on the leader: it reacts to the watch caches' change hooks (debounced,
 // so a burst of pod events is one pass over the nodes that changed) and checks every node again
 // every resync period, a safety net for anything a hook did not bring (e.g. a failed write).
-import type { Clock } from '../clock.js'
+import { Waker, type Clock } from '../clock.js'
 import type { Log } from '../shared/log.js'
 
 export const CA_SCALE_DOWN_DISABLED = 'cluster-autoscaler.kubernetes.io/scale-down-disabled'
@@ -68,8 +68,8 @@ export class SessionProtector {
   private abort = new AbortController()
   private loop: Promise<void> | undefined
   private unsubscribe: (() => void) | undefined
-  private dirty = false
-  private wake: (() => void) | undefined
+  /** Woken by every change of nodes or pods. */
+  private readonly changes = new Waker()
   /** Per node, what it looked like when it was last found (or made) in line: skipped until it changes. */
   private readonly inLine = new Map<string, { node: ProtectedNode; podsVersion: number }>()
   /** The last pass made, and how many passes so far. */
@@ -84,7 +84,7 @@ export class SessionProtector {
     this.leading = true
     this.abort = new AbortController()
     this.inLine.clear()
-    this.unsubscribe = this.deps.source.onChange(() => { this.dirty = true; this.wake?.() })
+    this.unsubscribe = this.deps.source.onChange(() => this.changes.wake())
     this.loop = this.run(this.abort.signal)
   }
 
@@ -94,7 +94,6 @@ export class SessionProtector {
     this.leading = false
     this.unsubscribe?.()
     this.abort.abort()
-    this.wake?.()
     await this.loop
   }
 
@@ -103,22 +102,14 @@ export class SessionProtector {
     let nextFull = clock.now()
     while (!signal.aborted) {
       if (clock.now() < nextFull) {
-        if (!this.dirty) {
-          // Wait for a change or the resync, whichever comes first.
-          const wait = new AbortController()
-          const stop = () => wait.abort()
-          signal.addEventListener('abort', stop, { once: true })
-          this.wake = stop
-          await clock.sleep(nextFull - clock.now(), wait.signal)
-          this.wake = undefined
-          signal.removeEventListener('abort', stop)
-        }
-        // A change: let the burst settle (changes meanwhile only set dirty again).
-        if (this.dirty && !signal.aborted && clock.now() < nextFull) await clock.sleep(this.deps.debounceMs(), signal)
+        // Wait for a change or the resync, whichever comes first.
+        await this.changes.sleep(clock, nextFull - clock.now(), signal)
+        // A change: let the burst settle (changes meanwhile only wake it again).
+        if (this.changes.pending && !signal.aborted && clock.now() < nextFull) await clock.sleep(this.deps.debounceMs(), signal)
         if (signal.aborted) break
       }
       const full = clock.now() >= nextFull
-      this.dirty = false
+      this.changes.take()
       if (full) nextFull = clock.now() + this.deps.resyncMs()
       if (!this.deps.source.synced()) continue
       try {

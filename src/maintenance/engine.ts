@@ -13,7 +13,7 @@
 // No Fastify, no HTTP codes except through HttpError for the routes' refusals.
 import { randomBytes } from 'node:crypto'
 import { Failure } from '../errors.js'
-import type { Clock } from '../kube/reflector.js'
+import { Waker, type Clock } from '../clock.js'
 import type { PlanStore } from '../kube/maintenance-store.js'
 import type { NodeObject, SlimPod } from '../kube/types.js'
 import type { NodeEventSpec } from '../kube/events.js'
@@ -67,28 +67,6 @@ export interface MaintenanceDeps {
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 const FINAL_NODE: readonly NodeState[] = ['drained', 'failed', 'cancelled']
 const sessionKey = (p: SlimPod) => `${p.namespace}/${p.name}`
-
-/** A promise that resolves on the next wake(); a wake while nobody waits is kept for the next wait. */
-class Waker {
-  private resolve?: () => void
-  private promise?: Promise<void>
-  private pending = false
-  wake(): void {
-    const r = this.resolve
-    if (!r) { this.pending = true; return }
-    this.resolve = undefined
-    this.promise = undefined
-    r()
-  }
-  next(): Promise<void> {
-    if (this.pending) {
-      this.pending = false
-      return Promise.resolve()
-    }
-    this.promise ??= new Promise<void>((r) => { this.resolve = r })
-    return this.promise
-  }
-}
 
 export function parseTime(field: string, value: string | undefined, fallback: number): number {
   if (value === undefined || value === '') return fallback
@@ -285,14 +263,13 @@ export class MaintenanceEngine {
     const resyncMs = this.deps.syncIntervalMs ?? (unsubscribe ? 60_000 : 2000)
     this.syncing = (async () => {
       while (!signal.aborted) {
+        changed.take()
         try {
           await this.sync()
         } catch (err) {
           this.deps.log.warn({ err }, 'maintenance: could not read the stored plans; retrying')
         }
-        const waited = new AbortController()
-        await Promise.race([changed.next(), this.deps.clock.sleep(resyncMs, AbortSignal.any([signal, waited.signal]))])
-        waited.abort()
+        await changed.sleep(this.deps.clock, resyncMs, signal)
       }
     })().finally(() => unsubscribe?.())
   }
@@ -509,20 +486,15 @@ class PlanRunner {
 
   /** Until the watch caches change, a drain ends, or the session deadline comes. */
   private async waitForChange(): Promise<void> {
-    const next = this.waker.next()
-    const timer = new AbortController()
-    const waits: Promise<unknown>[] = [next]
+    const until: number[] = []
     const deadline = this.plan.session_deadline ? Date.parse(this.plan.session_deadline) : undefined
     const waiting = this.plan.nodes.some((n) => n.state === 'cordoned' || n.state === 'waiting_for_sessions')
-    if (deadline !== undefined && waiting && this.now() < deadline) waits.push(this.deps.clock.sleep(deadline - this.now(), timer.signal))
+    if (deadline !== undefined && waiting && this.now() < deadline) until.push(deadline)
     // Hibernated sessions whose pods do not go: checked again at their timeout.
     const hibernateBy = this.hibernateTimeout()
-    if (hibernateBy !== undefined && this.now() < hibernateBy) waits.push(this.deps.clock.sleep(hibernateBy - this.now(), timer.signal))
-    try {
-      await Promise.race(waits)
-    } finally {
-      timer.abort()
-    }
+    if (hibernateBy !== undefined && this.now() < hibernateBy) until.push(hibernateBy)
+    await this.waker.sleep(this.deps.clock, Math.min(...until) - this.now())
+    this.waker.take()
   }
 
   private hibernateTimeoutMs(): number { return (this.plan.drain.timeout_seconds ?? 300) * 1000 }
