@@ -201,14 +201,7 @@ export class ClusterApiProvider {
       groups.push({ namespace: g.namespace, name: g.name, replicas: g.replicas ?? null, min_size: Number(wanted[i][CA_MIN_SIZE]), max_size: Number(wanted[i][CA_MAX_SIZE]), scale_down_utilization_threshold: Number(wanted[i][CA_SCALE_DOWN_THRESHOLD]) })
     }
     // A group that no longer matches the selector gets its annotations back.
-    for (const g of all) {
-      if (selected.includes(g)) continue
-      const patch = releasePatch(g.annotations)
-      if (patch) {
-        await ops.patchGroup(g, patch)
-        log.info({ machineDeployment: `${g.namespace}/${g.name}` }, 'cluster-api autoscaling: node group no longer selected: annotations put back')
-      }
-    }
+    await this.putBack(all.filter((g) => !selected.includes(g)), 'cluster-api autoscaling: node group no longer selected: annotations put back')
     this.state.machine_deployments = groups
     if (await ops.ensurePriorityClass()) log.info({ priorityClass: ops.priorityClassName }, 'cluster-api autoscaling: overprovisioning PriorityClass created')
     const size = headroom(this.deps.nodes(), o.scaleUpThreshold)
@@ -223,15 +216,20 @@ export class ClusterApiProvider {
 
   private async release(): Promise<void> {
     const { ops, log } = this.deps
-    for (const g of await ops.listGroups()) {
-      const patch = releasePatch(g.annotations)
-      if (!patch) continue
-      await ops.patchGroup(g, patch)
-      log.info({ machineDeployment: `${g.namespace}/${g.name}` }, 'cluster-api autoscaling off: node group annotations put back')
-    }
+    await this.putBack(await ops.listGroups(), 'cluster-api autoscaling off: node group annotations put back')
     if (await ops.deleteOverprovisioning()) log.info({}, 'cluster-api autoscaling off: overprovisioning Deployment deleted')
     if (await ops.deletePriorityClass()) log.info({}, 'cluster-api autoscaling off: overprovisioning PriorityClass deleted')
     this.state.machine_deployments = []
     this.state.overprovisioning = null
+  }
+
+  /** Gives each group back the annotations it had before we set ours (groups without ours: nothing). */
+  private async putBack(groups: NodeGroup[], msg: string): Promise<void> {
+    for (const g of groups) {
+      const patch = releasePatch(g.annotations)
+      if (!patch) continue
+      await this.deps.ops.patchGroup(g, patch)
+      this.deps.log.info({ machineDeployment: `${g.namespace}/${g.name}` }, msg)
+    }
   }
 }
