@@ -17,7 +17,7 @@ import { KubeConfig } from '@kubernetes/client-node'
 import { createKubeClients, type KubeClients } from '../../src/kube/client.js'
 import { makeToken, TEST_JWT_SECRET, API_PREFIX } from '../helpers/service.js'
 import { createNode, createPod, createReplicaSet, ensureNamespace, podsOnNode } from '../drain/fixtures.js'
-import { freePort } from '../helpers/ports.js'
+import { listeningUrl } from '../helpers/ports.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const KUBECTL = process.env.KUBECTL ?? '/usr/bin/kubectl'
@@ -296,16 +296,15 @@ async function benchOnce(o: Options): Promise<Result> {
     const nodeFlags = [...imageNodeFlags(), ...(o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProf}`] : [])]
     // Its log (a line per request at info) goes to a file, as a container runtime writes it: not
     // through this process, which generates the load.
-    const port = await freePort()
     const logFile = join(dir, 'service.log')
     const logFd = openSync(logFile, 'w')
     const svc = { child: track(spawn(process.execPath, [...nodeFlags, serviceEntry], {
       cwd: root, stdio: ['ignore', logFd, logFd],
-      env: { ...process.env, KUBE_MODE: 'kubeconfig', KUBECONFIG: sim.kubeconfig, JWT_SECRET: TEST_JWT_SECRET, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+      env: { ...process.env, KUBE_MODE: 'kubeconfig', KUBECONFIG: sim.kubeconfig, JWT_SECRET: TEST_JWT_SECRET, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
     })) }
     closeSync(logFd)
     svc.child.once('exit', (code) => { if (code !== null && code !== 0) console.error(`service exited ${code}:\n${readFileSync(logFile, 'utf8').slice(-3000)}`) })
-    const origin = `http://127.0.0.1:${port}`
+    const origin = await listeningUrl('the service', () => readFileSync(logFile, 'utf8'), () => svc.child.exitCode)
     while ((await fetch(`${origin}/readyz`).then((x) => x.status, () => 0)) !== 200) {
       if (svc.child.exitCode !== null) throw new Error(`the service exited (${svc.child.exitCode}): ${readFileSync(logFile, 'utf8').slice(-3000)}`)
       await sleep(20)

@@ -9,7 +9,7 @@ import { startBackend } from '../helpers/backend.js'
 import { createNode, waitFor } from '../helpers/fixtures.js'
 import { makeToken, TEST_JWT_SECRET, API_PREFIX } from '../helpers/service.js'
 import { startAlertmanager } from '../helpers/alertmanager.js'
-import { freePort } from '../helpers/ports.js'
+import { listeningUrl } from '../helpers/ports.js'
 import { setReadyThroughStatus } from '../helpers/node-status.js'
 import type { WebhookMessage } from '../../src/health/alerts.js'
 import { LEADER_LEASE_NAME } from '../../src/kube/permissions.js'
@@ -35,19 +35,18 @@ t.test('SIGKILL of the leader: takeover within lease + retry, no alert lost or d
 
   const token = makeToken()
   const start = async (name: string): Promise<Replica> => {
-    const port = await freePort()
     const log: string[] = []
     const proc = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
       env: {
-        ...process.env, KUBE_MODE: 'kubeconfig', KUBECONFIG: b.kubeconfigPath, JWT_SECRET: TEST_JWT_SECRET, PORT: String(port), HOST: '127.0.0.1',
+        ...process.env, KUBE_MODE: 'kubeconfig', KUBECONFIG: b.kubeconfigPath, JWT_SECRET: TEST_JWT_SECRET, PORT: '0', HOST: '127.0.0.1',
         POD_NAME: name, POD_NAMESPACE: 'streamspace', ALERTMANAGER_URL: am.url, ALERT_WEBHOOK_URL: hookUrl,
-        HEALTH_GRACE_SECONDS: '2', HEALTH_CHECK_INTERVAL_MS: '1000', LOG_LEVEL: 'warn', PUBLIC_URL: 'https://streamspace.example.com',
+        HEALTH_GRACE_SECONDS: '2', HEALTH_CHECK_INTERVAL_MS: '1000', LOG_LEVEL: 'info', PUBLIC_URL: 'https://streamspace.example.com',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     proc.stdout!.on('data', (d) => log.push(String(d)))
     proc.stderr!.on('data', (d) => log.push(String(d)))
-    const replica = { name, url: `http://127.0.0.1:${port}`, proc, log }
+    const replica = { name, url: await listeningUrl(name, () => log.join(''), () => proc.exitCode), proc, log }
     t.teardown(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL') })
     await waitFor(async () => {
       if (proc.exitCode !== null) throw new Error(`${name} exited: ${log.join('')}`)

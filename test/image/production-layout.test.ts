@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startSim } from '../../src/sim/index.js'
 import { API_PREFIX, makeToken, TEST_JWT_SECRET, waitFor } from '../helpers/service.js'
-import { freePort } from '../helpers/ports.js'
+import { listeningUrl } from '../helpers/ports.js'
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 t.setTimeout(900_000) // two npm ci and a tsc build on a busy 2-core machine
@@ -154,19 +154,18 @@ t.test('the Dockerfile\'s stages, replayed in a temporary copy, start node dist/
   t.teardown(() => sim.close())
   const kubeconfig = join(root, 'kubeconfig')
   await sim.writeKubeconfig(kubeconfig)
-  const port = await freePort()
   let output = ''
   const child: ChildProcess = spawn(process.execPath, runtime.cmd!, {
     cwd: app,
     // Only what the image and the chart give it: no npm, no tsx, no dev tools on the way.
-    env: { PATH: '/usr/bin:/bin', NODE_ENV: 'production', KUBE_MODE: 'kubeconfig', KUBECONFIG: kubeconfig, JWT_SECRET: TEST_JWT_SECRET, HOST: '127.0.0.1', PORT: String(port), POD_NAMESPACE: 'streamspace' },
+    env: { PATH: '/usr/bin:/bin', NODE_ENV: 'production', KUBE_MODE: 'kubeconfig', KUBECONFIG: kubeconfig, JWT_SECRET: TEST_JWT_SECRET, HOST: '127.0.0.1', PORT: '0', POD_NAMESPACE: 'streamspace' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   child.stdout!.on('data', (d: Buffer) => { output += d.toString() })
   child.stderr!.on('data', (d: Buffer) => { output += d.toString() })
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
-  const base = `http://127.0.0.1:${port}`
+  const base = await listeningUrl('node dist/server.js', () => output, () => child.exitCode)
   await waitFor(async () => {
     if (child.exitCode !== null) throw new Error(`node dist/server.js exited ${child.exitCode}:\n${output}`)
     return (await fetch(`${base}/readyz`)).status === 200

@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import type { V1Pod } from '@kubernetes/client-node'
 import { startBackend, type Backend } from '../helpers/backend.js'
 import { API_PREFIX, makeToken, TEST_JWT_SECRET, waitFor } from '../helpers/service.js'
-import { freePort } from '../helpers/ports.js'
+import { listeningUrl } from '../helpers/ports.js'
 import { createDaemonSet, createNode, createPdb, createPod, createReplicaSet, ensureNamespace, isCordoned } from '../drain/fixtures.js'
 
 // Six service processes start (tsx) in this file: about 2 minutes alone, 3.5 under the full suite's load.
@@ -26,12 +26,11 @@ const token = makeToken({ username: 'ops', user_id: 'u-ops' })
 interface Proc { url: string; child: ChildProcess; log: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> }
 
 async function startProcess(t: Test, b: Backend, name: string): Promise<Proc> {
-  const port = await freePort()
   let out = ''
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     env: {
       PATH: process.env.PATH, HOME: mkdtempSync(join(tmpdir(), 'home-')),
-      KUBE_MODE: 'kubeconfig', KUBECONFIG: b.kubeconfigPath, JWT_SECRET: TEST_JWT_SECRET, PORT: String(port), HOST: '127.0.0.1',
+      KUBE_MODE: 'kubeconfig', KUBECONFIG: b.kubeconfigPath, JWT_SECRET: TEST_JWT_SECRET, PORT: '0', HOST: '127.0.0.1',
       POD_NAME: name, POD_NAMESPACE: 'streamspace', LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -40,7 +39,7 @@ async function startProcess(t: Test, b: Backend, name: string): Promise<Proc> {
   child.stderr!.on('data', (d) => { out += d })
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
-  const url = `http://127.0.0.1:${port}`
+  const url = await listeningUrl(name, () => out, () => child.exitCode)
   await waitFor(async () => {
     if (child.exitCode !== null) throw new Error(`${name} exited: ${out}`)
     return (await fetch(`${url}/readyz`).catch(() => undefined))?.ok === true
