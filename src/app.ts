@@ -2,6 +2,7 @@
 // connection. server.ts runs it; tests build it in-process against a simulated or real cluster.
 import { randomUUID } from 'node:crypto'
 import Fastify from 'fastify'
+import pino from 'pino'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import type { KubeClients } from './kube/client.js'
@@ -9,6 +10,7 @@ import { systemClock, type Clock } from './clock.js'
 import errors, { BODY_LIMIT_BYTES, frameworkErrors } from './plugins/errors.js'
 import { buildValidator } from './plugins/validation.js'
 import securityHeaders from './plugins/security-headers.js'
+import { OneLinePerRequest } from './plugins/request-log.js'
 import settings from './plugins/settings.js'
 import auth from './plugins/auth.js'
 import sessionStore from './plugins/session-store.js'
@@ -63,8 +65,10 @@ export async function buildApp(opts: AppOptions) {
     logger: {
       level: opts.config.service.logLevel,
       redact: ['req.headers.authorization', 'req.headers.cookie'],
-      ...(opts.logStream ? { stream: opts.logStream } : {}),
+      stream: opts.logStream ?? pino.destination({ sync: false }),
     },
+    // Batched writes (pino's asynchronous destination, flushed on exit) and one line per request.
+    logController: new OneLinePerRequest(),
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     // Bodies validated as sent, query and params coerced; rules the domain words better left to it.
@@ -81,7 +85,10 @@ export async function buildApp(opts: AppOptions) {
     frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  app.addHook('onSend', async (request, reply) => { reply.header('x-request-id', request.id) })
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id)
+    done()
+  })
 
   await app.register(errors)
   await app.register(securityHeaders)

@@ -101,8 +101,8 @@ export default fp(async (app) => {
   })
   // In onRequest, before the body is looked at: an unknown method with a body (QUERY, ...) would
   // otherwise answer 400 for its missing content type instead.
-  app.addHook('onRequest', async (request, reply) => {
-    if (!request.is404) return
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!request.is404) return done()
     const path = request.url.split('?')[0]
     // The resource is the most specific route that matches: POST /nodes/select, not also GET
     // /nodes/:name with a node named "select" (as the OpenAPI document lists them).
@@ -110,9 +110,9 @@ export default fp(async (app) => {
     const fewest = Math.min(...matching.map((r) => r.params))
     const allowed = new Set<string>()
     for (const r of matching) if (r.params === fewest) r.methods.forEach((m) => allowed.add(m))
-    if (allowed.size === 0 || allowed.has(request.method)) return
+    if (allowed.size === 0 || allowed.has(request.method)) return done()
     const allow = [...allowed].sort().join(', ')
-    return reply.code(405).header('allow', allow).send(errorBody(405, `Method ${request.method} is not allowed on ${path}: use ${allow}`))
+    reply.code(405).header('allow', allow).send(errorBody(405, `Method ${request.method} is not allowed on ${path}: use ${allow}`))
   })
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err.validation) {

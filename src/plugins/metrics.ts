@@ -96,11 +96,12 @@ export default fp(async (app) => {
   app.addHook('onError', async (request, _reply, err) => {
     if (isClusterFailure(err)) kubeRequestErrors.inc({ route: request.routeOptions.url ?? 'unmatched' })
   })
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     httpDuration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     )
+    done()
   })
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('content-type', registry.contentType)
