@@ -8,6 +8,9 @@ import type { NodeObject, Taint, Toleration } from './types.js'
 
 type Raw = Record<string, unknown> | undefined
 
+/** A field in a hand-built sharing key: absent is not the string "undefined". */
+const part = (v: string | number | undefined): string => (v === undefined ? '\u0002' : String(v))
+
 const obj = (x: unknown): Raw => (x && typeof x === 'object' && !Array.isArray(x) ? x as Record<string, unknown> : undefined)
 const arr = (x: unknown): unknown[] | undefined => (Array.isArray(x) ? x : undefined)
 
@@ -113,7 +116,9 @@ export class Interner {
 
   /** A pod's tolerations, shared with every pod that has the same ones. */
   tolerations(ts: Toleration[]): Toleration[] {
-    const key = JSON.stringify(ts)
+    // Built by hand: JSON.stringify of every pod's tolerations was a twentieth of a 150,000-pod sync.
+    let key = 'tolerations'
+    for (const t of ts) key += `\u0000${part(t.key)}\u0001${part(t.operator)}\u0001${part(t.value)}\u0001${part(t.effect)}\u0001${part(t.tolerationSeconds)}`
     const have = this.shared.get(key)
     if (have) return have as Toleration[]
     const out = ts.map((t) => {

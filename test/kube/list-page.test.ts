@@ -1,7 +1,8 @@
 // parseListPage (src/kube/raw.ts): a LIST's items parsed one by one from their own slices of the
-// body must be exactly what JSON.parse of the whole body gives, whatever the strings hold.
+// body must be exactly what JSON.parse of the whole body gives, whatever the strings hold; the
+// continue token is read ahead of the items only when the metadata comes first.
 import t, { type Test } from 'tap'
-import { parseListPage } from '../../src/kube/raw.js'
+import { continueOf, parseListPage } from '../../src/kube/raw.js'
 
 function check(t: Test, text: string, what: string) {
   const items: unknown[] = []
@@ -31,4 +32,15 @@ t.test('what is not a list object is parsed whole; broken JSON throws', async (t
   t.throws(() => parseListPage(Buffer.from('{"items":[{"a":"b}]}'), () => {}), SyntaxError, 'unterminated string')
   t.throws(() => parseListPage(Buffer.from('{"items":[{"a":1} {"b":2}]}'), () => {}), SyntaxError, 'missing comma')
   t.throws(() => parseListPage(Buffer.from('{"items":[{"a":1}'), () => {}), SyntaxError, 'unterminated list')
+})
+
+t.test('the continue token is read before the items when the metadata comes first', async (t) => {
+  const page = (o: unknown) => Buffer.from(JSON.stringify(o))
+  t.equal(continueOf(page({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '9', continue: 'abc' }, items: [{ a: '{"metadata":{"continue":"no"}}' }] })), 'abc')
+  t.equal(continueOf(page({ kind: 'PodList', metadata: { resourceVersion: '9' }, items: [] })), '', 'last page')
+  t.equal(continueOf(page({ kind: 'PodList', metadata: { resourceVersion: '9', continue: '' }, items: [] })), '', 'an empty token: last page')
+  t.equal(continueOf(page({ items: [], metadata: { continue: 'late' } })), undefined, 'items first: not known before the parse')
+  t.equal(continueOf(page({ kind: 'PodList' })), undefined, 'no metadata')
+  t.equal(continueOf(Buffer.from(' {\n "kind" : "X" ,\n "metadata" : { "continue" : "w" } , "items" : [ ] }')), 'w', 'whitespace')
+  t.equal(continueOf(Buffer.from('[1]')), undefined, 'not an object')
 })

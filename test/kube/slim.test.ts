@@ -95,3 +95,16 @@ t.test('the caches keep slim nodes and pods; every view is the same as from the 
   t.ok(pods.some((p) => p.session && p.labels), 'session pods keep their labels')
   t.ok(pods.filter((p) => !p.session).every((p) => !p.labels), 'other pods keep none')
 })
+
+t.test('tolerations are shared only when every field is equal (an absent field is not the text "undefined")', async (t) => {
+  const intern = new Interner()
+  const a = intern.tolerations([{ key: 'k', operator: 'Equal', value: 'v', effect: 'NoSchedule' }])
+  t.equal(intern.tolerations([{ key: 'k', operator: 'Equal', value: 'v', effect: 'NoSchedule' }]), a, 'equal: shared')
+  t.not(intern.tolerations([{ key: 'k', operator: 'Equal', value: 'v', effect: 'NoSchedule', tolerationSeconds: 300 }]), a, 'tolerationSeconds differs')
+  const absent = intern.tolerations([{ operator: 'Exists' }])
+  const named = intern.tolerations([{ key: 'undefined', operator: 'Exists' }])
+  t.not(named, absent, 'no key (tolerates every taint) is not the key "undefined"')
+  t.same(absent, [{ operator: 'Exists' }])
+  t.same(named, [{ key: 'undefined', operator: 'Exists' }])
+  t.not(intern.tolerations([{ key: 'a', operator: 'Exists' }, { key: 'b', operator: 'Exists' }]), intern.tolerations([{ key: 'b', operator: 'Exists' }, { key: 'a', operator: 'Exists' }]), 'order kept')
+})
