@@ -42,7 +42,7 @@ export function slimNode(raw: unknown, intern: Interner = new Interner()): NodeO
     const labels = obj(meta.labels)
     if (labels) out.metadata.labels = intern.values(labels as Record<string, string>)
     const annotations = obj(meta.annotations)
-    if (annotations) out.metadata.annotations = annotations as Record<string, string>
+    if (annotations) out.metadata.annotations = intern.values(annotations as Record<string, string>)
   }
   if (spec) {
     out.spec = pick(spec, ['unschedulable', 'podCIDR', 'providerID'])!
@@ -63,6 +63,9 @@ export function slimNode(raw: unknown, intern: Interner = new Interner()): NodeO
         c.status = intern.str(c.status)
         if (c.reason !== undefined) c.reason = intern.str(c.reason)
         if (c.message !== undefined) c.message = intern.str(c.message)
+        // Heartbeats renew every node's conditions at about the same second: shared texts.
+        if (typeof c.lastHeartbeatTime === 'string') c.lastHeartbeatTime = intern.str(c.lastHeartbeatTime)
+        if (typeof c.lastTransitionTime === 'string') c.lastTransitionTime = intern.str(c.lastTransitionTime)
         return c
       })
     }
