@@ -262,12 +262,19 @@ function compileService(): string {
   return join(out, 'dist/server.js')
 }
 
-/** The node flags the image runs the service with: CMD's arguments before dist/server.js (Dockerfile). */
-function imageNodeFlags(): string[] {
-  const cmd = /^CMD (\[.*\])\s*$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))
+/** How the image runs the service: CMD's arguments before dist/server.js (node flags) and the runtime stage's ENV (Dockerfile). */
+function imageRuntime(): { nodeFlags: string[]; env: Record<string, string> } {
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8')
+  const cmd = /^CMD (\[.*\])\s*$/m.exec(dockerfile)
   if (!cmd) throw new Error('no CMD in the Dockerfile')
   const args = JSON.parse(cmd[1]) as string[]
-  return args.slice(0, args.indexOf('dist/server.js'))
+  const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '))
+  const env: Record<string, string> = {}
+  for (const line of runtime.matchAll(/^ENV (.*)$/gm)) for (const m of line[1].matchAll(/(\w+)=(\S+)/g)) env[m[1]] = m[2]
+  // PORT and HOST are the bench's to set (it listens on a free port on 127.0.0.1).
+  delete env.PORT
+  delete env.HOST
+  return { nodeFlags: args.slice(0, args.indexOf('dist/server.js')), env }
 }
 
 let serviceEntry = ''
@@ -293,14 +300,15 @@ async function benchOnce(o: Options): Promise<Result> {
 
     // 3. The service, as deployed, from process start to ready.
     const t0 = performance.now()
-    const nodeFlags = [...imageNodeFlags(), ...(o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProf}`] : [])]
+    const image = imageRuntime()
+    const nodeFlags = [...image.nodeFlags, ...(o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProf}`] : [])]
     // Its log (a line per request at info) goes to a file, as a container runtime writes it: not
     // through this process, which generates the load.
     const logFile = join(dir, 'service.log')
     const logFd = openSync(logFile, 'w')
     const svc = { child: track(spawn(process.execPath, [...nodeFlags, serviceEntry], {
       cwd: root, stdio: ['ignore', logFd, logFd],
-      env: { ...process.env, KUBE_MODE: 'kubeconfig', KUBECONFIG: sim.kubeconfig, JWT_SECRET: TEST_JWT_SECRET, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+      env: { ...process.env, ...image.env, KUBE_MODE: 'kubeconfig', KUBECONFIG: sim.kubeconfig, JWT_SECRET: TEST_JWT_SECRET, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
     })) }
     closeSync(logFd)
     svc.child.once('exit', (code) => { if (code !== null && code !== 0) console.error(`service exited ${code}:\n${readFileSync(logFile, 'utf8').slice(-3000)}`) })
@@ -312,7 +320,7 @@ async function benchOnce(o: Options): Promise<Result> {
     r.ready_seconds = (performance.now() - t0) / 1000
     const rssAfterSync = rssMib(svc.child.pid!)
     extra.rss_after_sync_mib = rssAfterSync
-    log(`service (node ${nodeFlags.join(' ')} server.js) ready ${(r.ready_seconds).toFixed(2)} s after process start; RSS ${rssAfterSync.toFixed(0)} MiB`)
+    log(`service (${Object.entries(image.env).map(([k, v]) => `${k}=${v} `).join('')}node ${nodeFlags.join(' ')} server.js) ready ${(r.ready_seconds).toFixed(2)} s after process start; RSS ${rssAfterSync.toFixed(0)} MiB`)
 
     const headers = { authorization: `Bearer ${makeToken()}` }
     const first = await fetch(`${origin}${API_PREFIX}/nodes`, { headers })
