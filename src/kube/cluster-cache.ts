@@ -201,9 +201,7 @@ export class ClusterCache {
   /** The pod with its repeated strings and lists shared through the pod pool (namespace, node, owner, tolerations...). */
   private pooled(p: SlimPod): SlimPod {
     const i = this.podStrings
-    // Every field in one literal (absent ones undefined): all pods then share one shape with its
-    // fields inside the object; fields added afterwards took a second object per pod (~9 MB).
-    return {
+    const out: SlimPod = {
       namespace: i.str(p.namespace),
       name: p.name,
       node: i.str(p.node),
@@ -212,12 +210,13 @@ export class ClusterCache {
       session: p.session,
       cpuRequestMilli: p.cpuRequestMilli,
       memoryRequestBytes: p.memoryRequestBytes,
-      labels: p.labels && i.values(p.labels),
-      ownerKind: i.str(p.ownerKind),
-      ownerName: i.str(p.ownerName),
-      tolerations: p.tolerations && i.tolerations(p.tolerations),
-      nodeSelector: p.nodeSelector && i.record(p.nodeSelector),
     }
+    if (p.labels) out.labels = i.values(p.labels)
+    if (p.ownerKind !== undefined) out.ownerKind = i.str(p.ownerKind)
+    if (p.ownerName !== undefined) out.ownerName = i.str(p.ownerName)
+    if (p.tolerations) out.tolerations = i.tolerations(p.tolerations)
+    if (p.nodeSelector) out.nodeSelector = i.record(p.nodeSelector)
+    return out
   }
 
   /** Versions come from one sequence, so a dropped entry can never come back with a value a cached view holds. */
