@@ -3,7 +3,7 @@
 // metrics-server absent (404/503): available=false, usage null everywhere, nothing fails. A failed
 // poll keeps what was measured: usage turns null only once the last good poll is staleAfterMs old.
 import { Metrics, type KubeConfig } from '@kubernetes/client-node'
-import { quantityToNumber } from './quantity.js'
+import { formatQuantity, parseQuantity, quantityToNumber } from './quantity.js'
 import { systemClock, type Clock } from './reflector.js'
 import type { Log } from '../shared/log.js'
 
@@ -16,26 +16,79 @@ export interface NodeUsage {
   memoryBytes: number
 }
 
-class Ring {
-  private readonly items: NodeUsage[] = []
+/**
+ * A node's usage samples in typed arrays, oldest first. As objects with their two quantity texts
+ * they took ~190 bytes a sample: 226 MB at 5,000 nodes and 240 samples (an hour at 15 s), more
+ * than everything else the service holds. Here a sample is 25 bytes: CPU in nanocores and memory
+ * in bytes (exact for what metrics-server reports: whole nanocores, Ki), each with its quantity
+ * format, the texts made again when the history is read. The arrays grow as samples come.
+ */
+const NANO = 1_000_000_000n
+
+export class UsageRing {
+  /** at, cpu nanocores, memory bytes per sample. */
+  private values = new Float64Array(0)
+  /** Per sample: 1 when the CPU text was BinarySI, 2 when the memory text was. */
+  private formats = new Uint8Array(0)
   private start = 0
+  private size = 0
+  /** The newest sample as polled: the views show its texts as they came. */
+  private newest: NodeUsage | undefined
+
   constructor(private readonly capacity: number) {}
+
   push(u: NodeUsage): void {
-    const last = this.latest()
-    if (last && last.at === u.at) return // same metrics-server scrape seen twice
-    if (this.items.length < this.capacity) this.items.push(u)
-    else {
-      this.items[this.start] = u
-      this.start = (this.start + 1) % this.capacity
-    }
+    if (this.newest && this.newest.at === u.at) return // same metrics-server scrape seen twice
+    if (this.capacity < 1) return
+    if (this.size === this.formats.length && this.size < this.capacity) this.grow()
+    const cpu = parseQuantity(u.cpu)
+    const memory = parseQuantity(u.memory)
+    const i = (this.start + this.size) % this.formats.length
+    if (this.size < this.formats.length) this.size++
+    else this.start = (this.start + 1) % this.formats.length
+    this.values[3 * i] = u.at
+    this.values[3 * i + 1] = Number(cpu.nano)
+    this.values[3 * i + 2] = memory.nano % NANO === 0n ? Number(memory.nano / NANO) : Number(memory.nano) / 1e9
+    this.formats[i] = (cpu.format === 'BinarySI' ? 1 : 0) | (memory.format === 'BinarySI' ? 2 : 0)
+    this.newest = u
   }
+
+  /** Room for twice the samples (at most capacity); only while the ring has never wrapped. */
+  private grow(): void {
+    const n = Math.min(this.capacity, Math.max(8, 2 * this.formats.length))
+    const values = new Float64Array(3 * n)
+    values.set(this.values)
+    const formats = new Uint8Array(n)
+    formats.set(this.formats)
+    this.values = values
+    this.formats = formats
+  }
+
   latest(): NodeUsage | undefined {
-    if (!this.items.length) return undefined
-    return this.items[(this.start + this.items.length - 1) % this.items.length]
+    return this.newest
   }
+
   since(t: number): NodeUsage[] {
-    const ordered = [...this.items.slice(this.start), ...this.items.slice(0, this.start)]
-    return ordered.filter((u) => u.at >= t)
+    const out: NodeUsage[] = []
+    for (let k = 0; k < this.size; k++) {
+      const i = (this.start + k) % this.formats.length
+      const at = this.values[3 * i]
+      if (at < t) continue
+      const cpuNano = this.values[3 * i + 1]
+      const memoryBytes = this.values[3 * i + 2]
+      const f = this.formats[i]
+      out.push({
+        at,
+        cpu: formatQuantity({ nano: BigInt(cpuNano), format: f & 1 ? 'BinarySI' : 'DecimalSI' }),
+        memory: formatQuantity({
+          nano: Number.isInteger(memoryBytes) ? BigInt(memoryBytes) * NANO : BigInt(Math.round(memoryBytes * 1e9)),
+          format: f & 2 ? 'BinarySI' : 'DecimalSI',
+        }),
+        cpuCores: cpuNano / 1e9,
+        memoryBytes,
+      })
+    }
+    return out
   }
 }
 
@@ -54,7 +107,7 @@ export class NodeMetricsStore {
   lastError: string | undefined
   /** When the last poll that succeeded ended (clock time). */
   private lastSuccessAt: number | undefined
-  private readonly history = new Map<string, Ring>()
+  private readonly history = new Map<string, UsageRing>()
   private readonly metrics: Metrics
   private readonly abort = new AbortController()
   private readonly clock: Clock
@@ -87,7 +140,7 @@ export class NodeMetricsStore {
         const name = item.metadata.name
         seen.add(name)
         let ring = this.history.get(name)
-        if (!ring) this.history.set(name, (ring = new Ring(this.opts.historySamples)))
+        if (!ring) this.history.set(name, (ring = new UsageRing(this.opts.historySamples)))
         ring.push({
           at: Date.parse(item.timestamp) || this.clock.now(),
           cpu: item.usage.cpu,
