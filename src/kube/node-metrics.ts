@@ -16,15 +16,16 @@ export interface NodeUsage {
   memoryBytes: number
 }
 
+const NANO = 1_000_000_000n
+
 /**
  * A node's usage samples in typed arrays, oldest first. As objects with their two quantity texts
  * they took ~190 bytes a sample: 226 MB at 5,000 nodes and 240 samples (an hour at 15 s), more
- * than everything else the service holds. Here a sample is 25 bytes: CPU in nanocores and memory
- * in bytes (exact for what metrics-server reports: whole nanocores, Ki), each with its quantity
- * format, the texts made again when the history is read. The arrays grow as samples come.
+ * than everything else the service holds. Here a sample is about 28 bytes (test/bench/history.ts):
+ * CPU in nanocores and memory in bytes (exact for what metrics-server reports: whole nanocores,
+ * Ki), each with its quantity format, the texts made again when the history is read. The arrays
+ * grow as samples come.
  */
-const NANO = 1_000_000_000n
-
 export class UsageRing {
   /** at, cpu nanocores, memory bytes per sample. */
   private values = new Float64Array(0)
