@@ -3,7 +3,7 @@
 // metrics-server absent (404/503): available=false, usage null everywhere, nothing fails. A failed
 // poll keeps what was measured: usage turns null only once the last good poll is staleAfterMs old.
 import { Metrics, type KubeConfig } from '@kubernetes/client-node'
-import { formatQuantity, parseQuantity, quantityToNumber } from './quantity.js'
+import { formatQuantity, parseQuantity, type Quantity } from './quantity.js'
 import { systemClock, type Clock } from './reflector.js'
 import type { Log } from '../shared/log.js'
 
@@ -38,12 +38,11 @@ export class UsageRing {
 
   constructor(private readonly capacity: number) {}
 
-  push(u: NodeUsage): void {
+  /** `cpu` and `memory` are u.cpu and u.memory parsed (the poll has them already). */
+  push(u: NodeUsage, cpu: Quantity = parseQuantity(u.cpu), memory: Quantity = parseQuantity(u.memory)): void {
     if (this.newest && this.newest.at === u.at) return // same metrics-server scrape seen twice
     if (this.capacity < 1) return
     if (this.size === this.formats.length && this.size < this.capacity) this.grow()
-    const cpu = parseQuantity(u.cpu)
-    const memory = parseQuantity(u.memory)
     const i = (this.start + this.size) % this.formats.length
     if (this.size < this.formats.length) this.size++
     else this.start = (this.start + 1) % this.formats.length
@@ -142,13 +141,16 @@ export class NodeMetricsStore {
         seen.add(name)
         let ring = this.history.get(name)
         if (!ring) this.history.set(name, (ring = new UsageRing(this.opts.historySamples)))
+        // Each text parsed once: the ring keeps the exact values, the sample the floats views use.
+        const cpu = parseQuantity(item.usage.cpu)
+        const memory = parseQuantity(item.usage.memory)
         ring.push({
           at: Date.parse(item.timestamp) || this.clock.now(),
           cpu: item.usage.cpu,
           memory: item.usage.memory,
-          cpuCores: quantityToNumber(item.usage.cpu),
-          memoryBytes: quantityToNumber(item.usage.memory),
-        })
+          cpuCores: Number(cpu.nano) / 1e9,
+          memoryBytes: Number(memory.nano) / 1e9,
+        }, cpu, memory)
       }
       for (const name of this.history.keys()) if (!seen.has(name)) this.history.delete(name)
       if (this.lastError !== undefined || this.lastSuccessAt === undefined) this.opts.log.info({ nodes: seen.size }, 'metrics.k8s.io available: node usage enabled')
