@@ -18,6 +18,7 @@ import { createKubeClients, type KubeClients } from '../../src/kube/client.js'
 import { makeToken, TEST_JWT_SECRET, API_PREFIX } from '../helpers/service.js'
 import { createNode, createPod, createReplicaSet, ensureNamespace, podsOnNode } from '../drain/fixtures.js'
 import { listeningUrl } from '../helpers/ports.js'
+import { parseDockerfile, stageEnv } from '../helpers/dockerfile.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const KUBECTL = process.env.KUBECTL ?? '/usr/bin/kubectl'
@@ -264,17 +265,11 @@ function compileService(): string {
 
 /** How the image runs the service: CMD's arguments before dist/server.js (node flags) and the runtime stage's ENV (Dockerfile). */
 function imageRuntime(): { nodeFlags: string[]; env: Record<string, string> } {
-  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8')
-  const cmd = /^CMD (\[.*\])\s*$/m.exec(dockerfile)
-  if (!cmd) throw new Error('no CMD in the Dockerfile')
-  const args = JSON.parse(cmd[1]) as string[]
-  const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '))
-  const env: Record<string, string> = {}
-  for (const line of runtime.matchAll(/^ENV (.*)$/gm)) for (const m of line[1].matchAll(/(\w+)=(\S+)/g)) env[m[1]] = m[2]
+  const runtime = parseDockerfile(readFileSync(join(root, 'Dockerfile'), 'utf8')).at(-1)!
+  if (!runtime.cmd) throw new Error('no CMD in the Dockerfile')
   // PORT and HOST are the bench's to set (it listens on a free port on 127.0.0.1).
-  delete env.PORT
-  delete env.HOST
-  return { nodeFlags: args.slice(0, args.indexOf('dist/server.js')), env }
+  const { PORT: _port, HOST: _host, ...env } = stageEnv(runtime)
+  return { nodeFlags: runtime.cmd.slice(0, runtime.cmd.indexOf('dist/server.js')), env }
 }
 
 let serviceEntry = ''

@@ -12,34 +12,11 @@ import { fileURLToPath } from 'node:url'
 import { startSim } from '../../src/sim/index.js'
 import { API_PREFIX, makeToken, TEST_JWT_SECRET, waitFor } from '../helpers/service.js'
 import { listeningUrl } from '../helpers/ports.js'
+import { envPairs, parseDockerfile } from '../helpers/dockerfile.js'
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 t.setTimeout(900_000) // two npm ci and a tsc build on a busy 2-core machine
 
-interface Stage { name: string; from: string; workdir?: string; steps: { op: 'COPY' | 'RUN' | 'ENV'; args: string }[]; cmd?: string[] }
-
-/** The Dockerfile's stages, with the instructions this test can replay. */
-export function parseDockerfile(text: string): Stage[] {
-  const stages: Stage[] = []
-  const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
-  for (const line of lines) {
-    const [op, ...rest] = line.split(/\s+/)
-    const args = rest.join(' ')
-    const upper = op.toUpperCase()
-    if (upper === 'FROM') {
-      const m = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args)!
-      stages.push({ name: m[2] ?? String(stages.length), from: m[1], steps: [] })
-      continue
-    }
-    const stage = stages.at(-1)
-    if (!stage) throw new Error(`Dockerfile: ${op} before FROM`)
-    if (upper === 'WORKDIR') stage.workdir = args
-    else if (upper === 'COPY' || upper === 'RUN' || upper === 'ENV') stage.steps.push({ op: upper, args })
-    else if (upper === 'CMD') stage.cmd = JSON.parse(args) as string[]
-    else if (!['USER', 'EXPOSE', 'ARG', 'LABEL'].includes(upper)) throw new Error(`Dockerfile: this test cannot replay ${upper}`)
-  }
-  return stages
-}
 
 /**
  * The build context as docker sends it: .dockerignore patterns, last match wins, `!` re-includes,
@@ -108,7 +85,7 @@ t.test('the Dockerfile\'s stages, replayed in a temporary copy, start node dist/
     const env: NodeJS.ProcessEnv = {}
     for (const step of stage.steps) {
       if (step.op === 'ENV') {
-        for (const m of step.args.matchAll(/(\w+)=(\S+)/g)) env[m[1]] = m[2]
+        Object.assign(env, envPairs(step.args))
       } else if (step.op === 'COPY') {
         const words = step.args.split(/\s+/)
         const from = words[0].startsWith('--from=') ? words.shift()!.slice('--from='.length) : undefined
