@@ -32,7 +32,7 @@ t.test('each answered request is one JSON line with its id, request, status and 
   const before = completed().length
   const port = Number(new URL(svc.url).port)
   const odd = `${API_PREFIX}/nodes/${encodeURIComponent('gh"o\\st é')}?q=${encodeURIComponent('"}\n')}`
-  const asked = [
+  const asked: Array<{ path: string; headers: Record<string, string>; status: number }> = [
     { path: '/healthz', headers: { 'x-request-id': 'req-1' }, status: 200 },
     { path: `${API_PREFIX}/nodes`, headers: { 'x-request-id': 'req-2', authorization: 'Bearer not-a-token', 'accept-version': '1.x' }, status: 401 },
     { path: odd, headers: { 'x-request-id': 'req-3' }, status: 401 },
