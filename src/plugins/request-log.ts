@@ -19,7 +19,7 @@ function field(key: string, value: string | number | undefined): string {
   return value === undefined ? '' : `,"${key}":${JSON.stringify(value)}`
 }
 
-export function requestCompletedLine(request: FastifyRequest, reply: FastifyReply): string {
+function requestCompletedLine(request: FastifyRequest, reply: FastifyReply): string {
   const log = internals(reply.log)
   const req = `"method":${JSON.stringify(request.method)},"url":${JSON.stringify(request.url)}` +
     field('version', request.headers['accept-version'] as string | undefined) + field('host', request.host) +
