@@ -558,6 +558,8 @@ class PlanRunner {
       n.waiting_since = iso(now)
       this.setNode(n, 'waiting_for_sessions', '')
       await this.event(n.name, { reason: 'MaintenanceWaitingForSessions', message: `Maintenance ${plan.id}: waiting for ${current.length} session(s) to end: ${current.map((s) => `${s.session ?? s.pod} (${s.user ?? 'unknown user'})`).join(', ')}` })
+      // Cancelled while the Event was being written: the cancel has said where the node was left.
+      if (this.stopped) return
     }
     n.message = `waiting for ${current.length} session(s): ${current.map((s) => `${s.session ?? s.pod} of ${s.user ?? 'unknown user'}${s.hibernated_at ? ' (hibernating)' : ''}`).join(', ')}`
     const deadline = plan.session_deadline ? Date.parse(plan.session_deadline) : undefined
@@ -582,12 +584,14 @@ class PlanRunner {
       try {
         await this.deps.hibernate(ns, s.session)
       } catch (err) {
+        if (this.stopped) return
         this.fail(n, `could not hibernate session ${ns}/${s.session} of ${s.user ?? 'unknown user'}: ${(err as Error).message}`)
         return
       }
       s.hibernated_at = iso(now)
       n.sessions_hibernated++
       this.deps.metrics?.sessionsHibernated(1)
+      if (this.stopped) return
     }
     if (fresh.length) {
       await this.event(n.name, { reason: 'MaintenanceSessionsHibernated', message: `Maintenance ${plan.id}: session deadline passed; hibernated ${fresh.map((s) => `${s.session} (${s.user ?? 'unknown user'})`).join(', ')}` })
