@@ -393,6 +393,9 @@ class PlanRunner {
     if (!ACTIVE_PLAN_STATES.includes(this.plan.state)) throw new Failure('conflict', `Maintenance ${this.plan.id} is ${this.plan.state}: nothing to cancel`)
     this.abort.abort()
     this.waker.wake()
+    // The runner's step under way (an Event, a save) ends first: nothing it writes comes after the
+    // cancel's own account of where each node was left.
+    await this.done
     await Promise.all(this.drains.values())
     for (const n of this.plan.nodes) {
       if (FINAL_NODE.includes(n.state) || n.state === 'pending') continue
@@ -401,7 +404,6 @@ class PlanRunner {
     cancelPlan(this.plan, by, this.now())
     await this.save(true)
     this.engine.publish(this.plan.id, { type: 'finished', state: 'cancelled', message: this.plan.message })
-    await this.done
     return this.plan
   }
 
@@ -558,8 +560,6 @@ class PlanRunner {
       n.waiting_since = iso(now)
       this.setNode(n, 'waiting_for_sessions', '')
       await this.event(n.name, { reason: 'MaintenanceWaitingForSessions', message: `Maintenance ${plan.id}: waiting for ${current.length} session(s) to end: ${current.map((s) => `${s.session ?? s.pod} (${s.user ?? 'unknown user'})`).join(', ')}` })
-      // Cancelled while the Event was being written: the cancel has said where the node was left.
-      if (this.stopped) return
     }
     n.message = `waiting for ${current.length} session(s): ${current.map((s) => `${s.session ?? s.pod} of ${s.user ?? 'unknown user'}${s.hibernated_at ? ' (hibernating)' : ''}`).join(', ')}`
     const deadline = plan.session_deadline ? Date.parse(plan.session_deadline) : undefined
