@@ -15,6 +15,7 @@ import { matches, parseSelector, SelectorError, type Requirement } from '../kube
 import type { NodeObject } from '../kube/types.js'
 import { Failure, invalid, nodeNotFound } from '../errors.js'
 import { ageStableForMs } from './age.js'
+import { ListBuffers } from './list-buffers.js'
 import type { ClusterStats, NodeDetail, NodeView, UsageSample } from './shapes.js'
 import { clusterStats, nodeDetail, nodeView, usagePercent } from './view.js'
 
@@ -34,6 +35,11 @@ export interface PreparedList {
   etag: string
   /** The same bytes compressed, made at most once per body, when first asked for (see encodedList). */
   encoded?: Partial<Record<ListEncoding, Promise<Buffer>>>
+  /**
+   * Who still reads `body`: the model while this is its newest list, each answer still sending
+   * it, a compression of it under way (see hold). At 0 its memory is written again for a later list.
+   */
+  holds: number
 }
 
 /** Content codings the prepared list is kept in besides identity. */
@@ -112,6 +118,7 @@ export class NodeReadModel {
   private snapshot: Snapshot | undefined
   /** The last prepared list: a rebuild with the same bytes reuses it (and its compressed forms). */
   private lastPrepared: PreparedList | undefined
+  private readonly listBuffers = new ListBuffers()
   private readonly clock: Clock
 
   constructor(private readonly cache: WatchCaches, private readonly opts: ReadModelOptions = {}) {
@@ -220,7 +227,7 @@ export class NodeReadModel {
       const entries = snap.entries
       let size = 2 + Math.max(0, entries.length - 1)
       for (const e of entries) size += e.bytes
-      const body = Buffer.allocUnsafe(size)
+      const body = this.listBuffers.take(size)
       let at = body.write('[', 0)
       entries.forEach((e, i) => {
         if (i > 0) at += body.write(',', at)
@@ -230,10 +237,34 @@ export class NodeReadModel {
       })
       body.write(']', at)
       const etag = `"${createHash('sha1').update(body).digest('base64url')}"`
-      snap.prepared = this.lastPrepared?.etag === etag ? this.lastPrepared : { body, etag }
-      this.lastPrepared = snap.prepared
+      const last = this.lastPrepared
+      if (last?.etag === etag) {
+        this.listBuffers.give(body)
+        snap.prepared = last
+      } else {
+        snap.prepared = this.lastPrepared = { body, etag, holds: 1 }
+        if (last) this.release(last)
+      }
     }
     return snap.prepared
+  }
+
+  /**
+   * Keeps `list`'s bytes from being written over until the returned function is called: call it
+   * once they are sent (or no longer read). Calling it again does nothing.
+   */
+  hold(list: PreparedList): () => void {
+    list.holds++
+    let held = true
+    return () => {
+      if (!held) return
+      held = false
+      this.release(list)
+    }
+  }
+
+  private release(list: PreparedList): void {
+    if (--list.holds === 0) this.listBuffers.give(list.body)
   }
 
   /**
@@ -244,10 +275,12 @@ export class NodeReadModel {
     const kept = (list.encoded ??= {})
     let done = kept[encoding]
     if (!done) {
+      // zlib reads the bytes in place on the thread pool: they stay held until it is done.
+      const release = this.hold(list)
       const made = compress(list.body, encoding)
       kept[encoding] = done = made
       // A failure is not kept: the next request tries again (the route answers identity meanwhile).
-      made.catch(() => { if (kept[encoding] === made) delete kept[encoding] })
+      made.then(release, () => { release(); if (kept[encoding] === made) delete kept[encoding] })
     }
     return done
   }

@@ -57,6 +57,9 @@ const nodes: FastifyPluginAsyncTypebox = async (app) => {
         reply.header('content-encoding', encoding)
       }
     }
+    // The list's memory is written again for a later list once nothing reads it: held until this
+    // answer's socket has taken every byte or is gone ('close' comes after 'finish').
+    if (body === list.body) reply.raw.once('close', reads.hold(list))
     reply.header('etag', etag)
     // Prepared JSON: Fastify sends a Buffer as it is, without re-serializing.
     return reply.type('application/json; charset=utf-8').send(body as unknown as NodeView[])
