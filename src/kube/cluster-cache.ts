@@ -49,11 +49,17 @@ export class ClusterCache {
   private readonly clock: Clock
   /** Bumped on every change a view could show. */
   private changes = 0
+  private readonly firstSync: Promise<void>
 
   constructor(private readonly opts: ClusterCacheOptions) {
     this.clock = opts.clock ?? systemClock
     this.sessionSelector = parseSelector(opts.sessionSelector)
-    const bump = () => { this.changes++ }
+    let markSynced!: () => void
+    this.firstSync = new Promise<void>((resolve) => { markSynced = resolve })
+    const bump = () => {
+      this.changes++
+      if (this.synced) markSynced()
+    }
     this.nodeReflector = new Reflector<NodeObject>({
       kc: opts.kc, path: '/api/v1/nodes', log: opts.log, clock: this.clock, onState: bump,
       // Only the fields NodeObject declares are kept (src/kube/slim.ts): a node's images and the rest are dropped here.
@@ -165,6 +171,8 @@ export class ClusterCache {
   }
 
   get synced(): boolean { return this.nodeReflector.synced && this.podReflector.synced }
+  /** Resolves once both caches have first synced. */
+  whenSynced(): Promise<void> { return this.firstSync }
   get stale(): boolean { return this.nodeReflector.stale || this.podReflector.stale }
   get staleSince(): number | undefined {
     const times = [this.nodeReflector.staleSince, this.podReflector.staleSince].filter((t): t is number => t !== undefined)

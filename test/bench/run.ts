@@ -313,6 +313,10 @@ async function benchOnce(o: Options): Promise<Result> {
       await sleep(20)
     }
     r.ready_seconds = (performance.now() - t0) / 1000
+    // RSS after sync: a second after ready. The service's one GC at sync (src/server.ts) frees
+    // pages that V8 gives back from a background thread within ~100 ms; without that GC the
+    // figure is the same at ready and a second later.
+    await sleep(1000)
     const rssAfterSync = rssMib(svc.child.pid!)
     extra.rss_after_sync_mib = rssAfterSync
     log(`service (${Object.entries(image.env).map(([k, v]) => `${k}=${v} `).join('')}node ${nodeFlags.join(' ')} server.js) ready ${(r.ready_seconds).toFixed(2)} s after process start; RSS ${rssAfterSync.toFixed(0)} MiB`)

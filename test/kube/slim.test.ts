@@ -108,3 +108,20 @@ t.test('tolerations are shared only when every field is equal (an absent field i
   t.same(named, [{ key: 'undefined', operator: 'Exists' }])
   t.not(intern.tolerations([{ key: 'a', operator: 'Exists' }, { key: 'b', operator: 'Exists' }]), intern.tolerations([{ key: 'b', operator: 'Exists' }, { key: 'a', operator: 'Exists' }]), 'order kept')
 })
+
+t.test('whenSynced resolves once both caches have synced, not before', async (t) => {
+  const sim = await startSim({ nodes: 3, podsPerNode: 2, faults: { errorRate: 1 } })
+  const kc = new KubeConfig()
+  kc.loadFromString(sim.kubeconfig())
+  const cache = new ClusterCache({ kc, log: silent, sessionSelector: 'app=streamspace-session', metricsEnabled: false, metricsPollMs: 60_000, metricsHistorySamples: 2 })
+  let syncedAt: boolean | undefined
+  void cache.whenSynced().then(() => { syncedAt = cache.synced })
+  cache.start()
+  t.teardown(async () => { await cache.stop(); await sim.close() })
+  await waitFor(() => sim.faultCounts.errors >= 2, 10_000, 'lists refused')
+  await new Promise((r) => setTimeout(r, 100))
+  t.equal(syncedAt, undefined, 'every LIST refused: not resolved')
+  sim.faults = { ...sim.faults, errorRate: 0 }
+  await waitFor(() => syncedAt !== undefined, 15_000, 'whenSynced')
+  t.equal(syncedAt, true, 'resolved with both caches synced')
+})
