@@ -39,8 +39,8 @@ EXPOSE 8080
 # --no-allocation-site-pretenuring dist/server.js`. A 2 MB young generation (V8's default grows to
 # 16 MB per semi-space and keeps it): the list parsing's garbage dies young either way, what
 # survives is kept for good. --expose-gc lets the service, once its caches have synced, hold the
-# old generation's growth to 30% past what a full GC keeps (not up to 4x) and run that one GC
-# (src/server.ts): at 5,000 nodes and 150,000 pods ~250 vs ~400 MiB of RSS under load, while the
+# old generation's growth to 10% past what a full GC keeps (not up to 4x) and run that one GC
+# (src/server.ts): at 5,000 nodes and 150,000 pods ~235 vs ~400 MiB of RSS under load, while the
 # cold start keeps V8's free growth (~1 s sooner ready). No pretenuring: objects that survive the
 # cold start's sync taught V8 to allocate some sites straight into the old generation, and once a
 # request's objects came from such a site everything they pointed to survived each scavenge

@@ -160,7 +160,7 @@ t.test('the Dockerfile\'s stages, replayed in a temporary copy, start node dist/
   t.equal(res.status, 200)
   t.equal(((await res.json()) as unknown[]).length, 3, 'it serves the cluster\'s nodes')
   t.match(output, /connected to Kubernetes/, 'it logs where the cluster is')
-  t.match(output, /"gcMs":\d+.*caches synced: one full compacting GC, the heap now grows at most 30% past what a GC keeps/, 'once synced, the heap\'s growth is held (gc exposed by the image\'s flags)')
+  t.match(output, /"gcMs":\d+.*caches synced: one full compacting GC, the heap now grows at most 10% past what a GC keeps/, 'once synced, the heap\'s growth is held (gc exposed by the image\'s flags)')
   t.notMatch(output, /SIMULATED CLUSTER/, 'a kubeconfig cluster, not the embedded simulator')
 
   // SIGTERM, as Kubernetes sends: it closes well within its 10 s grace.
