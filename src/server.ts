@@ -5,6 +5,7 @@ import closeWithGrace from 'close-with-grace'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { buildApp, API_PREFIX } from './app.js'
 import { createKubeClients } from './kube/client.js'
+import type { Log } from './shared/log.js'
 import { chooseCluster, kubeConfigFromString, type KubeConnection } from './kube/connect.js'
 
 interface Connection extends KubeConnection {
@@ -36,7 +37,7 @@ const HEAP_GROWING_PERCENT = 10
  * the caches keep. At that size: RSS under load ~230-235 MiB with 10%, ~250-255 with 30%, ~400
  * with V8's default, with no throughput lost that this machine's noise shows (README, Benchmarks).
  */
-function holdHeapGrowth(log: { info(o: object, msg: string): void }): void {
+function holdHeapGrowth(log: Log): void {
   const gc = (globalThis as { gc?: () => void }).gc
   if (!gc) return
   v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`)

@@ -36,6 +36,10 @@ const nodes: FastifyPluginAsyncTypebox = async (app) => {
     // The whole list: prepared bytes, also kept gzip- and brotli-compressed (made once per change,
     // off the event loop), each representation with its own ETag.
     const list = reads.preparedList()
+    // The list's memory is written again for a later list once nothing reads it: held from here
+    // (before any await) until this answer's socket has taken every byte or is gone ('close' comes
+    // after 'finish').
+    reply.raw.once('close', reads.hold(list))
     reply.header('vary', 'Accept-Encoding')
     const encoding = negotiateEncoding(request.headers['accept-encoding'])
     // A revalidation is answered before anything is compressed.
@@ -57,9 +61,6 @@ const nodes: FastifyPluginAsyncTypebox = async (app) => {
         reply.header('content-encoding', encoding)
       }
     }
-    // The list's memory is written again for a later list once nothing reads it: held until this
-    // answer's socket has taken every byte or is gone ('close' comes after 'finish').
-    if (body === list.body) reply.raw.once('close', reads.hold(list))
     reply.header('etag', etag)
     // Prepared JSON: Fastify sends a Buffer as it is, without re-serializing.
     return reply.type('application/json; charset=utf-8').send(body as unknown as NodeView[])
