@@ -36,18 +36,19 @@ const nodes: FastifyPluginAsyncTypebox = async (app) => {
     // The whole list: prepared bytes, also kept gzip- and brotli-compressed (made once per change,
     // off the event loop), each representation with its own ETag.
     const list = reads.preparedList()
+    reply.header('vary', 'Accept-Encoding')
+    const encoding = negotiateEncoding(request.headers['accept-encoding'])
+    // A revalidation is answered before anything is compressed.
+    const encodedTag = encodedEtag(list.etag, encoding)
+    if (noneMatch(request.headers['if-none-match'], encodedTag)) {
+      reply.header('etag', encodedTag)
+      // No payload at all: a 304 has no body, so nothing must be serialized (not even "null").
+      return reply.code(304).send(undefined as unknown as null)
+    }
     // The list's memory is written again for a later list once nothing reads it: held from here
     // (before any await) until this answer's socket has taken every byte or is gone ('close' comes
     // after 'finish').
     reply.raw.once('close', reads.hold(list))
-    reply.header('vary', 'Accept-Encoding')
-    const encoding = negotiateEncoding(request.headers['accept-encoding'])
-    // A revalidation is answered before anything is compressed.
-    if (noneMatch(request.headers['if-none-match'], encodedEtag(list.etag, encoding))) {
-      reply.header('etag', encodedEtag(list.etag, encoding))
-      // No payload at all: a 304 has no body, so nothing must be serialized (not even "null").
-      return reply.code(304).send(undefined as unknown as null)
-    }
     let body = list.body
     let etag = list.etag
     if (encoding) {
@@ -57,7 +58,7 @@ const nodes: FastifyPluginAsyncTypebox = async (app) => {
       })
       if (compressed) {
         body = compressed
-        etag = encodedEtag(list.etag, encoding)
+        etag = encodedTag
         reply.header('content-encoding', encoding)
       }
     }
