@@ -48,7 +48,10 @@ function fakeCaches(count: number) {
     spec: { taints: [{ key: 'dedicated', value: 'sessions', effect: 'NoSchedule' }] },
     status: { capacity: { cpu: '8', memory: '32Gi' }, allocatable: { cpu: '7910m', memory: '31Gi' }, conditions: [{ type: 'Ready', status: 'True' }] },
   })
-  for (let i = 0; i < count; i++) nodes.set(`node-${String(i).padStart(5, '0')}`, node(`node-${String(i).padStart(5, '0')}`, 'v0'))
+  for (let i = 0; i < count; i++) {
+    const name = `node-${String(i).padStart(5, '0')}`
+    nodes.set(name, node(name, 'v0'))
+  }
   const caches = {
     nodes, synced: true, stale: false, staleSince: undefined, lastError: undefined,
     get version() { return version },
@@ -71,12 +74,10 @@ t.test('the read model writes a new list only into memory nobody reads', async (
   const a = reads.preparedList()
   const aBytes = Buffer.from(a.body)
   const releaseA = reads.hold(a) // an answer still sending A
-
+  /** Shows `mark`, then the list as the next request would get it. */
   const next = (mark: string) => {
     label(mark)
-    const list = reads.preparedList()
-
-    return list
+    return reads.preparedList()
   }
   const b = next('v1')
   const c = next('v2')
