@@ -8,7 +8,8 @@ import { NodeMetricsStore, type NodeUsage } from './node-metrics.js'
 import { matches, parseSelector, type Requirement } from './selector.js'
 import type { NodeObject, SlimPod, Toleration } from './types.js'
 import { quantityToNumber } from './quantity.js'
-import { Interner, slimNode } from './slim.js'
+import { Interner, NODE_FIELDS, slimNode } from './slim.js'
+import type { FieldMask } from './raw.js'
 import type { Log } from '../shared/log.js'
 
 export interface ClusterCacheOptions {
@@ -27,6 +28,13 @@ interface RawPod extends RawObject {
   status?: { phase?: string }
 }
 
+/** The members of a pod that slimPod reads (a list page parses only these): RawPod's. */
+const POD_FIELDS: FieldMask = {
+  metadata: { name: true, namespace: true, labels: true, deletionTimestamp: true, ownerReferences: true },
+  spec: { nodeName: true, tolerations: true, nodeSelector: true, containers: { resources: { requests: true } } },
+  status: { phase: true },
+}
+
 export class ClusterCache {
   readonly nodes = new Map<string, NodeObject>()
   /** Pods by namespace, then name (no "namespace/name" key strings: 150,000 of them would cost ~10 MB). */
@@ -36,9 +44,12 @@ export class ClusterCache {
   /** Bumped whenever the pods on a node change: keys the node's cached view in the read model. */
   private readonly podsVersion = new Map<string, number>()
   private podsSeq = 0
-  /** Strings and small records shared between cached nodes, and between cached pods (src/kube/slim.ts). */
-  private readonly nodeStrings = new Interner()
-  private readonly podStrings = new Interner()
+  /**
+   * Strings and small records shared between cached nodes, and between cached pods (src/kube/slim.ts).
+   * Each full list starts a new pool for its items: values that only gone objects used go with it.
+   */
+  private nodeStrings = new Interner()
+  private podStrings = new Interner()
   private readonly nodeDeletedListeners: ((name: string) => void)[] = []
   readonly nodeReflector: Reflector<NodeObject>
   readonly podReflector: Reflector<SlimPod>
@@ -64,16 +75,13 @@ export class ClusterCache {
       kc: opts.kc, path: '/api/v1/nodes', log: opts.log, clock: this.clock, onState: bump,
       // Only the fields NodeObject declares are kept (src/kube/slim.ts): a node's images and the rest are dropped here.
       transform: (raw) => slimNode(raw, this.nodeStrings),
+      fields: NODE_FIELDS,
       sink: {
+        startList: () => { this.nodeStrings = new Interner() },
         replace: (items) => {
-          // A full list: the pool starts again from what the nodes hold now (values only gone nodes used go).
-          this.nodeStrings.clear()
           const before = [...this.nodes.keys()]
           this.nodes.clear()
-          for (const item of items) {
-            const n = slimNode(item, this.nodeStrings)
-            this.nodes.set(n.metadata!.name!, n)
-          }
+          for (const n of items) this.nodes.set(n.metadata!.name!, n)
           for (const name of before) if (!this.nodes.has(name)) this.removeNode(name)
           bump()
           this.nodeChanged(undefined)
@@ -85,7 +93,9 @@ export class ClusterCache {
     this.podReflector = new Reflector<SlimPod>({
       kc: opts.kc, path: '/api/v1/pods', log: opts.log, clock: this.clock, onState: bump,
       transform: (raw) => this.slimPod(raw as RawPod),
+      fields: POD_FIELDS,
       sink: {
+        startList: () => { this.podStrings = new Interner() },
         replace: (items) => { this.replacePods(items); bump(); this.podsChanged() },
         upsert: (p) => { this.putPod(p); bump(); this.podsChanged() },
         remove: (p) => { this.dropPod(p.namespace, p.name); bump(); this.podsChanged() },
@@ -241,9 +251,7 @@ export class ClusterCache {
     this.pods.clear()
     this.podTotal = 0
     this.podsByNode.clear()
-    // The pool starts again from what the pods hold now (values only gone pods used go).
-    this.podStrings.clear()
-    for (const p of items) this.putPod(this.pooled(p))
+    for (const p of items) this.putPod(p)
     for (const name of before) this.touchNode(name)
     // Only nodes that exist or still have pods keep a version: deleted nodes' entries go.
     for (const name of this.podsVersion.keys()) if (!this.nodes.has(name) && !this.podsByNode.has(name)) this.podsVersion.delete(name)

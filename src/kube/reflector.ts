@@ -4,7 +4,8 @@
 // Watch aborts after 30 s without data, and we ask for bookmarks so a healthy quiet watch still talks).
 import type { KubeConfig, Watch } from '@kubernetes/client-node'
 import { newWatch } from './client.js'
-import { continueOf, getListBody, parseListPage } from './raw.js'
+import { setImmediate as turn } from 'node:timers/promises'
+import { continueOf, getListBody, readListPage, type FieldMask } from './raw.js'
 import { KubeError, kubeStatusOf, toKubeError } from './errors.js'
 import { systemClock, type Clock } from '../clock.js'
 import type { Log } from '../shared/log.js'
@@ -17,6 +18,8 @@ export interface RawObject {
 }
 
 export interface ReflectorSink<T> {
+  /** A full list begins: the items transformed from now on are for replace() (no upsert comes between). */
+  startList?(): void
   /** A full, consistent list: replaces everything the sink held. */
   replace(items: T[]): void
   upsert(item: T): void
@@ -31,6 +34,8 @@ export interface ReflectorOptions<T> {
   query?: Record<string, string>
   /** Raw API object -> what the sink keeps. */
   transform: (raw: RawObject) => T
+  /** The members `transform` reads: list pages parse only these (watch events arrive whole). */
+  fields?: FieldMask
   sink: ReflectorSink<T>
   log: Log
   pageSize?: number
@@ -45,6 +50,9 @@ export interface ReflectorOptions<T> {
 interface ListPage { metadata: { resourceVersion: string; continue?: string } }
 
 class Gone extends Error {}
+
+/** About a millisecond of parsing (pods of ~2.5 KB): a 150,000-pod sync was ~40% faster with turns than without. */
+const ITEMS_PER_TURN = 64
 
 /** A watch shorter than this that delivered nothing counts as a failed attempt: the next one waits. */
 const MIN_HEALTHY_WATCH_MS = 1000
@@ -137,6 +145,7 @@ export class Reflector<T> {
 
   private async list(signal: AbortSignal): Promise<void> {
     const items: T[] = []
+    this.opts.sink.startList?.()
     const fetchPage = (cont?: string) => getListBody(this.opts.kc, this.opts.path, { ...this.opts.query, limit: this.opts.pageSize ?? 500, continue: cont }, signal)
     let next: Promise<Buffer> | undefined = fetchPage()
     let rv = ''
@@ -148,7 +157,7 @@ export class Reflector<T> {
         // parse (at 150,000 pods the two take seconds each, one after the other otherwise).
         const ahead = continueOf(body)
         if (ahead) next = fetchPage(ahead)
-        const page = parseListPage<ListPage>(body, (raw) => items.push(this.opts.transform(raw as RawObject)))
+        const page = await this.readPage(body, items, signal)
         rv = page.metadata.resourceVersion
         if (ahead === undefined && page.metadata.continue) next = fetchPage(page.metadata.continue)
       }
@@ -163,6 +172,25 @@ export class Reflector<T> {
     this.synced = true
     this.setStale(false)
     if (first) this.opts.onState?.()
+  }
+
+  /**
+   * A page's items, transformed into `items`, with the event loop let run every ITEMS_PER_TURN
+   * items: the next page, asked for ahead, is read off its socket while this one is parsed (the
+   * API server cannot send more than the socket's buffers hold until we read), and the service
+   * answers its probes during a sync of minutes.
+   */
+  private async readPage(body: Buffer, items: T[], signal: AbortSignal): Promise<ListPage> {
+    const page = readListPage<ListPage>(body, this.opts.fields)
+    for (let n = 1; ; n++) {
+      const r = page.next()
+      if (r.done) return r.value
+      items.push(this.opts.transform(r.value as RawObject))
+      if (n % ITEMS_PER_TURN === 0) {
+        await turn()
+        signal.throwIfAborted()
+      }
+    }
   }
 
   /**

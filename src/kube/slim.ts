@@ -5,6 +5,7 @@
 // of the cache (read model, health, drain, selection, maintenance, autoscaling, metrics) can see;
 // pods keep SlimPod, with the strings and lists that repeat across pods shared through an Interner.
 import type { NodeObject, Taint, Toleration } from './types.js'
+import type { FieldMask } from './raw.js'
 
 type Raw = Record<string, unknown> | undefined
 
@@ -26,6 +27,13 @@ type Condition = NonNullable<NonNullable<NodeObject['status']>['conditions']>[nu
 
 const CONDITION_KEYS = ['type', 'status', 'reason', 'message', 'lastTransitionTime', 'lastHeartbeatTime'] as const
 const TAINT_KEYS = ['key', 'value', 'effect', 'timeAdded'] as const
+
+/** The members of a node that slimNode reads (a list page parses only these). */
+export const NODE_FIELDS: FieldMask = {
+  metadata: { name: true, uid: true, creationTimestamp: true, resourceVersion: true, labels: true, annotations: true },
+  spec: { unschedulable: true, podCIDR: true, providerID: true, taints: true },
+  status: { capacity: true, allocatable: true, conditions: true, addresses: true, nodeInfo: true },
+}
 
 /**
  * A node as the cache keeps it: the fields NodeObject declares and nothing else (no status.images,
@@ -81,7 +89,7 @@ export function slimNode(raw: unknown, intern: Interner = new Interner()): NodeO
  * Shares equal strings, and equal small records and lists, between the objects of a cache: one
  * copy of "kube-system", of a ReplicaSet's name, of the default not-ready/unreachable tolerations.
  * Values handed out are shared, so callers must not mutate them (nothing in the caches does).
- * `clear()` on a full relist keeps the pool from holding values no object uses any more.
+ * A cache starts a new pool on each full list, so no pool holds values no object uses any more.
  */
 export class Interner {
   private readonly strings = new Map<string, string>()
@@ -136,11 +144,4 @@ export class Interner {
     this.shared.set(key, out)
     return out
   }
-
-  clear(): void {
-    this.strings.clear()
-    this.shared.clear()
-  }
-
-  get size(): number { return this.strings.size + this.shared.size }
 }

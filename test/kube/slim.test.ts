@@ -5,7 +5,8 @@ import t from 'tap'
 import { KubeConfig } from '@kubernetes/client-node'
 import { startSim } from '../../src/sim/index.js'
 import { ClusterCache } from '../../src/kube/cluster-cache.js'
-import { Interner, slimNode } from '../../src/kube/slim.js'
+import { Interner, NODE_FIELDS, slimNode } from '../../src/kube/slim.js'
+import { readListPage } from '../../src/kube/raw.js'
 import { nodeDetail } from '../../src/nodes/view.js'
 import { waitFor } from '../helpers/fixtures.js'
 import type { NodeObject } from '../../src/kube/types.js'
@@ -50,8 +51,49 @@ t.test('slimNode keeps exactly the NodeObject fields, unchanged', async (t) => {
   const b = slimNode(rawNode('b'), pool)
   t.equal(a.status!.capacity, b.status!.capacity, 'equal capacities are one shared record')
   t.not(a.metadata!.labels, b.metadata!.labels, 'labels that differ are not shared')
-  pool.clear()
-  t.equal(pool.size, 0, 'clear empties the pool')
+})
+
+t.test('a node listed through NODE_FIELDS is slimmed to the same as the whole node', async (t) => {
+  const page = readListPage(Buffer.from(JSON.stringify({ metadata: {}, items: [rawNode('a')] })), NODE_FIELDS)
+  const listed = page.next().value
+  t.same(slimNode(listed), slimNode(rawNode('a')))
+  t.ok(!JSON.stringify(listed).includes('images'), 'what slimNode drops is not parsed at all')
+})
+
+t.test('a pod the cache lists (only the members it reads are parsed) is kept as the same pod watched whole', async (t) => {
+  const sim = await startSim({ nodes: 2, podsPerNode: 0 })
+  const pod = (name: string) => ({
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: {
+      name, namespace: 'default', labels: { app: 'streamspace-session', user: 'u1' }, annotations: { big: 'x'.repeat(2000) },
+      ownerReferences: [{ apiVersion: 'v1', kind: 'Other', name: 'o', uid: 'u0' }, { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: 'u1', controller: true }],
+    },
+    spec: {
+      nodeName: 'node-00001', nodeSelector: { disk: 'ssd' },
+      tolerations: [{ key: 'k', operator: 'Equal', value: 'v', effect: 'NoSchedule', tolerationSeconds: 5 }],
+      containers: [
+        { name: 'a', image: 'x', resources: { requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '1' } }, env: [{ name: 'E', value: '}' }] },
+        { name: 'b', image: 'y', resources: { requests: { cpu: '1500m', memory: '512Mi' } } },
+        { name: 'c', image: 'z' },
+      ],
+    },
+  })
+  const create = async (name: string) => {
+    const res = await fetch(`${sim.url}/api/v1/namespaces/default/pods`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(pod(name)) })
+    t.equal(res.status, 201, `created ${name}`)
+  }
+  await create('listed')
+  const kc = new KubeConfig()
+  kc.loadFromString(sim.kubeconfig())
+  const cache = new ClusterCache({ kc, log: silent, sessionSelector: 'app=streamspace-session', metricsEnabled: false, metricsPollMs: 60_000, metricsHistorySamples: 2 })
+  cache.start()
+  t.teardown(async () => { await cache.stop(); await sim.close() })
+  await waitFor(() => cache.synced, 15_000, 'cache synced')
+  await create('watched')
+  await waitFor(() => cache.podsOnNode('node-00001').length === 2, 10_000, 'the watched pod')
+  const [listed, watched] = ['listed', 'watched'].map((n) => cache.podsOnNode('node-00001').find((p) => p.name === n)!)
+  t.same({ ...listed, name: '' }, { ...watched, name: '' }, 'the same pod but its name')
+  t.match(listed, { session: true, labels: { user: 'u1' }, ownerKind: 'ReplicaSet', ownerName: 'rs', cpuRequestMilli: 1750, memoryRequestBytes: 1536 * 1024 * 1024, nodeSelector: { disk: 'ssd' }, tolerations: [{ key: 'k', tolerationSeconds: 5 }] })
 })
 
 t.test('the caches keep slim nodes and pods; every view is the same as from the full objects', async (t) => {
