@@ -10,7 +10,7 @@ import { fetch, request } from 'undici'
  * the raw items die young once the caller has taken what it keeps. At 150,000 pods that is the
  * difference between ~370 and ~250 MB of RSS after a sync.
  */
-export async function getListBody(kc: KubeConfig, path: string, query: Record<string, string | number | undefined>, signal?: AbortSignal): Promise<Buffer> {
+export async function getListBody(kc: KubeConfig, path: string, query: Record<string, string | number | undefined>, signal?: AbortSignal, into?: PageBuffer): Promise<Buffer> {
   const cluster = kc.getCurrentCluster()
   if (!cluster) throw new Error('kubeconfig has no current cluster')
   const url = new URL(cluster.server.replace(/\/+$/, '') + path)
@@ -19,15 +19,46 @@ export async function getListBody(kc: KubeConfig, path: string, query: Record<st
   await kc.applySecurityAuthentication(ctx)
   // undici's request, not fetch: no WHATWG stream between the socket and us (~2 ms less a 1.2 MB page).
   const res = await request(url, { headers: { ...ctx.getHeaders(), accept: 'application/json' }, dispatcher: ctx.getDispatcher(), signal })
-  const chunks: Buffer[] = []
-  for await (const chunk of res.body) chunks.push(chunk as Buffer)
-  const body = Buffer.concat(chunks)
+  let body: Buffer
+  if (into) {
+    into.reset()
+    for await (const chunk of res.body) into.append(chunk as Buffer)
+    body = into.bytes()
+  } else {
+    const chunks: Buffer[] = []
+    for await (const chunk of res.body) chunks.push(chunk as Buffer)
+    body = Buffer.concat(chunks)
+  }
   if (res.statusCode !== 200) {
     const headers: Record<string, string> = {}
     for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v
     throw new ApiException(res.statusCode, `HTTP ${res.statusCode} from GET ${path}`, body.toString(), headers)
   }
   return body
+}
+
+/**
+ * Memory for one page's bytes at a time, reused page after page: a new MB-size buffer per page
+ * (mapped afresh, as the image's malloc maps every block over 128 KiB) cost its page faults,
+ * ~1.5 ms of a 150,000-pod sync's ~15 ms a page. bytes() is valid until the next reset().
+ */
+export class PageBuffer {
+  private buf = Buffer.allocUnsafe(0)
+  private length = 0
+
+  reset(): void { this.length = 0 }
+
+  append(chunk: Buffer): void {
+    if (this.length + chunk.length > this.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.length + chunk.length, this.buf.length * 2))
+      this.buf.copy(grown, 0, 0, this.length)
+      this.buf = grown
+    }
+    chunk.copy(this.buf, this.length)
+    this.length += chunk.length
+  }
+
+  bytes(): Buffer { return this.buf.subarray(0, this.length) }
 }
 
 const QUOTE = 0x22, BACKSLASH = 0x5c, OPEN_BRACE = 0x7b, CLOSE_BRACE = 0x7d, OPEN_BRACKET = 0x5b, CLOSE_BRACKET = 0x5d, COMMA = 0x2c, COLON = 0x3a

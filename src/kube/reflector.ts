@@ -5,7 +5,7 @@
 import type { KubeConfig, Watch } from '@kubernetes/client-node'
 import { newWatch } from './client.js'
 import { setImmediate as turn } from 'node:timers/promises'
-import { continueOf, getListBody, readListPage, type FieldMask } from './raw.js'
+import { continueOf, getListBody, PageBuffer, readListPage, type FieldMask } from './raw.js'
 import { KubeError, kubeStatusOf, toKubeError } from './errors.js'
 import { systemClock, type Clock } from '../clock.js'
 import type { Log } from '../shared/log.js'
@@ -51,7 +51,7 @@ interface ListPage { metadata: { resourceVersion: string; continue?: string } }
 
 class Gone extends Error {}
 
-/** About a millisecond of parsing (pods of ~2.5 KB): a 150,000-pod sync was ~40% faster with turns than without. */
+/** About a millisecond of parsing (pods of ~2.5 KB): with turns a page of 500 pods came in ~25% sooner (15.4 -> 11.5 ms). */
 const ITEMS_PER_TURN = 64
 
 /** A watch shorter than this that delivered nothing counts as a failed attempt: the next one waits. */
@@ -146,7 +146,10 @@ export class Reflector<T> {
   private async list(signal: AbortSignal): Promise<void> {
     const items: T[] = []
     this.opts.sink.startList?.()
-    const fetchPage = (cont?: string) => getListBody(this.opts.kc, this.opts.path, { ...this.opts.query, limit: this.opts.pageSize ?? 500, continue: cont }, signal)
+    // Two buffers in turn: a page is read into one while the one before is parsed from the other.
+    const buffers = [new PageBuffer(), new PageBuffer()]
+    let pages = 0
+    const fetchPage = (cont?: string) => getListBody(this.opts.kc, this.opts.path, { ...this.opts.query, limit: this.opts.pageSize ?? 500, continue: cont }, signal, buffers[pages++ % 2])
     let next: Promise<Buffer> | undefined = fetchPage()
     let rv = ''
     try {

@@ -3,7 +3,7 @@
 // a field mask exactly the masked members of that; the continue token is read ahead of the items
 // only when the metadata comes first.
 import t, { type Test } from 'tap'
-import { continueOf, readListPage, type FieldMask } from '../../src/kube/raw.js'
+import { continueOf, PageBuffer, readListPage, type FieldMask } from '../../src/kube/raw.js'
 
 function parseListPage<M>(buf: Buffer, onItem: (item: unknown) => void, fields?: FieldMask): M {
   const page = readListPage<M>(buf, fields)
@@ -95,4 +95,15 @@ t.test('with a field mask, each item is exactly the masked part of its whole par
   t.throws(() => parseListPage(Buffer.from('{"items":[{"metadata":{"name":"a"}{"b":2}]}'), () => {}, mask), SyntaxError, 'missing comma inside an item')
   t.throws(() => parseListPage(Buffer.from('{"items":[{"metadata":{"name":"a}}]}'), () => {}, mask), SyntaxError, 'unterminated string')
   t.throws(() => parseListPage(Buffer.from('{"items":[{"metadata":{"name" "a"}}]}'), () => {}, mask), SyntaxError, 'missing colon')
+})
+
+t.test('a PageBuffer gathers chunks into one page and is reused for the next', async (t) => {
+  const pages = new PageBuffer()
+  const chunks = [Buffer.from('a'), Buffer.alloc(1000, 'b'), Buffer.alloc(0), Buffer.alloc(70_000, 'c'), Buffer.from('d')]
+  pages.reset()
+  for (const c of chunks) pages.append(c)
+  t.ok(pages.bytes().equals(Buffer.concat(chunks)), 'the chunks in order')
+  pages.reset()
+  pages.append(Buffer.from('next'))
+  t.equal(pages.bytes().toString(), 'next', 'the next page alone')
 })

@@ -4,11 +4,12 @@
 // that the server closes at once, and repeated 410s. None may turn into a tight reconnect loop;
 // while the cache cannot watch it says it is stale, and each restart is counted.
 import t from 'tap'
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node'
+import { KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node'
 import { startBackend, type Backend } from '../helpers/backend.js'
 import { createNode } from '../helpers/fixtures.js'
 import { waitFor } from '../helpers/service.js'
 import { Reflector, type RawObject, type ReflectorOptions } from '../../src/kube/reflector.js'
+import { startSim } from '../../src/sim/index.js'
 
 const quiet = { info() {}, warn() {} }
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
@@ -136,4 +137,27 @@ t.test('a watch cut after it was healthy reconnects at once: the backoff does no
   t.equal(reflector.lists, 1, 'no relist: each watch resumes from the last resourceVersion')
   await createNode(b.clients, { name: 'd2', cpu: '1', memory: '1Gi' })
   await waitFor(() => names.has('d2'), 5000, 'follows the cluster')
+})
+
+t.test('a reflector stopped while it parses a list page stops at its next turn: nothing more is read, nothing replaced [sim]', { skip: simOnly }, async (t) => {
+  const sim = await startSim({ nodes: 600, podsPerNode: 0 })
+  t.teardown(() => sim.close())
+  const kc = new KubeConfig()
+  kc.loadFromString(sim.kubeconfig())
+  let transformed = 0
+  let replaced = false
+  const reflector: Reflector<RawObject> = new Reflector<RawObject>({
+    kc, path: '/api/v1/nodes', log: quiet, pageSize: 1000,
+    transform: (raw) => {
+      if (++transformed === 10) void reflector.stop()
+      return raw
+    },
+    sink: { replace: () => { replaced = true }, upsert() {}, remove() {} },
+  })
+  reflector.start()
+  await waitFor(() => transformed >= 10, 10_000, 'the page being read')
+  await reflector.stop()
+  t.ok(transformed >= 10 && transformed < 600, `the page of 600 was left at its next turn (${transformed} items read)`)
+  t.notOk(replaced, 'the half-read list replaced nothing')
+  t.notOk(reflector.synced)
 })
