@@ -48,6 +48,8 @@ export interface SimCluster {
   faults: FaultSpec
   /** How many faults have been injected so far, by kind. */
   readonly faultCounts: FaultCounts
+  /** TCP connections the API server has accepted so far. */
+  readonly connectionsAccepted: number
   requests: { entries: SimRequest[]; reset(): void; count(pred: (r: SimRequest) => boolean): number }
   suspend(): void
   resume(): void
@@ -106,6 +108,9 @@ export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
     },
     get faultCounts() {
       return { ...server.injected }
+    },
+    get connectionsAccepted() {
+      return server.connectionsAccepted
     },
     kubeconfig,
     async writeKubeconfig(file: string) {

@@ -50,6 +50,8 @@ export class ApiHttpServer {
   readonly injected: FaultCounts = noFaultCounts()
   private readonly dropTimer: NodeJS.Timeout
   private suspended = false
+  /** TCP connections accepted so far (a client that reuses its connections opens few). */
+  connectionsAccepted = 0
 
   constructor(private readonly cluster: Cluster, private readonly opts: ServerOptions) {
     this.watches = new WatchHub(cluster.store, opts.bookmarkMs)
@@ -59,6 +61,7 @@ export class ApiHttpServer {
         socket.destroy()
         return
       }
+      this.connectionsAccepted++
       this.sockets.add(socket)
       socket.on('close', () => this.sockets.delete(socket))
     })
