@@ -1,9 +1,9 @@
 // What the watch caches keep (src/kube/slim.ts): nodes only the fields NodeObject declares, pods
 // SlimPod with repeated values shared. The views must not see the difference: every node's detail
 // rendered from the cached node equals the one rendered from the API's full object.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { KubeConfig } from '@kubernetes/client-node'
-import { startSim } from '../../src/sim/index.js'
+import { startSim, type SimCluster } from '../../src/sim/index.js'
 import { ClusterCache } from '../../src/kube/cluster-cache.js'
 import { Interner, NODE_FIELDS, slimNode } from '../../src/kube/slim.js'
 import { readListPage } from '../../src/kube/raw.js'
@@ -30,6 +30,17 @@ const rawNode = (name: string) => ({
     volumesInUse: ['kubernetes.io/csi/x'], daemonEndpoints: { kubeletEndpoint: { Port: 10250 } }, phase: 'Running',
   },
 })
+
+/** A cache on the simulator, synced; it and the simulator stop at the test's end. */
+async function syncedCache(t: Test, sim: SimCluster): Promise<ClusterCache> {
+  const kc = new KubeConfig()
+  kc.loadFromString(sim.kubeconfig())
+  const cache = new ClusterCache({ kc, log: silent, sessionSelector: 'app=streamspace-session', metricsEnabled: false, metricsPollMs: 60_000, metricsHistorySamples: 2 })
+  cache.start()
+  t.teardown(async () => { await cache.stop(); await sim.close() })
+  await waitFor(() => cache.synced, 15_000, 'cache synced')
+  return cache
+}
 
 t.test('slimNode keeps exactly the NodeObject fields, unchanged', async (t) => {
   const slim = slimNode(rawNode('a'))
@@ -83,12 +94,7 @@ t.test('a pod the cache lists (only the members it reads are parsed) is kept as 
     t.equal(res.status, 201, `created ${name}`)
   }
   await create('listed')
-  const kc = new KubeConfig()
-  kc.loadFromString(sim.kubeconfig())
-  const cache = new ClusterCache({ kc, log: silent, sessionSelector: 'app=streamspace-session', metricsEnabled: false, metricsPollMs: 60_000, metricsHistorySamples: 2 })
-  cache.start()
-  t.teardown(async () => { await cache.stop(); await sim.close() })
-  await waitFor(() => cache.synced, 15_000, 'cache synced')
+  const cache = await syncedCache(t, sim)
   await create('watched')
   await waitFor(() => cache.podsOnNode('node-00001').length === 2, 10_000, 'the watched pod')
   const [listed, watched] = ['listed', 'watched'].map((n) => cache.podsOnNode('node-00001').find((p) => p.name === n)!)
@@ -98,12 +104,7 @@ t.test('a pod the cache lists (only the members it reads are parsed) is kept as 
 
 t.test('the caches keep slim nodes and pods; every view is the same as from the full objects', async (t) => {
   const sim = await startSim({ nodes: 6, podsPerNode: 8, sessionsPerNode: 2 })
-  const kc = new KubeConfig()
-  kc.loadFromString(sim.kubeconfig())
-  const cache = new ClusterCache({ kc, log: silent, sessionSelector: 'app=streamspace-session', metricsEnabled: false, metricsPollMs: 60_000, metricsHistorySamples: 2 })
-  cache.start()
-  t.teardown(async () => { await cache.stop(); await sim.close() })
-  await waitFor(() => cache.synced, 15_000, 'cache synced')
+  const cache = await syncedCache(t, sim)
 
   const raw = (await (await fetch(`${sim.url}/api/v1/nodes`)).json()) as { items: NodeObject[] }
   t.equal(cache.nodes.size, raw.items.length)
