@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { idOf, type ResourceDef } from './kinds.js'
 import { qosClass } from './objects.js'
+import { pruneAndDefault, schemaCauses, unknownFields } from './schema.js'
 import { ApiError, badRequest, invalid } from './status.js'
 import type { Obj, Store } from './store.js'
 
@@ -82,6 +83,17 @@ export function validate(def: ResourceDef, obj: Obj): void {
   if (id === 'nodes') validateNode(obj)
   else if (id === SESSIONS) validateSession(obj)
   else if (id === PRIORITY_CLASSES) validatePriorityClass(obj)
+  else if (def.schema) {
+    const causes = schemaCauses(def.schema, obj)
+    if (causes.length) throw invalidCauses(def, obj.metadata?.name ?? '', causes)
+  }
+}
+
+/** fieldValidation=Strict (kubectl's default when the server supports it): fields the schema would prune are a 400. */
+export function checkFieldValidation(def: ResourceDef, obj: Obj, fieldValidation: string | undefined): void {
+  if (fieldValidation !== 'Strict' || !def.schema) return
+  const unknown = unknownFields(def.schema, obj)
+  if (unknown.length) throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`)
 }
 
 export const SESSIONS = 'sessions.stream.space'
@@ -151,6 +163,10 @@ export function checkCreate(store: Store, def: ResourceDef, obj: Obj): void {
     }
   } else if (id === SESSIONS) {
     validate(def, defaultsOnWrite(def, obj))
+  } else if (def.schema) {
+    // Validated as it will be stored: a status subresource's status is not taken on create.
+    const { status: _s, ...rest } = obj
+    validate(def, defaultsOnWrite(def, def.status ? rest : obj))
   }
 }
 
@@ -161,7 +177,7 @@ export function checkUpdate(def: ResourceDef, old: Obj, next: Obj): void {
   }
 }
 
-/** Defaults applied on every write (CRD schema defaults; PriorityClass defaulting). */
+/** Defaults applied on every write (CRD schema pruning and defaults; PriorityClass defaulting). */
 export function defaultsOnWrite(def: ResourceDef, obj: Obj): Obj {
   switch (idOf(def)) {
     case SESSIONS:
@@ -172,7 +188,7 @@ export function defaultsOnWrite(def: ResourceDef, obj: Obj): Obj {
       return { ...rest, ...(globalDefault ? { globalDefault } : {}), value: obj.value ?? 0, preemptionPolicy: obj.preemptionPolicy ?? 'PreemptLowerPriority' }
     }
     default:
-      return obj
+      return def.schema ? pruneAndDefault(def.schema, obj) : obj
   }
 }
 

@@ -2,7 +2,7 @@
 // applies them (validation and defaults from admission.ts), wired to the parts that play the rest
 // of a cluster: the kubelet, the node lifecycle controller, the disruption controller and the
 // optional workload controllers. Each part lives in its own file and reads alone.
-import { checkCreate, checkDecodable, checkEventNamespace, checkUpdate, defaultsOnCreate, defaultsOnWrite, randomSuffix, sameContent, scaleOf, stripTypeMeta, validate } from './admission.js'
+import { checkCreate, checkDecodable, checkEventNamespace, checkFieldValidation, checkUpdate, defaultsOnCreate, defaultsOnWrite, randomSuffix, sameContent, scaleOf, stripTypeMeta, validate } from './admission.js'
 import { WorkloadControllers } from './controllers.js'
 import { DisruptionController, keysInNamespace } from './disruption.js'
 import { apiVersionOf, idOf, tracksGeneration, type ResourceDef } from './kinds.js'
@@ -75,9 +75,11 @@ export class Cluster {
 
   // ---- writes ----
 
-  create(def: ResourceDef, ns: string | undefined, body: Obj, dryRun = false): Obj {
+  /** fieldValidation: the request's query parameter (Strict refuses fields a CRD schema would prune). */
+  create(def: ResourceDef, ns: string | undefined, body: Obj, dryRun = false, fieldValidation?: string): Obj {
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body of the request was in an unknown format')
     if (body.kind && body.kind !== def.kind) throw badRequest(`the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(def)})`)
+    checkFieldValidation(def, body, fieldValidation)
     const metadata = { ...(body.metadata ?? {}) }
     delete metadata.resourceVersion
     if (!metadata.name) {
@@ -108,16 +110,17 @@ export class Cluster {
   }
 
   /** PUT of the main resource (subresource undefined), of its status, or of its scale (answered as a Scale). */
-  update(def: ResourceDef, ns: string | undefined, name: string, body: Obj, subresource?: string, dryRun = false): Obj {
+  update(def: ResourceDef, ns: string | undefined, name: string, body: Obj, subresource?: string, dryRun = false, fieldValidation?: string): Obj {
     const old = this.get(def, ns, name)
     if (subresource === 'scale') return this.updateScale(def, old, body, dryRun)
     if (!body || typeof body !== 'object') throw badRequest('the body of the request was in an unknown format')
+    checkFieldValidation(def, body, fieldValidation)
     if (body.metadata?.name && body.metadata.name !== name) throw badRequest('the name of the object does not match the name on the URL')
     if (body.metadata?.resourceVersion && body.metadata.resourceVersion !== old.metadata.resourceVersion) throw conflict(def.plural, name, def.group)
     return this.replace(def, old, stripTypeMeta(body), subresource, dryRun)
   }
 
-  patch(def: ResourceDef, ns: string | undefined, name: string, body: any, contentType: string, subresource?: string, dryRun = false): Obj {
+  patch(def: ResourceDef, ns: string | undefined, name: string, body: any, contentType: string, subresource?: string, dryRun = false, fieldValidation?: string): Obj {
     // The media type is checked before the object is looked up, as the server does.
     if (def.custom && subresource !== 'scale' && contentType.startsWith('application/strategic-merge-patch+json')) {
       throw new ApiError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml')
@@ -131,6 +134,7 @@ export class Cluster {
     else if (contentType.startsWith('application/strategic-merge-patch+json')) patched = applyStrategicMergePatch(current, body)
     else if (contentType.startsWith('application/apply-patch')) throw new ApiError(415, 'UnsupportedMediaType', 'server-side apply is not supported by the simulator')
     else throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json`)
+    checkFieldValidation(def, patched, fieldValidation)
     // A resourceVersion in the patch is a precondition, as on the real server.
     const wanted = patched.metadata?.resourceVersion
     if (wanted !== undefined && wanted !== old.metadata.resourceVersion) throw conflict(def.plural, name, def.group)
@@ -139,12 +143,20 @@ export class Cluster {
   }
 
   private replace(def: ResourceDef, old: Obj, next: Obj, subresource: string | undefined, dryRun: boolean): Obj {
-    if (subresource !== 'status') next = defaultsOnWrite(def, next)
+    // What a write may change (the strategies' PrepareForUpdate): the status subresource status alone, the
+    // main resource all but a status subresource's status. Defaults (a CRD schema's pruning too) and
+    // validation then see the object as it would be stored.
+    if (subresource === 'status') next = { ...old, status: next.status }
+    else if (def.status) {
+      next = { ...next, status: old.status }
+      if (old.status === undefined) delete next.status
+    }
+    next = defaultsOnWrite(def, next)
     validate(def, next)
     if (subresource !== 'status') checkUpdate(def, old, next)
     let obj: Obj
     if (subresource === 'status') {
-      obj = { ...old, status: next.status }
+      obj = next
     } else {
       const m = old.metadata
       const metadata = {
@@ -157,7 +169,6 @@ export class Cluster {
         ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp, deletionGracePeriodSeconds: m.deletionGracePeriodSeconds } : {}),
       }
       obj = { ...next, metadata }
-      if (def.status) obj.status = old.status
       if (idOf(def) === 'pods' && old.spec?.nodeName && next.spec?.nodeName !== old.spec.nodeName) {
         throw invalid('Pod', m.name, 'spec', 'Forbidden: pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations), `spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)')
       }

@@ -1,4 +1,6 @@
 // The resources the sim serves, and the discovery documents built from them.
+import { CHART_RESOURCES, type PrinterColumn } from './crds.js'
+import type { JsonSchema } from './schema.js'
 
 export interface ResourceDef {
   group: string // '' for core
@@ -17,6 +19,10 @@ export interface ResourceDef {
   categories?: string[]
   /** Served as a CustomResourceDefinition serves it (no strategic merge patch, schema validation, status.selector for scale). */
   custom?: boolean
+  /** A CRD's openAPIV3Schema: writes are pruned, defaulted and validated against it (schema.ts). */
+  schema?: JsonSchema
+  /** A CRD's additionalPrinterColumns, for kubectl Tables. */
+  columns?: PrinterColumn[]
 }
 
 const RW = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']
@@ -39,6 +45,8 @@ export const RESOURCES: ResourceDef[] = [
   { group: 'stream.space', version: 'v1alpha1', plural: 'sessions', singular: 'session', kind: 'Session', namespaced: true, status: true, categories: ['streamspace'], custom: true },
   { group: 'metrics.k8s.io', version: 'v1beta1', plural: 'nodes', singular: '', kind: 'NodeMetrics', namespaced: false, readOnly: true },
   { group: 'metrics.k8s.io', version: 'v1beta1', plural: 'pods', singular: '', kind: 'PodMetrics', namespaced: true, readOnly: true },
+  // The product's own custom resources (nodes.stream.space), from the chart's CRD files (crds.ts).
+  ...CHART_RESOURCES,
 ]
 
 export function resourceId(group: string, plural: string): string {

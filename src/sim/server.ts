@@ -8,6 +8,7 @@ import { readBody, sendError, sendJson, sendText, typedJson, withType } from './
 import { apiVersionOf, discoveryDoc, idOf } from './kinds.js'
 import { list } from './lists.js'
 import { metricsGet } from './metrics.js'
+import { openApiV2, openApiV3Text } from './openapi.js'
 import { parseRoute } from './routing.js'
 import { ApiError, badRequest, conflict, methodNotAllowed } from './status.js'
 import { jsonOf } from './store.js'
@@ -152,6 +153,19 @@ export class ApiHttpServer {
       return
     }
 
+    if (!route && method === 'GET' && (path === '/openapi/v3' || path.startsWith('/openapi/v3/'))) {
+      const text = openApiV3Text(path)
+      if (text === undefined) throw new ApiError(404, 'NotFound', NOT_FOUND)
+      sendText(res, 200, text)
+      return
+    }
+    if (!route && method === 'GET' && path === '/openapi/v2') {
+      // kubectl asks for protobuf only (and copes without it); JSON for everyone else.
+      const accept = String(req.headers.accept ?? '')
+      if (accept && !/json|\*\/\*/.test(accept)) throw new ApiError(406, 'NotAcceptable', 'only the following media types are accepted: application/json')
+      sendJson(res, 200, openApiV2())
+      return
+    }
     if (!route) {
       const doc = discoveryDoc(path, this.opts.metrics)
       if (doc === undefined || method !== 'GET') throw new ApiError(404, 'NotFound', NOT_FOUND)
@@ -207,13 +221,13 @@ export class ApiHttpServer {
           return
         }
         if (name) throw methodNotAllowed()
-        sendJson(res, 201, withType(def, cluster.create(def, ns, body, dryRun)))
+        sendJson(res, 201, withType(def, cluster.create(def, ns, body, dryRun, query.fieldValidation)))
         return
       }
       case 'update': {
         if (!name) throw methodNotAllowed()
         const body = await readBody(req)
-        const updated = cluster.update(def, ns, name, body, sub, dryRun)
+        const updated = cluster.update(def, ns, name, body, sub, dryRun, query.fieldValidation)
         sendJson(res, 200, sub === 'scale' ? updated : withType(def, updated))
         return
       }
@@ -222,7 +236,7 @@ export class ApiHttpServer {
         const body = await readBody(req)
         if (body === undefined) throw badRequest('the body of the request was empty')
         const contentType = String(req.headers['content-type'] ?? '')
-        const patched = cluster.patch(def, ns, name, body, contentType, sub, dryRun)
+        const patched = cluster.patch(def, ns, name, body, contentType, sub, dryRun, query.fieldValidation)
         sendJson(res, 200, sub === 'scale' ? patched : withType(def, patched))
         return
       }

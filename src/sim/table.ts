@@ -1,4 +1,5 @@
 // Server-side Table output (meta.k8s.io/v1), which kubectl get asks for with as=Table.
+import type { PrinterColumn } from './crds.js'
 import { apiVersionOf, type ResourceDef } from './kinds.js'
 import type { Obj } from './store.js'
 
@@ -72,8 +73,58 @@ const COLUMNS: Record<string, Column[]> = {
   sessions: [col('Name', 'string', 0, 'name'), col('User'), col('Template'), col('State'), col('Phase'), col('Age', 'date')],
 }
 
+const NAME_DESCRIPTION = 'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names'
+
+/** A CRD's columns as the server's table convertor defines them: Name, then additionalPrinterColumns (priority 1: -o wide only). */
+function crdColumns(columns: PrinterColumn[]): Column[] {
+  return [
+    { name: 'Name', type: 'string', format: 'name', description: NAME_DESCRIPTION, priority: 0 },
+    ...columns.map((c) => ({
+      name: c.name,
+      type: c.type,
+      ...(c.format ? { format: c.format } : {}),
+      description: c.description || `Custom resource definition column (in JSONPath format): ${c.jsonPath}`,
+      priority: c.priority ?? 0,
+    })),
+  ]
+}
+
+/** The value at a simple JSONPath (.a.b, .a[0], .a['b.c'], escaped dots), as CRD columns use them; undefined when missing. */
+export function jsonPathValue(obj: unknown, path: string): unknown {
+  let cur: any = obj
+  for (const m of path.matchAll(/\.((?:\\.|[^.[\\])+)|\[(\d+)\]|\['([^']*)'\]/g)) {
+    if (cur === null || typeof cur !== 'object') return undefined
+    cur = cur[m[1] !== undefined ? m[1].replace(/\\\./g, '.') : m[2] ?? m[3]]
+  }
+  return cur
+}
+
+/** A CRD column's cell (apiextensions' cellForJSONValue): null when missing or of another type; dates as ages. */
+function crdCell(column: PrinterColumn, obj: Obj, now: number): unknown {
+  const v = jsonPathValue(obj, column.jsonPath)
+  if (v === undefined || v === null) return null
+  switch (column.type) {
+    case 'string':
+      return typeof v === 'object' ? JSON.stringify(v) : String(v)
+    case 'integer':
+      return typeof v === 'number' ? Math.trunc(v) : null
+    case 'number':
+      return typeof v === 'number' ? v : null
+    case 'boolean':
+      return typeof v === 'boolean' ? v : null
+    case 'date': {
+      if (typeof v !== 'string') return null
+      const t = Date.parse(v)
+      return Number.isNaN(t) ? '<invalid>' : humanDuration(now - t)
+    }
+    default:
+      return null
+  }
+}
+
 function cells(def: ResourceDef, obj: Obj, now: number): unknown[] {
   const name = obj.metadata?.name
+  if (def.columns) return [name, ...def.columns.map((c) => crdCell(c, obj, now))]
   switch (def.plural) {
     case 'nodes': {
       const info = obj.status?.nodeInfo ?? {}
@@ -127,7 +178,7 @@ function cells(def: ResourceDef, obj: Obj, now: number): unknown[] {
 
 export function toTable(def: ResourceDef, items: Obj[], listMeta: Obj, includeObject: string | undefined): Obj {
   const now = Date.now()
-  const columns = COLUMNS[def.plural] ?? [col('Name', 'string', 0, 'name'), col('Age')]
+  const columns = def.columns ? crdColumns(def.columns) : COLUMNS[def.plural] ?? [col('Name', 'string', 0, 'name'), col('Age')]
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',

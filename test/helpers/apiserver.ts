@@ -33,7 +33,7 @@ export interface ApiServerOptions {
   apiServerArgs?: string[]
   /** Extra kube-controller-manager flags (later ones win), e.g. ['--node-monitor-grace-period=5s']. */
   controllerManagerArgs?: string[]
-  /** Install the CustomResourceDefinitions of test/helpers/crds.ts (MachineDeployment, Session); default true. */
+  /** Install the CustomResourceDefinitions of test/helpers/crds.ts (MachineDeployment, Session, and the chart's crds/*.yaml); default true. */
   crds?: boolean
 }
 
@@ -157,7 +157,7 @@ function send(method: string, url: string, ca: Buffer, token?: string, body?: un
   })
 }
 
-/** Creates the CRDs and waits until each is Established and served (its group in discovery). */
+/** Creates the CRDs and waits until each is Established and served: listable, and its group-version published in /openapi/v3 (which kubectl apply and explain read). */
 async function installCrds(url: string, ca: Buffer, procs: Proc[]): Promise<void> {
   for (const crd of CRDS) {
     const r = await send('POST', `${url}/apis/apiextensions.k8s.io/v1/customresourcedefinitions`, ca, ADMIN_TOKEN, crd)
@@ -170,7 +170,9 @@ async function installCrds(url: string, ca: Buffer, procs: Proc[]): Promise<void
       const established = (JSON.parse(r.body).status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Established' && c.status === 'True')
       if (!established) return false
       const list = await get(`${url}/apis/${group}/${versions[0].name}/${names.plural}`, ca, ADMIN_TOKEN)
-      return list.status === 200
+      if (list.status !== 200) return false
+      const openapi = await get(`${url}/openapi/v3`, ca, ADMIN_TOKEN)
+      return !!JSON.parse(openapi.body).paths?.[`apis/${group}/${versions[0].name}`]
     })
   }
 }

@@ -5,6 +5,9 @@
 //   scales through the scale subresource. Only what this product reads and writes is typed.
 // - stream.space/v1alpha1 Session: a StreamSpace session (spec.user, spec.template, spec.state).
 // crd() builds any of them (also the chart test's stand-ins for other projects' CRDs).
+// The product's own CRDs (nodes.stream.space) are not written here: CHART_CRDS reads the chart's
+// crds/*.yaml, the files helm installs and the simulator serves (src/sim/crds.ts).
+import { readCrdFiles } from '../../src/sim/crds.js'
 
 const preserve = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }
 const int32 = { type: 'integer', format: 'int32' }
@@ -103,4 +106,7 @@ export const SESSION_CRD = crd({
   },
 })
 
-export const CRDS = [MACHINE_DEPLOYMENT_CRD, SESSION_CRD]
+/** charts/streamspace-node-manager/crds/*.yaml, read from disk. */
+export const CHART_CRDS = readCrdFiles()
+
+export const CRDS = [MACHINE_DEPLOYMENT_CRD, SESSION_CRD, ...CHART_CRDS]

@@ -30,7 +30,7 @@ t.test('discovery and version', async (t) => {
   t.match(eviction, { group: 'policy', version: 'v1', kind: 'Eviction' })
   t.match(core.body.resources.find((r: any) => r.name === 'nodes'), { shortNames: ['no'], namespaced: false, kind: 'Node' })
   const groups = (await raw(sim, '/apis')).body.groups.map((g: any) => g.name)
-  t.same(groups.sort(), ['apps', 'cluster.x-k8s.io', 'coordination.k8s.io', 'metrics.k8s.io', 'policy', 'scheduling.k8s.io', 'stream.space'])
+  t.same(groups.sort(), ['apps', 'cluster.x-k8s.io', 'coordination.k8s.io', 'metrics.k8s.io', 'nodes.stream.space', 'policy', 'scheduling.k8s.io', 'stream.space'])
   t.equal((await raw(sim, '/apis/metrics.k8s.io/v1beta1')).status, 200)
   t.equal((await raw(sim, '/nope')).body.reason, 'NotFound')
 })
