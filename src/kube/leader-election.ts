@@ -2,16 +2,19 @@
 // (k8s.io/client-go/tools/leaderelection): a candidate takes the Lease when it is absent, released
 // (no holder) or expired; the leader renews it every retryPeriod and steps down when it could not
 // renew for renewDeadline. Expiry is measured from when THIS replica last saw the record change
-// (its own clock), never from renewTime in the object, so clock skew between replicas does not
-// matter. Every update is conditional on the resourceVersion read: a 409 is a lost race. On stop
-// the leader releases the Lease (no holder, leaseDurationSeconds 1, as ReleaseOnCancel) so
-// another replica takes over at once.
+// (when its GET answered, on its monotonic clock), never from renewTime in the object, so clock
+// skew between replicas and wall-clock jumps do not matter. Every update is conditional on the
+// resourceVersion read: a 409 is a lost race. On stop the leader releases the Lease (no holder,
+// leaseDurationSeconds 1, as ReleaseOnCancel) so another replica takes over at once.
+// Fencing: onStoppedLeading is awaited before the elector campaigns again and before it releases
+// the Lease, so two leading sessions of one replica never overlap and no runner of ours still acts
+// once another replica may lead; stillLeading() lets runners check before each step.
 import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { requestJson } from './raw.js'
 import { isConflict, isNotFound, toKubeError } from './errors.js'
-import { systemClock, type Clock } from './reflector.js'
+import { monotonicNow, systemClock, type Clock } from '../clock.js'
 // The Lease's name is declared with its permissions (LEADER_LEASE_NAME in permissions.ts).
 import { LEADER_LEASE_NAME } from './permissions.js'
 import type { Log } from '../shared/log.js'
@@ -87,8 +90,10 @@ export interface LeaderElectorOptions {
   retryPeriodMs?: number
   clock?: Clock
   log?: Log
-  onStartedLeading?: () => void
-  onStoppedLeading?: () => void
+  /** Called on becoming leader; `lost` is aborted when leadership ends (client-go's ctx). */
+  onStartedLeading?: (lost: AbortSignal) => void
+  /** Called on losing leadership or on stop(); awaited before the next campaign and before the release. */
+  onStoppedLeading?: () => Promise<void> | void
   /** Whenever the observed holder changes (undefined: nobody). */
   onNewLeader?: (identity: string | undefined) => void
 }
@@ -104,9 +109,12 @@ export class LeaderElector {
   private readonly client: LeaseClient
   private observedRecord: LeaseSpec | undefined
   private observedRaw = ''
-  /** Our clock when the record last changed (or was written by us). */
+  /** Our monotonic clock when the record last changed (or was written by us). */
   private observedTime = 0
+  /** Our monotonic clock when the last successful acquire or renew was SENT (conservative for fencing). */
+  private renewedAt = -Infinity
   private leading = false
+  private lost = new AbortController()
   private running: Promise<void> | undefined
   private abort = new AbortController()
   /** Counters, for tests and metrics. */
@@ -126,6 +134,16 @@ export class LeaderElector {
 
   get isLeader(): boolean { return this.leading }
 
+  /**
+   * Fencing for the leader's runners: call before each step that changes the cluster. True only
+   * while this replica leads and its last successful renewal was sent less than renewDeadline ago
+   * (monotonic), as client-go deems the lease lost after renewDeadline; false from the moment
+   * leadership ends, while the stop callbacks still run.
+   */
+  stillLeading(): boolean {
+    return this.leading && monotonicNow(this.clock) - this.renewedAt < this.renewDeadlineMs
+  }
+
   /** The holder as this replica last saw it (undefined: none, or not yet read). */
   get leader(): string | undefined {
     return this.observedRecord?.holderIdentity || undefined
@@ -144,7 +162,7 @@ export class LeaderElector {
     await this.running
     this.running = undefined
     if (this.leading) {
-      this.setLeading(false)
+      await this.setLeading(false)
       await this.release()
     }
   }
@@ -158,38 +176,48 @@ export class LeaderElector {
       }
       if (signal.aborted) return
       this.stats.acquired++
-      this.setLeading(true)
+      await this.setLeading(true)
       // Renew: each round retries every retryPeriod until it succeeds or renewDeadline passes.
       for (;;) {
         await this.clock.sleep(this.retryPeriodMs, signal)
         if (signal.aborted) return
-        const deadline = this.clock.now() + this.renewDeadlineMs
+        const deadline = monotonicNow(this.clock) + this.renewDeadlineMs
+        const left = () => deadline - monotonicNow(this.clock)
         let renewed = false
         for (;;) {
-          const left = deadline - this.clock.now()
-          if (left <= 0 || signal.aborted) break
-          if (await this.tryAcquireOrRenew(signal, left)) { renewed = true; break }
-          if (deadline - this.clock.now() <= 0) break
-          await this.clock.sleep(Math.min(this.retryPeriodMs, Math.max(0, deadline - this.clock.now())), signal)
+          if (left() <= 0 || signal.aborted) break
+          if (await this.tryAcquireOrRenew(signal, left())) { renewed = true; break }
+          if (left() <= 0) break
+          await this.clock.sleep(Math.min(this.retryPeriodMs, Math.max(0, left())), signal)
         }
         if (signal.aborted) return
         if (renewed) { this.stats.renewed++; continue }
         this.stats.lost++
         this.opts.log?.warn({ identity: this.identity, lastError: this.lastError }, `leader election: failed to renew the Lease within ${this.renewDeadlineMs} ms: stepping down`)
-        this.setLeading(false)
+        await this.setLeading(false) // the stops end before we campaign again
         break
       }
     }
   }
 
-  private setLeading(leading: boolean): void {
+  private async setLeading(leading: boolean): Promise<void> {
     if (this.leading === leading) return
     this.leading = leading
     this.opts.log?.info({ identity: this.identity }, leading ? 'leader election: became the leader' : 'leader election: no longer the leader')
-    if (leading) this.opts.onStartedLeading?.()
-    else this.opts.onStoppedLeading?.()
+    if (leading) {
+      this.lost = new AbortController()
+      this.opts.onStartedLeading?.(this.lost.signal)
+      return
+    }
+    this.lost.abort()
+    try {
+      await this.opts.onStoppedLeading?.()
+    } catch (err) {
+      this.opts.log?.warn({ identity: this.identity, err: err instanceof Error ? err.message : String(err) }, 'leader election: a stop callback failed')
+    }
   }
 
+  /** `now`: the monotonic reading when the record was read (after the request answered). */
   private observe(lease: Lease, now: number): void {
     const spec = lease.spec ?? {}
     const raw = JSON.stringify([spec.holderIdentity ?? '', spec.leaseDurationSeconds ?? 0, spec.acquireTime ?? '', spec.renewTime ?? '', spec.leaseTransitions ?? 0])
@@ -209,12 +237,15 @@ export class LeaderElector {
    */
   async tryAcquireOrRenew(outer?: AbortSignal, timeoutMs = this.renewDeadlineMs): Promise<boolean> {
     this.stats.attempts++
-    const timeout = AbortSignal.timeout(Math.max(1, timeoutMs))
+    const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs)))
     const signal = outer ? AbortSignal.any([outer, timeout]) : timeout
-    const now = this.clock.now()
+    const sentAt = monotonicNow(this.clock)
     const durationSeconds = Math.ceil(this.leaseDurationMs / 1000)
     try {
       const current = await this.client.get(signal)
+      // Read the clocks once the GET has answered: a slow answer must not shorten the lease we saw.
+      const mono = monotonicNow(this.clock)
+      const now = this.clock.now() // wall clock: only for the times written into the record
       if (!current) {
         const created = await this.client.create({
           apiVersion: 'coordination.k8s.io/v1',
@@ -222,15 +253,16 @@ export class LeaderElector {
           metadata: { name: LEADER_LEASE_NAME },
           spec: { holderIdentity: this.identity, leaseDurationSeconds: durationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
         }, signal)
-        this.observe(created, this.clock.now())
+        this.observe(created, monotonicNow(this.clock))
+        this.renewedAt = sentAt
         this.lastError = undefined
         return true
       }
-      this.observe(current, now)
+      this.observe(current, mono)
       const spec = current.spec ?? {}
       const holder = spec.holderIdentity || ''
       const leaseMs = (spec.leaseDurationSeconds ?? durationSeconds) * 1000
-      if (holder && holder !== this.identity && this.observedTime + leaseMs > now) {
+      if (holder && holder !== this.identity && this.observedTime + leaseMs > mono) {
         this.lastError = undefined
         return false // held by another, not expired as we see it
       }
@@ -243,7 +275,8 @@ export class LeaderElector {
         leaseTransitions: mine ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + 1,
       }
       const updated = await this.client.update({ ...current, spec: { ...spec, ...next } }, signal)
-      this.observe(updated, this.clock.now())
+      this.observe(updated, monotonicNow(this.clock))
+      this.renewedAt = sentAt
       this.lastError = undefined
       return true
     } catch (err) {
@@ -269,7 +302,7 @@ export class LeaderElector {
         ...current,
         spec: { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: current.spec?.leaseTransitions ?? 0 },
       }, AbortSignal.timeout(this.renewDeadlineMs))
-      this.observe(updated, this.clock.now())
+      this.observe(updated, monotonicNow(this.clock))
       this.opts.log?.info({ identity: this.identity }, 'leader election: released the Lease')
       return true
     } catch (err) {

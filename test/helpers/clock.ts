@@ -1,18 +1,23 @@
-// A fake Clock (src/kube/reflector.ts) for domain tests: time moves only when the test says.
-import type { Clock } from '../../src/kube/reflector.js'
+// A fake Clock (src/clock.ts) for domain tests: time moves only when the test says. It keeps a
+// wall clock and a monotonic one: advance() moves both, jump() only the wall clock (an NTP step,
+// a VM resumed), and sleeps run on the monotonic one, as timers do.
+import type { Clock } from '../../src/clock.js'
 
 interface Sleeper { at: number; resolve: () => void }
 
 export class FakeClock implements Clock {
   private sleepers: Sleeper[] = []
+  private mono = 0
   constructor(private t = Date.UTC(2026, 0, 1)) {}
 
   now(): number { return this.t }
 
+  monotonic(): number { return this.mono }
+
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve) => {
       if (signal?.aborted) return resolve()
-      const s: Sleeper = { at: this.t + ms, resolve: () => { signal?.removeEventListener('abort', onAbort); resolve() } }
+      const s: Sleeper = { at: this.mono + ms, resolve: () => { signal?.removeEventListener('abort', onAbort); resolve() } }
       const onAbort = () => { this.sleepers = this.sleepers.filter((x) => x !== s); resolve() }
       signal?.addEventListener('abort', onAbort, { once: true })
       this.sleepers.push(s)
@@ -25,9 +30,15 @@ export class FakeClock implements Clock {
   /** Moves time forward, waking every sleep that is due (in time order). */
   advance(ms: number): void {
     this.t += ms
-    const due = this.sleepers.filter((s) => s.at <= this.t).sort((a, b) => a.at - b.at)
-    this.sleepers = this.sleepers.filter((s) => s.at > this.t)
+    this.mono += ms
+    const due = this.sleepers.filter((s) => s.at <= this.mono).sort((a, b) => a.at - b.at)
+    this.sleepers = this.sleepers.filter((s) => s.at > this.mono)
     for (const s of due) s.resolve()
+  }
+
+  /** Moves only the wall clock (by ms, either way): no time passes, no sleep wakes. */
+  jump(ms: number): void {
+    this.t += ms
   }
 
   /** Waits (in real time) until something sleeps, then advances by ms. */

@@ -22,6 +22,24 @@ async function readLease(b: Backend, ns: string): Promise<Lease | undefined> {
   return apiLeaseClient(b.kc, ns).get()
 }
 
+/** A LeaseClient that logs each call into `log`, and fails every call while `state.failing`. */
+function traced(real: LeaseClient, log: string[], state: { failing: boolean }): LeaseClient {
+  const wrap = <A extends unknown[], R>(name: string, call: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+    log.push(name)
+    if (state.failing) throw new Error('injected failure')
+    return call(...args)
+  }
+  return { get: wrap('get', real.get), create: wrap('create', real.create), update: wrap('update', real.update) }
+}
+
+function gate(): { open: () => void; opened: Promise<void> } {
+  let open!: () => void
+  const opened = new Promise<void>((resolve) => { open = resolve })
+  return { open, opened }
+}
+
+const realMs = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
 eachBackend(t, 'leader election', async (t, b) => {
   await t.test('acquire, renew, a second candidate waits, takeover after expiry', async (t) => {
     const ns = await freshNamespace(b)
@@ -133,8 +151,8 @@ eachBackend(t, 'leader election', async (t, b) => {
     const events: string[] = []
     const a = new LeaderElector({
       client: apiLeaseClient(kc, ns), identity: 'fragile', clock,
-      onStartedLeading: () => events.push(`started@${clock.now()}`),
-      onStoppedLeading: () => events.push(`stopped@${clock.now()}`),
+      onStartedLeading: () => { events.push(`started@${clock.now()}`) },
+      onStoppedLeading: () => { events.push(`stopped@${clock.now()}`) },
     })
     a.start()
     t.teardown(async () => { await restore(); await a.stop() })
@@ -175,6 +193,136 @@ eachBackend(t, 'leader election', async (t, b) => {
     clock.advance(1_001)
     t.equal(await c.tryAcquireOrRenew(), true, 'the other candidate takes it without waiting out 15 s')
     t.equal((await readLease(b, ns))!.spec?.holderIdentity, 'staying')
+  })
+
+  await t.test('a leader that loses the Lease campaigns again only once its stop callbacks have finished', async (t) => {
+    const ns = await freshNamespace(b)
+    const clock = new FakeClock()
+    const log: string[] = []
+    const state = { failing: false }
+    const stopping = gate()
+    const a = new LeaderElector({
+      client: traced(apiLeaseClient(b.kc, ns), log, state), identity: 'fenced', clock,
+      onStartedLeading: () => { log.push('started') },
+      onStoppedLeading: async () => { log.push('stopping'); await stopping.opened; log.push('stopped') },
+    })
+    a.start()
+    t.teardown(async () => { stopping.open(); await a.stop() })
+    await waitFor(() => a.isLeader, 10_000, 'leader')
+    state.failing = true
+    while (!log.includes('stopping')) {
+      await clock.tick(1_000)
+      await waitFor(() => clock.waiting > 0 || log.includes('stopping'), 10_000, 'elector waiting')
+    }
+    t.equal(a.isLeader, false, 'stepped down')
+    // The API server answers again at once, but the stop still runs: no campaign until it ends.
+    state.failing = false
+    const calls = log.length
+    clock.advance(10_000)
+    await realMs(200)
+    t.equal(log.length, calls, `no Lease call while the stop runs (${log.slice(calls).join(', ')})`)
+    t.equal(a.isLeader, false, 'not leading again while the stop runs')
+    stopping.open()
+    await waitFor(() => a.isLeader, 10_000, 'leader again')
+    const sessions = log.filter((e) => e === 'started' || e.startsWith('stop'))
+    t.same(sessions, ['started', 'stopping', 'stopped', 'started'], 'the old session ended before the new one began')
+  })
+
+  await t.test('stop() releases the Lease only once the stop callbacks have finished', async (t) => {
+    const ns = await freshNamespace(b)
+    const clock = new FakeClock()
+    const log: string[] = []
+    const stopping = gate()
+    const a = new LeaderElector({
+      client: traced(apiLeaseClient(b.kc, ns), log, { failing: false }), identity: 'releasing', clock,
+      onStoppedLeading: async () => { log.push('stopping'); await stopping.opened; log.push('stopped') },
+    })
+    a.start()
+    await waitFor(() => a.isLeader, 10_000, 'leader')
+    const stopped = a.stop()
+    await waitFor(() => log.includes('stopping'), 10_000, 'stop callback called')
+    await realMs(200)
+    t.equal((await readLease(b, ns))!.spec?.holderIdentity, 'releasing', 'the Lease is still held while the stop runs')
+    t.equal(a.stillLeading(), false, 'but the runners are told it no longer leads')
+    stopping.open()
+    await stopped
+    t.equal((await readLease(b, ns))!.spec?.holderIdentity ?? '', '', 'released after the stop')
+    t.ok(log.lastIndexOf('update') > log.indexOf('stopped'), `the release came after the stop (${log.join(', ')})`)
+  })
+
+  await t.test('expiry is measured on the monotonic clock: a wall-clock jump neither shortens nor stretches the lease', async (t) => {
+    const ns = await freshNamespace(b)
+    const clock = new FakeClock()
+    const a = new LeaderElector({ client: apiLeaseClient(b.kc, ns), identity: 'steady', clock })
+    const c = new LeaderElector({ client: apiLeaseClient(b.kc, ns), identity: 'watcher', clock })
+    t.equal(await a.tryAcquireOrRenew(), true)
+    t.equal(await c.tryAcquireOrRenew(), false, 'held')
+    clock.jump(3_600_000)
+    t.equal(await c.tryAcquireOrRenew(), false, 'the wall clock an hour ahead, no time passed: still held')
+    clock.advance(14_000)
+    t.equal(await c.tryAcquireOrRenew(), false, '14 s: still held')
+    clock.advance(1_500)
+    t.equal(await c.tryAcquireOrRenew(), true, 'taken 15.5 s after, as the monotonic clock measures')
+    t.equal(await a.tryAcquireOrRenew(), false, 'the old leader sees the new holder')
+    clock.jump(-7_200_000)
+    clock.advance(15_500)
+    t.equal(await a.tryAcquireOrRenew(), true, 'the wall clock two hours back: taken back 15.5 s after the new holder last renewed, not hours later')
+  })
+
+  await t.test('observedTime is taken when the GET answers: a slow GET does not shorten the lease as the follower sees it', async (t) => {
+    const ns = await freshNamespace(b)
+    const clock = new FakeClock()
+    const a = new LeaderElector({ client: apiLeaseClient(b.kc, ns), identity: 'renewing', clock })
+    const real = apiLeaseClient(b.kc, ns)
+    let slow = false
+    const c = new LeaderElector({
+      identity: 'slow-reader', clock,
+      client: {
+        ...real,
+        async get(signal) {
+          // The GET takes 4 s; the leader renews meanwhile, just before the answer is read.
+          if (slow) { clock.advance(4_000); await a.tryAcquireOrRenew() }
+          return real.get(signal)
+        },
+      },
+    })
+    t.equal(await a.tryAcquireOrRenew(), true)
+    t.equal(await c.tryAcquireOrRenew(), false, 'held')
+    clock.advance(10_000)
+    slow = true
+    t.equal(await c.tryAcquireOrRenew(), false, 'held (the GET sent at 10 s answers at 14 s with a renewal)')
+    slow = false
+    clock.advance(12_000)
+    t.equal(await c.tryAcquireOrRenew(), false, 'at 26 s, 12 s after the answer: still held (counted from the GET sent, it would look expired)')
+    clock.advance(3_500)
+    t.equal(await c.tryAcquireOrRenew(), true, 'at 29.5 s, 15.5 s after the answer: expired')
+  })
+
+  await t.test('stillLeading: false once the renew deadline passed without a renewal, before the elector steps down', async (t) => {
+    const ns = await freshNamespace(b)
+    const clock = new FakeClock()
+    const state = { failing: false }
+    const a = new LeaderElector({ client: traced(apiLeaseClient(b.kc, ns), [], state), identity: 'fencing', clock })
+    t.equal(a.stillLeading(), false, 'not before leading')
+    a.start()
+    t.teardown(async () => { state.failing = false; await a.stop() })
+    await waitFor(() => a.isLeader, 10_000, 'leader')
+    t.equal(a.stillLeading(), true, 'leading, just renewed')
+    state.failing = true
+    clock.advance(9_999)
+    await waitFor(() => a.stats.errors > 0, 10_000, 'a failed renewal')
+    t.equal(a.stillLeading(), true, '9.999 s after the last renewal')
+    clock.advance(1)
+    t.equal(a.stillLeading(), false, '10 s (the renew deadline) after the last renewal')
+    t.equal(a.isLeader, true, 'while the elector has not stepped down yet')
+    state.failing = false
+    while (!a.stillLeading()) {
+      await clock.tick(1_000)
+      await waitFor(() => clock.waiting > 0, 10_000, 'elector waiting')
+    }
+    t.equal(a.isLeader, true, 'a renewal in time: leading again')
+    await a.stop()
+    t.equal(a.stillLeading(), false, 'not after stop')
   })
 }, { apiserver: { users: [NODE_MANAGER_USER] } })
 
