@@ -48,7 +48,8 @@ export type PodError = Static<typeof PodError>
 
 /** Will the pods that would move fit on the nodes that stay schedulable? (dry runs, maintenance plans) */
 export const FitReport = Type.Object({
-  remaining_nodes: Type.Array(Type.String(), { description: 'The nodes that stay schedulable' }),
+  remaining_nodes: Type.Array(Type.String(), { description: 'The nodes that stay schedulable (a stored plan keeps the first 20: see remaining_count)' }),
+  remaining_count: Type.Optional(Type.Integer({ description: 'How many nodes stay schedulable (in a stored plan)' })),
   pods: Type.Integer({ description: 'Pods that would move' }),
   fits: Type.Boolean(),
   unplaced: Type.Array(Type.Object({
@@ -56,7 +57,8 @@ export const FitReport = Type.Object({
     node: Type.String({ description: 'Where it runs now' }),
     session_user: Type.Union([Type.String(), Type.Null()], { description: 'Whose session, for a session pod' }),
     reason: Type.String({ description: "The scheduler's words, e.g. \"0/2 nodes are available: 2 Insufficient cpu.\"" }),
-  }), { description: 'Pods that would find no room' }),
+  }), { description: 'Pods that would find no room (a stored plan keeps the first 100: see unplaced_count)' }),
+  unplaced_count: Type.Optional(Type.Integer({ description: 'How many pods would find no room (in a stored plan)' })),
 }, { $id: 'FitReport', description: "Whether the pods that would move fit on the nodes that stay schedulable (the scheduler's basic filters, placed greedily)" })
 
 export const DrainResult = Type.Object({

@@ -1,47 +1,42 @@
-// Where maintenance plans live: one ConfigMap in the service's namespace (POD_NAMESPACE), one key
-// per plan (`<id>.json`), so they survive restarts and a change of leader. Each plan is written
-// with a JSON merge patch of its own key: writers of different plans never overwrite each other,
-// and no resourceVersion dance is needed for that. A plan's own writes come from one place at a
-// time (the replica that creates it, then the leader), so per-key last-write-wins is enough.
-// Replicas learn of each other's writes through a watch on the ConfigMap (while the leader runs
-// plans, or someone follows a plan's events), not by re-reading it on a timer.
+// Where maintenance plans live: NodeMaintenance objects (nodes.stream.space/v1alpha1, cluster-
+// scoped, CRD in the chart's crds/), read through one informer on every replica. Before them,
+// plans were keys of one ConfigMap in POD_NAMESPACE (`<id>.json`, a cancel asked on a follower as
+// `<id>.cancel.json`): the leader imports those once (legacyPlanConfigMap) and removes each key
+// it imported. Also StreamSpace's Session resources, which plans hibernate.
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node'
 import type { KubeClients } from './client.js'
-import { ConfigMapWatch, OwnConfigMap, type ConfigMapWatchOptions } from './configmap.js'
-import { toKubeError } from './errors.js'
+import { ClusterObjects } from './custom-objects.js'
+import { OwnConfigMap } from './configmap.js'
+import { isNotFound, toKubeError } from './errors.js'
 import { MAINTENANCE_CONFIGMAP_NAME } from './permissions.js'
+import type { Clock } from '../clock.js'
+import type { Log } from '../shared/log.js'
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
 
-export interface PlanStore {
-  /** Every stored plan's JSON, by id. */
-  list(): Promise<Map<string, string>>
-  get(id: string): Promise<string | undefined>
-  put(id: string, json: string): Promise<void>
-  /** Calls back whenever the stored plans may have changed (any replica's write). Returns unsubscribe. */
-  onChange?(listener: () => void): () => void
-  /** Stops watching (shutdown). */
-  close?(): Promise<void>
+/** The informer and writes of NodeMaintenance objects (Spec and Status are the domain's). */
+export function nodeMaintenances<Spec, Status>(clients: KubeClients, log: Log, clock?: Clock): ClusterObjects<Spec, Status> {
+  return new ClusterObjects<Spec, Status>({ kc: clients.kc, kind: 'NodeMaintenance', plural: 'nodemaintenances', log, clock })
 }
 
-/** With `watch`, the store tells of changes through a watch on the ConfigMap while anyone listens. */
-export function configMapPlanStore(clients: KubeClients, namespace: string, name: string = MAINTENANCE_CONFIGMAP_NAME, watch?: Omit<ConfigMapWatchOptions, 'namespace' | 'name'>): PlanStore {
-  const key = (id: string) => `${id}.json`
+/** The plans ConfigMap of earlier versions: each plan's JSON by id, and removal of keys by id. */
+export function legacyPlanConfigMap(clients: KubeClients, namespace: string, name: string = MAINTENANCE_CONFIGMAP_NAME) {
   const cm = new OwnConfigMap(clients, namespace, name, 'maintenance')
-  const watcher = watch ? new ConfigMapWatch({ ...watch, namespace, name }) : undefined
   return {
-    async list() {
+    async read(): Promise<Map<string, string>> {
       const out = new Map<string, string>()
       for (const [k, v] of Object.entries((await cm.read())?.data ?? {})) if (k.endsWith('.json')) out.set(k.slice(0, -5), v)
       return out
     },
-    async get(id) {
-      return (await cm.read())?.data?.[key(id)]
+    async remove(ids: string[]): Promise<void> {
+      try {
+        // A merge patch with null removes a key.
+        const data = Object.fromEntries(ids.map((id) => [`${id}.json`, null]))
+        await clients.core.patchNamespacedConfigMap({ name, namespace, body: { data } }, mergePatch)
+      } catch (err) {
+        if (!isNotFound(err)) throw toKubeError(err, `patch configmaps/${name} in namespace ${namespace}`)
+      }
     },
-    async put(id, json) {
-      await cm.mergeData({ [key(id)]: json })
-    },
-    ...(watcher ? { onChange: (listener: () => void) => watcher.subscribe(listener), close: () => watcher.close() } : {}),
   }
 }
 

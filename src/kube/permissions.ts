@@ -30,6 +30,10 @@ export const REQUIRED_PERMISSIONS: readonly PermissionRule[] = [
   { feature: 'drain: name the PodDisruptionBudget that blocks', apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['list'] },
   { feature: 'drain status after a restart (its Events read back)', apiGroups: [''], resources: ['events'], verbs: ['list'] },
   { feature: 'maintenance: hibernate sessions at the deadline', apiGroups: ['stream.space'], resources: ['sessions'], verbs: ['patch'] },
+  // Plans are NodeMaintenance objects (cluster-scoped, CRD in the chart's crds/): every replica
+  // watches them and writes spec (create, cancel, complete); the leader deletes finished ones.
+  { feature: 'maintenance plans: NodeMaintenance objects', apiGroups: ['nodes.stream.space'], resources: ['nodemaintenances'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'watch'] },
+  { feature: 'maintenance plans: the leader writes their status', apiGroups: ['nodes.stream.space'], resources: ['nodemaintenances/status'], verbs: ['update'] },
   // AUTOSCALING_PROVIDER=cluster-api (and, with any provider, removing what it made): the
   // MachineDeployments are listed in every namespace (one no longer selected may carry our
   // annotations) and only their annotations are patched; spec.replicas is never written.
@@ -53,7 +57,7 @@ export const LEADER_LEASE_NAME = 'streamspace-node-manager'
 
 /** The ConfigMap that holds the options set through PUT P/config, in POD_NAMESPACE (src/kube/runtime-config.ts). */
 export const RUNTIME_CONFIG_NAME = 'streamspace-node-manager-config'
-/** The ConfigMap that keeps maintenance plans, in POD_NAMESPACE (design: "Maintenance"). */
+/** The ConfigMap that kept maintenance plans before NodeMaintenance objects, in POD_NAMESPACE: imported once, then emptied. */
 export const MAINTENANCE_CONFIGMAP_NAME = 'streamspace-node-manager-maintenance'
 
 export interface NamespacedPermissionRule extends PermissionRule {
@@ -65,16 +69,14 @@ export const NAMESPACED_PERMISSIONS: readonly NamespacedPermissionRule[] = [
   // The API server cannot limit create by name: the object does not exist yet.
   { feature: 'leader election: create the Lease', apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
   { feature: 'leader election: read and renew the Lease', apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'update'], resourceNames: [LEADER_LEASE_NAME] },
-  // The first PUT P/config and the first maintenance plan make their ConfigMaps (create cannot be
-  // limited by name, so one rule serves both: two would each hide the other's removal).
-  { feature: 'runtime configuration and maintenance plans: create their ConfigMaps', apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+  // The first PUT P/config makes its ConfigMap (create cannot be limited by name).
+  { feature: 'runtime configuration: create its ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
   // Every replica watches it; list and watch by name: the watch asks with fieldSelector metadata.name=<name>, which RBAC matches against resourceNames.
   { feature: 'runtime configuration: watch its ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'], resourceNames: [RUNTIME_CONFIG_NAME] },
   // PUT P/config reads it and writes it back conditionally on its resourceVersion.
   { feature: 'runtime configuration: read and update its ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'update'], resourceNames: [RUNTIME_CONFIG_NAME] },
-  // Maintenance plans: read, merged into by key, and watched (list and watch by name, as above) so
-  // the leader and event streams on other replicas see a change at once.
-  { feature: 'maintenance plans: read and write their ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'patch', 'watch'], resourceNames: [MAINTENANCE_CONFIGMAP_NAME] },
+  // The plans of earlier versions: the leader reads them once and removes each key it imported.
+  { feature: 'maintenance plans: import those of an earlier version', apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'patch'], resourceNames: [MAINTENANCE_CONFIGMAP_NAME] },
   { feature: 'cluster-api autoscaling: create the overprovisioning Deployment', apiGroups: ['apps'], resources: ['deployments'], verbs: ['create'] },
   { feature: 'cluster-api autoscaling: read, size and delete the overprovisioning Deployment', apiGroups: ['apps'], resources: ['deployments'], verbs: ['delete', 'get', 'patch'], resourceNames: [OVERPROVISIONING_NAME] },
 ]

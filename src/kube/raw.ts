@@ -271,15 +271,18 @@ export function* readListPage<M>(buf: Buffer, fields?: FieldMask): Generator<unk
   }
 }
 
-/** A JSON request (create, update) through client-node's authentication; non-2xx throws an ApiException. */
-export async function requestJson<T>(kc: KubeConfig, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+/**
+ * A JSON request (create, update, merge patch) through client-node's authentication; non-2xx
+ * throws an ApiException. PATCH sends a JSON merge patch.
+ */
+export async function requestJson<T>(kc: KubeConfig, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const cluster = kc.getCurrentCluster()
   if (!cluster) throw new Error('kubeconfig has no current cluster')
   const url = new URL(cluster.server.replace(/\/+$/, '') + path)
   const ctx = new RequestContext(url.toString(), HttpMethod[method])
   await kc.applySecurityAuthentication(ctx)
   const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' }
-  if (body !== undefined) headers['content-type'] = 'application/json'
+  if (body !== undefined) headers['content-type'] = method === 'PATCH' ? 'application/merge-patch+json' : 'application/json'
   const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), dispatcher: ctx.getDispatcher(), signal })
   const text = await res.text()
   if (res.status < 200 || res.status > 299) {

@@ -70,11 +70,13 @@ export interface FitProblem {
 }
 
 export interface FitReport {
-  /** The nodes that would stay schedulable. */
+  /** The nodes that would stay schedulable (a stored plan keeps the first few: see remaining_count). */
   remaining_nodes: string[]
+  remaining_count?: number
   pods: number
   fits: boolean
   unplaced: FitProblem[]
+  unplaced_count?: number
 }
 
 export interface Maintenance {

@@ -1,10 +1,12 @@
-// Maintenance plans (`app.maintenance`): the engine in src/maintenance, its plans in a ConfigMap in
-// the service's namespace, run by the leader of the one election (app.health.onLeadership).
-// Metrics: plans by state, sessions hibernated, sessions waited for, time spent waiting.
+// Maintenance plans (`app.maintenance`): the engine in src/maintenance, its plans NodeMaintenance
+// objects read through one informer on every replica, reconciled by the leader of the one election
+// (app.health.onLeadership). Metrics: plans by state, sessions hibernated, sessions waited for,
+// time spent waiting.
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram } from 'prom-client'
 import { MaintenanceEngine } from '../maintenance/engine.js'
-import { configMapPlanStore, hibernateSession } from '../kube/maintenance-store.js'
+import { hibernateSession, legacyPlanConfigMap, nodeMaintenances } from '../kube/maintenance-store.js'
+import type { PlanSpec, PlanStatus } from '../maintenance/objects.js'
 import { recordNodeEvent } from '../kube/events.js'
 import * as changes from '../nodes/changes.js'
 import { auditToLog } from '../routes/node-changes.js'
@@ -12,8 +14,10 @@ import { planFit } from '../maintenance/fit.js'
 
 export interface MaintenancePluginOptions {
   namespace: string
-  /** How often the leader re-reads the stored plans (made or cancelled on other replicas) beside watching them. Default 60 s. */
+  /** How often the leader looks at every plan again beside the informer's changes. Default 60 s. */
   syncIntervalMs?: number
+  /** false: no informer (OpenAPI generation). */
+  start?: boolean
 }
 
 declare module 'fastify' {
@@ -32,17 +36,19 @@ export default fp<MaintenancePluginOptions>(async (app, opts) => {
   const waiting = new Histogram({ name: `${PREFIX}maintenance_session_wait_seconds`, help: 'Time a node in maintenance waited for its sessions', buckets: [60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400], registers })
   const changeDeps = (): changes.NodeChangeDeps => ({ ...app.nodeChangeDeps(auditToLog(log, app.httpStatusOf), log), now: () => new Date(app.clock.now()) })
   const actor = (username: string): changes.Actor => ({ username, user_id: 'maintenance' })
-  // Watched while this replica leads or someone follows a plan's events here.
-  const store = configMapPlanStore(app.kube, opts.namespace, undefined, { kc: app.kube.kc, log, clock: app.clock })
+  const objects = nodeMaintenances<PlanSpec, PlanStatus>(app.kube, log, app.clock)
   const engine = new MaintenanceEngine({
-    store,
+    objects,
     clock: app.clock,
     source: {
       getNode: (name) => app.cluster.getNode(name),
       nodes: () => app.cluster.nodes.values(),
       podsOnNode: (name) => app.cluster.podsOnNode(name),
       onChange: (listener) => app.cluster.onChange(listener),
+      whenSynced: () => app.cluster.whenSynced(),
     },
+    legacy: legacyPlanConfigMap(app.kube, opts.namespace),
+    stillLeading: () => app.health.isLeader(),
     cordon: async (node, by, reason) => { await changes.cordon(changeDeps(), actor(by), node, { reason }) },
     uncordon: async (node, by) => { await changes.uncordon(changeDeps(), actor(by), node) },
     drain: async (node, options, who, signal) => (await app.drains.start(node, options, who, signal)).result,
@@ -51,7 +57,7 @@ export default fp<MaintenancePluginOptions>(async (app, opts) => {
     fit: (nodes) => planFit(app.cluster.nodes.values(), (n) => app.cluster.podsOnNode(n), nodes),
     log,
     isStopping: () => app.drains.stopping,
-    syncIntervalMs: opts.syncIntervalMs,
+    resyncMs: opts.syncIntervalMs,
     metrics: {
       sessionsHibernated: (n) => hibernated.inc(n),
       sessionsWaited: (n) => waited.inc(n),
@@ -69,5 +75,6 @@ export default fp<MaintenancePluginOptions>(async (app, opts) => {
   })
   app.decorate('maintenance', engine)
   app.health.onLeadership(() => engine.startLeading(), () => engine.stopLeading())
-  app.addHook('onClose', async () => store.close?.())
+  if (opts.start !== false) app.addHook('onReady', async () => objects.start())
+  app.addHook('onClose', async () => objects.stop())
 }, { name: 'maintenance', dependencies: ['kube', 'nodes', 'metrics', 'drain', 'health', 'errors'] })

@@ -1,14 +1,23 @@
 // A cancel that comes while the plan's runner is in the middle of a step (writing a Kubernetes
 // Event) waits for that step, then writes where the node was left: the runner's step never
-// overwrites the cancel's account. The engine alone, its Event write held open by the test.
+// overwrites the cancel's account. The engine alone (its plans on the simulated cluster), its
+// Event write held open by the test.
 import t from 'tap'
 import { MaintenanceEngine } from '../../src/maintenance/engine.js'
 import type { Maintenance } from '../../src/maintenance/types.js'
 import type { NodeObject, SlimPod } from '../../src/kube/types.js'
+import { nodeMaintenances } from '../../src/kube/maintenance-store.js'
+import { planOf, type PlanSpec, type PlanStatus } from '../../src/maintenance/objects.js'
 import { FakeClock } from '../helpers/clock.js'
+import { startBackend } from '../helpers/backend.js'
 
 t.test('cancel while the runner writes its waiting-for-sessions Event', async (t) => {
-  const stored = new Map<string, string>()
+  const b = await startBackend('sim')
+  t.teardown(() => b.close())
+  const log = { info: () => {}, warn: () => {} }
+  const objects = nodeMaintenances<PlanSpec, PlanStatus>(b.clients, log)
+  objects.start()
+  t.teardown(() => objects.stop())
   const node: NodeObject = { metadata: { name: 'n1' }, spec: {}, status: { conditions: [{ type: 'Ready', status: 'True' }] } }
   const session: SlimPod = {
     namespace: 'streamspace', name: 'desk-1', node: 'n1', phase: 'Running', terminating: false, session: true,
@@ -21,9 +30,9 @@ t.test('cancel while the runner writes its waiting-for-sessions Event', async (t
   const waitingEventHeld = new Promise<void>((r) => { releaseEvent = r })
 
   const engine = new MaintenanceEngine({
-    store: { list: async () => new Map(stored), get: async (id) => stored.get(id), put: async (id, json) => { stored.set(id, json) } },
+    objects,
     clock: new FakeClock(Date.parse('2026-11-28T12:00:00Z')),
-    source: { getNode: (n) => (n === 'n1' ? node : undefined), nodes: () => [node], podsOnNode: (n) => (n === 'n1' ? [session] : []), onChange: () => () => {} },
+    source: { getNode: (n) => (n === 'n1' ? node : undefined), nodes: () => [node], podsOnNode: (n) => (n === 'n1' ? [session] : []), onChange: () => () => {}, whenSynced: async () => {} },
     cordon: async () => {},
     uncordon: async () => {},
     drain: async () => { throw new Error('no drain expected: the session never ends') },
@@ -35,7 +44,7 @@ t.test('cancel while the runner writes its waiting-for-sessions Event', async (t
         await waitingEventHeld
       }
     },
-    log: { info: () => {}, warn: () => {} },
+    log,
     newId: () => 'm1',
   })
   engine.startLeading()
@@ -58,7 +67,7 @@ t.test('cancel while the runner writes its waiting-for-sessions Event', async (t
   }
   expect(plan, 'answer')
   await new Promise((r) => setTimeout(r, 50)) // anything the runner still had queued would land now
-  expect(JSON.parse(stored.get('m1')!) as Maintenance, 'stored')
-  expect(await engine.get('m1'), 'read back')
+  expect(planOf((await objects.read('m1'))!), 'stored')
+  expect(engine.get('m1'), 'read back')
   t.same(events, ['MaintenanceCordoned', 'MaintenanceWaitingForSessions', 'MaintenanceCancelled'], 'the cancel\'s Event comes last')
 })

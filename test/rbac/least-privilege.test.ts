@@ -8,7 +8,7 @@ import { NODE_MANAGER_USER } from '../helpers/apiserver.js'
 import { createDaemonSet, createMachineDeployment, createNode, createPDB, createPod, createReplicaSet, ensureNamespace } from '../helpers/fixtures.js'
 import { startService, waitFor, type Service } from '../helpers/service.js'
 import { kubeConfigFromFile } from '../../src/kube/client.js'
-import { clusterRoleRules, LEADER_LEASE_NAME, MAINTENANCE_CONFIGMAP_NAME, OVERPROVISIONING_NAME, NAMESPACED_PERMISSIONS, REQUIRED_PERMISSIONS, roleRules, RUNTIME_CONFIG_NAME, type PermissionRule } from '../../src/kube/permissions.js'
+import { clusterRoleRules, LEADER_LEASE_NAME, OVERPROVISIONING_NAME, NAMESPACED_PERMISSIONS, REQUIRED_PERMISSIONS, roleRules, RUNTIME_CONFIG_NAME, type PermissionRule } from '../../src/kube/permissions.js'
 
 if (!backendNames().includes('apiserver')) {
   t.comment('TEST_BACKENDS leaves out the real API server: least privilege is proven only there')
@@ -90,14 +90,12 @@ const FEATURE_CHECKS: FeatureCheck[] = [
   { feature: 'leader election: read and renew the Lease', run: (s) => leader(s) },
   // Runtime configuration: the ConfigMap is deleted before each run, so the PUT must create it; then
   // the watch (list/watch by name) must have read it back for GET to answer.
-  { feature: 'runtime configuration and maintenance plans: create their ConfigMaps', run: async (s) => {
-    const res = await config(s)
-    return res.status === 200 ? plan(s, true) : res
-  } },
+  { feature: 'runtime configuration: create its ConfigMap', run: (s) => config(s) },
   { feature: 'runtime configuration: watch its ConfigMap', run: (s) => config(s) },
   { feature: 'runtime configuration: read and update its ConfigMap', run: (s) => config(s) },
-  // Maintenance plans live in a ConfigMap: the first plan creates it (deleted before that check).
-  { feature: 'maintenance plans: read and write their ConfigMap', run: (s) => plan(s, false) },
+  // Maintenance plans are NodeMaintenance objects: made here, accepted and cancelled by the leader (this replica).
+  { feature: 'maintenance plans: NodeMaintenance objects', run: (s) => plan(s) },
+  { feature: 'maintenance plans: the leader writes their status', run: (s) => plan(s) },
   // cluster-api: enableAutoScaling on (annotations, PriorityClass, Deployment), then off (all removed).
   ...[
     'cluster-api autoscaling: node group annotations',
@@ -162,10 +160,7 @@ async function config(s: Service): Promise<Response> {
 let backend: Backend | undefined
 
 /** A plan that starts in an hour (so nothing is done), then cancelled so the node is free again. */
-async function plan(s: Service, fresh: boolean): Promise<Response> {
-  if (fresh) {
-    await backend!.clients.core.deleteNamespacedConfigMap({ name: MAINTENANCE_CONFIGMAP_NAME, namespace: 'streamspace' }).catch(() => {})
-  }
+async function plan(s: Service): Promise<Response> {
   const res = await s.api('/maintenance', { method: 'POST', json: { nodes: ['w1'], reason: 'rbac check', start_at: new Date(Date.now() + 3_600_000).toISOString(), force: true } })
   if (res.status !== 201) return res
   const { id } = await res.json() as { id: string }
