@@ -60,7 +60,7 @@ export interface AppOptions {
   random?: () => number
   /** Where the built admin UI is (default dist/ui). */
   uiDir?: string
-  /** How often the leader re-reads stored maintenance plans beside watching them (default 60 s). */
+  /** How often the leader looks at every maintenance plan again beside watching them (default 60 s). */
   maintenanceSyncMs?: number
 }
 
@@ -122,7 +122,7 @@ export async function buildApp(opts: AppOptions) {
   await app.register(drains, { sessionSelector: opts.config.service.sessionLabelSelector })
   await app.register(healthMonitor, { namespace: opts.namespace ?? opts.config.service.podNamespace ?? 'streamspace', start: opts.startCaches ?? true })
   await app.register(selection, { random: opts.random })
-  await app.register(maintenance, { namespace: opts.namespace ?? opts.config.service.podNamespace ?? 'streamspace', syncIntervalMs: opts.maintenanceSyncMs })
+  await app.register(maintenance, { namespace: opts.namespace ?? opts.config.service.podNamespace ?? 'streamspace', syncIntervalMs: opts.maintenanceSyncMs, start: opts.startCaches ?? true })
   await app.register(autoscaling, { namespace: opts.namespace ?? opts.config.service.podNamespace ?? 'streamspace', start: opts.startCaches ?? true })
   await app.register(swagger)
   await app.register(health)
