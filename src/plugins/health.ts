@@ -1,6 +1,9 @@
 // Health monitoring and alerts, and leader election (`app.health`). Every replica campaigns for the
 // Lease; the one holding it runs the monitor (src/health), which pages through Alertmanager, the
 // webhook, a Kubernetes Event and a log line. Metrics: ..._leader and ..._alerts_sent_total.
+// The leader's duties (the monitor and every onLeadership start) begin only once the caches have
+// synced (client-go's WaitForCacheSync), and all have stopped before the elector campaigns again or
+// releases the Lease.
 import fp from 'fastify-plugin'
 import { hostname } from 'node:os'
 import { Counter, Gauge } from 'prom-client'
@@ -22,13 +25,20 @@ export interface HealthService {
   elector: LeaderElector
   monitor: HealthMonitor
   isLeader(): boolean
+  /**
+   * Fencing: call before each step that changes the cluster (cordon, evict, hibernate, uncordon,
+   * scale). True only while this replica leads and renewed the Lease within the renew deadline
+   * (monotonic clock); false as soon as leadership is lost, while the stops still run.
+   */
+  stillLeading(): boolean
   settings(): HealthSettings
   /** Alerts sent, by receiver and result (also ..._alerts_sent_total). */
   alertsSent: Map<string, number>
   /**
-   * Runs `start` when this replica becomes leader (at once if it is) and `stop` when it stops
-   * leading or the service closes: the one election for everything that must run once
-   * (maintenance plans too).
+   * Runs `start` when this replica becomes leader and its caches have synced (at once if its duties
+   * already run) and `stop` when it stops leading or the service closes: the one election for
+   * everything that must run once (maintenance plans too). Every stop (awaited) ends before the
+   * replica campaigns again or releases the Lease.
    */
   onLeadership(start: () => void, stop: () => Promise<void> | void): void
 }
@@ -85,13 +95,33 @@ export default fp<HealthPluginOptions>(async (app, opts) => {
     log,
   })
   const leadership: { start: () => void; stop: () => Promise<void> | void }[] = []
+  // Whether the duties run, and the current leading session's wait for the caches.
+  let dutiesRunning = false
+  let starting: Promise<void> = Promise.resolve()
+  const startDuties = async (lost: AbortSignal) => {
+    // Until the first LISTs end the caches look empty (no pods on any node): wait, unless leadership ends first.
+    await Promise.race([app.cluster.whenSynced(), new Promise((resolve) => lost.addEventListener('abort', resolve, { once: true }))])
+    if (lost.aborted) return
+    dutiesRunning = true
+    monitor.start()
+    for (const l of leadership) l.start()
+  }
+  const stopDuties = async () => {
+    await starting
+    if (!dutiesRunning) return
+    dutiesRunning = false
+    const results = await Promise.allSettled([monitor.stop(), ...leadership.map(async (l) => l.stop())])
+    for (const r of results) if (r.status === 'rejected') log.error({ err: String(r.reason) }, 'leader election: a leadership stop failed')
+  }
   const elector = new LeaderElector({
     client: apiLeaseClient(app.kube.kc, opts.namespace),
     identity: leaderIdentity(service.podName),
     clock: app.clock,
     log,
-    onStartedLeading: () => { monitor.start(); for (const l of leadership) l.start() },
-    onStoppedLeading: () => { void monitor.stop(); for (const l of leadership) void l.stop() },
+    onStartedLeading: (lost) => {
+      starting = startDuties(lost).catch((err: unknown) => { log.error({ err: String(err) }, 'leader election: a leadership start failed') })
+    },
+    onStoppedLeading: stopDuties,
   })
   new Gauge({
     name: `${PREFIX}leader`, help: '1 while this replica holds the leader-election Lease (runs health checks and alerts)',
@@ -103,11 +133,15 @@ export default fp<HealthPluginOptions>(async (app, opts) => {
   })
   const onLeadership = (start: () => void, stop: () => Promise<void> | void) => {
     leadership.push({ start, stop })
-    if (elector.isLeader) start()
+    if (dutiesRunning) start()
   }
-  app.decorate('health', { elector, monitor, isLeader: () => elector.isLeader, settings, alertsSent, onLeadership } satisfies HealthService)
+  app.decorate('health', {
+    elector, monitor, isLeader: () => elector.isLeader, stillLeading: () => elector.stillLeading(), settings, alertsSent, onLeadership,
+  } satisfies HealthService)
   if (opts.start) app.addHook('onReady', async () => { elector.start() })
-  // preClose: release the Lease before the caches stop, so another replica takes over at once.
+  // preClose: release the Lease before the caches stop, so another replica takes over at once
+  // (elector.stop awaits the duties' stops first). The stops are called once more, as on any
+  // close: each is idempotent.
   app.addHook('preClose', async () => {
     unsubscribe()
     await elector.stop()
