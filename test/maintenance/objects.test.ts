@@ -2,6 +2,10 @@
 // leader alone reconciles it, finished plans are collected, and nothing grows in memory.
 import t from 'tap'
 import { KubeConfig } from '@kubernetes/client-node'
+import { execFile } from 'node:child_process'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { eachBackend } from '../helpers/backend.js'
 import { startSim } from '../../src/sim/index.js'
 import { startService, type Service } from '../helpers/service.js'
@@ -59,7 +63,7 @@ eachBackend(t, 'two replicas: a cancel on the follower, then a second plan made 
 })
 
 // kubectl apply (GitOps): the same checks as POST, reported as the condition Accepted.
-eachBackend(t, 'a NodeMaintenance written straight to the API server runs as POST does; a bad one is refused with Accepted=False', async (t, b) => {
+eachBackend(t, 'a NodeMaintenance applied with kubectl runs as POST does; a bad one is refused with Accepted=False', async (t, b) => {
   await ensureNamespace(b.clients, NS)
   const svc = await startService(b.kc)
   t.teardown(() => svc.close())
@@ -67,12 +71,22 @@ eachBackend(t, 'a NodeMaintenance written straight to the API server runs as POS
   await node(b, 'g1')
   await node(b, 'g-spare')
   const body = (name: string, spec: object) => ({ apiVersion: 'nodes.stream.space/v1alpha1', kind: 'NodeMaintenance', metadata: { name }, spec })
-  let r = await kubeRequest(b.kc, 'POST', NM, body('gitops-1', { nodes: ['g1'], reason: 'from git', drain: { timeoutSeconds: 60 } }))
-  t.equal(r.status, 201, JSON.stringify(r.body))
+  // kubectl as an admin runs it: `kubectl apply -f` with its default validation (the server's OpenAPI).
+  const dir = await mkdtemp(join(tmpdir(), 'nm-apply-'))
+  const kubectl = (...args: string[]) => new Promise<string>((resolve, reject) => {
+    execFile('kubectl', ['--kubeconfig', b.kubeconfigPath, '--cache-dir', join(dir, 'cache'), ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`kubectl ${args.join(' ')} failed: ${stderr || err.message}`))
+      else resolve(stdout)
+    })
+  })
+  const file = join(dir, 'plan.yaml')
+  await writeFile(file, ['apiVersion: nodes.stream.space/v1alpha1', 'kind: NodeMaintenance', 'metadata:', '  name: gitops-1', 'spec:', '  nodes: [g1]', '  reason: from git', '  drain: {timeoutSeconds: 60}', ''].join('\n'))
+  t.match(await kubectl('apply', '-f', file), /nodemaintenance\.nodes\.stream\.space\/gitops-1 created/)
   const p = await until(svc, 'gitops-1', (p) => p.state === 'succeeded', 'the applied plan drains its node')
   t.equal(nodeState(p, 'g1').state, 'drained')
   t.equal(p.created_by, 'unknown', 'nobody named: unknown')
-  r = await kubeRequest(b.kc, 'POST', NM, body('gitops-bad', { nodes: ['no-such-node'], reason: 'typo' }))
+  t.match(await kubectl('get', 'nodemaintenances'), /NAME\s+STATE\s+NODES\s+REASON\s+AGE\ngitops-1\s+succeeded\s+1\/1 drained\s+from git\s+\d+s/, 'kubectl get shows state, nodes and age')
+  const r = await kubeRequest(b.kc, 'POST', NM, body('gitops-bad', { nodes: ['no-such-node'], reason: 'typo' }))
   t.equal(r.status, 201)
   const bad = await until(svc, 'gitops-bad', (p) => p.state === 'failed', 'refused')
   t.match(bad.message, /refused: nodes: Node "no-such-node" not found/)
