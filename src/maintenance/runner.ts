@@ -12,8 +12,8 @@
 import { Waker } from '../clock.js'
 import type { SlimPod } from '../kube/types.js'
 import { ACTIVE_NODE_STATES, ACTIVE_PLAN_STATES, type Maintenance, type MaintenanceNode, type NodeState, type SessionOnNode } from './types.js'
-import type { MaintenanceEngine } from './engine.js'
 import type { PlanObject } from './objects.js'
+import type { MaintenanceDeps } from './deps.js'
 import { Failure } from '../errors.js'
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
@@ -36,6 +36,14 @@ export function cancelPlan(plan: Maintenance, by: string, now: number): void {
   plan.finished_at = iso(now)
 }
 
+/** What a runner needs of the engine that runs it. */
+export interface RunnerHost {
+  readonly deps: MaintenanceDeps
+  /** Writes the runner's plan as its object's status (conditional on the resourceVersion it holds). */
+  writeStatus(runner: PlanRunner): Promise<void>
+  lastError: string | undefined
+}
+
 export class PlanRunner {
   readonly done: Promise<void>
   finished = false
@@ -48,7 +56,7 @@ export class PlanRunner {
   private lastSaved = ''
 
   /** `obj`: the plan's object as last read or written (its resourceVersion makes the next status write conditional). */
-  constructor(private engine: MaintenanceEngine, readonly plan: Maintenance, public obj: PlanObject) {
+  constructor(private engine: RunnerHost, readonly plan: Maintenance, public obj: PlanObject) {
     this.lastSaved = JSON.stringify({ ...plan, updated_at: '' })
     const unsubscribe = engine.deps.source.onChange(() => this.waker.wake())
     this.done = this.run().catch((err) => {
