@@ -31,8 +31,6 @@ ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0
 ENV MALLOC_MMAP_THRESHOLD_=131072
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-# The CRDs of nodes.stream.space: the simulated cluster (KUBE_MODE=simulated) serves them from here.
-COPY charts/streamspace-node-manager/crds ./charts/streamspace-node-manager/crds
 COPY package.json ./
 # distroless "nonroot": uid/gid 65532, numeric so runAsNonRoot can check it (the chart sets the same).
 USER 65532:65532
