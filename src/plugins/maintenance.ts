@@ -48,7 +48,7 @@ export default fp<MaintenancePluginOptions>(async (app, opts) => {
       whenSynced: () => app.cluster.whenSynced(),
     },
     legacy: legacyPlanConfigMap(app.kube, opts.namespace),
-    stillLeading: () => app.health.isLeader(),
+    stillLeading: () => app.health.stillLeading(),
     cordon: async (node, by, reason) => { await changes.cordon(changeDeps(), actor(by), node, { reason }) },
     uncordon: async (node, by) => { await changes.uncordon(changeDeps(), actor(by), node) },
     drain: async (node, options, who, signal) => (await app.drains.start(node, options, who, signal)).result,
