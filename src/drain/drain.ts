@@ -39,6 +39,7 @@ const MAX_EVENTS = 10_000
 /** Reasons of the Kubernetes Events a drain records on its node, by outcome. */
 export const EVENT_REASONS: Record<DrainStatus['phase'], string> = {
   none: 'NodeDrainStarted',
+  queued: 'NodeDrainStarted',
   running: 'NodeDrainStarted',
   succeeded: 'NodeDrained',
   refused: 'NodeDrainRefused',

@@ -32,7 +32,7 @@ export interface StartedDrain {
   result: Promise<DrainResult>
 }
 
-function emptyStatus(node: string, phase: DrainPhase, message: string): DrainStatus {
+export function emptyStatus(node: string, phase: DrainPhase, message: string): DrainStatus {
   return {
     node, phase, message,
     started_at: null, finished_at: null, options: null, cordoned: false, method: null, total: 0,
@@ -165,7 +165,7 @@ export class DrainManager {
       // Answering "no drain" without having looked would hide an interrupted one.
       throw toKubeError(err, `list events -n ${ns} (past drains of node ${node})`)
     }
-    const phaseOf = new Map(Object.entries(EVENT_REASONS).filter(([p]) => p !== 'none').map(([p, r]) => [r, p as DrainPhase]))
+    const phaseOf = new Map(Object.entries(EVENT_REASONS).filter(([p]) => p !== 'none' && p !== 'queued').map(([p, r]) => [r, p as DrainPhase]))
     const time = (e: CoreV1Event) => new Date(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? 0).getTime()
     const ours = events
       .filter((e) => e.source?.component === EVENT_COMPONENT && phaseOf.has(e.reason ?? ''))

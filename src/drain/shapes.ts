@@ -79,7 +79,7 @@ export const DrainResult = Type.Object({
 export type DrainResult = Static<typeof DrainResult>
 
 export const DrainPhase = Type.Union([
-  Type.Literal('none'), Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('refused'),
+  Type.Literal('none'), Type.Literal('queued'), Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('refused'),
   Type.Literal('timed_out'), Type.Literal('failed'), Type.Literal('interrupted'),
 ])
 export type DrainPhase = Static<typeof DrainPhase>

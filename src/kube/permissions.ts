@@ -34,6 +34,11 @@ export const REQUIRED_PERMISSIONS: readonly PermissionRule[] = [
   // watches them and writes spec (create, cancel, complete); the leader deletes finished ones.
   { feature: 'maintenance plans: NodeMaintenance objects', apiGroups: ['nodes.stream.space'], resources: ['nodemaintenances'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'watch'] },
   { feature: 'maintenance plans: the leader writes their status', apiGroups: ['nodes.stream.space'], resources: ['nodemaintenances/status'], verbs: ['update'] },
+  // Drains are NodeDrain objects named after their node: any replica creates one (POST .../drain)
+  // or deletes a finished one to replace it; every replica watches them; the leader runs them,
+  // writes their status and deletes finished ones.
+  { feature: 'drains: NodeDrain objects', apiGroups: ['nodes.stream.space'], resources: ['nodedrains'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'watch'] },
+  { feature: 'drains: the leader writes their status', apiGroups: ['nodes.stream.space'], resources: ['nodedrains/status'], verbs: ['update'] },
   // AUTOSCALING_PROVIDER=cluster-api (and, with any provider, removing what it made): the
   // MachineDeployments are listed in every namespace (one no longer selected may carry our
   // annotations) and only their annotations are patched; spec.replicas is never written.

@@ -1,37 +1,40 @@
-// The drain manager (`app.drains`): one per app, with its metrics, cancelled when the app closes.
-// Routes in src/routes/drain.ts call it; the drain itself lives in src/drain.
+// Drains (`app.drains`): NodeDrain objects read through one informer on every replica (started
+// when the app is ready, stopped when it closes), run by the leader of the one election
+// (app.health.onLeadership); with their metrics. Routes in src/routes/drain.ts call it; the drain
+// itself lives in src/drain.
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge, Histogram } from 'prom-client'
-import { DrainManager } from '../drain/manager.js'
+import { DrainController } from '../drain/controller.js'
+import { nodeDrains } from '../kube/drain-objects.js'
 import type { DrainStatus } from '../drain/types.js'
 import { recordNodeEvent } from '../kube/events.js'
 
 export interface DrainPluginOptions {
-  /** Built from app.kube and app.clock when not given. */
-  manager?: DrainManager
   sessionSelector?: string
   maxConcurrentDrains?: number
   /** Namespace of the Kubernetes Events recorded on the node (default "default"). */
   eventNamespace?: string
+  /** Finished NodeDrains are deleted this long after they end (default 7 days). */
+  ttlSecondsAfterFinished?: number
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
-    drains: DrainManager
+    drains: DrainController
   }
 }
 
 const PREFIX = 'streamspace_node_manager_'
 
 /** Drain metrics on the app's registry. */
-function drainMetrics(app: FastifyInstance, manager: DrainManager): (st: DrainStatus) => void {
+function drainMetrics(app: FastifyInstance, manager: DrainController): (st: DrainStatus) => void {
   const registers = [app.metrics.registry]
   const drains = new Counter({ name: `${PREFIX}drains_total`, help: 'Node drains by outcome (succeeded, refused, timed_out, failed, interrupted)', labelNames: ['outcome'] as const, registers })
   const evicted = new Counter({ name: `${PREFIX}drain_pods_evicted_total`, help: 'Pods evicted (or deleted) by drains', registers })
   const sessions = new Counter({ name: `${PREFIX}drain_sessions_disrupted_total`, help: 'StreamSpace sessions disrupted by drains', registers })
   const duration = new Histogram({ name: `${PREFIX}drain_duration_seconds`, help: 'Duration of node drains', labelNames: ['outcome'] as const, buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800], registers })
-  new Gauge({ name: `${PREFIX}drains_running`, help: 'Node drains running now', registers, collect() { this.set(manager.runningCount) } })
+  new Gauge({ name: `${PREFIX}drains_running`, help: 'Node drains running now (on this replica: the leader runs them)', registers, collect() { this.set(manager.runningCount) } })
   return (st) => {
     drains.inc({ outcome: st.phase })
     evicted.inc(st.evicted.length)
@@ -41,13 +44,19 @@ function drainMetrics(app: FastifyInstance, manager: DrainManager): (st: DrainSt
 }
 
 export default fp<DrainPluginOptions>(async (app, opts) => {
-  const manager = opts.manager ?? new DrainManager({
+  const log = app.log.child({ component: 'drain' })
+  const objects = nodeDrains(app.kube, log, app.clock)
+  const manager = new DrainController({
+    objects,
     clients: app.kube,
     clock: app.clock,
     sessionSelector: opts.sessionSelector,
     maxConcurrent: opts.maxConcurrentDrains,
-    log: app.log.child({ component: 'drain' }),
+    log,
     eventNamespace: opts.eventNamespace,
+    ttlSecondsAfterFinished: opts.ttlSecondsAfterFinished,
+    whenCachesSynced: () => app.cluster.whenSynced(),
+    stillLeading: () => !app.hasDecorator('health') || app.health.stillLeading(),
     // countFinished is set just below, before any drain can finish.
     onFinished: (st) => countFinished(st),
     recordEvent: (node, event) => recordNodeEvent(app.kube, node, event, { namespace: opts.eventNamespace }),
@@ -55,6 +64,15 @@ export default fp<DrainPluginOptions>(async (app, opts) => {
   const countFinished = drainMetrics(app, manager)
   app.decorate('drains', manager)
   app.cluster.onNodeDeleted((node) => manager.forgetNode(node))
+  app.addHook('onReady', async () => {
+    objects.start()
+    // The election is registered after this plugin: by onReady it is there (and not started yet).
+    if (app.hasDecorator('health')) {
+      app.health.onLeadership(() => manager.startLeading(), () => manager.stopLeading())
+    }
+  })
   // preClose, not onClose: a waiting POST or an open event stream would otherwise hold close().
+  // The runs here stop without writing (before the Lease is released): the next leader continues them.
   app.addHook('preClose', async () => manager.close())
-}, { name: 'drain', dependencies: ['kube', 'metrics'] })
+  app.addHook('onClose', async () => objects.stop())
+}, { name: 'drain', dependencies: ['kube', 'metrics', 'nodes'] })

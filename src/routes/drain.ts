@@ -1,5 +1,6 @@
 // POST P/nodes/:name/drain, GET P/nodes/:name/drain (latest status), GET .../drain/events (SSE).
-// Thin: validation and shapes here, the drain itself in src/drain (through app.drains).
+// Thin: validation and shapes here, the drain itself in src/drain (through app.drains): every
+// replica answers from the NodeDrain objects' informer, so GET and the stream are the same on each.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { DrainEvent } from '../drain/types.js'
@@ -31,7 +32,7 @@ const drainRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const name = request.params.name
     const options = request.body
     const started = await app.drains.start(name, options, request.user?.username)
-    if (options.wait === false && !started.run.options.dry_run) {
+    if (options.wait === false && !started.options.dry_run) {
       started.result.catch(() => {}) // the outcome is in the status
       const base = request.url.split('?')[0]
       return reply.code(202).send({
@@ -41,7 +42,7 @@ const drainRoutes: FastifyPluginAsyncTypebox = async (app) => {
         events_url: `${base}/events`,
       })
     }
-    if (started.run.options.dry_run) {
+    if (started.options.dry_run) {
       const result = await started.result
       const fit = app.maintenance.fit([name])
       return fit ? { ...result, fit } : result
@@ -58,7 +59,7 @@ const drainRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request) => {
     const name = request.params.name
-    if (!app.drains.latestRun(name)) await app.drains.checkRequest(name, {})
+    if (!app.drains.has(name)) await app.drains.checkRequest(name, {})
     return app.drains.statusWithHistory(name)
   })
 
@@ -86,7 +87,8 @@ const drainRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request, reply) => {
     const name = request.params.name
-    if (!app.drains.latestRun(name)) await app.drains.checkRequest(name, {})
+    if (!app.drains.has(name)) await app.drains.checkRequest(name, {})
+    const status = await app.drains.statusWithHistory(name)
     const afterId = Number(request.headers['last-event-id']) || 0
     reply.hijack()
     const res = reply.raw
@@ -96,7 +98,7 @@ const drainRoutes: FastifyPluginAsyncTypebox = async (app) => {
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     })
-    res.write(`event: status\ndata: ${JSON.stringify(app.drains.status(name))}\n\n`)
+    res.write(`event: status\ndata: ${JSON.stringify(status)}\n\n`)
     const send = (e: DrainEvent) => res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`)
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS)
     let unsubscribe = () => {}
