@@ -5,37 +5,15 @@
 // before its pod cache has synced; one that closes while waiting starts none. And on close every
 // duty has stopped before the Lease is released.
 import t from 'tap'
-import { createServer, request, type Server } from 'node:http'
 import { KubeConfig } from '@kubernetes/client-node'
 import { startBackend } from '../helpers/backend.js'
 import { createNode, createPod, waitFor } from '../helpers/fixtures.js'
 import { startService, type Service } from '../helpers/service.js'
 import { kubeconfigFor } from '../../src/sim/kubeconfig.js'
 import { LEADER_LEASE_NAME } from '../../src/kube/permissions.js'
+import { delayingProxy } from '../helpers/proxy.js'
 
 const POD_LIST_DELAY_MS = 3_000
-
-/** An HTTP proxy to `target` that holds every pod LIST (not watch) for delayMs. */
-async function delayingProxy(target: string, delayMs: number): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://proxy')
-    const watch = url.searchParams.get('watch')
-    const podList = req.method === 'GET' && url.pathname === '/api/v1/pods' && watch !== 'true' && watch !== '1'
-    const forward = () => {
-      const upstream = request(new URL(req.url ?? '/', target), { method: req.method, headers: req.headers }, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers)
-        up.pipe(res)
-      })
-      upstream.on('error', () => res.destroy())
-      res.on('close', () => upstream.destroy())
-      req.pipe(upstream)
-    }
-    if (podList) setTimeout(forward, delayMs)
-    else forward()
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server }
-}
 
 const leads = async (svc: Service) => ((await (await svc.api('/cluster/health')).json()) as { leader: { is_self: boolean } }).leader.is_self
 
