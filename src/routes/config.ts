@@ -3,6 +3,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { commonErrors, ErrorResponse } from '../schemas/common.js'
 import { EffectiveOptions, OptionsUpdate } from '../schemas/config.js'
+import { isFailure } from '../errors.js'
+
+/** details.reason of the runtime configuration's If-Match refusal (src/kube/runtime-config.ts PRECONDITION_FAILED; routes do not import the kube layer). */
+const PRECONDITION_FAILED = 'precondition_failed'
+
+/** A header value holds no line breaks or quotes. */
+const headerText = (s: string) => s.replace(/[\r\n]+/g, ' ').replaceAll('"', "'")
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const store = app.runtimeConfig
@@ -11,13 +18,18 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['config'],
       summary: 'The options in force',
-      description: 'File and environment options, overridden by those PUT persisted. ETag: the ConfigMap\'s resourceVersion. 503 while the ConfigMap cannot be read (e.g. RBAC), naming why.',
+      description: 'File and environment options, overridden by those PUT persisted. ETag: the ConfigMap\'s resourceVersion (send it back in If-Match on PUT). When the stored options.json is broken (hand-edited: not JSON, a value out of range), the options in force are still answered and X-Config-Problem (and a Warning) says what is wrong. 503 while the ConfigMap cannot be read (e.g. RBAC), naming why.',
       response: { 200: EffectiveOptions, ...commonErrors },
     },
   }, async (_request, reply) => {
     const options = store.readable()
     if (store.resourceVersion) reply.header('etag', `"${store.resourceVersion}"`)
     reply.header('x-config-overrides', store.overridden.join(',') || 'none')
+    const problem = store.problem
+    if (problem) {
+      reply.header('x-config-problem', headerText(problem))
+      reply.header('warning', `299 streamspace-node-manager "${headerText(problem)}; the options answered are the last valid ones"`)
+    }
     return options
   })
 
@@ -28,12 +40,22 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['config'],
       summary: 'Change options at run time',
-      description: 'Any subset of the seed options. Validated as the file is (400 naming the option and its range). Persisted in the ConfigMap streamspace-node-manager-config in the service\'s namespace (resourceVersion precondition; a race re-reads and retries, 409 if it keeps losing), picked up by every replica within seconds, and winning over file and environment until changed again. Audited: a log line with who and what changed from what, and an Event on the ConfigMap.',
+      description: 'Any subset of the seed options. Validated as the file is (400 naming the option and its range). Persisted in the ConfigMap streamspace-node-manager-config in the service\'s namespace (resourceVersion precondition; a race re-reads and retries, 409 if it keeps losing), picked up by every replica within seconds, and winning over file and environment until changed again. Audited: a log line with who and what changed from what, and an Event on the ConfigMap. If-Match with the ETag from GET: changed only if nobody changed it since (else 412). 409 while the stored options.json is broken (saying what is wrong), unless this PUT replaces the broken values.',
+      headers: { type: 'object', properties: { 'if-match': { type: 'string', description: 'The ETag from GET P/config: change only that version (412 otherwise)' } } },
       body: OptionsUpdate,
-      response: { 200: EffectiveOptions, 409: ErrorResponse, ...commonErrors },
+      response: { 200: EffectiveOptions, 409: ErrorResponse, 412: ErrorResponse, ...commonErrors },
     },
   }, async (request, reply) => {
-    const r = await store.update(request.body, { username: String(request.user.username), user_id: String(request.user.user_id) })
+    const ifMatch = request.headers['if-match']
+    let r
+    try {
+      r = await store.update(request.body, { username: String(request.user.username), user_id: String(request.user.user_id) }, ifMatch)
+    } catch (err) {
+      const details = isFailure(err, 'conflict') ? err.details as { reason?: string; etag?: string | null } | undefined : undefined
+      if (details?.reason !== PRECONDITION_FAILED) throw err
+      if (details.etag) reply.header('etag', details.etag)
+      return reply.code(412).send({ statusCode: 412, error: 'Precondition Failed', message: (err as Error).message, details })
+    }
     for (const w of r.warnings) reply.header('warning', `299 streamspace-node-manager "${w.replaceAll('"', "'")}"`)
     if (r.resourceVersion) reply.header('etag', `"${r.resourceVersion}"`)
     reply.header('x-config-overrides', store.overridden.join(',') || 'none')
