@@ -157,8 +157,10 @@ export class DrainController {
    * Starts a drain: a dry run here (no object); otherwise creates the NodeDrain (409 while the
    * node's drain is not finished, 429 when maxConcurrent are not finished in the shared view) and
    * `result` settles with its final status. `signal` (a maintenance plan stopped) deletes it.
+   * `adopt`: a drain of this node not finished, asked by the same `actor`, is taken as this one
+   * (a maintenance plan resumed by a new leader finds the drain it asked for before).
    */
-  async start(node: string, options: DrainOptions, actor?: string, signal?: AbortSignal): Promise<StartedDrain> {
+  async start(node: string, options: DrainOptions, actor?: string, signal?: AbortSignal, adopt = false): Promise<StartedDrain> {
     await this.checkRequest(node, options)
     if (this.stopping) throw new Failure('unavailable', 'the service is stopping')
     const resolved = resolveOptions(options)
@@ -167,7 +169,7 @@ export class DrainController {
       return { options: resolved, result: run.run() }
     }
     this.readable()
-    const obj = await this.create(node, specOf(options, actor))
+    const obj = await this.create(node, specOf(options, actor), adopt)
     const result = this.outcomeOf(node, obj.metadata.uid, signal)
     result.catch(() => {})
     return { options: resolved, result }
@@ -178,10 +180,14 @@ export class DrainController {
     return new Failure('conflict', `node ${o.metadata.name} is already being drained (started ${st.started_at ?? o.metadata.creationTimestamp})`, st)
   }
 
-  private async create(node: string, spec: DrainSpec): Promise<DrainObject> {
+  private async create(node: string, spec: DrainSpec, adopt: boolean): Promise<DrainObject> {
+    const ours = (o: DrainObject) => adopt && spec.requestedBy !== undefined && o.spec?.requestedBy === spec.requestedBy
     for (let attempt = 0; attempt < 5; attempt++) {
       const seen = this.objects.get(node)
-      if (seen && !isFinal(seen) && !seen.metadata.deletionTimestamp) throw this.conflict(seen)
+      if (seen && !isFinal(seen) && !seen.metadata.deletionTimestamp) {
+        if (ours(seen)) return seen
+        throw this.conflict(seen)
+      }
       const running = this.objects.list().filter((o) => o.metadata.name !== node && !isFinal(o)).map((o) => o.metadata.name)
       if (running.length >= this.max) {
         throw new Failure('too_many', `${running.length} drains are running (at most ${this.max} at once): retry when one ends`, { running })
@@ -194,7 +200,10 @@ export class DrainController {
       // The name is taken: a drain not finished is a conflict; a finished one is replaced (only that one: its uid).
       const existing = await this.objects.read(node)
       if (!existing) continue
-      if (!isFinal(existing)) throw this.conflict(existing)
+      if (!isFinal(existing)) {
+        if (ours(existing)) return existing
+        throw this.conflict(existing)
+      }
       try {
         await this.objects.delete(node, existing.metadata.uid)
       } catch (err) {

@@ -51,7 +51,8 @@ export default fp<MaintenancePluginOptions>(async (app, opts) => {
     stillLeading: () => app.health.stillLeading(),
     cordon: async (node, by, reason) => { await changes.cordon(changeDeps(), actor(by), node, { reason }) },
     uncordon: async (node, by) => { await changes.uncordon(changeDeps(), actor(by), node) },
-    drain: async (node, options, who, signal) => (await app.drains.start(node, options, who, signal)).result,
+    // adopt: a plan resumed by a new leader takes up the NodeDrain it asked for before.
+    drain: async (node, options, who, signal) => (await app.drains.start(node, options, who, signal, true)).result,
     hibernate: (namespace, session) => hibernateSession(app.kube, namespace, session),
     recordEvent: (node, event) => recordNodeEvent(app.kube, node, event, { now: new Date(app.clock.now()) }),
     fit: (nodes) => planFit(app.cluster.nodes.values(), (n) => app.cluster.podsOnNode(n), nodes),
