@@ -4,6 +4,12 @@
 // figure weights nodes by allocatable. Actual usage (metrics.k8s.io) is shown beside it when known.
 // A raw recommendation must hold for its stabilization window before it becomes the recommendation,
 // so a single spike never flips it. Knows nothing of Fastify or the cluster: collaborators passed in.
+//
+// Only the leader holds a stabilized recommendation, and only while it leads: startLeading() begins
+// with no pending recommendation (a gap in leadership restarts the window: what happened while
+// another replica led was not watched here), stopLeading() forgets the current one (a follower
+// must not show it as if it were still true). A follower answers preview(): the same figures from
+// its own caches, not held through the windows, marked as such.
 import type { Clock } from '../clock.js'
 import type { NodeFacts } from '../selection/fit.js'
 
@@ -39,6 +45,9 @@ export interface Recommendation {
   /** ISO time this recommendation took effect. */
   since: string
 }
+
+/** A follower's view: computed now from its own caches, not held through the windows. */
+export interface Preview extends Recommendation { stabilized: false }
 
 export interface HistoryEntry extends Recommendation { utilization_percent: number }
 
@@ -120,7 +129,7 @@ export interface AutoscalerOptions {
   /** Called when the recommendation changes (metrics, an Event, a log line). */
   onChange?: (next: Recommendation, previous: Recommendation | undefined, u: ClusterUtilization) => void
   historySize?: number
-  /** Whether the loop evaluates this interval (only the leader does); default always. */
+  /** Whether the loop may evaluate now (e.g. the caches have synced); default always. */
   active?: () => boolean
 }
 
@@ -175,8 +184,18 @@ export class Autoscaler {
     return next
   }
 
-  start(): void {
+  /** What the figures say now, not held through the windows (a follower's answer); changes nothing. */
+  preview(): { recommendation: Preview; utilization: ClusterUtilization } {
+    const u = utilization(this.opts.nodes(), this.opts.usage)
+    const raw = rawRecommendation(u, this.opts.thresholds())
+    return { utilization: u, recommendation: { action: raw.action, current_nodes: u.nodes, desired_nodes: raw.desired, reason: raw.reason, since: new Date(this.opts.clock.now()).toISOString(), stabilized: false } }
+  }
+
+  /** This replica leads (its caches synced): evaluate every interval, the windows starting afresh. */
+  startLeading(): void {
     if (this.loop) return
+    this.pending = undefined
+    this.current = undefined
     const abort = new AbortController()
     this.abort = abort
     this.loop = (async () => {
@@ -187,10 +206,13 @@ export class Autoscaler {
     })()
   }
 
-  async stop(): Promise<void> {
+  /** Leadership ended (or the service stops): the loop ends and nothing pending or current is kept. */
+  async stopLeading(): Promise<void> {
     this.abort?.abort()
     await this.loop
     this.loop = undefined
     this.abort = undefined
+    this.pending = undefined
+    this.current = undefined
   }
 }

@@ -1,6 +1,10 @@
 // Autoscaling recommendations (`app.autoscaling`): the domain's Autoscaler over the watch caches
-// and the live thresholds, evaluated every interval on the leader. Each change of recommendation
+// and the live thresholds, evaluated every interval on the leader (from when it leads with synced
+// caches until it stops: a gap restarts the stabilization windows). Each change of recommendation
 // is a metric and a Kubernetes Event (about our leader Lease). Recommend only: nothing is scaled.
+// A follower does not show a recommendation of its own making as if stabilized: it answers the
+// same figures from its own caches (they watch the same cluster), marked computed_by "follower"
+// and stabilized false; the leader's stabilized decisions are its Events.
 import fp from 'fastify-plugin'
 import { Counter, Gauge } from 'prom-client'
 import { Autoscaler, type Action, type Thresholds } from '../autoscaling/autoscaler.js'
@@ -59,11 +63,12 @@ export default fp<AutoscalingPluginOptions>(async (app, opts) => {
     intervalMs: () => service.autoscalingIntervalSeconds * 1000,
     scaleUpWindowMs: () => service.scaleUpStabilizationSeconds * 1000,
     scaleDownWindowMs: () => service.scaleDownStabilizationSeconds * 1000,
-    active: () => app.health.isLeader() && app.cluster.synced,
+    active: () => app.cluster.synced,
     onChange: (next, prev) => {
       changes.inc({ action: next.action })
       log.info({ action: next.action, current: next.current_nodes, desired: next.desired_nodes, reason: next.reason }, 'autoscaling recommendation changed')
-      if (prev === undefined && next.action === 'none') return
+      // Fenced: a replica whose leadership may have passed writes no Event in the leader's name.
+      if ((prev === undefined && next.action === 'none') || !app.health.stillLeading()) return
       recordEvent(app.kube, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', name: LEADER_LEASE_NAME, namespace: opts.namespace }, {
         reason: next.action === 'scale_up' ? 'ScaleUpRecommended' : next.action === 'scale_down' ? 'ScaleDownRecommended' : 'NoScalingRecommended',
         message: `${next.action}: ${next.current_nodes} -> ${next.desired_nodes} nodes: ${next.reason}`,
@@ -85,13 +90,17 @@ export default fp<AutoscalingPluginOptions>(async (app, opts) => {
   })
   const status = (): AutoscalingStatus => {
     const t = thresholds()
+    const leader = app.health.isLeader()
+    const led = autoscaler.recommendation
+    const view = leader || !app.cluster.synced ? undefined : autoscaler.preview()
     return {
       enabled: app.settings.options.enableAutoScaling,
       provider: service.autoscalingProvider,
-      leader: app.health.isLeader(),
+      leader,
       thresholds: { ...t, scale_up_window_seconds: service.scaleUpStabilizationSeconds, scale_down_window_seconds: service.scaleDownStabilizationSeconds, interval_seconds: service.autoscalingIntervalSeconds },
-      utilization: autoscaler.lastUtilization ?? null,
-      recommendation: autoscaler.recommendation ?? null,
+      utilization: view?.utilization ?? (led ? autoscaler.lastUtilization ?? null : null),
+      recommendation: view ? { ...view.recommendation, computed_by: 'follower' as const }
+        : led ? { ...led, computed_by: 'leader' as const, stabilized: true } : null,
       history: autoscaler.changes,
       last_action: autoscaler.lastAction ?? null,
       cluster_api: service.autoscalingProvider === 'cluster-api' ? { ...clusterApi.state } : null,
@@ -149,10 +158,12 @@ export default fp<AutoscalingPluginOptions>(async (app, opts) => {
     if (changes.some((c) => ['enableAutoScaling', 'minNodes', 'maxNodes', 'scaleUpThreshold', 'scaleDownThreshold'].includes(c.option))) clusterApi.kick()
   })
   app.decorate('autoscaling', { autoscaler, protector, clusterApi, status } satisfies AutoscalingService)
-  if (opts.start) app.addHook('onReady', async () => { autoscaler.start() })
-  app.health.onLeadership(() => { protector.startLeading(); clusterApi.startLeading() }, () => Promise.all([protector.stopLeading(), clusterApi.stopLeading()]).then(() => undefined))
+  app.health.onLeadership(
+    () => { if (opts.start) autoscaler.startLeading(); protector.startLeading(); clusterApi.startLeading() },
+    () => Promise.all([autoscaler.stopLeading(), protector.stopLeading(), clusterApi.stopLeading()]).then(() => undefined),
+  )
   app.addHook('preClose', async () => {
     unsubscribe()
-    await Promise.all([autoscaler.stop(), protector.stopLeading(), clusterApi.stopLeading()])
+    await Promise.all([autoscaler.stopLeading(), protector.stopLeading(), clusterApi.stopLeading()])
   })
 }, { name: 'autoscaling', dependencies: ['kube', 'metrics', 'settings', 'health'] })

@@ -14,10 +14,15 @@ const Recommendation = Type.Object({
   since: Type.String({ format: 'date-time' }),
 })
 
+const Current = Type.Intersect([Recommendation, Type.Object({
+  computed_by: Type.Union([Type.Literal('leader'), Type.Literal('follower')], { description: 'leader: its stabilized recommendation; follower: this replica is not the leader and computed the figures now from its own caches' }),
+  stabilized: Type.Boolean({ description: 'true: held through the stabilization windows (the leader\'s); false: a follower\'s figures of the moment, not acted on' }),
+})])
+
 export const AutoscalingStatus = Type.Object({
   enabled: Type.Boolean({ description: 'enableAutoScaling; false: recommendations are still computed, nothing acts on them' }),
   provider: Type.Union([Type.Literal('none'), Type.Literal('cluster-api')], { description: 'AUTOSCALING_PROVIDER. none: recommend only; cluster-api: the selected MachineDeployments carry cluster-autoscaler\'s annotations and an overprovisioning Deployment keeps headroom' }),
-  leader: Type.Boolean({ description: 'Whether this replica is the leader (only the leader evaluates)' }),
+  leader: Type.Boolean({ description: 'Whether this replica is the leader (only the leader holds a stabilized recommendation; a follower answers the figures of the moment from its own caches)' }),
   thresholds: Type.Object({
     scale_up: Percent, scale_down: Percent, min_nodes: Type.Integer(), max_nodes: Type.Integer(),
     scale_up_window_seconds: Type.Number(), scale_down_window_seconds: Type.Number(), interval_seconds: Type.Number(),
@@ -32,8 +37,8 @@ export const AutoscalingStatus = Type.Object({
       usage_cpu_percent: NullablePercent, usage_memory_percent: NullablePercent,
     })),
   }), Type.Null()], { description: 'null until the first evaluation' }),
-  recommendation: Type.Union([Recommendation, Type.Null()]),
-  history: Type.Array(Type.Intersect([Recommendation, Type.Object({ utilization_percent: Percent })]), { description: 'Recommendation changes, newest first (up to 50)' }),
+  recommendation: Type.Union([Current, Type.Null()], { description: 'null until the leader\'s first evaluation (or, on a follower, until its caches have synced)' }),
+  history: Type.Array(Type.Intersect([Recommendation, Type.Object({ utilization_percent: Percent })]), { description: 'Recommendation changes this replica made while it led, newest first (up to 50)' }),
   last_action: Type.Union([Recommendation, Type.Null()], { description: 'The last scale_up or scale_down recommended' }),
   cluster_api: Type.Union([Type.Object({
     enabled: Type.Boolean({ description: 'Whether the last pass applied (enableAutoScaling true) or removed (false) what the provider writes' }),

@@ -95,10 +95,41 @@ t.test('the loop evaluates every interval until stopped', async (t) => {
     clock, nodes: () => { calls++; return [node('a', 4, 8, 2, 1)] }, thresholds: () => TH, intervalMs: () => 30_000,
     scaleUpWindowMs: () => 90_000, scaleDownWindowMs: () => 600_000,
   })
-  as.start()
+  as.startLeading()
   await clock.tick(30_000)
   await clock.tick(30_000)
-  await as.stop()
+  await as.stopLeading()
   t.equal(calls, 3)
   t.equal(as.running, false)
+})
+
+// Issue 24, finding 8: a gap in leadership restarts the stabilization window, and a replica that
+// stops leading keeps no recommendation to show; a follower's preview says it is not stabilized.
+t.test('leadership: the window starts again after a gap; nothing kept once it ends', async (t) => {
+  const clock = new FakeClock()
+  const loaded = [node('a', 4, 8, 4, 1), node('b', 4, 8, 4, 1)]
+  const as = new Autoscaler({
+    clock, nodes: () => loaded, thresholds: () => TH, intervalMs: () => 30_000,
+    scaleUpWindowMs: () => 90_000, scaleDownWindowMs: () => 600_000,
+  })
+  as.startLeading()
+  await clock.tick(0)
+  t.match(as.recommendation?.reason, /waiting 90 s more before recommending scale_up/, 'leading: the load is pending')
+  await clock.tick(30_000)
+  await clock.tick(30_000)
+  t.equal(as.recommendation?.action, 'none', '60 s held')
+  await as.stopLeading()
+  t.equal(as.recommendation, undefined, 'no longer leading: no recommendation kept to show')
+  // Another replica led for ten minutes; this one leads again.
+  clock.advance(600_000)
+  as.startLeading()
+  await clock.tick(0)
+  t.equal(as.recommendation?.action, 'none', 'the window starts again: not scale_up at once')
+  t.match(as.recommendation?.reason, /waiting 90 s more/)
+  for (let i = 0; i < 3; i++) await clock.tick(30_000)
+  t.equal(as.recommendation?.action, 'scale_up', 'after a full window of its own')
+  await as.stopLeading()
+  const p = as.preview()
+  t.same([p.recommendation.action, p.recommendation.desired_nodes, p.recommendation.stabilized], ['scale_up', 3, false], 'a follower previews the same figures, unstabilized')
+  t.equal(as.recommendation, undefined, 'previewing keeps nothing')
 })
