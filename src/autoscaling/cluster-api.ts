@@ -4,6 +4,10 @@
 //   options) and the scale-down utilization threshold (scaleDownThreshold as a fraction). What was
 //   there before we wrote is kept in RECORD and put back when we let go. spec.replicas is never
 //   written: cluster-autoscaler owns it.
+// - What we last wrote is kept in WRITTEN. An annotation whose value is no longer that has another
+//   manager (a GitOps tool, a ClusterClass topology): it is left alone from then on, said in the
+//   status, and not put back when we let go; so we write only when our own value changes, and never
+//   fight another writer every interval.
 // - scaleUpThreshold becomes headroom: an overprovisioning Deployment of pause pods under a
 //   PriorityClass of value -10, together requesting (100 - scaleUpThreshold)% of the schedulable
 //   nodes' allocatable (one pod per node, each the average node's share). Real pods preempt them,
@@ -21,6 +25,8 @@ export const CA_MAX_SIZE = 'cluster.x-k8s.io/cluster-api-autoscaler-node-group-m
 export const CA_SCALE_DOWN_THRESHOLD = 'cluster.x-k8s.io/autoscaling-options-scaledownutilizationthreshold'
 /** JSON {annotation: the value before we wrote it, or null}: which annotations are ours to put back. */
 export const RECORD = 'streamspace.io/autoscaling-previous-annotations'
+/** JSON {annotation: the value we last wrote}: one that differs now has been taken over by another manager. */
+export const WRITTEN = 'streamspace.io/autoscaling-written-annotations'
 export const PRIORITY_CLASS_VALUE = -10
 
 /** A MachineDeployment as the kube layer reads it: what a node group is to cluster-autoscaler here. */
@@ -43,8 +49,8 @@ export function groupAnnotations(count: number, o: GroupOptions): Record<string,
   }))
 }
 
-function readRecord(annotations: Record<string, string>): Record<string, string | null> | undefined {
-  const raw = annotations[RECORD]
+function readJson(annotations: Record<string, string>, key: string): Record<string, string | null> | undefined {
+  const raw = annotations[key]
   if (raw === undefined) return undefined
   try {
     const v = JSON.parse(raw) as unknown
@@ -55,26 +61,48 @@ function readRecord(annotations: Record<string, string>): Record<string, string 
 
 const sortedJson = (o: Record<string, string | null>) => JSON.stringify(Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b))))
 
-/** The merge patch that gives a group the wanted annotations (remembering what was there), or undefined. */
+/** What we last wrote. A group annotated by a version that kept no WRITTEN: its recorded keys' values now are taken as ours. */
+function writtenOf(annotations: Record<string, string>): Record<string, string | null> {
+  const written = readJson(annotations, WRITTEN)
+  if (written) return { ...written }
+  return Object.fromEntries(Object.keys(readJson(annotations, RECORD) ?? {}).filter((k) => annotations[k] !== undefined).map((k) => [k, annotations[k]!]))
+}
+
+/** The annotations among `keys` another manager has taken over: their value is not the one we last wrote. */
+export function managedElsewhere(annotations: Record<string, string>, keys: string[]): string[] {
+  const written = writtenOf(annotations)
+  return keys.filter((k) => k in written && annotations[k] !== written[k])
+}
+
+/**
+ * The merge patch that gives a group the wanted annotations (remembering what was there and what
+ * we wrote), or undefined. Annotations managed elsewhere are left as they are.
+ */
 export function applyPatch(annotations: Record<string, string>, wanted: Record<string, string>): Record<string, string | null> | undefined {
-  const record = { ...(readRecord(annotations) ?? {}) }
+  const record = { ...(readJson(annotations, RECORD) ?? {}) }
+  const written = writtenOf(annotations)
+  const elsewhere = managedElsewhere(annotations, Object.keys(wanted))
   const patch: Record<string, string | null> = {}
   for (const [key, value] of Object.entries(wanted)) {
+    if (elsewhere.includes(key)) continue
     if (!(key in record)) record[key] = annotations[key] ?? null
     if (annotations[key] !== value) patch[key] = value
+    written[key] = value
   }
-  const json = sortedJson(record)
-  if (annotations[RECORD] !== json) patch[RECORD] = json
+  if (annotations[RECORD] !== sortedJson(record)) patch[RECORD] = sortedJson(record)
+  if (annotations[WRITTEN] !== sortedJson(written)) patch[WRITTEN] = sortedJson(written)
   return Object.keys(patch).length ? patch : undefined
 }
 
-/** The merge patch that puts back what was there before we wrote, or undefined when we never wrote. */
+/** The merge patch that puts back what was there before we wrote (not what another manager set since), or undefined when we never wrote. */
 export function releasePatch(annotations: Record<string, string>): Record<string, string | null> | undefined {
-  const record = readRecord(annotations)
+  const record = readJson(annotations, RECORD)
   if (record === undefined) return undefined
+  const elsewhere = managedElsewhere(annotations, Object.keys(record))
   const patch: Record<string, string | null> = {}
-  for (const [key, previous] of Object.entries(record)) patch[key] = previous
+  for (const [key, previous] of Object.entries(record)) if (!elsewhere.includes(key)) patch[key] = previous
   patch[RECORD] = null
+  if (annotations[WRITTEN] !== undefined) patch[WRITTEN] = null
   return patch
 }
 
@@ -118,6 +146,8 @@ export interface ClusterApiDeps {
   nodes(): NodeCapacity[]
   /** While enabled, how often everything is checked again (node count, someone's edits). */
   intervalMs(): number
+  /** Fencing: checked before each write (false once leadership may have passed). Default always. */
+  stillLeading?(): boolean
   log: Log
 }
 
@@ -126,7 +156,7 @@ export interface ClusterApiState {
   selector: string
   last_sync: string | null
   error: string | null
-  machine_deployments: { namespace: string; name: string; replicas: number | null; min_size: number; max_size: number; scale_down_utilization_threshold: number }[]
+  machine_deployments: { namespace: string; name: string; replicas: number | null; min_size: number; max_size: number; scale_down_utilization_threshold: number; managed_elsewhere: string[] }[]
   overprovisioning: { namespace?: string; replicas: number; cpu: string; memory: string; priority_class: string } | null
 }
 
@@ -138,6 +168,8 @@ export class ClusterApiProvider {
   private readonly requirements: Requirement[]
   /** Passes made so far (tests wait on it). */
   passes = 0
+  /** Per group, the annotations last found managed elsewhere (to log each change once). */
+  private readonly elsewhere = new Map<string, string[]>()
   state: ClusterApiState
 
   constructor(private readonly deps: ClusterApiDeps) {
@@ -185,6 +217,11 @@ export class ClusterApiProvider {
     }
   }
 
+  /** Before a write: no longer (surely) leading, no write; the pass fails and the loop is being stopped. */
+  private fence(): void {
+    if (!(this.deps.stillLeading?.() ?? true)) throw new Error('leadership may have passed: not writing')
+  }
+
   private async apply(): Promise<void> {
     const { ops, log } = this.deps
     const o = this.deps.options()
@@ -193,21 +230,31 @@ export class ClusterApiProvider {
     const wanted = groupAnnotations(selected.length, o)
     const groups: ClusterApiState['machine_deployments'] = []
     for (const [i, g] of selected.entries()) {
+      const elsewhere = managedElsewhere(g.annotations, Object.keys(wanted[i]))
+      const key = `${g.namespace}/${g.name}`
+      if (elsewhere.join() !== (this.elsewhere.get(key) ?? []).join()) {
+        if (elsewhere.length) log.warn({ machineDeployment: key, annotations: Object.fromEntries(elsewhere.map((k) => [k, g.annotations[k] ?? null])) }, 'cluster-api autoscaling: annotations changed by another manager (GitOps, ClusterClass): left alone')
+        this.elsewhere.set(key, elsewhere)
+      }
       const patch = applyPatch(g.annotations, wanted[i])
       if (patch) {
+        this.fence()
         await ops.patchGroup(g, patch)
-        log.info({ machineDeployment: `${g.namespace}/${g.name}`, annotations: wanted[i] }, 'cluster-api autoscaling: node group annotations set')
+        log.info({ machineDeployment: key, annotations: wanted[i] }, 'cluster-api autoscaling: node group annotations set')
       }
-      groups.push({ namespace: g.namespace, name: g.name, replicas: g.replicas ?? null, min_size: Number(wanted[i][CA_MIN_SIZE]), max_size: Number(wanted[i][CA_MAX_SIZE]), scale_down_utilization_threshold: Number(wanted[i][CA_SCALE_DOWN_THRESHOLD]) })
+      const now = (k: string) => Number(elsewhere.includes(k) ? g.annotations[k] : wanted[i][k])
+      groups.push({ namespace: g.namespace, name: g.name, replicas: g.replicas ?? null, min_size: now(CA_MIN_SIZE), max_size: now(CA_MAX_SIZE), scale_down_utilization_threshold: now(CA_SCALE_DOWN_THRESHOLD), managed_elsewhere: elsewhere })
     }
     // A group that no longer matches the selector gets its annotations back.
     await this.putBack(all.filter((g) => !selected.includes(g)), 'cluster-api autoscaling: node group no longer selected: annotations put back')
     this.state.machine_deployments = groups
+    this.fence()
     if (await ops.ensurePriorityClass()) log.info({ priorityClass: ops.priorityClassName }, 'cluster-api autoscaling: overprovisioning PriorityClass created')
     const size = headroom(this.deps.nodes(), o.scaleUpThreshold)
     const now = await ops.readOverprovisioning()
     if (now && !now.ours) throw new Error('the overprovisioning Deployment exists and is not managed by streamspace-node-manager: left alone')
     if (!now || now.replicas !== size.replicas || canonicalQuantity(now.cpu) !== canonicalQuantity(size.cpu) || canonicalQuantity(now.memory) !== canonicalQuantity(size.memory) || now.priorityClassName !== ops.priorityClassName) {
+      this.fence()
       await ops.applyOverprovisioning(size, !!now)
       log.info({ ...size }, 'cluster-api autoscaling: overprovisioning Deployment sized')
     }
@@ -217,6 +264,7 @@ export class ClusterApiProvider {
   private async release(): Promise<void> {
     const { ops, log } = this.deps
     await this.putBack(await ops.listGroups(), 'cluster-api autoscaling off: node group annotations put back')
+    this.fence()
     if (await ops.deleteOverprovisioning()) log.info({}, 'cluster-api autoscaling off: overprovisioning Deployment deleted')
     if (await ops.deletePriorityClass()) log.info({}, 'cluster-api autoscaling off: overprovisioning PriorityClass deleted')
     this.state.machine_deployments = []
@@ -228,6 +276,7 @@ export class ClusterApiProvider {
     for (const g of groups) {
       const patch = releasePatch(g.annotations)
       if (!patch) continue
+      this.fence()
       await this.deps.ops.patchGroup(g, patch)
       this.deps.log.info({ machineDeployment: `${g.namespace}/${g.name}` }, msg)
     }

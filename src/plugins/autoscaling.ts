@@ -142,6 +142,7 @@ export default fp<AutoscalingPluginOptions>(async (app, opts) => {
     },
     nodes: () => [...app.cluster.nodes.values()].map((n) => nodeFacts(n, app.cluster.podsOn(n.metadata?.name ?? ''))).filter((f) => f.ready && !f.unschedulable),
     intervalMs: () => service.autoscalingIntervalSeconds * 1000,
+    stillLeading: () => app.health.stillLeading(),
     log,
     ops: {
       priorityClassName: overprovisioningName,

@@ -50,6 +50,7 @@ export const AutoscalingStatus = Type.Object({
       replicas: Type.Union([Type.Integer(), Type.Null()], { description: 'spec.replicas as cluster-autoscaler set it (never written by this service)' }),
       min_size: Type.Integer(), max_size: Type.Integer(),
       scale_down_utilization_threshold: Type.Number({ description: 'scaleDownThreshold as a fraction' }),
+      managed_elsewhere: Type.Array(Type.String(), { description: 'Annotations another manager (a GitOps tool, a ClusterClass topology) changed after we wrote them: left alone, never re-patched; min_size, max_size and the threshold show the value the group carries' }),
     })),
     overprovisioning: Type.Union([Type.Object({
       replicas: Type.Integer(), cpu: Type.String(), memory: Type.String(), priority_class: Type.String(),

@@ -11,7 +11,7 @@ import { FakeClock } from '../helpers/clock.js'
 import { createMachineDeployment, createNode, ensureNamespace } from '../helpers/fixtures.js'
 import { startService, waitFor, type Service } from '../helpers/service.js'
 import type { KubeClients } from '../../src/kube/client.js'
-import { applyPatch, CA_MAX_SIZE as MAX, CA_MIN_SIZE as MIN, CA_SCALE_DOWN_THRESHOLD as SD, groupAnnotations, headroom, RECORD, releasePatch, share } from '../../src/autoscaling/cluster-api.js'
+import { applyPatch, CA_MAX_SIZE as MAX, CA_MIN_SIZE as MIN, CA_SCALE_DOWN_THRESHOLD as SD, groupAnnotations, headroom, managedElsewhere, RECORD, releasePatch, share, WRITTEN } from '../../src/autoscaling/cluster-api.js'
 import { OVERPROVISIONING_NAME as OP } from '../../src/kube/permissions.js'
 
 t.test('pure rules', async (t) => {
@@ -19,14 +19,33 @@ t.test('pure rules', async (t) => {
   t.same([0, 1, 2].map((i) => share(1, 3, i)), [1, 0, 0], 'min 1 over 3 groups')
   t.same(groupAnnotations(1, { minNodes: 2, maxNodes: 9, scaleDownThreshold: 35 }), [{ [MIN]: '2', [MAX]: '9', [SD]: '0.35' }])
   const p = applyPatch({ [MAX]: '7', other: 'x' }, { [MIN]: '1', [MAX]: '3', [SD]: '0.2' })!
-  t.same({ ...p, [RECORD]: JSON.parse(p[RECORD]!) }, { [MIN]: '1', [MAX]: '3', [SD]: '0.2', [RECORD]: { [MAX]: '7', [MIN]: null, [SD]: null } }, 'what was there is remembered')
-  const after = { [MIN]: '1', [MAX]: '3', [SD]: '0.2', [RECORD]: p[RECORD]!, other: 'x' }
+  t.same({ ...p, [RECORD]: JSON.parse(p[RECORD]!), [WRITTEN]: JSON.parse(p[WRITTEN]!) }, { [MIN]: '1', [MAX]: '3', [SD]: '0.2', [RECORD]: { [MAX]: '7', [MIN]: null, [SD]: null }, [WRITTEN]: { [MAX]: '3', [MIN]: '1', [SD]: '0.2' } }, 'what was there is remembered, and what we wrote')
+  const after = { [MIN]: '1', [MAX]: '3', [SD]: '0.2', [RECORD]: p[RECORD]!, [WRITTEN]: p[WRITTEN]!, other: 'x' }
   t.equal(applyPatch(after, { [MIN]: '1', [MAX]: '3', [SD]: '0.2' }), undefined, 'in step: nothing to write')
-  t.same(applyPatch(after, { [MIN]: '1', [MAX]: '4', [SD]: '0.2' }), { [MAX]: '4' }, 'a change keeps the first record')
-  t.same(releasePatch(after), { [MAX]: '7', [MIN]: null, [SD]: null, [RECORD]: null }, 'let go: as before')
+  const changed = applyPatch(after, { [MIN]: '1', [MAX]: '4', [SD]: '0.2' })!
+  t.same({ ...changed, [WRITTEN]: JSON.parse(changed[WRITTEN]!) }, { [MAX]: '4', [WRITTEN]: { [MAX]: '4', [MIN]: '1', [SD]: '0.2' } }, 'a change keeps the first record')
+  t.same(releasePatch(after), { [MAX]: '7', [MIN]: null, [SD]: null, [RECORD]: null, [WRITTEN]: null }, 'let go: as before')
   t.equal(releasePatch({ [MIN]: '3' }), undefined, 'never ours: left alone')
   t.same(headroom([{ allocatableCpuMilli: 4000, allocatableMemoryBytes: 8 * 2 ** 30 }, { allocatableCpuMilli: 2000, allocatableMemoryBytes: 4 * 2 ** 30 }], 80), { replicas: 2, cpu: '600m', memory: '1228Mi' })
   t.same(headroom([], 80), { replicas: 0, cpu: '0', memory: '0' })
+})
+
+// Issue 24, finding 10: an annotation another manager changed after we wrote it is theirs.
+t.test('an annotation a GitOps tool or a ClusterClass took over is left alone', async (t) => {
+  const W = { [MIN]: '1', [MAX]: '3', [SD]: '0.2' }
+  const first = applyPatch({}, W)!
+  const ours = Object.fromEntries(Object.entries(first).map(([k, v]) => [k, v!]))
+  t.same(managedElsewhere(ours, Object.keys(W)), [], 'as we wrote them: ours')
+  const gitops = { ...ours, [MAX]: '6' }
+  t.same(managedElsewhere(gitops, Object.keys(W)), [MAX], 'max-size changed by someone else')
+  t.equal(applyPatch(gitops, W), undefined, 'not re-patched: nothing to write')
+  const next = applyPatch(gitops, { ...W, [MAX]: '5', [MIN]: '2' })!
+  t.same(Object.keys(next).sort(), [MIN, WRITTEN].sort(), 'our own new value written; max-size still left alone')
+  t.equal(JSON.parse(next[WRITTEN]!)[MAX], '3', 'what we last wrote there is kept (the proof it changed)')
+  t.same(releasePatch(gitops), { [MIN]: null, [SD]: null, [RECORD]: null, [WRITTEN]: null }, 'let go: theirs is not put back')
+  t.same(managedElsewhere({ ...ours, [MAX]: undefined as unknown as string }, [MAX]), [MAX], 'removed by someone else: theirs too')
+  const upgraded = { [MIN]: '1', [MAX]: '3', [SD]: '0.2', [RECORD]: first[RECORD]! }
+  t.same(managedElsewhere(upgraded, Object.keys(W)), [], 'written by a version that kept no record of its values: taken as ours')
 })
 
 const SELECTED = { 'streamspace.io/autoscaling': 'enabled' }
@@ -74,7 +93,7 @@ eachBackend(t, 'cluster-api provider', async (t, b) => {
 
   const status = await (await svc.api('/autoscaling')).json() as any
   t.equal(status.provider, 'cluster-api')
-  t.same(status.cluster_api.machine_deployments.map((g: any) => [g.name, g.min_size, g.max_size, g.scale_down_utilization_threshold, g.replicas]), [['md-1', 1, 3, 0.2, 2], ['md-2', 0, 2, 0.2, 1]])
+  t.same(status.cluster_api.machine_deployments.map((g: any) => [g.name, g.min_size, g.max_size, g.scale_down_utilization_threshold, g.replicas, g.managed_elsewhere]), [['md-1', 1, 3, 0.2, 2, []], ['md-2', 0, 2, 0.2, 1, []]])
   t.same(status.cluster_api.overprovisioning, { replicas: 2, cpu: '800m', memory: '1638Mi', priority_class: OP })
 
   // Thresholds through PUT P/config: the clock stands still, the change alone brings the update.
