@@ -7,8 +7,7 @@ import { Reflector, systemClock, type Clock, type RawObject } from './reflector.
 import { NodeMetricsStore, type NodeUsage } from './node-metrics.js'
 import { matches, parseSelector, type Requirement } from './selector.js'
 import type { NodeObject, SlimPod, Toleration } from './types.js'
-import { quantityToNumber } from './quantity.js'
-import { Interner, NODE_FIELDS, slimNode } from './slim.js'
+import { Interner, NODE_FIELDS, POD_REQUEST_FIELDS, podRequests, slimNode, type RawPodSpec } from './slim.js'
 import type { FieldMask } from './raw.js'
 import type { Log } from '../shared/log.js'
 
@@ -24,14 +23,14 @@ export interface ClusterCacheOptions {
 
 interface RawPod extends RawObject {
   metadata?: RawObject['metadata'] & { labels?: Record<string, string>; deletionTimestamp?: string; ownerReferences?: { kind: string; name: string; controller?: boolean }[] }
-  spec?: { nodeName?: string; tolerations?: Toleration[]; nodeSelector?: Record<string, string>; containers?: { resources?: { requests?: Record<string, string> } }[] }
+  spec?: RawPodSpec & { nodeName?: string; tolerations?: Toleration[]; nodeSelector?: Record<string, string> }
   status?: { phase?: string }
 }
 
 /** The members of a pod that slimPod reads (a list page parses only these): RawPod's. */
 const POD_FIELDS: FieldMask = {
   metadata: { name: true, namespace: true, labels: true, deletionTimestamp: true, ownerReferences: true },
-  spec: { nodeName: true, tolerations: true, nodeSelector: true, containers: { resources: { requests: true } } },
+  spec: { nodeName: true, tolerations: true, nodeSelector: true, ...POD_REQUEST_FIELDS },
   status: { phase: true },
 }
 
@@ -192,12 +191,8 @@ export class ClusterCache {
   private slimPod(raw: RawPod): SlimPod {
     const meta = raw.metadata ?? {}
     const owner = meta.ownerReferences?.find((o) => o.controller) ?? meta.ownerReferences?.[0]
-    let cpu = 0, memory = 0
-    for (const c of raw.spec?.containers ?? []) {
-      const req = c.resources?.requests
-      if (req?.cpu) cpu += quantityToNumber(req.cpu) * 1000
-      if (req?.memory) memory += quantityToNumber(req.memory)
-    }
+    // As NodeResourcesFit counts them (init containers, sidecars, overhead): every reader of the cache sums these.
+    const { cpuMilli: cpu, memoryBytes: memory } = podRequests(raw.spec)
     const labels = meta.labels ?? {}
     const session = matches(this.sessionSelector, labels)
     return this.pooled({

@@ -6,6 +6,7 @@
 // pods keep SlimPod, with the strings and lists that repeat across pods shared through an Interner.
 import type { NodeObject, Taint, Toleration } from './types.js'
 import type { FieldMask } from './raw.js'
+import { parseQuantity } from './quantity.js'
 
 type Raw = Record<string, unknown> | undefined
 
@@ -144,4 +145,54 @@ export class Interner {
     this.shared.set(key, out)
     return out
   }
+}
+
+interface RawContainer { resources?: { requests?: Record<string, string> }; restartPolicy?: string }
+/** The members of a pod spec that podRequests reads. */
+export interface RawPodSpec { containers?: RawContainer[]; initContainers?: RawContainer[]; overhead?: Record<string, string> }
+
+/** What podRequests reads of a pod, for list pages (a FieldMask under spec). */
+export const POD_REQUEST_FIELDS: { readonly [member: string]: FieldMask } = {
+  containers: { resources: { requests: true } },
+  initContainers: { resources: { requests: true }, restartPolicy: true },
+  overhead: true,
+}
+
+/** Nano units of a quantity; one the API server let through but we cannot read counts 0. */
+function nano(q: string | undefined): bigint {
+  if (!q) return 0n
+  try { return parseQuantity(q).nano } catch { return 0n }
+}
+const maxOf = (a: bigint, b: bigint) => (a > b ? a : b)
+
+/**
+ * A pod's CPU (millicores) and memory (bytes) requests as kube-scheduler's NodeResourcesFit counts
+ * them, for the pod being placed and for the pods already on a node alike (k8s.io/component-helpers
+ * resource/helpers.go, PodRequests and AggregateContainerRequests, v0.33): per resource, the larger
+ * of the app containers plus the sidecars (init containers with restartPolicy Always) and the
+ * largest regular init container together with the sidecars started before it; then plus
+ * spec.overhead. Summed exactly, then rounded up once per pod as Quantity.MilliValue and Value do
+ * (pkg/scheduler/framework/types.go, Resource.Add / SetMaxResource).
+ */
+export function podRequests(spec: RawPodSpec | undefined): { cpuMilli: number; memoryBytes: number } {
+  let cpu = 0n, memory = 0n
+  for (const c of spec?.containers ?? []) {
+    cpu += nano(c.resources?.requests?.cpu)
+    memory += nano(c.resources?.requests?.memory)
+  }
+  // Sidecars started so far, and the most any init step needs while it runs.
+  let sideCpu = 0n, sideMemory = 0n, initCpu = 0n, initMemory = 0n
+  for (const c of spec?.initContainers ?? []) {
+    const cCpu = nano(c.resources?.requests?.cpu), cMemory = nano(c.resources?.requests?.memory)
+    if (c.restartPolicy === 'Always') {
+      cpu += cCpu; memory += cMemory
+      sideCpu += cCpu; sideMemory += cMemory
+      initCpu = maxOf(initCpu, sideCpu); initMemory = maxOf(initMemory, sideMemory)
+    } else {
+      initCpu = maxOf(initCpu, cCpu + sideCpu); initMemory = maxOf(initMemory, cMemory + sideMemory)
+    }
+  }
+  cpu = maxOf(cpu, initCpu) + nano(spec?.overhead?.cpu)
+  memory = maxOf(memory, initMemory) + nano(spec?.overhead?.memory)
+  return { cpuMilli: Number((cpu + 999_999n) / 1_000_000n), memoryBytes: Number((memory + 999_999_999n) / 1_000_000_000n) }
 }

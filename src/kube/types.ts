@@ -40,7 +40,10 @@ export interface SlimPod {
   labels?: Record<string, string>
   ownerKind?: string
   ownerName?: string
-  /** Sum of container requests, millicores and bytes. */
+  /**
+   * The pod's requests as kube-scheduler's NodeResourcesFit counts them (init containers, sidecars,
+   * overhead: podRequests in src/kube/slim.ts), whole millicores and bytes rounded up.
+   */
   cpuRequestMilli: number
   memoryRequestBytes: number
   tolerations?: Toleration[]

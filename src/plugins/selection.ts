@@ -1,7 +1,9 @@
 // Node selection (`app.selection`): the domain's NodeSelector over the watch caches, with the live
-// nodeSelectionStrategy. One per process, so round-robin rotates fairly within it.
+// nodeSelectionStrategy, and round-robin's cursor shared by every replica through a ConfigMap in
+// the service's namespace (src/selection/cursor.ts).
 import fp from 'fastify-plugin'
 import { NodeSelector } from '../selection/select.js'
+import { ConfigMapCursor } from '../selection/cursor.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -12,12 +14,17 @@ declare module 'fastify' {
 export interface SelectionPluginOptions {
   /** Uniform in [0, 1) for the random strategy; default Math.random. */
   random?: () => number
+  /** Where round-robin's cursor ConfigMap lives; default POD_NAMESPACE, else streamspace. */
+  namespace?: string
 }
 
 export default fp<SelectionPluginOptions>(async (app, opts) => {
+  const log = app.log.child({ component: 'selection' })
   app.decorate('selection', new NodeSelector({
     source: { readable: () => { app.nodes.readable() }, nodes: () => app.cluster.nodes.values(), podsOn: (name) => app.cluster.podsOn(name) },
     strategy: () => app.settings.options.nodeSelectionStrategy,
     random: opts.random,
+    cursor: new ConfigMapCursor(app.kube, opts.namespace ?? app.settings.service.podNamespace ?? 'streamspace'),
+    warn: (err) => log.warn({ err }, 'round-robin: the shared cursor failed, this replica\'s own is used'),
   }))
 }, { name: 'selection', dependencies: ['kube', 'nodes', 'settings'] })

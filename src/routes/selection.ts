@@ -16,7 +16,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Selection, 409: ErrorResponse, ...commonErrors },
     },
   }, async (request) => {
-    const outcome = app.selection.select(request.body)
+    const outcome = await app.selection.select(request.body)
     if (!outcome.ok) throw new Failure('conflict', outcome.noFit.summary, { excluded: outcome.noFit.excluded })
     return outcome.selection
   })

@@ -3,7 +3,7 @@ import { Type, type Static } from 'typebox'
 import { QUANTITY_PATTERN, checkedByDomain } from '../shared/patterns.js'
 
 const Strategy = Type.Union([Type.Literal('least-sessions'), Type.Literal('most-resources'), Type.Literal('random'), Type.Literal('round-robin')], {
-  description: 'least-sessions: fewest running sessions, ties by most free resources, then name; most-resources: most free CPU and memory after placing the request; random: uniform among eligible nodes; round-robin: by name, the next eligible node after the one this replica chose last',
+  description: 'least-sessions: fewest sessions (session pods bound to the node and not finished, Pending ones too), ties by most free resources, then name; most-resources: most free CPU and memory after placing the request; random: uniform among eligible nodes; round-robin: by name, the next eligible node after the one handed out last by any replica (a cursor shared through a ConfigMap)',
 })
 
 export const Toleration = Type.Object({
@@ -26,9 +26,9 @@ export type SelectBody = Static<typeof SelectBody>
 export const Candidate = Type.Object({
   node: Type.String(),
   rank: Type.Integer({ minimum: 1 }),
-  sessions: Type.Integer({ description: 'Running StreamSpace sessions on the node' }),
+  sessions: Type.Integer({ description: 'StreamSpace session pods bound to the node and not finished nor being deleted (Pending ones too)' }),
   pods: Type.Integer({ description: 'Non-terminated pods on the node' }),
-  cpu_free: Type.String({ description: 'Allocatable CPU minus what non-terminated pods request (quantity)' }),
+  cpu_free: Type.String({ description: 'Allocatable CPU minus what non-terminated pods request, as kube-scheduler counts requests (init containers, sidecars, overhead) (quantity)' }),
   memory_free: Type.String({ description: 'Allocatable memory minus what non-terminated pods request (quantity)' }),
   cpu_free_percent: Type.Number(),
   memory_free_percent: Type.Number(),

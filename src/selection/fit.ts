@@ -12,7 +12,7 @@
 import type { NodeObject, SlimPod, Toleration } from '../kube/types.js'
 import { parseQuantity } from '../kube/quantity.js'
 import { toleratesTaint } from '../nodes/changes.js'
-import { isRunningSession, isTerminated, readiness } from '../nodes/view.js'
+import { isTerminated, readiness } from '../nodes/view.js'
 
 export const NOT_READY_TAINT = 'node.kubernetes.io/not-ready'
 export const UNREACHABLE_TAINT = 'node.kubernetes.io/unreachable'
@@ -43,7 +43,10 @@ export interface NodeFacts {
   requestedMemoryBytes: number
   /** Non-terminated pods on the node. */
   pods: number
-  /** Running StreamSpace session pods on the node. */
+  /**
+   * StreamSpace session pods bound to the node and not finished nor being deleted: Pending ones
+   * too, so a burst of logins whose images are still pulling does not pile onto one node.
+   */
   sessions: number
 }
 
@@ -87,11 +90,12 @@ export function nodeFacts(node: NodeObject, pods: Iterable<SlimPod>): NodeFacts 
   }
   let requestedCpuMilli = 0, requestedMemoryBytes = 0, count = 0, sessions = 0
   for (const p of pods) {
-    if (isRunningSession(p)) sessions++
     if (isTerminated(p)) continue
+    if (p.session && !p.terminating) sessions++
     count++
-    requestedCpuMilli += Math.ceil(p.cpuRequestMilli)
-    requestedMemoryBytes += Math.ceil(p.memoryRequestBytes)
+    // Already as NodeResourcesFit counts a pod (src/kube/slim.ts podRequests), whole units.
+    requestedCpuMilli += p.cpuRequestMilli
+    requestedMemoryBytes += p.memoryRequestBytes
   }
   const alloc = node.status?.allocatable ?? {}
   return {

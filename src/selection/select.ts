@@ -1,16 +1,19 @@
 // Which node a new StreamSpace session should go to. First the scheduler's basic filters
 // (fit.ts: Ready, schedulable, node_selector, taints tolerated, room for the cpu/memory asked
 // after what is already requested), then the strategy among the nodes that remain:
-// - least-sessions: fewest running sessions; ties by most free resources, then name
+// - least-sessions: fewest sessions on the node (pods bound there and not finished, Pending ones
+//   too); ties by most free resources, then name
 // - most-resources: most free CPU and memory after placing the request (shares of allocatable, averaged)
 // - random: uniform among the eligible nodes (the random source is passed in)
-// - round-robin: by name, the next eligible node after the one this process chose last (wrapping)
-// No Fastify here: the node source, the configured strategy and the random source are passed in.
+// - round-robin: by name, the next eligible node after the one handed out last by any replica
+//   (wrapping): the cursor is shared through the cluster (cursor.ts)
+// No Fastify here: the node source, the configured strategy, the cursor and the random source are passed in.
 import type { NodeObject, SlimPod, Toleration } from '../kube/types.js'
 import { formatQuantity } from '../kube/quantity.js'
 import { QUANTITY_PATTERN } from '../shared/patterns.js'
 import { invalid } from '../errors.js'
 import type { Strategies } from '../config.js'
+import { LocalCursor, type RoundRobinCursor } from './cursor.js'
 import { cpuMilli, filterNodes, freeCpuMilli, freeMemoryBytes, freeShareAfter, memoryBytes, nodeFacts, unavailableSummary, type NodeFacts, type NodeVerdict, type PodRequest } from './fit.js'
 
 export { Strategies } from '../config.js'
@@ -71,6 +74,10 @@ export interface NodeSelectorOptions {
   strategy: () => Strategy
   /** Uniform in [0, 1); default Math.random. */
   random?: () => number
+  /** round-robin's cursor, shared by the replicas (cursor.ts); default this process's own. */
+  cursor?: RoundRobinCursor
+  /** Told when the shared cursor fails and this process's own is used instead. */
+  warn?: (err: unknown) => void
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10
@@ -125,8 +132,8 @@ function candidate(n: NodeFacts, pod: PodRequest, rank: number): Candidate {
 const nodesWord = (n: number) => `${n} eligible node${n === 1 ? '' : 's'}`
 
 export class NodeSelector {
-  /** round-robin: the node this process chose last. */
-  private lastRoundRobin: string | undefined
+  /** round-robin's fallback when the shared cursor cannot be read or moved (e.g. RBAC). */
+  private readonly localCursor = new LocalCursor()
 
   constructor(private readonly opts: NodeSelectorOptions) {}
 
@@ -137,7 +144,7 @@ export class NodeSelector {
     return out.sort(byName)
   }
 
-  select(req: SelectRequest): SelectOutcome {
+  async select(req: SelectRequest): Promise<SelectOutcome> {
     const pod = podRequest(req)
     this.opts.source.readable?.()
     const strategy = req.strategy ?? this.opts.strategy()
@@ -145,14 +152,40 @@ export class NodeSelector {
     const { eligible, refused } = filterNodes(nodes, pod)
     const excluded = refused.map((v: NodeVerdict) => ({ node: v.name, reasons: v.reasons }))
     if (!eligible.length) return { ok: false, noFit: { summary: unavailableSummary(nodes.length, refused), excluded } }
-    const { ranked, reason } = this.rank(strategy, eligible, pod)
+    const { ranked, reason } = strategy === 'round-robin' ? await this.roundRobin(eligible) : this.rank(strategy, eligible, pod)
     return {
       ok: true,
       selection: { node: ranked[0].name, strategy, reason: `${strategy}: ${reason}`, candidates: ranked.map((n, i) => candidate(n, pod, i + 1)), excluded },
     }
   }
 
-  private rank(strategy: Strategy, eligible: NodeFacts[], pod: PodRequest): { ranked: NodeFacts[]; reason: string } {
+  /** By name, the next eligible node after the one handed out last (wrapping), moving the shared cursor. */
+  private async roundRobin(eligible: NodeFacts[]): Promise<{ ranked: NodeFacts[]; reason: string }> {
+    const sorted = [...eligible].sort(byName)
+    let last: string | undefined
+    const step = (cursor: string | undefined) => {
+      last = cursor
+      return (cursor === undefined ? undefined : sorted.find((n) => n.name > cursor))?.name ?? sorted[0].name
+    }
+    let own = ''
+    let chosenName: string
+    try {
+      chosenName = await (this.opts.cursor ?? this.localCursor).advance(step)
+    } catch (err) {
+      this.opts.warn?.(err)
+      own = ` (this replica's own cursor: the shared one failed: ${err instanceof Error ? err.message : String(err)})`
+      chosenName = await this.localCursor.advance(step)
+    }
+    const i = sorted.findIndex((n) => n.name === chosenName)
+    const chosen = sorted[i]
+    const count = nodesWord(eligible.length)
+    const reason = last === undefined
+      ? `${chosen.name} is first by name among ${count} (first round-robin choice)`
+      : `${chosen.name} is next by name after ${last} among ${count}${chosen.name <= last ? ' (wrapped around)' : ''}`
+    return { ranked: [...sorted.slice(i), ...sorted.slice(0, i)], reason: reason + own }
+  }
+
+  private rank(strategy: Exclude<Strategy, 'round-robin'>, eligible: NodeFacts[], pod: PodRequest): { ranked: NodeFacts[]; reason: string } {
     const score = new Map(eligible.map((n) => [n.name, freeShareAfter(n, pod)]))
     const free = (n: NodeFacts) => score.get(n.name)!
     const freeText = (n: NodeFacts) => `${round1(free(n) * 100)}% of its CPU and memory free after placing the request`
@@ -182,18 +215,6 @@ export class NodeSelector {
         const i = Math.min(sorted.length - 1, Math.max(0, Math.floor(r * sorted.length)))
         const chosen = sorted[i]
         return { ranked: [chosen, ...sorted.filter((n) => n !== chosen)], reason: `${chosen.name} drawn uniformly at random among ${count}` }
-      }
-      case 'round-robin': {
-        const sorted = [...eligible].sort(byName)
-        const last = this.lastRoundRobin
-        const next = last === undefined ? 0 : sorted.findIndex((n) => n.name > last)
-        const i = Math.max(0, next)
-        const chosen = sorted[i]
-        this.lastRoundRobin = chosen.name
-        const reason = last === undefined
-          ? `${chosen.name} is first by name among ${count} (first choice of this replica)`
-          : `${chosen.name} is next by name after ${last} among ${count}${next < 0 ? ' (wrapped around)' : ''}`
-        return { ranked: [...sorted.slice(i), ...sorted.slice(0, i)], reason }
       }
     }
   }

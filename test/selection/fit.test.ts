@@ -28,13 +28,15 @@ t.test('node facts: requests of non-terminated pods, sessions, lifecycle taints'
     pod('s2', 'a', 500, GI, { session: true, phase: 'Pending' }),
     pod('done', 'a', 1000, GI, { phase: 'Succeeded' }),
     pod('going', 'a', 100, 0, { terminating: true }),
+    pod('s3', 'a', 0, 0, { session: true, terminating: true }),
+    pod('s4', 'a', 0, 0, { session: true, phase: 'Failed' }),
   ])
   t.equal(f.allocatableCpuMilli, 3800)
   t.equal(f.allocatableMemoryBytes, 16393652 * 1024)
   t.equal(f.requestedCpuMilli, 250 + 500 + 500 + 100, 'terminating pods still hold their requests; finished ones do not')
   t.equal(f.requestedMemoryBytes, 256 * 1024 ** 2 + 2 * GI)
-  t.equal(f.pods, 4)
-  t.equal(f.sessions, 1, 'only running sessions count')
+  t.equal(f.pods, 5)
+  t.equal(f.sessions, 2, 'sessions bound and not finished count, Pending too; not those being deleted or finished')
   t.same(nodeFacts(node('b', { ready: 'False' }), []).taints, [{ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }])
   t.same(nodeFacts(node('c', { ready: 'Unknown' }), []).taints, [{ key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule' }])
   t.same(nodeFacts(node('d', { taints: [{ key: 'soft', effect: 'PreferNoSchedule' }, { key: 'x', value: 'y', effect: 'NoExecute' }] }), []).taints,

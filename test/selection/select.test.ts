@@ -124,7 +124,7 @@ eachBackend(t, 'node selection', async (t, b) => {
     t.teardown(() => app.close())
     await app.ready()
     await waitFor(() => app.cluster.synced && app.cluster.nodes.size === 7, 20_000, 'cache')
-    const r = app.selection.select(REQ)
+    const r = await app.selection.select(REQ)
     t.ok(r.ok)
     if (r.ok) {
       t.equal(r.selection.node, 'c', 'floor(0.6 * 4) = 2: the third of a, b, c, g')
