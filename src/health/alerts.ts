@@ -1,9 +1,10 @@
 // Where incidents go: Alertmanager's v2 API (every ALERTMANAGER_URL) and a webhook in
-// Alertmanager's own webhook payload format (version "4"), HMAC-signed when a secret is set.
-// Neither ever blocks the monitor: Alertmanager gets a coalescing outbox per URL (one pending entry
-// per alert, the newest wins; resends cover failures), the webhook a bounded queue retried with
-// backoff that drops its oldest message (counted) when full.
-import { createHmac } from 'node:crypto'
+// Alertmanager's own webhook payload format (version "4"), signed as Stripe signs its webhooks when
+// a secret is set. Neither ever blocks the monitor: Alertmanager gets a coalescing outbox per URL
+// (one pending entry per alert, the newest wins, at most 500 alerts per POST), the webhook a
+// bounded queue retried with backoff. Both report each message's outcome to a callback: the
+// monitor records it in the incident's NodeIncident object, the outbox that outlives this process.
+import { createHmac, randomUUID } from 'node:crypto'
 import type { Clock } from '../clock.js'
 import type { Log } from '../shared/log.js'
 
@@ -51,52 +52,89 @@ export function fingerprint(labels: Record<string, string>): string {
   return h.toString(16).padStart(16, '0')
 }
 
+/** How a message ended: delivered (2xx), or dropped (refused for good: a 4xx from Alertmanager). */
+export type Outcome = 'delivered' | 'dropped'
+
+/** Alertmanager takes any number of alerts per POST; batches stay below what a proxy may refuse. */
+export const MAX_ALERTS_PER_POST = 500
+
+/** A 4xx is Alertmanager refusing the alerts (e.g. 400 for an invalid one): retrying cannot help. 408 and 429 are passing. */
+function refusedForGood(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 408 && status !== 429
+}
+
 /**
- * Alertmanager v2 on one URL: alerts put here are POSTed as soon as no other POST to that URL is
- * in flight; a failure keeps them (unless a newer version of the same alert arrived) and retries
- * with backoff. Memory is bounded by the number of distinct alerts.
+ * Alertmanager v2 on one URL: alerts put here are POSTed (at most 500 per POST) as soon as no
+ * other POST to that URL is in flight; a failure keeps them (unless a newer version of the same
+ * alert arrived) and retries with backoff; a 4xx drops the batch (counted, logged with the answer).
+ * Memory is bounded by the number of distinct alerts.
  */
 export class AlertmanagerOutbox {
-  private pending = new Map<string, PostableAlert>()
+  private pending = new Map<string, { alert: PostableAlert; done: ((outcome: Outcome) => void)[] }>()
   private busy = false
   private failures = 0
   private closed = false
   private readonly abort = new AbortController()
   private flushing: Promise<void> = Promise.resolve()
   readonly url: string
+  /** The receiver's name in a NodeIncident's deliveries. */
+  readonly name: string
 
   constructor(baseUrl: string, private readonly opts: SenderOptions) {
     this.url = baseUrl.replace(/\/+$/, '') + '/api/v2/alerts'
+    this.name = `alertmanager ${baseUrl.replace(/\/+$/, '')}`
   }
 
   get size(): number { return this.pending.size }
 
-  put(alerts: PostableAlert[]): void {
+  /** Queues the alerts; `done` hears each one's outcome (not for a version replaced by a newer one before it was sent: that one's). */
+  put(alerts: PostableAlert[], done?: (alert: PostableAlert, outcome: Outcome) => void): void {
     if (this.closed) return
-    for (const a of alerts) this.pending.set(alertKey(a.labels), a)
+    for (const a of alerts) {
+      const k = alertKey(a.labels)
+      const callbacks = this.pending.get(k)?.done ?? []
+      if (done) callbacks.push((o) => done(a, o))
+      this.pending.set(k, { alert: a, done: callbacks })
+    }
     if (!this.busy) this.flushing = this.flush()
   }
+
+  /** Forgets what waits (leadership lost: the next leader sends what the incidents say is undelivered). */
+  clear(): void { this.pending.clear() }
 
   private async flush(): Promise<void> {
     this.busy = true
     try {
       while (this.pending.size && !this.closed) {
-        const batch = [...this.pending.entries()]
-        this.pending.clear()
+        const batch = [...this.pending.entries()].slice(0, MAX_ALERTS_PER_POST)
+        for (const [k] of batch) this.pending.delete(k)
+        const settle = (outcome: Outcome) => { for (const [, e] of batch) for (const d of e.done) d(outcome) }
         try {
           const res = await fetch(this.url, {
-            method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(batch.map(([, a]) => a)),
+            method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(batch.map(([, e]) => e.alert)),
             signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.opts.timeoutMs ?? 10_000)]),
           })
           const text = await res.text()
+          if (refusedForGood(res.status)) {
+            this.failures = 0
+            this.opts.count?.('alertmanager', 'dropped', batch.length)
+            this.opts.log?.warn({ url: this.url, alerts: batch.length, status: res.status, answer: text.slice(0, 1000) }, 'alertmanager refused the alerts; dropped (not retried)')
+            settle('dropped')
+            continue
+          }
           if (!res.ok) throw new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`)
           this.failures = 0
           this.opts.count?.('alertmanager', 'success', batch.length)
+          settle('delivered')
         } catch (err) {
           this.opts.count?.('alertmanager', 'failure', batch.length)
           this.opts.log?.warn({ url: this.url, alerts: batch.length, err: (err as Error).message }, 'alertmanager: could not post alerts; will retry')
-          // Keep what failed unless a newer version of the same alert is already waiting.
-          for (const [k, a] of batch) if (!this.pending.has(k)) this.pending.set(k, a)
+          // Keep what failed unless a newer version of the same alert is already waiting (which then reports for both).
+          for (const [k, e] of batch) {
+            const newer = this.pending.get(k)
+            if (newer) newer.done.unshift(...e.done)
+            else this.pending.set(k, e)
+          }
           this.failures++
           const delay = Math.min(this.opts.maxBackoffMs ?? 30_000, (this.opts.backoffMs ?? 500) * 2 ** (this.failures - 1))
           await this.opts.clock.sleep(delay, this.abort.signal)
@@ -163,9 +201,13 @@ export function webhookMessage(alert: PostableAlert, status: 'firing' | 'resolve
   }
 }
 
-/** `sha256=<hex HMAC-SHA256 of the body>`, as the X-StreamSpace-Signature header carries it. */
-export function signBody(secret: string, body: string): string {
-  return 'sha256=' + createHmac('sha256', secret).update(body).digest('hex')
+/**
+ * The X-StreamSpace-Signature header, as Stripe signs its webhooks: `t=<unix seconds>,v1=<hex
+ * HMAC-SHA256 of "<t>.<raw body>">`. The time inside the signed text lets a receiver refuse a
+ * replay of a captured request (README: the receiver's check).
+ */
+export function signWebhook(secret: string, body: string, unixSeconds: number): string {
+  return `t=${unixSeconds},v1=${createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex')}`
 }
 
 export interface WebhookOptions extends SenderOptions {
@@ -177,12 +219,24 @@ export interface WebhookOptions extends SenderOptions {
   maxAttempts?: number
 }
 
-/** The webhook: one message at a time, in order, retried with backoff; enqueue never waits. */
+export interface WebhookDelivery {
+  /** X-StreamSpace-Delivery: the same on every attempt (and, given by the caller, across processes), so a receiver can drop duplicates. */
+  id?: string
+  /** After a 2xx. */
+  onDelivered?: () => void
+}
+
+/**
+ * The webhook: one message at a time, in order, retried with backoff; enqueue never waits. A
+ * message whose id is already queued is not queued twice. What it drops (full, or given up) is
+ * still undelivered in its incident: the monitor queues it again later.
+ */
 export class WebhookQueue {
-  private queue: { body: string; attempts: number }[] = []
+  private queue: { id: string; body: string; attempts: number; onDelivered?: () => void }[] = []
   private running: Promise<void> | undefined
   private closed = false
   private readonly abort = new AbortController()
+  readonly name = 'webhook'
   dropped = 0
   delivered = 0
 
@@ -190,8 +244,13 @@ export class WebhookQueue {
 
   get size(): number { return this.queue.length }
 
-  enqueue(message: WebhookMessage): void {
+  /** Whether a message with this id waits or is being sent. */
+  has(id: string): boolean { return this.queue.some((m) => m.id === id) }
+
+  enqueue(message: WebhookMessage, delivery: WebhookDelivery = {}): void {
     if (this.closed) return
+    const id = delivery.id ?? randomUUID()
+    if (this.has(id)) return
     const max = this.opts.maxQueue ?? 1000
     while (this.queue.length >= max) {
       this.queue.shift()
@@ -199,17 +258,20 @@ export class WebhookQueue {
       this.opts.count?.('webhook', 'dropped', 1)
       this.opts.log?.warn({ queue: max }, 'webhook: queue full, dropped the oldest message')
     }
-    this.queue.push({ body: JSON.stringify(message), attempts: 0 })
+    this.queue.push({ id, body: JSON.stringify(message), attempts: 0, onDelivered: delivery.onDelivered })
     this.running ??= this.drain().finally(() => { this.running = undefined })
   }
+
+  /** Forgets what waits (leadership lost: the next leader sends what the incidents say is undelivered). */
+  clear(): void { this.queue = [] }
 
   private async drain(): Promise<void> {
     while (this.queue.length && !this.closed) {
       const msg = this.queue[0]
       msg.attempts++
       try {
-        const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': SERVICE_LABEL }
-        if (this.opts.secret) headers['x-streamspace-signature'] = signBody(this.opts.secret, msg.body)
+        const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': SERVICE_LABEL, 'x-streamspace-delivery': msg.id }
+        if (this.opts.secret) headers['x-streamspace-signature'] = signWebhook(this.opts.secret, msg.body, Math.floor(this.opts.clock.now() / 1000))
         const res = await fetch(this.opts.url, {
           method: 'POST', headers, body: msg.body,
           signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.opts.timeoutMs ?? 10_000)]),
@@ -219,6 +281,7 @@ export class WebhookQueue {
         if (this.queue[0] === msg) this.queue.shift()
         this.delivered++
         this.opts.count?.('webhook', 'success', 1)
+        msg.onDelivered?.()
       } catch (err) {
         if (this.closed) return
         this.opts.count?.('webhook', 'failure', 1)
@@ -226,11 +289,11 @@ export class WebhookQueue {
           if (this.queue[0] === msg) this.queue.shift()
           this.dropped++
           this.opts.count?.('webhook', 'dropped', 1)
-          this.opts.log?.warn({ attempts: msg.attempts, err: (err as Error).message }, 'webhook: giving up on a message')
+          this.opts.log?.warn({ delivery: msg.id, attempts: msg.attempts, err: (err as Error).message }, 'webhook: giving up on a message for now')
           continue
         }
         const delay = Math.min(this.opts.maxBackoffMs ?? 30_000, (this.opts.backoffMs ?? 500) * 2 ** (msg.attempts - 1))
-        this.opts.log?.warn({ attempt: msg.attempts, retryInMs: delay, err: (err as Error).message }, 'webhook: delivery failed; will retry')
+        this.opts.log?.warn({ delivery: msg.id, attempt: msg.attempts, retryInMs: delay, err: (err as Error).message }, 'webhook: delivery failed; will retry')
         await this.opts.clock.sleep(delay, this.abort.signal)
       }
     }

@@ -1,12 +1,17 @@
 // The health monitor: turns node problems into incidents and incidents into alerts. One incident is
 // one node with one problem (a condition, or a cordon that lasted too long), from start to end.
 // Fed by node changes (immediate) and a full check every interval; a problem pages only once it
-// has lasted the grace period, so one late heartbeat pages nobody. Runs only on the leader; a new
-// leader reads the Events a previous one wrote and does not page again what was already paged.
-// No HTTP framework here: collaborators (node source, clock, settings, senders) are passed in.
-import type { Clock } from '../clock.js'
+// has lasted the grace period, so one late heartbeat pages nobody. Runs only on the leader.
+// An incident that pages is first written as a NodeIncident object (the outbox), then sent; each
+// receiver's delivery of its firing and its resolved message is recorded in that object after a
+// 2xx, so a new leader (or a restarted service) delivers what is still missing and pages nothing
+// twice. Events on the node are only the human-readable trail. Every replica lists the same objects.
+// No HTTP framework here: collaborators (node source, incident store, clock, settings, senders) are passed in.
+import { Waker, type Clock } from '../clock.js'
+import { isConflict } from '../kube/errors.js'
+import type { DeliveryRecord, IncidentObject, IncidentSpec, IncidentStatus } from '../kube/incident-objects.js'
 import type { NodeObject } from '../kube/types.js'
-import { SERVICE_LABEL, webhookMessage, type PostableAlert, type WebhookMessage } from './alerts.js'
+import { SERVICE_LABEL, webhookMessage, type Outcome, type PostableAlert, type WebhookDelivery, type WebhookMessage } from './alerts.js'
 import { nodePhase, nodeProblems, type Phase, type Problem } from './problems.js'
 
 /** The nodes as the watch cache holds them; the only thing the monitor needs of the kube layer. */
@@ -17,6 +22,33 @@ export interface NodeSource {
   onChange(listener: (name: string | undefined) => void): () => void
   /** The source holds a full list (until then an absent node may just not be listed yet). Default: true. */
   synced?(): boolean
+}
+
+/** The NodeIncident objects (src/kube/incident-objects.ts): an informer and conditional writes. */
+export interface IncidentStore {
+  readonly synced: boolean
+  whenSynced(): Promise<void>
+  list(): IncidentObject[]
+  get(name: string): IncidentObject | undefined
+  read(name: string): Promise<IncidentObject | undefined>
+  /** A name taken is a 409. */
+  create(name: string, spec: IncidentSpec): Promise<IncidentObject>
+  /** Conditional on obj's resourceVersion (409 when stale). */
+  writeStatus(obj: IncidentObject, status: IncidentStatus): Promise<IncidentObject>
+  delete(name: string, uid?: string): Promise<void>
+}
+
+export interface AlertmanagerSender {
+  /** The receiver's name in the incident's deliveries (default "alertmanager <index>"). */
+  name?: string
+  put(alerts: PostableAlert[], done?: (alert: PostableAlert, outcome: Outcome) => void): void
+  clear?(): void
+}
+
+export interface WebhookSender {
+  enqueue(message: WebhookMessage, delivery?: WebhookDelivery): void
+  has?(id: string): boolean
+  clear?(): void
 }
 
 export interface HealthSettings {
@@ -32,56 +64,50 @@ export interface HealthSettings {
 
 export interface HealthEventSpec { reason: string; message: string; type: 'Normal' | 'Warning' }
 
-/** An Event as read back (only what the monitor looks at). */
-export interface ReadEvent { metadata?: { name?: string }; reason?: string; message?: string; involvedObject?: { name?: string; uid?: string } }
-
 export interface HealthMonitorOptions {
   source: NodeSource
+  incidents: IncidentStore
   clock: Clock
   settings: () => HealthSettings
+  /** Fencing: false once this replica may no longer lead; nothing is written or sent then. */
+  stillLeading?: () => boolean
   /** Alertmanager outboxes (one per ALERTMANAGER_URL). */
-  alertmanagers?: { put(alerts: PostableAlert[]): void }[]
-  webhook?: { enqueue(message: WebhookMessage): void }
-  /** Records a Kubernetes Event on the node. */
+  alertmanagers?: AlertmanagerSender[]
+  webhook?: WebhookSender
+  /** Records a Kubernetes Event on the node (the human-readable trail). */
   recordEvent?: (node: NodeObject, event: HealthEventSpec) => Promise<unknown>
-  /** The node's Events, to find what a previous leader paged. */
-  readEvents?: (node: string) => Promise<ReadEvent[]>
-  /** All Node Events this service recorded: on becoming leader, incidents a previous leader paged
-   *  that ended while nobody led are resolved. */
-  readAllEvents?: () => Promise<ReadEvent[]>
   /** The node's page in the admin UI (generatorURL). */
   nodeUrl: (node: string) => string
   /** Alertmanager's externalURL in webhook payloads: the service's base URL. */
   externalUrl: string
-  log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error?(obj: object, msg: string): void }
-  /** Firing alerts re-sent this often (60 s), each valid for firingValidMs (4 min). */
+  log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void }
+  /** Firing alerts re-sent to Alertmanager this often (60 s), each valid for firingValidMs (4 min); also the pace of webhook redeliveries. */
   resendMs?: number
   firingValidMs?: number
-  /** How long to wait for the node's Events before paging anyway (5 s). */
-  readEventsTimeoutMs?: number
   /** A resolved alert is re-sent (and listed) this long after it ended (15 min). */
   resolvedKeepMs?: number
+  /** Resolved incidents are deleted this long after they ended (7 days). */
+  incidentTtlMs?: number
+  /** One API call waits at most this long (10 s), then counts as failed and is retried. */
+  apiTimeoutMs?: number
 }
 
 export type IncidentState = 'pending' | 'firing' | 'resolved'
+type Kind = 'firing' | 'resolved'
 
 export interface Incident {
+  /** The NodeIncident's name (pending: node/condition). */
   id: string
   node: string
-  /** The node's uid, for the Event when it resolves after the node is gone. */
-  uid?: string
   problem: Problem
   state: IncidentState
-  /** Our clock when this replica first saw the problem. */
-  firstSeen: number
-  /** The alert's startsAt: when the problem began as the object says, else firstSeen. */
+  /** The alert's startsAt: when the problem began as the object says, else when the leader first saw it. */
   startsAt: number
   endsAt?: number
   /** Why it ended: the node recovered, or it was deleted. */
   ended?: 'recovered' | 'deleted'
-  /** Notifications went out (by us or, for a takeover, a previous leader). */
+  /** Its notifications are due (written to the outbox); each receiver's delivery is in the object. */
   paged: boolean
-  lastSent?: number
 }
 
 export interface NodeHealth {
@@ -90,46 +116,98 @@ export interface NodeHealth {
   conditions: { type: string; status: string; reason: string; message: string; since: string | null }[]
 }
 
-const MARKER = /\[alert (\S+) condition=(\S+) startsAt=(\S+) (firing|resolved)\]/
+/** A problem seen within its grace: in memory only, nobody paged yet. */
+interface Pending { problem: Problem; uid?: string; firstSeen: number; retryAt?: number }
+
+/** After a failed write, the next try. */
+const RETRY_MS = 5000
+/** Never sleep less than this: whatever is due, the loop does not spin. */
+const MIN_SLEEP_MS = 50
 
 function iso(ms: number): string { return new Date(ms).toISOString() }
+function ms(t: string | Date | undefined | null): number | undefined {
+  if (t === undefined || t === null) return undefined
+  const v = t instanceof Date ? t.getTime() : Date.parse(t)
+  return Number.isFinite(v) ? v : undefined
+}
 
-/** Our Event names end in the creation time in hex nanoseconds (<node>.<hex>): their order. */
-function eventOrder(ev: ReadEvent): bigint {
-  const hex = ev.metadata?.name?.split('.').pop() ?? '0'
-  try { return BigInt(`0x${hex}`) } catch { return 0n }
+/**
+ * The incident's object name: node, condition and start (ms), so a create retried by any leader
+ * finds the same object (409) rather than making a second one.
+ */
+export function incidentName(node: string, condition: string, startsAt: number): string {
+  return `${node.slice(0, 220).replace(/[-.]+$/, '')}.${condition.toLowerCase()}.${startsAt}`
+}
+
+/** X-StreamSpace-Delivery: the incident and the message, the same on every retry by every leader. */
+export function deliveryId(incident: string, kind: Kind): string {
+  return `${incident}/${kind}`
+}
+
+function observedOf(p: Problem): NonNullable<IncidentStatus['observed']> {
+  return { status: p.status, reason: p.reason, message: p.message, ...(p.since !== undefined ? { since: iso(p.since) } : {}) }
+}
+
+/** The incident as the GET answer and the alerts show it, from its object alone (any replica). */
+export function incidentOf(o: IncidentObject): Incident {
+  const st = o.status ?? {}
+  const seen = st.observed
+  return {
+    id: o.metadata.name,
+    node: o.spec.node,
+    problem: {
+      node: o.spec.node, condition: o.spec.condition as Problem['condition'],
+      status: seen?.status ?? (o.spec.condition === 'Ready' ? 'Unknown' : 'True'), reason: seen?.reason ?? '', message: seen?.message ?? '',
+      since: ms(seen?.since), alertname: o.spec.alertname as Problem['alertname'], severity: o.spec.severity === 'critical' ? 'critical' : 'warning',
+    },
+    state: st.state ?? 'firing',
+    startsAt: Date.parse(o.spec.startsAt),
+    endsAt: ms(st.endsAt),
+    ended: st.ended,
+    paged: st.paged === true,
+  }
 }
 
 export class HealthMonitor {
-  private readonly byNode = new Map<string, Map<string, Incident>>()
-  private recent: Incident[] = []
+  private pending = new Map<string, Pending>()
+  /** When each incident was last sent to Alertmanager, and as what (by name). */
+  private lastSent = new Map<string, { at: number; kind: Kind }>()
+  /** When each webhook message was last queued (by delivery id). */
+  private queuedAt = new Map<string, number>()
+  /** Outcomes reported by the senders, not yet written to their incidents. */
+  private marks = new Map<string, Map<string, { firing?: DeliveryRecord; resolved?: DeliveryRecord }>>()
   private abort = new AbortController()
-  private wake = new AbortController()
+  private waker = new Waker()
   private running: Promise<void> | undefined
   private unsubscribe: (() => void) | undefined
   private dirty = new Set<string>()
-  private dirtyAll = false
-  private firing = new Set<string>()
+  private dirtyAll = true
+  /** A write failed: the next pass is due then. */
+  private retryAt = Infinity
   lastCheck: number | undefined
   checks = 0
-  /** Incidents of a previous leader that ended while nobody led: looked for once per leadership. */
-  private orphansChecked = false
 
   constructor(private readonly opts: HealthMonitorOptions) {}
 
   private get resendMs(): number { return this.opts.resendMs ?? 60_000 }
   private get firingValidMs(): number { return this.opts.firingValidMs ?? 240_000 }
   private get resolvedKeepMs(): number { return this.opts.resolvedKeepMs ?? 900_000 }
+  private get ttlMs(): number { return this.opts.incidentTtlMs ?? 7 * 86_400_000 }
+  private get alertmanagers(): { name: string; sender: AlertmanagerSender }[] {
+    return (this.opts.alertmanagers ?? []).map((sender, i) => ({ name: sender.name ?? `alertmanager ${i}`, sender }))
+  }
 
   get isRunning(): boolean { return this.running !== undefined }
 
   start(): void {
     if (this.running) return
     this.abort = new AbortController()
+    const waker = this.waker = new Waker()
+    this.dirtyAll = true
     this.unsubscribe = this.opts.source.onChange((name) => {
       if (name === undefined) this.dirtyAll = true
       else this.dirty.add(name)
-      this.wake.abort()
+      waker.wake()
     })
     this.running = this.loop(this.abort.signal)
   }
@@ -138,10 +216,13 @@ export class HealthMonitor {
   settingsChanged(): void {
     if (!this.running) return
     this.dirtyAll = true
-    this.wake.abort()
+    this.waker.wake()
   }
 
-  /** Stops (leadership lost, or shutdown). What this replica knew is forgotten: a later leader re-reads. */
+  /**
+   * Stops (leadership lost, or shutdown). What waits in the senders is dropped: the incidents say
+   * what is undelivered, and the next leader delivers it.
+   */
   async stop(): Promise<void> {
     // Synchronous up to the await, so a start() right after (leadership regained) begins afresh.
     const running = this.running
@@ -149,287 +230,378 @@ export class HealthMonitor {
     this.unsubscribe?.()
     this.unsubscribe = undefined
     this.abort.abort()
-    this.wake.abort()
-    this.byNode.clear()
-    this.recent = []
+    this.waker.wake()
+    for (const am of this.opts.alertmanagers ?? []) am.clear?.()
+    this.opts.webhook?.clear?.()
+    this.pending.clear()
+    this.lastSent.clear()
+    this.queuedAt.clear()
+    this.marks.clear()
     this.dirty.clear()
-    this.orphansChecked = false
+    this.retryAt = Infinity
     await running
   }
 
+  private leading(signal: AbortSignal): boolean {
+    return !signal.aborted && (this.opts.stillLeading?.() ?? true)
+  }
+
   private async loop(signal: AbortSignal): Promise<void> {
+    // client-go's WaitForCacheSync: what was paged is known only once the incidents are listed.
+    await Promise.race([this.opts.incidents.whenSynced(), new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))])
     let nextFull = 0
     while (!signal.aborted) {
+      this.waker.take()
       const now = this.opts.clock.now()
+      let wakeAt = now + RETRY_MS
       try {
-        if (now >= nextFull || this.dirtyAll) {
+        // An unlisted node is not a deleted one: nothing is decided before the node list is complete.
+        if (this.opts.source.synced?.() === false) {
+          wakeAt = now + this.opts.settings().intervalMs
+        } else {
+          const full = this.dirtyAll || now >= nextFull
+          const names = full ? undefined : [...this.dirty]
           this.dirtyAll = false
           this.dirty.clear()
-          await this.check()
-          nextFull = now + this.opts.settings().intervalMs
-        } else if (this.dirty.size) {
-          const names = [...this.dirty]
-          this.dirty.clear()
-          for (const n of names) this.evaluateNode(n, this.opts.source.getNode(n), now)
-          await this.promoteAndSend(now)
-        } else {
-          await this.promoteAndSend(now)
-        }
-        if (!this.orphansChecked && this.lastCheck !== undefined && this.opts.source.synced?.() !== false) {
-          this.orphansChecked = true
-          await this.resolveOrphans(signal)
+          this.retryAt = Infinity
+          await this.pass(now, names, signal)
+          if (full) {
+            nextFull = now + this.opts.settings().intervalMs
+            this.lastCheck = now
+            this.checks++
+          }
+          wakeAt = Math.min(nextFull, this.nextDue(now))
         }
       } catch (err) {
         this.opts.log?.warn({ err: (err as Error).message }, 'health check failed')
       }
       if (signal.aborted) return
-      if (this.dirty.size || this.dirtyAll) continue
-      this.wake = new AbortController()
-      const until = Math.min(nextFull, this.nextDue())
-      const delay = Math.max(0, until - this.opts.clock.now())
-      await this.opts.clock.sleep(delay, AbortSignal.any([signal, this.wake.signal]))
+      await this.waker.sleep(this.opts.clock, Math.max(MIN_SLEEP_MS, wakeAt - this.opts.clock.now()), signal)
     }
   }
 
-  /** A full check of every node now. */
-  async check(): Promise<void> {
-    const now = this.opts.clock.now()
-    const present = new Set<string>()
-    for (const node of this.opts.source.nodes()) {
-      const name = node.metadata?.name ?? ''
-      present.add(name)
-      this.evaluateNode(name, node, now)
+  /** One turn: the nodes given (all when undefined), then due pages, delivery records, sends and retention. */
+  private async pass(now: number, names: string[] | undefined, signal: AbortSignal): Promise<void> {
+    const open = new Map<string, Map<string, IncidentObject>>()
+    for (const o of this.opts.incidents.list()) {
+      if (o.status?.state === 'resolved' || o.metadata.deletionTimestamp) continue
+      let mine = open.get(o.spec.node)
+      if (!mine) open.set(o.spec.node, (mine = new Map()))
+      mine.set(o.spec.condition, o)
     }
-    for (const name of [...this.byNode.keys()]) if (!present.has(name)) this.evaluateNode(name, undefined, now)
-    this.lastCheck = now
-    this.checks++
-    await this.promoteAndSend(now)
+    const nodes = new Set(names)
+    if (names === undefined) {
+      for (const n of this.opts.source.nodes()) nodes.add(n.metadata?.name ?? '')
+      for (const n of open.keys()) nodes.add(n)
+      for (const p of this.pending.values()) nodes.add(p.problem.node)
+    }
+    for (const name of nodes) {
+      if (!this.leading(signal)) return
+      await this.evaluateNode(name, this.opts.source.getNode(name), open.get(name), now, signal)
+    }
+    await this.openDue(now, signal)
+    await this.pageUnpaged(signal)
+    await this.writeMarks(signal)
+    this.send(now, signal)
+    await this.collect(now, signal)
   }
 
-  /** Opens, updates and ends the node's incidents from its object (undefined: it is gone). */
-  private evaluateNode(name: string, node: NodeObject | undefined, now: number): void {
-    const problems = node ? nodeProblems(node) : []
-    let mine = this.byNode.get(name)
+  /**
+   * Whether the node's problem now is the incident `o` is open for. Ready False <-> Unknown moves
+   * lastTransitionTime within one incident; the same status with a later time went through another
+   * status (it recovered) in between, unseen by any leader: a new incident.
+   */
+  private sameIncident(o: IncidentObject, p: Problem): boolean {
+    const seen = o.status?.observed
+    const since = ms(seen?.since)
+    if (!seen || since === undefined || p.since === undefined || since === p.since) return true
+    return p.condition === 'Ready' && seen.status !== p.status
+  }
+
+  /** Keeps the node's open incidents, resolves those whose problem ended, and times new problems. */
+  private async evaluateNode(name: string, node: NodeObject | undefined, open: Map<string, IncidentObject> | undefined, now: number, signal: AbortSignal): Promise<void> {
+    const cordonedMs = this.opts.settings().cordonedMs
+    const problems = node ? nodeProblems(node).filter((p) => p.condition !== 'Unschedulable' || cordonedMs > 0) : []
     const seen = new Set<string>()
     for (const p of problems) {
-      if (p.condition === 'Unschedulable' && this.opts.settings().cordonedMs <= 0) continue
       seen.add(p.condition)
-      if (!mine) this.byNode.set(name, (mine = new Map()))
-      const inc = mine.get(p.condition)
-      if (inc) { inc.problem = p; continue }
-      mine.set(p.condition, {
-        id: `${name}/${p.condition}`, node: name, uid: node?.metadata?.uid, problem: p, state: 'pending', firstSeen: now,
-        startsAt: p.since !== undefined ? Math.min(p.since, now) : now, paged: false,
-      })
+      const key = `${name}/${p.condition}`
+      const o = open?.get(p.condition)
+      if (o && this.sameIncident(o, p)) {
+        this.pending.delete(key)
+        const observed = observedOf(p)
+        if (JSON.stringify(o.status?.observed) !== JSON.stringify(observed)) await this.update(o, (st) => ({ ...st, observed }), signal)
+        continue
+      }
+      // It ended and came back while no leader watched: that one ended at the latest when this began.
+      if (o) await this.resolve(o, node, p.since ?? now, now, signal)
+      const waiting = this.pending.get(key)
+      if (waiting) waiting.problem = p
+      else this.pending.set(key, { problem: p, uid: node?.metadata?.uid, firstSeen: now })
     }
-    if (!mine) return
-    for (const [cond, inc] of mine) {
-      if (seen.has(cond)) continue
-      mine.delete(cond)
-      if (inc.state === 'pending') continue // ended within its grace: nobody was paged
-      inc.state = 'resolved'
-      inc.endsAt = now
-      inc.ended = node ? 'recovered' : 'deleted'
-      this.recent.push(inc)
-      if (inc.paged) this.notifyResolved(inc, node)
-    }
-    if (mine.size === 0) this.byNode.delete(name)
+    for (const [condition, o] of open ?? []) if (!seen.has(condition)) await this.resolve(o, node, undefined, now, signal)
+    // Ended within its grace: nobody was paged.
+    for (const [key, p] of this.pending) if (p.problem.node === name && !seen.has(p.problem.condition)) this.pending.delete(key)
   }
 
-  /** When a pending incident becomes due to page. */
-  private dueAt(inc: Incident): number {
+  private startsAt(p: Pending): number {
+    return p.problem.since !== undefined ? Math.min(p.problem.since, p.firstSeen) : p.firstSeen
+  }
+
+  /** When a pending problem becomes due to page. */
+  private dueAt(p: Pending): number {
     const s = this.opts.settings()
-    if (inc.problem.condition === 'Unschedulable') return inc.startsAt + s.cordonedMs
-    return Math.min(inc.firstSeen, inc.startsAt) + s.graceMs
+    return this.startsAt(p) + (p.problem.condition === 'Unschedulable' ? s.cordonedMs : s.graceMs)
   }
 
-  private nextDue(): number {
-    let next = Infinity
-    for (const mine of this.byNode.values()) {
-      for (const inc of mine.values()) {
-        if (inc.state === 'pending') next = Math.min(next, this.dueAt(inc))
-        else if (inc.state === 'firing' && inc.paged) next = Math.min(next, (inc.lastSent ?? 0) + this.resendMs)
-        else if (inc.state === 'firing' && !inc.paged && this.opts.settings().alertsEnabled) next = Math.min(next, this.opts.clock.now())
+  /** Problems past their grace become NodeIncident objects: written first, then paged (the outbox). */
+  private async openDue(now: number, signal: AbortSignal): Promise<void> {
+    const enabled = this.opts.settings().alertsEnabled
+    for (const [key, p] of [...this.pending]) {
+      if (now < (p.retryAt ?? this.dueAt(p))) continue
+      if (!this.leading(signal)) return
+      const pr = p.problem
+      const startsAt = this.startsAt(p)
+      const name = incidentName(pr.node, pr.condition, startsAt)
+      const spec: IncidentSpec = {
+        node: pr.node, ...(p.uid ? { nodeUID: p.uid } : {}), alertname: pr.alertname, condition: pr.condition, severity: pr.severity, startsAt: iso(startsAt),
+        labels: { alertname: pr.alertname, node: pr.node, condition: pr.condition, severity: pr.severity, service: SERVICE_LABEL },
+      }
+      let o: IncidentObject | undefined
+      try {
+        o = await this.call(this.opts.incidents.create(name, spec), signal)
+      } catch (err) {
+        // Made by an earlier try whose answer was lost: the same incident.
+        if (isConflict(err)) o = await this.call(this.opts.incidents.read(name), signal).catch(() => undefined)
+        if (!o) {
+          p.retryAt = now + RETRY_MS
+          this.opts.log?.warn({ node: pr.node, condition: pr.condition, err: (err as Error).message }, 'health: could not write the incident; nobody is paged before it is written; will retry')
+          continue
+        }
+      }
+      this.pending.delete(key)
+      const wasPaged = o.status?.paged === true
+      const written = await this.update(o, (st) => ({ ...st, state: st.state ?? 'firing', paged: wasPaged || enabled, observed: observedOf(pr) }), signal)
+      if (written && enabled && !wasPaged) this.announce(written)
+    }
+  }
+
+  /** Open incidents written while alertOnNodeFailure was off page once it is on. */
+  private async pageUnpaged(signal: AbortSignal): Promise<void> {
+    if (!this.opts.settings().alertsEnabled) return
+    for (const o of this.opts.incidents.list()) {
+      if (o.status?.paged || o.status?.state === 'resolved' || o.metadata.deletionTimestamp) continue
+      const written = await this.update(o, (st) => ({ ...st, state: st.state ?? 'firing', paged: true }), signal)
+      if (written) this.announce(written)
+    }
+  }
+
+  /** The incident ended (recovered, deleted, or found ended by a new leader). */
+  private async resolve(o: IncidentObject, node: NodeObject | undefined, endedAt: number | undefined, now: number, signal: AbortSignal): Promise<void> {
+    if (endedAt === undefined) {
+      // The condition's own transition time if it is plausible (it may have ended while no leader watched), else now.
+      const t = ms(node?.status?.conditions?.find((c) => c.type === o.spec.condition)?.lastTransitionTime)
+      endedAt = t !== undefined && t >= Date.parse(o.spec.startsAt) && t <= now ? t : now
+    }
+    const ended = node ? 'recovered' : 'deleted'
+    const written = await this.update(o, (st) => ({ ...st, state: 'resolved', endsAt: iso(endedAt), ended }), signal)
+    if (!written?.status?.paged) return
+    const alert = this.alertOf(written, now, 'resolved')
+    this.opts.log?.info({ alert: alert.labels, startsAt: alert.startsAt, endsAt: alert.endsAt, ended }, `ALERT resolved: ${alert.annotations.summary}`)
+    this.event(written, { reason: `${o.spec.alertname}Resolved`, type: 'Normal', message: `Resolved: ${alert.annotations.summary}. ${alert.annotations.description}` })
+  }
+
+  /** The log line and the Event, once, by the leader that committed the page. */
+  private announce(o: IncidentObject): void {
+    const alert = this.alertOf(o, this.opts.clock.now(), 'firing')
+    this.opts.log?.warn({ alert: alert.labels, startsAt: alert.startsAt, summary: alert.annotations.summary, incident: o.metadata.name }, `ALERT firing: ${alert.annotations.summary}`)
+    this.event(o, { reason: o.spec.alertname, type: 'Warning', message: `${alert.annotations.summary}: ${alert.annotations.description}` })
+  }
+
+  private event(o: IncidentObject, spec: HealthEventSpec): void {
+    // Also for a node that is gone (Events may name deleted objects).
+    const node: NodeObject = this.opts.source.getNode(o.spec.node) ?? { metadata: { name: o.spec.node, uid: o.spec.nodeUID } }
+    this.opts.recordEvent?.(node, spec).catch((err: unknown) => {
+      this.opts.log?.warn({ node: o.spec.node, err: (err as Error).message }, 'health: could not record the Event on the node')
+    })
+  }
+
+  private delivered(o: IncidentObject, receiver: string, kind: Kind): DeliveryRecord | undefined {
+    return this.marks.get(o.metadata.name)?.get(receiver)?.[kind] ?? o.status?.deliveries?.[receiver]?.[kind]
+  }
+
+  /** A sender's report: kept until written to the incident (the loop writes, one writer per object). */
+  private mark(signal: AbortSignal, name: string, receiver: string, kind: Kind, outcome: Outcome): void {
+    if (signal.aborted) return
+    let mine = this.marks.get(name)
+    if (!mine) this.marks.set(name, (mine = new Map()))
+    mine.set(receiver, { ...mine.get(receiver), [kind]: { at: iso(this.opts.clock.now()), result: outcome } })
+    if (receiver === 'webhook') this.queuedAt.delete(deliveryId(name, kind))
+    this.waker.wake()
+  }
+
+  private async writeMarks(signal: AbortSignal): Promise<void> {
+    for (const [name, mine] of [...this.marks]) {
+      const o = this.opts.incidents.get(name)
+      this.marks.delete(name)
+      if (!o) continue
+      const written = await this.update(o, (st) => {
+        const deliveries = { ...st.deliveries }
+        for (const [receiver, m] of mine) deliveries[receiver] = { ...deliveries[receiver], ...m }
+        return { ...st, deliveries }
+      }, signal)
+      if (!written && !signal.aborted) {
+        // Not written: keep them (with any that came meanwhile) for the next pass.
+        const now = this.marks.get(name) ?? new Map()
+        for (const [receiver, m] of mine) now.set(receiver, { ...m, ...now.get(receiver) })
+        this.marks.set(name, now)
       }
     }
-    for (const inc of this.recent) next = Math.min(next, Math.min((inc.lastSent ?? 0) + this.resendMs, inc.endsAt! + this.resolvedKeepMs))
+  }
+
+  /** Whether Alertmanager still wants to hear of it: firing, resolved lately, or resolved but not yet delivered. */
+  private amWanted(o: IncidentObject, now: number): boolean {
+    if (o.status?.state !== 'resolved') return true
+    return now - Date.parse(o.status.endsAt ?? '') < this.resolvedKeepMs || this.alertmanagers.some((am) => !this.delivered(o, am.name, 'resolved'))
+  }
+
+  /** The webhook message still to deliver: the firing one, then (once it is delivered) the resolved one. */
+  private webhookDue(o: IncidentObject): Kind | undefined {
+    if (!this.delivered(o, 'webhook', 'firing')) return 'firing'
+    if (o.status?.state === 'resolved' && !this.delivered(o, 'webhook', 'resolved')) return 'resolved'
+    return undefined
+  }
+
+  /** Hands every paged incident's due messages to the senders (they never block). */
+  private send(now: number, signal: AbortSignal): void {
+    if (!this.leading(signal)) return
+    const toAm: PostableAlert[] = []
+    const of = new Map<PostableAlert, [string, Kind]>()
+    const webhook = this.opts.webhook
+    for (const o of this.opts.incidents.list()) {
+      if (!o.status?.paged || o.metadata.deletionTimestamp) continue
+      const name = o.metadata.name
+      const kind: Kind = o.status.state === 'resolved' ? 'resolved' : 'firing'
+      const last = this.lastSent.get(name)
+      if (this.alertmanagers.length && this.amWanted(o, now) && (last?.kind !== kind || now - last.at >= this.resendMs)) {
+        this.lastSent.set(name, { at: now, kind })
+        const alert = this.alertOf(o, now, kind)
+        toAm.push(alert)
+        of.set(alert, [name, kind])
+      }
+      const due = webhook && this.webhookDue(o)
+      if (!webhook || !due) continue
+      const id = deliveryId(name, due)
+      const queued = this.queuedAt.get(id)
+      if (webhook.has?.(id) || (queued !== undefined && now - queued < this.resendMs)) continue
+      this.queuedAt.set(id, now)
+      webhook.enqueue(webhookMessage(this.alertOf(o, now, due), due, this.opts.externalUrl), { id, onDelivered: () => this.mark(signal, name, 'webhook', due, 'delivered') })
+    }
+    if (!toAm.length) return
+    for (const am of this.alertmanagers) {
+      am.sender.put(toAm, (alert, outcome) => {
+        const [name, kind] = of.get(alert) ?? []
+        if (name && kind) this.mark(signal, name, am.name, kind, outcome)
+      })
+    }
+  }
+
+  /** Deletes resolved incidents past their TTL. */
+  private async collect(now: number, signal: AbortSignal): Promise<void> {
+    for (const o of this.opts.incidents.list()) {
+      if (o.status?.state !== 'resolved' || now < Date.parse(o.status.endsAt ?? '') + this.ttlMs) continue
+      if (!this.leading(signal)) return
+      try {
+        await this.call(this.opts.incidents.delete(o.metadata.name, o.metadata.uid), signal)
+        this.lastSent.delete(o.metadata.name)
+      } catch (err) {
+        this.retryAt = Math.min(this.retryAt, now + RETRY_MS)
+        this.opts.log?.warn({ incident: o.metadata.name, err: (err as Error).message }, 'health: could not delete a resolved incident past its TTL')
+      }
+    }
+  }
+
+  /** When the next pass is due (a grace ending, a resend, a redelivery, a TTL, a retry). */
+  private nextDue(now: number): number {
+    let next = this.retryAt
+    for (const p of this.pending.values()) next = Math.min(next, p.retryAt ?? this.dueAt(p))
+    for (const o of this.opts.incidents.list()) {
+      if (o.status?.state === 'resolved') next = Math.min(next, Date.parse(o.status.endsAt ?? '') + this.ttlMs)
+      if (!o.status?.paged) continue
+      const last = this.lastSent.get(o.metadata.name)
+      if (last !== undefined && this.amWanted(o, now)) next = Math.min(next, last.at + this.resendMs)
+      const due = this.webhookDue(o)
+      const queued = due && this.queuedAt.get(deliveryId(o.metadata.name, due))
+      if (queued) next = Math.min(next, queued + this.resendMs)
+    }
     return next
   }
 
-  private async promoteAndSend(now: number): Promise<void> {
-    const enabled = this.opts.settings().alertsEnabled
-    const toPage: Incident[] = []
-    const resend: PostableAlert[] = []
-    for (const mine of this.byNode.values()) {
-      for (const inc of mine.values()) {
-        if (inc.state === 'pending' && now >= this.dueAt(inc)) inc.state = 'firing'
-        if (inc.state !== 'firing') continue
-        if (!inc.paged) { if (enabled && !this.firing.has(inc.id)) toPage.push(inc) }
-        else if (now - (inc.lastSent ?? 0) >= this.resendMs) { inc.lastSent = now; resend.push(this.alert(inc, now)) }
+  /**
+   * Writes the incident's status as `mutate` makes it from the latest (re-read on a 409).
+   * Undefined when not written (gone, not leading, or failed: retried by a later pass).
+   */
+  private async update(o: IncidentObject, mutate: (st: IncidentStatus) => IncidentStatus, signal: AbortSignal): Promise<IncidentObject | undefined> {
+    let current = o
+    for (let attempt = 0; ; attempt++) {
+      if (!this.leading(signal)) return undefined
+      try {
+        return await this.call(this.opts.incidents.writeStatus(current, mutate({ ...current.status })), signal)
+      } catch (err) {
+        if (isConflict(err) && attempt < 3) {
+          const fresh = await this.call(this.opts.incidents.read(o.metadata.name), signal).catch(() => undefined)
+          if (fresh && fresh.metadata.uid === o.metadata.uid) { current = fresh; continue }
+        }
+        this.retryAt = Math.min(this.retryAt, this.opts.clock.now() + RETRY_MS)
+        if (!signal.aborted) this.opts.log?.warn({ incident: o.metadata.name, err: (err as Error).message }, 'health: could not write the incident; will retry')
+        return undefined
       }
     }
-    this.recent = this.recent.filter((inc) => now - inc.endsAt! < this.resolvedKeepMs)
-    for (const inc of this.recent) {
-      if (inc.paged && now - (inc.lastSent ?? 0) >= this.resendMs) { inc.lastSent = now; resend.push(this.alert(inc, now)) }
-    }
-    if (resend.length) for (const am of this.opts.alertmanagers ?? []) am.put(resend)
-    // In the background (this.firing guards against a second page): a slow API never holds the monitor.
-    const signal = this.abort.signal
-    for (const inc of toPage) this.page(inc, signal).catch((err) => this.opts.log?.warn({ node: inc.node, err: (err as Error).message }, 'health: paging failed'))
+  }
+
+  /** An API call that answers within apiTimeoutMs or counts as failed (a hung server must not hold the monitor). */
+  private call<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+    const limit = this.opts.apiTimeoutMs ?? 10_000
+    const done = new AbortController()
+    const timeout = this.opts.clock.sleep(limit, AbortSignal.any([done.signal, signal])).then(() => {
+      if (done.signal.aborted) return new Promise<T>(() => undefined) // answered first: it wins the race
+      throw new Error(signal.aborted ? 'stopped' : `the API server did not answer within ${limit} ms`)
+    })
+    return Promise.race([p.finally(() => done.abort()), timeout])
   }
 
   /** The incident as Alertmanager takes it: identical labels on every replica and every resend. */
-  private alert(inc: Incident, now: number): PostableAlert {
+  private alertOf(o: IncidentObject, now: number, kind: Kind): PostableAlert {
+    const inc = incidentOf(o)
     const p = inc.problem
     const summary = p.condition === 'Ready' ? `Node ${inc.node} is ${p.status === 'Unknown' ? 'Unknown (its kubelet stopped reporting)' : 'NotReady'}`
       : p.condition === 'Unschedulable' ? `Node ${inc.node} has been cordoned for more than ${Math.round(this.opts.settings().cordonedMs / 60_000)} minutes`
         : `Node ${inc.node} has ${p.condition}`
-    let description = `${p.condition}=${p.status}${p.reason ? ` (${p.reason})` : ''}${p.message ? `: ${p.message}` : ''}; since ${iso(inc.startsAt)}.`
-    if (inc.state === 'resolved') description += inc.ended === 'deleted' ? ` The node was deleted at ${iso(inc.endsAt!)}; it is no longer watched.` : ` Resolved at ${iso(inc.endsAt!)}.`
+    let description = `${p.condition}=${p.status}${p.reason ? ` (${p.reason})` : ''}${p.message ? `: ${p.message}` : ''}; since ${o.spec.startsAt}.`
+    if (kind === 'resolved') description += inc.ended === 'deleted' ? ` The node was deleted at ${o.status?.endsAt}; it is no longer watched.` : ` Resolved at ${o.status?.endsAt}.`
     return {
-      labels: { alertname: p.alertname, node: inc.node, condition: p.condition, severity: p.severity, service: SERVICE_LABEL },
+      labels: o.spec.labels,
       annotations: { summary, description },
-      startsAt: iso(inc.startsAt),
-      endsAt: iso(inc.state === 'resolved' ? inc.endsAt! : now + this.firingValidMs),
+      startsAt: o.spec.startsAt,
+      endsAt: kind === 'resolved' ? o.status?.endsAt ?? iso(now) : iso(now + this.firingValidMs),
       generatorURL: this.opts.nodeUrl(inc.node),
     }
   }
 
-  private marker(inc: Incident, status: 'firing' | 'resolved'): string {
-    return `[alert ${inc.problem.alertname} condition=${inc.problem.condition} startsAt=${iso(inc.startsAt)} ${status}]`
-  }
-
-  /** What a previous leader paged for this node: the latest marker per condition. */
-  private async previouslyPaged(node: string): Promise<Map<string, { startsAt: number; status: string }>> {
-    const out = new Map<string, { startsAt: number; status: string; order: bigint }>()
-    if (!this.opts.readEvents) return out
-    try {
-      // A slow API must not hold a page: after readEventsTimeoutMs, page as if nobody had.
-      const timeout = new AbortController()
-      const events = await Promise.race([
-        this.opts.readEvents(node).finally(() => timeout.abort()),
-        this.opts.clock.sleep(this.opts.readEventsTimeoutMs ?? 5000, timeout.signal).then(() => {
-          if (!timeout.signal.aborted) throw new Error(`no answer within ${this.opts.readEventsTimeoutMs ?? 5000} ms`)
-          return new Promise<ReadEvent[]>(() => undefined) // the read answered first: it wins the race
-        }),
-      ])
-      for (const ev of events) {
-        const m = MARKER.exec(ev.message ?? '')
-        if (!m) continue
-        const order = eventOrder(ev)
-        const prev = out.get(m[2])
-        if (!prev || order > prev.order) out.set(m[2], { startsAt: Date.parse(m[3]), status: m[4], order })
-      }
-    } catch (err) {
-      this.opts.log?.warn({ node, err: (err as Error).message }, 'health: could not read the node\'s Events to find earlier pages; paging anyway')
-    }
-    return out
-  }
-
-  /**
-   * On becoming leader: incidents whose latest marker Event says firing but whose problem is gone
-   * now (the node recovered or was deleted while no replica led) are resolved, so the webhook and
-   * Alertmanager hear the end of what they were paged for.
-   */
-  private async resolveOrphans(signal: AbortSignal): Promise<void> {
-    if (!this.opts.readAllEvents) return
-    let events: ReadEvent[]
-    try {
-      events = await this.opts.readAllEvents()
-    } catch (err) {
-      this.opts.log?.warn({ err: (err as Error).message }, 'health: could not read earlier alert Events; incidents that ended while no replica led stay unresolved at the webhook')
-      return
-    }
-    if (signal.aborted) return
-    const latest = new Map<string, { node: string; uid?: string; alertname: string; condition: string; startsAt: number; status: string; order: bigint }>()
-    for (const ev of events) {
-      const m = MARKER.exec(ev.message ?? '')
-      const node = ev.involvedObject?.name
-      if (!m || !node) continue
-      const order = eventOrder(ev)
-      const key = `${node}/${m[2]}`
-      const prev = latest.get(key)
-      if (!prev || order > prev.order) latest.set(key, { node, uid: ev.involvedObject?.uid, alertname: m[1], condition: m[2], startsAt: Date.parse(m[3]), status: m[4], order })
-    }
-    const now = this.opts.clock.now()
-    for (const o of latest.values()) {
-      if (o.status !== 'firing' || !Number.isFinite(o.startsAt)) continue
-      if (this.byNode.get(o.node)?.has(o.condition)) continue // still a problem: page() adopts it
-      const node = this.opts.source.getNode(o.node)
-      const recovered = node?.status?.conditions?.find((c) => c.type === o.condition)?.lastTransitionTime
-      const recoveredAt = recovered ? new Date(recovered).getTime() : NaN
-      const endsAt = Number.isFinite(recoveredAt) && recoveredAt >= o.startsAt && recoveredAt <= now ? recoveredAt : now
-      const inc: Incident = {
-        id: `${o.node}/${o.condition}`, node: o.node, uid: node?.metadata?.uid ?? o.uid,
-        problem: {
-          node: o.node, condition: o.condition as Problem['condition'], status: 'resolved', reason: 'ResolvedWithoutLeader',
-          message: 'ended while no replica was leading', since: o.startsAt, alertname: o.alertname as Problem['alertname'],
-          severity: o.alertname === 'StreamSpaceNodeNotReady' ? 'critical' : 'warning',
-        },
-        state: 'resolved', firstSeen: now, startsAt: o.startsAt, endsAt, ended: node ? 'recovered' : 'deleted', paged: true,
-      }
-      this.recent.push(inc)
-      this.opts.log?.info({ node: o.node, condition: o.condition }, 'health: an incident paged by a previous leader ended while no replica led: resolving it')
-      this.notifyResolved(inc, node)
-    }
-  }
-
-  private async page(inc: Incident, signal: AbortSignal): Promise<void> {
-    this.firing.add(inc.id)
-    try {
-      const earlier = (await this.previouslyPaged(inc.node)).get(inc.problem.condition)
-      if (signal.aborted || inc.state !== 'firing') return
-      const now = this.opts.clock.now()
-      // The same incident if it began at the same time (a condition that ended and came back while nobody
-      // led began later: a new incident); a cordon without a recorded time cannot tell, so it is the same.
-      if (earlier?.status === 'firing' && (inc.problem.since === undefined || earlier.startsAt === inc.startsAt)) {
-        // A previous leader paged this incident: carry on with its startsAt (same alert for Alertmanager), page nobody again.
-        if (Number.isFinite(earlier.startsAt)) inc.startsAt = earlier.startsAt
-        inc.paged = true
-        inc.lastSent = now
-        for (const am of this.opts.alertmanagers ?? []) am.put([this.alert(inc, now)])
-        this.opts.log?.info({ node: inc.node, condition: inc.problem.condition }, 'health: incident already paged by a previous leader; resending to Alertmanager only')
-        return
-      }
-      inc.paged = true
-      inc.lastSent = now
-      const alert = this.alert(inc, now)
-      const node = this.opts.source.getNode(inc.node)
-      this.opts.log?.warn({ alert: alert.labels, startsAt: alert.startsAt, summary: alert.annotations.summary }, `ALERT firing: ${alert.annotations.summary}`)
-      // Page first, then the Event (the marker a later leader reads): a crash in between pages twice rather than never.
-      for (const am of this.opts.alertmanagers ?? []) am.put([alert])
-      this.opts.webhook?.enqueue(webhookMessage(alert, 'firing', this.opts.externalUrl))
-      if (node) await this.event(node, { reason: inc.problem.alertname, type: 'Warning', message: `${alert.annotations.summary}: ${alert.annotations.description} ${this.marker(inc, 'firing')}` })
-    } finally {
-      this.firing.delete(inc.id)
-    }
-  }
-
-  private notifyResolved(inc: Incident, node: NodeObject | undefined): void {
-    const now = this.opts.clock.now()
-    inc.lastSent = now
-    const alert = this.alert(inc, now)
-    this.opts.log?.info({ alert: alert.labels, startsAt: alert.startsAt, endsAt: alert.endsAt, ended: inc.ended }, `ALERT resolved: ${alert.annotations.summary}`)
-    // Also for a node that is gone (Events may name deleted objects): the marker tells a later leader it ended.
-    const ref: NodeObject = node ?? { metadata: { name: inc.node, uid: inc.uid } }
-    void this.event(ref, { reason: `${inc.problem.alertname}Resolved`, type: 'Normal', message: `Resolved: ${alert.annotations.summary}. ${this.marker(inc, 'resolved')}` })
-    for (const am of this.opts.alertmanagers ?? []) am.put([alert])
-    this.opts.webhook?.enqueue(webhookMessage(alert, 'resolved', this.opts.externalUrl))
-  }
-
-  private async event(node: NodeObject, spec: HealthEventSpec): Promise<void> {
-    try {
-      await this.opts.recordEvent?.(node, spec)
-    } catch (err) {
-      this.opts.log?.warn({ node: node.metadata?.name, err: (err as Error).message }, 'health: could not record the Event on the node')
-    }
-  }
-
-  /** Incidents now open (pending within grace, or firing) and those resolved in the last 15 min. */
+  /** Open incidents (those within their grace only on the leader) and those resolved in the last 15 min, from the NodeIncident objects. */
   incidents(): { active: Incident[]; recent: Incident[] } {
-    const active: Incident[] = []
-    for (const mine of this.byNode.values()) for (const inc of mine.values()) active.push(inc)
-    return { active, recent: [...this.recent] }
+    const now = this.opts.clock.now()
+    const active: Incident[] = [...this.pending.entries()].map(([key, p]) => ({
+      id: key, node: p.problem.node, problem: p.problem, state: 'pending', startsAt: this.startsAt(p), paged: false,
+    }))
+    const recent: Incident[] = []
+    for (const o of this.opts.incidents.list()) {
+      const inc = incidentOf(o)
+      if (inc.state !== 'resolved') active.push(inc)
+      else if (now - (inc.endsAt ?? 0) < this.resolvedKeepMs) recent.push(inc)
+    }
+    const order = (a: Incident, b: Incident) => a.startsAt - b.startsAt || a.id.localeCompare(b.id)
+    return { active: active.sort(order), recent: recent.sort(order) }
   }
 
   /** Nodes with problems now, from this replica's cache (any replica can answer; only the leader alerts). */

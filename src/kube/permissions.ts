@@ -39,6 +39,11 @@ export const REQUIRED_PERMISSIONS: readonly PermissionRule[] = [
   // writes their status and deletes finished ones.
   { feature: 'drains: NodeDrain objects', apiGroups: ['nodes.stream.space'], resources: ['nodedrains'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'watch'] },
   { feature: 'drains: the leader writes their status', apiGroups: ['nodes.stream.space'], resources: ['nodedrains/status'], verbs: ['update'] },
+  // Incidents are NodeIncident objects: every replica watches them (GET P/cluster/health); the
+  // leader creates one before paging, records deliveries in its status and deletes resolved ones
+  // after their TTL (get: re-read on a conflict; patch: kept with the others of the group).
+  { feature: 'alerts: NodeIncident objects', apiGroups: ['nodes.stream.space'], resources: ['nodeincidents'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'watch'] },
+  { feature: 'alerts: the leader writes their status', apiGroups: ['nodes.stream.space'], resources: ['nodeincidents/status'], verbs: ['update'] },
   // AUTOSCALING_PROVIDER=cluster-api (and, with any provider, removing what it made): the
   // MachineDeployments are listed in every namespace (one no longer selected may carry our
   // annotations) and only their annotations are patched; spec.replicas is never written.

@@ -1,6 +1,8 @@
 // Health monitoring and alerts, and leader election (`app.health`). Every replica campaigns for the
-// Lease; the one holding it runs the monitor (src/health), which pages through Alertmanager, the
-// webhook, a Kubernetes Event and a log line. Metrics: ..._leader and ..._alerts_sent_total.
+// Lease; the one holding it runs the monitor (src/health), which writes each incident as a
+// NodeIncident object, then pages through Alertmanager, the webhook, a Kubernetes Event and a log
+// line. Every replica watches the NodeIncident objects (GET P/cluster/health lists them).
+// Metrics: ..._leader and ..._alerts_sent_total.
 // The leader's duties (the monitor and every onLeadership start) begin only once the caches have
 // synced (client-go's WaitForCacheSync), and all have stopped before the elector campaigns again or
 // releases the Lease.
@@ -9,9 +11,9 @@ import { hostname } from 'node:os'
 import { Counter, Gauge } from 'prom-client'
 import { AlertmanagerOutbox, WebhookQueue, type Receiver, type SendResult } from '../health/alerts.js'
 import { HealthMonitor, type HealthSettings } from '../health/monitor.js'
-import { listOwnNodeEvents, recordNodeEvent } from '../kube/events.js'
+import { recordNodeEvent } from '../kube/events.js'
+import { nodeIncidents } from '../kube/incident-objects.js'
 import { apiLeaseClient, leaderIdentity, LeaderElector } from '../kube/leader-election.js'
-import { listNodeEvents } from '../kube/pods.js'
 import { API_PREFIX } from './swagger.js'
 
 export interface HealthPluginOptions {
@@ -31,6 +33,8 @@ export interface HealthService {
    * (monotonic clock); false as soon as leadership is lost, while the stops still run.
    */
   stillLeading(): boolean
+  /** stillLeading(), waiting for the next renewal when only that is overdue (see LeaderElector.confirmLeading). */
+  confirmLeading(): Promise<boolean>
   settings(): HealthSettings
   /** Alerts sent, by receiver and result (also ..._alerts_sent_total). */
   alertsSent: Map<string, number>
@@ -76,7 +80,11 @@ export default fp<HealthPluginOptions>(async (app, opts) => {
     cordonedMs: service.cordonedAlertMinutes * 60_000,
     alertsEnabled: app.settings.options.alertOnNodeFailure,
   })
+  const incidents = nodeIncidents(app.kube, log, app.clock)
   const monitor = new HealthMonitor({
+    incidents,
+    // Fencing, late-bound: the elector is made below with the monitor's stop among its duties.
+    stillLeading: () => app.health.stillLeading(),
     source: {
       nodes: () => app.cluster.nodes.values(),
       getNode: (name) => app.cluster.getNode(name),
@@ -87,9 +95,7 @@ export default fp<HealthPluginOptions>(async (app, opts) => {
     settings,
     alertmanagers,
     webhook,
-    recordEvent: (node, event) => recordNodeEvent(app.kube, node, event),
-    readEvents: (node) => listNodeEvents(app.kube, 'default', node),
-    readAllEvents: () => listOwnNodeEvents(app.kube),
+    recordEvent: (node, event) => recordNodeEvent(app.kube, node, event, { now: new Date(app.clock.now()) }),
     nodeUrl: (node) => `${publicUrl}${API_PREFIX}/admin/nodes/${encodeURIComponent(node)}`,
     externalUrl: publicUrl,
     log,
@@ -136,7 +142,7 @@ export default fp<HealthPluginOptions>(async (app, opts) => {
     if (dutiesRunning) start()
   }
   app.decorate('health', {
-    elector, monitor, isLeader: () => elector.isLeader, stillLeading: () => elector.stillLeading(), settings, alertsSent, onLeadership,
+    elector, monitor, isLeader: () => elector.isLeader, stillLeading: () => elector.stillLeading(), confirmLeading: () => elector.confirmLeading(), settings, alertsSent, onLeadership,
   } satisfies HealthService)
   if (opts.start) app.addHook('onReady', async () => { elector.start() })
   // preClose: release the Lease before the caches stop, so another replica takes over at once
@@ -149,4 +155,7 @@ export default fp<HealthPluginOptions>(async (app, opts) => {
     await Promise.all(leadership.map(async (l) => { await l.stop() }))
     await Promise.all([...alertmanagers.map((a) => a.close()), webhook?.close()])
   })
+  // Every replica lists the incidents (GET P/cluster/health); the leader's monitor waits for this informer's first list.
+  if (opts.start) app.addHook('onReady', async () => { incidents.start() })
+  app.addHook('onClose', async () => { await incidents.stop() })
 }, { name: 'health', dependencies: ['kube', 'metrics', 'settings'] })

@@ -3,7 +3,6 @@
 // Ready again; two replicas still page once; a webhook that fails three times gets the alert once,
 // signed. The cluster is the simulator (src/sim) over HTTP; the service runs in-process.
 import t from 'tap'
-import { createHmac } from 'node:crypto'
 import { createServer, type IncomingMessage } from 'node:http'
 import { startBackend, type Backend } from '../helpers/backend.js'
 import { createNode, waitFor } from '../helpers/fixtures.js'
@@ -12,6 +11,7 @@ import { startAlertmanager, type Alertmanager } from '../helpers/alertmanager.js
 import { fingerprint, type WebhookMessage } from '../../src/health/alerts.js'
 import { LEADER_LEASE_NAME } from '../../src/kube/permissions.js'
 import { setReadyThroughStatus } from '../helpers/node-status.js'
+import { readmeReceiverCheck } from './readme-receiver.js'
 
 const ENV = (am: Alertmanager, extra: Record<string, string> = {}) => ({
   ALERTMANAGER_URL: am.url,
@@ -126,13 +126,13 @@ t.test('alerts through a real Alertmanager', async (t) => {
     const b = await fresh()
     t.teardown(() => b.close())
     const secret = 'webhook-secret-for-tests'
-    const received: { body: string; signature: string; status: number }[] = []
+    const received: { body: string; signature: string; delivery: string; status: number }[] = []
     const receiver = createServer((req: IncomingMessage, res) => {
       let body = ''
       req.on('data', (d) => { body += d })
       req.on('end', () => {
         const status = received.length < 3 ? 500 : 200
-        received.push({ body, signature: String(req.headers['x-streamspace-signature'] ?? ''), status })
+        received.push({ body, signature: String(req.headers['x-streamspace-signature'] ?? ''), delivery: String(req.headers['x-streamspace-delivery'] ?? ''), status })
         res.writeHead(status).end()
       })
     })
@@ -149,9 +149,11 @@ t.test('alerts through a real Alertmanager', async (t) => {
     t.equal(received.length, 4, 'three failures, one success')
     t.equal(received.filter((r) => r.status === 200).length, 1, 'received once')
     t.ok(received.every((r) => r.body === received[0].body), 'each retry is the same message')
+    t.ok(received[0].delivery && received.every((r) => r.delivery === received[0].delivery), 'the same X-StreamSpace-Delivery on every attempt')
     const ok = received[3]
-    const expected = 'sha256=' + createHmac('sha256', secret).update(ok.body).digest('hex')
-    t.equal(ok.signature, expected, 'X-StreamSpace-Signature is the HMAC-SHA256 of the body')
+    // Changed on purpose (issue 24, finding 4): t=<unix seconds>,v1=<HMAC of "<t>.<body>">, checked as the README shows.
+    const verify = await readmeReceiverCheck()
+    t.ok(received.every((r) => verify(secret, r.signature, r.body)), 'X-StreamSpace-Signature passes the README\'s receiver check')
     const msg = JSON.parse(ok.body) as WebhookMessage
     t.equal(msg.version, '4')
     t.equal(msg.status, 'firing')

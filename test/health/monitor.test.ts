@@ -1,8 +1,11 @@
-// The health monitor alone, with a fake clock: incidents from node objects, grace, resend and
-// resolve timing, cordons, deleted nodes, alertOnNodeFailure off, and a takeover by a new leader.
+// The health monitor alone, with a fake clock and NodeIncident objects in memory: incidents from
+// node objects, grace, resend and resolve timing, cordons, deleted nodes, alertOnNodeFailure off,
+// and takeovers by a new leader (which reads the incidents, never the Events).
 import t from 'tap'
 import { FakeClock } from '../helpers/clock.js'
-import { HealthMonitor, clusterStatus, nodesWithProblems, type HealthSettings, type NodeSource, type ReadEvent } from '../../src/health/monitor.js'
+import { systemClock, type Clock } from '../../src/clock.js'
+import { HealthMonitor, clusterStatus, nodesWithProblems, type HealthSettings, type NodeSource } from '../../src/health/monitor.js'
+import { FakeIncidents } from './fake-incidents.js'
 import { nodeProblems } from '../../src/health/problems.js'
 import type { PostableAlert, WebhookMessage } from '../../src/health/alerts.js'
 import type { NodeObject } from '../../src/kube/types.js'
@@ -34,11 +37,18 @@ function node(name: string, at: number, opts: { ready?: 'True' | 'False' | 'Unkn
 
 const settle = async () => { for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r)) }
 
+interface ReadEvent { metadata?: { name?: string }; reason?: string; message?: string; involvedObject?: { name?: string; uid?: string } }
+
 interface Rig {
   clock: FakeClock
   nodes: Nodes
+  incidents: FakeIncidents
   am: PostableAlert[][]
   hooks: WebhookMessage[]
+  /** Each webhook message's X-StreamSpace-Delivery id. */
+  ids: string[]
+  /** Whether its incident was stored (and paged) when each webhook message was handed over. */
+  storedWhenSent: boolean[]
   events: (ReadEvent & { node: string; reason: string; type: string })[]
   monitor: HealthMonitor
   settings: HealthSettings
@@ -47,25 +57,35 @@ interface Rig {
 }
 
 let eventSeq = 0
-function rig(shared?: { clock: FakeClock; nodes: Nodes; events: Rig['events'] }, settings: Partial<HealthSettings> = {}): Rig {
+function rig(shared?: { clock: FakeClock; nodes: Nodes; events: Rig['events']; incidents: FakeIncidents }, settings: Partial<HealthSettings> & { webhookDown?: boolean } = {}): Rig {
   const clock = shared?.clock ?? new FakeClock()
   const nodes = shared?.nodes ?? new Nodes()
+  const incidents = shared?.incidents ?? new FakeIncidents()
   const events = shared?.events ?? []
   const am: PostableAlert[][] = []
   const hooks: WebhookMessage[] = []
-  const s: HealthSettings = { intervalMs: 60_000, graceMs: 30_000, cordonedMs: 60 * 60_000, alertsEnabled: true, ...settings }
+  const ids: string[] = []
+  const storedWhenSent: boolean[] = []
+  const { webhookDown: _, ...given } = settings
+  const s: HealthSettings = { intervalMs: 60_000, graceMs: 30_000, cordonedMs: 60 * 60_000, alertsEnabled: true, ...given }
   const monitor = new HealthMonitor({
-    source: nodes, clock, settings: () => s,
-    alertmanagers: [{ put: (alerts) => { am.push(alerts) } }],
-    webhook: { enqueue: (m) => { hooks.push(m) } },
+    source: nodes, incidents, clock, settings: () => s,
+    // Receivers that answer 2xx at once.
+    alertmanagers: [{ put: (alerts, done) => { am.push(alerts); for (const a of alerts) done?.(a, 'delivered') } }],
+    webhook: {
+      enqueue: (m, d) => {
+        hooks.push(m)
+        ids.push(d?.id ?? '')
+        storedWhenSent.push(incidents.list().some((o) => o.spec.node === m.alerts[0].labels.node && o.status?.paged))
+        if (!settings.webhookDown) d?.onDelivered?.()
+      },
+    },
     recordEvent: async (n, e) => { events.push({ node: n.metadata!.name!, metadata: { name: `${n.metadata!.name}.${(++eventSeq).toString(16).padStart(8, '0')}` }, involvedObject: { name: n.metadata!.name!, uid: n.metadata!.uid }, ...e }) },
-    readEvents: async (name) => events.filter((e) => e.node === name),
-    readAllEvents: async () => [...events],
     nodeUrl: (n) => `https://streamspace.example.com/api/plugins/streamspace-node-manager/admin/nodes/${n}`,
     externalUrl: 'https://streamspace.example.com',
   })
   return {
-    clock, nodes, am, hooks, events, monitor, settings: s,
+    clock, nodes, incidents, am, hooks, ids, storedWhenSent, events, monitor, settings: s,
     async run(ms) {
       await settle()
       for (let done = 0; done < ms; done += 1000) { clock.advance(1000); await settle() }
@@ -256,7 +276,7 @@ t.test('a new leader does not page again what the previous one paged', async (t)
   t.equal(a.hooks.length, 1, 'the first leader pages')
   await a.monitor.stop()
 
-  const b = rig({ clock: a.clock, nodes: a.nodes, events: a.events })
+  const b = rig({ clock: a.clock, nodes: a.nodes, events: a.events, incidents: a.incidents })
   b.monitor.start()
   t.teardown(() => b.monitor.stop())
   await b.run(1000)
@@ -288,27 +308,123 @@ t.test('problems, nodesWithProblems and clusterStatus', async (t) => {
   t.equal(clusterStatus([], []), 'healthy')
 })
 
-t.test('an API that does not answer the Events read delays a page by at most 5 s', async (t) => {
-  const clock = new FakeClock()
-  const nodes = new Nodes()
-  const hooks: WebhookMessage[] = []
-  const monitor = new HealthMonitor({
-    source: nodes, clock, settings: () => ({ intervalMs: 60_000, graceMs: 0, cordonedMs: 0, alertsEnabled: true }),
-    webhook: { enqueue: (m) => { hooks.push(m) } },
-    readEvents: () => new Promise<ReadEvent[]>(() => undefined),
-    recordEvent: () => new Promise(() => undefined),
-    nodeUrl: (n) => n, externalUrl: 'x',
-  })
-  nodes.set(node('w1', clock.now(), { ready: 'False' }))
-  monitor.start()
-  t.teardown(() => monitor.stop())
-  await settle()
-  clock.advance(4000)
-  await settle()
-  t.equal(hooks.length, 0, 'waiting for the Events read')
-  clock.advance(1000)
-  await settle()
-  t.equal(hooks.length, 1, 'paged after 5 s without an answer')
+// Finding 3: a firing incident not yet paged made nextDue return "now" (about 800 turns a second
+// while the page waited for its Events read). Now nothing is read to page, and a write the API
+// server does not take is retried after 5 s (a hung one after its 10 s timeout).
+t.test('the monitor never spins: an API server that does not take the incident is retried, not polled', async (t) => {
+  for (const mode of ['hangs', 'fails'] as const) {
+    const nodes = new Nodes()
+    const incidents = new FakeIncidents()
+    if (mode === 'hangs') incidents.hang = new Promise<never>(() => undefined)
+    else incidents.create = async () => { throw new Error('HTTP 500 from POST') }
+    let sleeps = 0
+    const clock: Clock = { now: () => Date.now(), sleep: (ms, signal) => { sleeps++; return systemClock.sleep(ms, signal) } }
+    const hooks: WebhookMessage[] = []
+    const monitor = new HealthMonitor({
+      source: nodes, incidents, clock, settings: () => ({ intervalMs: 60_000, graceMs: 0, cordonedMs: 0, alertsEnabled: true }),
+      webhook: { enqueue: (m) => { hooks.push(m) } },
+      nodeUrl: (n) => n, externalUrl: 'x',
+    })
+    nodes.set(node('w1', Date.now() - 1000, { ready: 'False' }))
+    monitor.start()
+    await new Promise((r) => setTimeout(r, 1000))
+    await monitor.stop()
+    t.ok(sleeps <= 4, `API ${mode}: ${sleeps} sleeps in 1 s (no busy loop)`)
+    t.same(hooks, [], `API ${mode}: nobody paged before the incident is written`)
+    t.equal(incidents.calls.read ?? 0, 0, 'nothing read to decide a page')
+  }
+})
+
+// Finding 2: an incident outlives the Events (the API server deletes them after 1 h).
+t.test('an incident older than the Events\' TTL does not page again after a change of leader, and is resolved by it', async (t) => {
+  const a = rig()
+  const start = a.clock.now()
+  a.nodes.set(node('w1', start, { ready: 'False' }))
+  a.monitor.start()
+  await a.run(31_000)
+  t.equal(a.hooks.length, 1, 'paged once')
+  a.clock.advance(3 * 3600_000) // a long incident: hours pass (the monitor resends meanwhile)
+  await a.run(1000)
+  await a.monitor.stop()
+  a.events.length = 0 // the API server's --event-ttl (1 h) removed the Events
+
+  const b = rig({ clock: a.clock, nodes: a.nodes, events: a.events, incidents: a.incidents })
+  b.monitor.start()
+  t.teardown(() => b.monitor.stop())
+  await b.run(5000)
+  t.same(b.hooks, [], 'the new leader does not page again')
+  t.equal(b.events.length, 0, 'nor records a second firing Event')
+  t.equal(a.incidents.map.size, 1, 'one incident')
+  t.equal(flat(b.am)[0]?.startsAt, new Date(start).toISOString(), 'Alertmanager hears the same alert (same startsAt)')
+  a.nodes.set(node('w1', a.clock.now()))
+  await b.run(1000)
+  t.same(b.hooks.map((h) => [h.status, h.alerts[0].startsAt]), [['resolved', new Date(start).toISOString()]], 'and it is resolved by the new leader')
+})
+
+// Finding 2: False -> Unknown moves lastTransitionTime; a new leader's startsAt no longer matched.
+t.test('Ready False -> Unknown, with a change of leader between: one incident, one page, startsAt kept', async (t) => {
+  const a = rig()
+  const start = a.clock.now()
+  a.nodes.set(node('w1', start, { ready: 'False' }))
+  a.monitor.start()
+  await a.run(31_000)
+  await a.monitor.stop()
+  a.clock.advance(60_000)
+  a.nodes.set(node('w1', a.clock.now(), { ready: 'Unknown' })) // the kubelet stopped reporting: a new lastTransitionTime
+  a.clock.advance(60_000)
+  const b = rig({ clock: a.clock, nodes: a.nodes, events: a.events, incidents: a.incidents })
+  b.monitor.start()
+  t.teardown(() => b.monitor.stop())
+  await b.run(40_000)
+  t.same([...a.hooks, ...b.hooks].map((h) => h.status), ['firing'], 'one page in all')
+  t.equal(a.incidents.map.size, 1, 'one NodeIncident')
+  const [inc] = a.incidents.list()
+  t.equal(inc.spec.startsAt, new Date(start).toISOString(), 'startsAt unchanged')
+  t.equal(inc.status?.observed?.status, 'Unknown', 'the incident follows the condition')
+  t.ok(flat(b.am).every((x) => x.startsAt === inc.spec.startsAt), 'Alertmanager gets the same alert')
+  t.match(flat(b.am).at(-1)!.annotations.summary, /Unknown/)
+})
+
+t.test('the leader writes the incident before paging; what a receiver did not take is delivered by the next leader, same delivery id', async (t) => {
+  const a = rig(undefined, { webhookDown: true })
+  a.nodes.set(node('w1', a.clock.now(), { ready: 'False' }))
+  a.monitor.start()
+  await a.run(31_000)
+  t.equal(a.hooks.length, 1, 'handed to the webhook (which does not take it)')
+  t.ok(a.storedWhenSent[0], 'the incident was stored, paged, before the message went out')
+  await a.run(60_000)
+  t.equal(a.hooks.length, 2, 'redelivered a minute later')
+  t.equal(a.ids[1], a.ids[0], 'with the same delivery id')
+  await a.monitor.stop()
+
+  const b = rig({ clock: a.clock, nodes: a.nodes, events: a.events, incidents: a.incidents })
+  b.monitor.start()
+  t.teardown(() => b.monitor.stop())
+  await b.run(1000)
+  t.same(b.hooks.map((h) => h.status), ['firing'], 'the new leader delivers the firing message')
+  t.equal(b.ids[0], a.ids[0], 'same delivery id across leaders')
+  t.equal(b.events.length, 1, 'no second firing Event (the Events are shared with the first leader)')
+  await b.run(2000)
+  t.match(a.incidents.list()[0].status?.deliveries?.webhook, { firing: { result: 'delivered' } }, 'the delivery is recorded in the incident')
+  await b.run(120_000)
+  t.equal(b.hooks.length, 1, 'and not sent again')
+})
+
+t.test('resolved incidents are deleted after their TTL (7 days); open ones stay', async (t) => {
+  const r = rig()
+  r.nodes.set(node('w1', r.clock.now(), { ready: 'False' }))
+  r.nodes.set(node('w2', r.clock.now(), { memoryPressure: true }))
+  r.monitor.start()
+  t.teardown(() => r.monitor.stop())
+  await r.run(31_000)
+  r.nodes.set(node('w1', r.clock.now()))
+  await r.run(1000)
+  t.equal(r.incidents.map.size, 2)
+  r.clock.advance(7 * 86_400_000 - 5000)
+  await r.run(1000)
+  t.equal(r.incidents.map.size, 2, 'kept before its TTL')
+  await r.run(5000)
+  t.same(r.incidents.list().map((o) => o.spec.node), ['w2'], 'the resolved one deleted after 7 days, the open one kept')
 })
 
 t.test('a new leader resolves what a previous leader paged and what ended while nobody led', async (t) => {
@@ -333,7 +449,7 @@ t.test('a new leader resolves what a previous leader paged and what ended while 
   a.clock.advance(10_000)
 
   let synced = false
-  const b = rig({ clock: a.clock, nodes: a.nodes, events: a.events })
+  const b = rig({ clock: a.clock, nodes: a.nodes, events: a.events, incidents: a.incidents })
   b.nodes.synced = () => synced
   b.monitor.start()
   t.teardown(() => b.monitor.stop())
@@ -353,7 +469,7 @@ t.test('a new leader resolves what a previous leader paged and what ended while 
 
   // A third leader finds every marker consistent: nothing to do.
   await b.monitor.stop()
-  const c = rig({ clock: a.clock, nodes: a.nodes, events: a.events })
+  const c = rig({ clock: a.clock, nodes: a.nodes, events: a.events, incidents: a.incidents })
   c.monitor.start()
   t.teardown(() => c.monitor.stop())
   await c.run(2000)
@@ -362,7 +478,8 @@ t.test('a new leader resolves what a previous leader paged and what ended while 
 
 t.test('a condition that ended and came back while nobody led is a new incident for the new leader', async (t) => {
   const a = rig()
-  a.nodes.set(node('w1', a.clock.now(), { ready: 'False' }))
+  const first = a.clock.now()
+  a.nodes.set(node('w1', first, { ready: 'False' }))
   a.monitor.start()
   await a.run(31_000)
   await a.monitor.stop()
@@ -370,9 +487,11 @@ t.test('a condition that ended and came back while nobody led is a new incident 
   const again = a.clock.now()
   a.nodes.set(node('w1', again, { ready: 'False' })) // a new lastTransitionTime: it recovered and failed again
   a.clock.advance(40_000)
-  const b = rig({ clock: a.clock, nodes: a.nodes, events: a.events })
+  const b = rig({ clock: a.clock, nodes: a.nodes, events: a.events, incidents: a.incidents })
   b.monitor.start()
   t.teardown(() => b.monitor.stop())
   await b.run(1000)
-  t.same(b.hooks.map((h) => [h.status, h.alerts[0].startsAt]), [['firing', new Date(again).toISOString()]], 'paged, with its own startsAt')
+  // Changed on purpose: the first incident is resolved (its receivers hear that it ended), then the new one pages.
+  t.same(b.hooks.map((h) => [h.status, h.alerts[0].startsAt]), [['resolved', new Date(first).toISOString()], ['firing', new Date(again).toISOString()]], 'the old one resolved, the new one paged with its own startsAt')
+  t.equal(b.hooks[0].alerts[0].endsAt, new Date(again).toISOString(), 'the old one ended at the latest when the new one began')
 })

@@ -1,10 +1,12 @@
 // The senders on their own, against real local HTTP servers: the webhook queue is bounded and never
-// makes its caller wait; Alertmanager's outbox retries with backoff and coalesces resends.
+// makes its caller wait, and signs each attempt with its time; Alertmanager's outbox retries
+// failures with backoff, coalesces resends, drops what Alertmanager refuses (4xx) and sends at most
+// 500 alerts per POST.
 import t from 'tap'
 import { createServer, type Server } from 'node:http'
 import { FakeClock } from '../helpers/clock.js'
 import { waitFor } from '../helpers/fixtures.js'
-import { AlertmanagerOutbox, fingerprint, signBody, WebhookQueue, webhookMessage, type PostableAlert } from '../../src/health/alerts.js'
+import { AlertmanagerOutbox, fingerprint, signWebhook, WebhookQueue, webhookMessage, type PostableAlert } from '../../src/health/alerts.js'
 
 const alert = (node: string, endsAt = '2026-01-01T00:04:00.000Z'): PostableAlert => ({
   labels: { alertname: 'StreamSpaceNodeNotReady', node, condition: 'Ready', severity: 'critical', service: 'streamspace-node-manager' },
@@ -12,15 +14,16 @@ const alert = (node: string, endsAt = '2026-01-01T00:04:00.000Z'): PostableAlert
   startsAt: '2026-01-01T00:00:00.000Z', endsAt, generatorURL: `https://x/${node}`,
 })
 
-async function listen(handler: (body: string) => number): Promise<{ server: Server; url: string; bodies: string[] }> {
+async function listen(handler: (body: string) => number, answer = ''): Promise<{ server: Server; url: string; bodies: string[]; headers: Record<string, string | string[] | undefined>[] }> {
   const bodies: string[] = []
+  const headers: Record<string, string | string[] | undefined>[] = []
   const server = createServer((req, res) => {
     let body = ''
     req.on('data', (d) => { body += d })
-    req.on('end', () => { bodies.push(body); res.writeHead(handler(body)).end() })
+    req.on('end', () => { bodies.push(body); headers.push(req.headers); res.writeHead(handler(body)).end(answer) })
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
-  return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, bodies }
+  return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, bodies, headers }
 }
 
 t.test('webhook queue: a receiver that hangs never blocks the caller; the queue stays bounded', async (t) => {
@@ -71,7 +74,71 @@ t.test('webhook queue: gives up after maxAttempts (counted), then delivers the n
   await clock.tick(1000)
   await waitFor(() => q.dropped === 1, 5000, 'c dropped after 3 attempts')
   t.equal(q.size, 0)
-  t.equal(signBody('s3cret', rx.bodies[3]), 'sha256=' + (await import('node:crypto')).createHmac('sha256', 's3cret').update(rx.bodies[3]).digest('hex'))
+  // Changed on purpose (issue 24, finding 4): the signature covers the time too, Stripe's scheme.
+  const header = String(rx.headers[3]['x-streamspace-signature'])
+  const signedAt = Number(/^t=(\d+),/.exec(header)?.[1])
+  t.ok(Math.abs(signedAt - clock.now() / 1000) <= 5, 'signed with the (fake) time of the attempt')
+  t.equal(header, signWebhook('s3cret', rx.bodies[3], signedAt))
+  const t0 = Math.floor(clock.now() / 1000)
+  t.equal(signWebhook('s3cret', 'x', t0), `t=${t0},v1=` + (await import('node:crypto')).createHmac('sha256', 's3cret').update(`${t0}.x`).digest('hex'))
+})
+
+t.test('webhook queue: X-StreamSpace-Delivery is the id given, the same on every attempt; a queued id is not queued twice', async (t) => {
+  let fail = 2
+  const rx = await listen(() => (fail-- > 0 ? 503 : 200))
+  t.teardown(() => new Promise<void>((r) => rx.server.close(() => r())))
+  const clock = new FakeClock()
+  const q = new WebhookQueue({ url: rx.url, clock })
+  t.teardown(() => q.close())
+  let delivered = 0
+  q.enqueue(webhookMessage(alert('a'), 'firing', 'x'), { id: 'w1.ready.1/firing', onDelivered: () => delivered++ })
+  q.enqueue(webhookMessage(alert('a'), 'firing', 'x'), { id: 'w1.ready.1/firing', onDelivered: () => delivered++ })
+  t.equal(q.size, 1, 'one message for one id')
+  t.ok(q.has('w1.ready.1/firing'))
+  await waitFor(() => rx.bodies.length === 1, 5000, 'attempt 1')
+  await clock.tick(500)
+  await waitFor(() => rx.bodies.length === 2, 5000, 'attempt 2')
+  await clock.tick(1000)
+  await waitFor(() => delivered === 1, 5000, 'delivered')
+  t.same(rx.headers.map((h) => h['x-streamspace-delivery']), ['w1.ready.1/firing', 'w1.ready.1/firing', 'w1.ready.1/firing'])
+  t.equal(q.has('w1.ready.1/firing'), false)
+})
+
+// Finding 5: a 4xx was retried forever, and thousands of alerts went in one POST.
+t.test('Alertmanager outbox: a 4xx is not retried (dropped, counted, logged with the answer)', async (t) => {
+  const rx = await listen(() => 400, '{"code":400,"message":"start time must be before end time"}')
+  t.teardown(() => new Promise<void>((r) => rx.server.close(() => r())))
+  const clock = new FakeClock()
+  const counts: Record<string, number> = {}
+  const logged: { obj: Record<string, unknown>; msg: string }[] = []
+  const outcomes: string[] = []
+  const out = new AlertmanagerOutbox(rx.url, {
+    clock, count: (r, res, n) => { counts[`${r}/${res}`] = (counts[`${r}/${res}`] ?? 0) + n },
+    log: { info: () => undefined, warn: (obj, msg) => { logged.push({ obj: obj as Record<string, unknown>, msg }) } },
+  })
+  t.teardown(() => out.close())
+  out.put([alert('w1'), alert('w2')], (_a, o) => outcomes.push(o))
+  await waitFor(() => outcomes.length === 2, 5000, 'outcome reported')
+  clock.advance(60_000)
+  await new Promise((r) => setTimeout(r, 200))
+  t.equal(rx.bodies.length, 1, 'one POST, not retried')
+  t.same(outcomes, ['dropped', 'dropped'])
+  t.same(counts, { 'alertmanager/dropped': 2 }, 'counted as dropped')
+  t.equal(out.size, 0, 'nothing kept')
+  t.match(logged[0], { obj: { status: 400, answer: /start time must be before end time/ } }, 'logged with the answer')
+})
+
+t.test('Alertmanager outbox: 1,200 alerts go in 3 POSTs of at most 500', async (t) => {
+  const rx = await listen(() => 200)
+  t.teardown(() => new Promise<void>((r) => rx.server.close(() => r())))
+  const out = new AlertmanagerOutbox(rx.url, { clock: new FakeClock() })
+  t.teardown(() => out.close())
+  let delivered = 0
+  out.put(Array.from({ length: 1200 }, (_, i) => alert(`n${i}`)), (_a, o) => { if (o === 'delivered') delivered++ })
+  await waitFor(() => delivered === 1200, 10_000, 'all delivered')
+  const sizes = rx.bodies.map((b) => (JSON.parse(b) as unknown[]).length)
+  t.same(sizes, [500, 500, 200])
+  t.equal(new Set(rx.bodies.flatMap((b) => (JSON.parse(b) as PostableAlert[]).map((a) => a.labels.node))).size, 1200, 'each alert once')
 })
 
 t.test('Alertmanager outbox: failures retried with backoff; a newer version of an alert replaces the waiting one', async (t) => {
