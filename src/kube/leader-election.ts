@@ -113,6 +113,8 @@ export class LeaderElector {
   private observedTime = 0
   /** Our monotonic clock when the last successful acquire or renew was SENT (conservative for fencing). */
   private renewedAt = -Infinity
+  /** confirmLeading() callers waiting for the next renewal (or the end of leadership). */
+  private renewWaiters = new Set<() => void>()
   private leading = false
   private lost = new AbortController()
   private running: Promise<void> | undefined
@@ -142,6 +144,24 @@ export class LeaderElector {
    */
   stillLeading(): boolean {
     return this.leading && monotonicNow(this.clock) - this.renewedAt < this.renewDeadlineMs
+  }
+
+  /**
+   * stillLeading(), but when this replica leads and only its renewal is overdue (a stalled event
+   * loop, a paused VM), waits for the elector's next renewal or its stepping down, then answers:
+   * a runner does not give up a plan the Lease still holds for it, nor acts on a lapsed one.
+   */
+  async confirmLeading(): Promise<boolean> {
+    if (this.stillLeading()) return true
+    if (!this.leading) return false
+    await new Promise<void>((resolve) => this.renewWaiters.add(resolve))
+    return this.stillLeading()
+  }
+
+  private renewed(sentAt: number): void {
+    this.renewedAt = sentAt
+    for (const wake of this.renewWaiters) wake()
+    this.renewWaiters.clear()
   }
 
   /** The holder as this replica last saw it (undefined: none, or not yet read). */
@@ -210,6 +230,8 @@ export class LeaderElector {
       return
     }
     this.lost.abort()
+    for (const wake of this.renewWaiters) wake()
+    this.renewWaiters.clear()
     try {
       await this.opts.onStoppedLeading?.()
     } catch (err) {
@@ -254,7 +276,7 @@ export class LeaderElector {
           spec: { holderIdentity: this.identity, leaseDurationSeconds: durationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
         }, signal)
         this.observe(created, monotonicNow(this.clock))
-        this.renewedAt = sentAt
+        this.renewed(sentAt)
         this.lastError = undefined
         return true
       }
@@ -276,7 +298,7 @@ export class LeaderElector {
       }
       const updated = await this.client.update({ ...current, spec: { ...spec, ...next } }, signal)
       this.observe(updated, monotonicNow(this.clock))
-      this.renewedAt = sentAt
+      this.renewed(sentAt)
       this.lastError = undefined
       return true
     } catch (err) {

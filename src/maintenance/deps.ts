@@ -49,8 +49,11 @@ export interface MaintenanceDeps {
   metrics?: MaintenanceMetrics
   /** Whether the service is stopping (a drain interrupted then is not a failure). */
   isStopping?(): boolean
-  /** Fencing: whether this replica still leads, checked before each step that changes the cluster. */
-  stillLeading?(): boolean
+  /**
+   * Fencing, asked before each step that changes the cluster: whether this replica still leads
+   * (waiting for the next Lease renewal when only that is overdue).
+   */
+  confirmLeading?(): Promise<boolean>
   legacy?: LegacyPlans
   /** Finished plans are deleted this long after they end, unless their spec says otherwise. Default 7 days. */
   ttlSecondsAfterFinished?: number

@@ -306,7 +306,7 @@ export class MaintenanceEngine implements RunnerHost {
     const failures: string[] = []
     for (const n of plan.nodes) {
       if (!n.cordoned_by_plan) continue
-      if (!(this.deps.stillLeading?.() ?? true)) return
+      if (!(await (this.deps.confirmLeading?.() ?? true))) return
       try {
         await this.deps.uncordon(n.name, actor)
         n.message = `${n.message}; uncordoned by ${actor}`

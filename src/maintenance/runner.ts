@@ -104,8 +104,8 @@ export class PlanRunner {
   }
 
   /** Fencing: false once this replica may no longer lead; the runner then stops without writing. */
-  private leads(): boolean {
-    if (this.deps.stillLeading?.() ?? true) return true
+  private async leads(): Promise<boolean> {
+    if (await (this.deps.confirmLeading?.() ?? true)) return true
     this.abandon()
     return false
   }
@@ -206,7 +206,7 @@ export class PlanRunner {
 
   private async cordon(n: MaintenanceNode): Promise<void> {
     const plan = this.plan
-    if (!this.leads()) return
+    if (!(await this.leads())) return
     try {
       await this.deps.cordon(n.name, plan.created_by, `maintenance ${plan.id}: ${plan.reason}`)
     } catch (err) {
@@ -272,7 +272,7 @@ export class PlanRunner {
         return
       }
       const ns = s.pod.split('/')[0]
-      if (!this.leads()) return
+      if (!(await this.leads())) return
       try {
         await this.deps.hibernate(ns, s.session)
       } catch (err) {
@@ -304,7 +304,7 @@ export class PlanRunner {
     const p = (async () => {
       await this.save()
       await this.event(n.name, { reason: 'MaintenanceDraining', message: `Maintenance ${plan.id}: draining the node` })
-      if (!this.leads()) return
+      if (!(await this.leads())) return
       try {
         const result = await this.deps.drain(n.name, { ...plan.drain, dry_run: false, wait: true }, `${plan.created_by} (maintenance ${plan.id})`, this.abort.signal)
         if (this.stopped) return

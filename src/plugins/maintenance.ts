@@ -48,7 +48,7 @@ export default fp<MaintenancePluginOptions>(async (app, opts) => {
       whenSynced: () => app.cluster.whenSynced(),
     },
     legacy: legacyPlanConfigMap(app.kube, opts.namespace),
-    stillLeading: () => app.health.stillLeading(),
+    confirmLeading: () => app.health.confirmLeading(),
     cordon: async (node, by, reason) => { await changes.cordon(changeDeps(), actor(by), node, { reason }) },
     uncordon: async (node, by) => { await changes.uncordon(changeDeps(), actor(by), node) },
     // adopt: a plan resumed by a new leader takes up the NodeDrain it asked for before.

@@ -315,13 +315,24 @@ eachBackend(t, 'leader election', async (t, b) => {
     clock.advance(1)
     t.equal(a.stillLeading(), false, '10 s (the renew deadline) after the last renewal')
     t.equal(a.isLeader, true, 'while the elector has not stepped down yet')
+    // confirmLeading waits for the next renewal instead of answering "no" for a lapse it may survive.
+    let confirmed: boolean | undefined
+    const confirming = a.confirmLeading().then((v) => { confirmed = v })
+    await new Promise((r) => setTimeout(r, 50))
+    t.equal(confirmed, undefined, 'confirmLeading waits while the renewal is overdue')
     state.failing = false
     while (!a.stillLeading()) {
       await clock.tick(1_000)
       await waitFor(() => clock.waiting > 0, 10_000, 'elector waiting')
     }
     t.equal(a.isLeader, true, 'a renewal in time: leading again')
+    await confirming
+    t.equal(confirmed, true, 'confirmLeading: true once renewed')
+    state.failing = true
+    clock.advance(10_000)
+    const lost = a.confirmLeading()
     await a.stop()
+    t.equal(await lost, false, 'confirmLeading: false once leadership ends')
     t.equal(a.stillLeading(), false, 'not after stop')
   })
 }, { apiserver: { users: [NODE_MANAGER_USER] } })
