@@ -1,5 +1,6 @@
 // A real control plane for tests, the way envtest does it: etcd + kube-apiserver (+ the
-// kube-controller-manager for the disruption, garbage-collector, namespace and node lifecycle controllers) on
+// kube-controller-manager for the disruption, garbage-collector, namespace and node lifecycle controllers,
+// + kube-scheduler when a test asks for it) on
 // loopback, with generated certificates, RBAC authorization and static tokens. The binaries come
 // from scripts/setup-kube.sh (.cache/kube/bin). Nothing here plays the kubelet: see kubelet.ts.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
@@ -13,7 +14,7 @@ import { freePort } from './ports.js'
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 
-/** Where setup-kube.sh leaves etcd, kube-apiserver and kube-controller-manager. */
+/** Where setup-kube.sh leaves etcd, kube-apiserver, kube-controller-manager and kube-scheduler. */
 export function kubeBinDir(): string {
   return process.env.KUBE_BIN_DIR ?? join(repoRoot, '.cache/kube/bin')
 }
@@ -35,6 +36,12 @@ export interface ApiServerOptions {
   controllerManagerArgs?: string[]
   /** Install the CustomResourceDefinitions of test/helpers/crds.ts (MachineDeployment, Session, and the chart's crds/*.yaml); default true. */
   crds?: boolean
+  /**
+   * Run the real kube-scheduler (default profile), which binds every pod created without a
+   * nodeName. Off by default: fixtures bind their pods themselves. Not with workloadControllers,
+   * whose scheduler stand-in would race it.
+   */
+  scheduler?: boolean
 }
 
 export const ADMIN_TOKEN = 'admin-token'
@@ -236,6 +243,7 @@ async function startOnce(opts: ApiServerOptions): Promise<ApiServer> {
       { name: 'admin', token: ADMIN_TOKEN, groups: ['system:masters'] },
       // The controller-manager runs every controller under its own name, with full rights.
       { name: 'system:kube-controller-manager', token: 'controller-manager-token', groups: ['system:masters'] },
+      { name: 'system:kube-scheduler', token: 'scheduler-token', groups: ['system:masters'] },
       NODE_MANAGER_USER,
       ...(opts.users ?? []),
     ]
@@ -304,6 +312,16 @@ async function startOnce(opts: ApiServerOptions): Promise<ApiServer> {
         '--concurrent-gc-syncs=5',
         ...NODE_LIFECYCLE_ARGS,
         ...(opts.controllerManagerArgs ?? []),
+      ]))
+    }
+
+    if (opts.scheduler) {
+      const schedulerBin = join(bin, 'kube-scheduler')
+      if (!existsSync(schedulerBin)) throw new Error(`${schedulerBin} is missing: run bash scripts/setup-kube.sh`)
+      const config = join(dir, 'scheduler.kubeconfig')
+      writeFileSync(config, kubeconfig(url, caFile, 'system:kube-scheduler', 'scheduler-token'))
+      procs.push(startProcess(dir, 'kube-scheduler', schedulerBin, [
+        `--kubeconfig=${config}`, '--leader-elect=false', '--secure-port=0',
       ]))
     }
 
