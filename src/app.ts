@@ -121,7 +121,7 @@ export async function buildApp(opts: AppOptions) {
   })
   await app.register(drains, { sessionSelector: opts.config.service.sessionLabelSelector })
   await app.register(healthMonitor, { namespace: opts.namespace ?? opts.config.service.podNamespace ?? 'streamspace', start: opts.startCaches ?? true })
-  await app.register(selection, { random: opts.random })
+  await app.register(selection, { random: opts.random, namespace: opts.namespace ?? opts.config.service.podNamespace ?? 'streamspace' })
   await app.register(maintenance, { namespace: opts.namespace ?? opts.config.service.podNamespace ?? 'streamspace', syncIntervalMs: opts.maintenanceSyncMs, start: opts.startCaches ?? true })
   await app.register(autoscaling, { namespace: opts.namespace ?? opts.config.service.podNamespace ?? 'streamspace', start: opts.startCaches ?? true })
   await app.register(swagger)

@@ -70,6 +70,9 @@ export const RUNTIME_CONFIG_NAME = 'streamspace-node-manager-config'
 /** The ConfigMap that kept maintenance plans before NodeMaintenance objects, in POD_NAMESPACE: imported once, then emptied. */
 export const MAINTENANCE_CONFIGMAP_NAME = 'streamspace-node-manager-maintenance'
 
+/** The ConfigMap holding the round-robin cursor of node selection, shared by the replicas (src/selection/cursor.ts). */
+export const SELECTION_CONFIGMAP_NAME = 'streamspace-node-manager-selection'
+
 export interface NamespacedPermissionRule extends PermissionRule {
   /** Limits the rule to these object names (not possible for create, list or watch). */
   resourceNames?: string[]
@@ -79,12 +82,15 @@ export const NAMESPACED_PERMISSIONS: readonly NamespacedPermissionRule[] = [
   // The API server cannot limit create by name: the object does not exist yet.
   { feature: 'leader election: create the Lease', apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
   { feature: 'leader election: read and renew the Lease', apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'update'], resourceNames: [LEADER_LEASE_NAME] },
-  // The first PUT P/config makes its ConfigMap (create cannot be limited by name).
+  // The first PUT P/config makes its ConfigMap, the first round-robin selection its cursor's
+  // (create cannot be limited by name: one rule serves both).
   { feature: 'runtime configuration: create its ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
   // Every replica watches it; list and watch by name: the watch asks with fieldSelector metadata.name=<name>, which RBAC matches against resourceNames.
   { feature: 'runtime configuration: watch its ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'], resourceNames: [RUNTIME_CONFIG_NAME] },
   // PUT P/config reads it and writes it back conditionally on its resourceVersion.
   { feature: 'runtime configuration: read and update its ConfigMap', apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'update'], resourceNames: [RUNTIME_CONFIG_NAME] },
+  // Round-robin selection: the cursor read and moved by a conditional replace (any replica).
+  { feature: 'node selection: the round-robin cursor shared by the replicas', apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'update'], resourceNames: [SELECTION_CONFIGMAP_NAME] },
   // The plans of earlier versions: the leader reads them once and removes each key it imported.
   { feature: 'maintenance plans: import those of an earlier version', apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'patch'], resourceNames: [MAINTENANCE_CONFIGMAP_NAME] },
   { feature: 'cluster-api autoscaling: create the overprovisioning Deployment', apiGroups: ['apps'], resources: ['deployments'], verbs: ['create'] },

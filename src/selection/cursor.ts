@@ -7,9 +7,10 @@
 import type { KubeClients } from '../kube/client.js'
 import { OwnConfigMap } from '../kube/configmap.js'
 import { isConflict } from '../kube/errors.js'
+// The ConfigMap that holds the cursor, in POD_NAMESPACE: named with its permissions.
+import { SELECTION_CONFIGMAP_NAME } from '../kube/permissions.js'
 
-/** The ConfigMap that holds the cursor, in POD_NAMESPACE. */
-export const SELECTION_CONFIGMAP_NAME = 'streamspace-node-manager-selection'
+export { SELECTION_CONFIGMAP_NAME }
 const KEY = 'round-robin-last'
 
 export interface RoundRobinCursor {
