@@ -9,9 +9,13 @@
 //   status, and not put back when we let go; so we write only when our own value changes, and never
 //   fight another writer every interval.
 // - scaleUpThreshold becomes headroom: an overprovisioning Deployment of pause pods under a
-//   PriorityClass of value -10, together requesting (100 - scaleUpThreshold)% of the schedulable
-//   nodes' allocatable (one pod per node, each the average node's share). Real pods preempt them,
-//   the evicted pause pods go Pending, and cluster-autoscaler adds a node before sessions wait.
+//   PriorityClass of value -10, one pod per schedulable node, each (100 - scaleUpThreshold)% of the
+//   average node, capped at half of scaleDownThreshold. Real pods preempt them, the evicted pause
+//   pods go Pending, and cluster-autoscaler adds a node before sessions wait. -10 is not below
+//   cluster-autoscaler's default --expendable-pods-priority-cutoff (-10; IsExpendablePod is
+//   priority < cutoff), so pending pause pods trigger scale-up, and they count in its scale-down
+//   utilization too: the cap keeps a node holding one pause pod under the threshold (at 80/20 an
+//   uncapped 20% pod pinned every node). README: "Overprovisioning and cluster-autoscaler".
 // - Disabled (enableAutoScaling false), the leader removes the Deployment and PriorityClass and
 //   puts the annotations back as they were.
 import { Waker, type Clock } from '../clock.js'
@@ -111,9 +115,14 @@ export interface Headroom { replicas: number; cpu: string; memory: string }
 
 const MI = 1024 * 1024
 
-/** The overprovisioning pods: one per node, each (100 - scaleUpThreshold)% of the average node. */
-export function headroom(nodes: NodeCapacity[], scaleUpThreshold: number): Headroom {
-  const fraction = Math.max(0, 100 - scaleUpThreshold) / 100
+/** The share of a node each pause pod requests, in percent: the headroom, at most half the scale-down threshold. */
+export function pausePercent(scaleUpThreshold: number, scaleDownThreshold: number): number {
+  return Math.max(0, Math.min(100 - scaleUpThreshold, scaleDownThreshold / 2))
+}
+
+/** The overprovisioning pods: one per node, each pausePercent of the average node. */
+export function headroom(nodes: NodeCapacity[], scaleUpThreshold: number, scaleDownThreshold: number): Headroom {
+  const fraction = pausePercent(scaleUpThreshold, scaleDownThreshold) / 100
   if (!nodes.length || fraction === 0) return { replicas: 0, cpu: '0', memory: '0' }
   const cpu = nodes.reduce((s, n) => s + n.allocatableCpuMilli, 0) / nodes.length
   const memory = nodes.reduce((s, n) => s + n.allocatableMemoryBytes, 0) / nodes.length
@@ -157,7 +166,7 @@ export interface ClusterApiState {
   last_sync: string | null
   error: string | null
   machine_deployments: { namespace: string; name: string; replicas: number | null; min_size: number; max_size: number; scale_down_utilization_threshold: number; managed_elsewhere: string[] }[]
-  overprovisioning: { namespace?: string; replicas: number; cpu: string; memory: string; priority_class: string } | null
+  overprovisioning: { namespace?: string; replicas: number; cpu: string; memory: string; priority_class: string; percent_of_node: number } | null
 }
 
 export class ClusterApiProvider {
@@ -250,7 +259,7 @@ export class ClusterApiProvider {
     this.state.machine_deployments = groups
     this.fence()
     if (await ops.ensurePriorityClass()) log.info({ priorityClass: ops.priorityClassName }, 'cluster-api autoscaling: overprovisioning PriorityClass created')
-    const size = headroom(this.deps.nodes(), o.scaleUpThreshold)
+    const size = headroom(this.deps.nodes(), o.scaleUpThreshold, o.scaleDownThreshold)
     const now = await ops.readOverprovisioning()
     if (now && !now.ours) throw new Error('the overprovisioning Deployment exists and is not managed by streamspace-node-manager: left alone')
     if (!now || now.replicas !== size.replicas || canonicalQuantity(now.cpu) !== canonicalQuantity(size.cpu) || canonicalQuantity(now.memory) !== canonicalQuantity(size.memory) || now.priorityClassName !== ops.priorityClassName) {
@@ -258,7 +267,7 @@ export class ClusterApiProvider {
       await ops.applyOverprovisioning(size, !!now)
       log.info({ ...size }, 'cluster-api autoscaling: overprovisioning Deployment sized')
     }
-    this.state.overprovisioning = { ...size, priority_class: ops.priorityClassName }
+    this.state.overprovisioning = { ...size, priority_class: ops.priorityClassName, percent_of_node: pausePercent(o.scaleUpThreshold, o.scaleDownThreshold) }
   }
 
   private async release(): Promise<void> {

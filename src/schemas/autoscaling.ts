@@ -54,7 +54,8 @@ export const AutoscalingStatus = Type.Object({
     })),
     overprovisioning: Type.Union([Type.Object({
       replicas: Type.Integer(), cpu: Type.String(), memory: Type.String(), priority_class: Type.String(),
-    }), Type.Null()], { description: 'The pause pods that keep (100 - scaleUpThreshold)% headroom; null while disabled' }),
+      percent_of_node: Type.Number({ description: 'Each pause pod\'s share of the average node: 100 - scaleUpThreshold, capped at scaleDownThreshold / 2 so a node holding one stays removable for cluster-autoscaler' }),
+    }), Type.Null()], { description: 'The pause pods that keep headroom (one per schedulable node); null while disabled' }),
   }), Type.Null()], { description: 'provider cluster-api: what it keeps in the cluster, as the leader last saw it; null for provider none' }),
 })
 export type AutoscalingStatus = Static<typeof AutoscalingStatus>

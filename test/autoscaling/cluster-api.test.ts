@@ -26,8 +26,10 @@ t.test('pure rules', async (t) => {
   t.same({ ...changed, [WRITTEN]: JSON.parse(changed[WRITTEN]!) }, { [MAX]: '4', [WRITTEN]: { [MAX]: '4', [MIN]: '1', [SD]: '0.2' } }, 'a change keeps the first record')
   t.same(releasePatch(after), { [MAX]: '7', [MIN]: null, [SD]: null, [RECORD]: null, [WRITTEN]: null }, 'let go: as before')
   t.equal(releasePatch({ [MIN]: '3' }), undefined, 'never ours: left alone')
-  t.same(headroom([{ allocatableCpuMilli: 4000, allocatableMemoryBytes: 8 * 2 ** 30 }, { allocatableCpuMilli: 2000, allocatableMemoryBytes: 4 * 2 ** 30 }], 80), { replicas: 2, cpu: '600m', memory: '1228Mi' })
-  t.same(headroom([], 80), { replicas: 0, cpu: '0', memory: '0' })
+  const two = [{ allocatableCpuMilli: 4000, allocatableMemoryBytes: 8 * 2 ** 30 }, { allocatableCpuMilli: 2000, allocatableMemoryBytes: 4 * 2 ** 30 }]
+  t.same(headroom(two, 80, 50), { replicas: 2, cpu: '600m', memory: '1228Mi' }, '20% of the average node')
+  t.same(headroom(two, 80, 20), { replicas: 2, cpu: '300m', memory: '614Mi' }, 'capped at half of scaleDownThreshold 20: 10%')
+  t.same(headroom([], 80, 20), { replicas: 0, cpu: '0', memory: '0' })
 })
 
 // Issue 24, finding 10: an annotation another manager changed after we wrote it is theirs.
@@ -89,12 +91,12 @@ eachBackend(t, 'cluster-api provider', async (t, b) => {
   t.equal(d.spec?.template.metadata?.labels?.['app.kubernetes.io/managed-by'], 'streamspace-node-manager', 'and its pods')
   t.equal(d.spec?.template.spec?.priorityClassName, OP)
   t.equal(d.spec?.replicas, 2, 'one pause pod per schedulable node')
-  t.same(d.spec?.template.spec?.containers[0].resources?.requests, { cpu: '800m', memory: '1638Mi' }, '20% of a node each')
+  t.same(d.spec?.template.spec?.containers[0].resources?.requests, { cpu: '400m', memory: '819Mi' }, '10% of a node each (20% capped at half of scaleDownThreshold 20)')
 
   const status = await (await svc.api('/autoscaling')).json() as any
   t.equal(status.provider, 'cluster-api')
   t.same(status.cluster_api.machine_deployments.map((g: any) => [g.name, g.min_size, g.max_size, g.scale_down_utilization_threshold, g.replicas, g.managed_elsewhere]), [['md-1', 1, 3, 0.2, 2, []], ['md-2', 0, 2, 0.2, 1, []]])
-  t.same(status.cluster_api.overprovisioning, { replicas: 2, cpu: '800m', memory: '1638Mi', priority_class: OP })
+  t.same(status.cluster_api.overprovisioning, { replicas: 2, cpu: '400m', memory: '819Mi', priority_class: OP, percent_of_node: 10 })
 
   // Thresholds through PUT P/config: the clock stands still, the change alone brings the update.
   t.equal((await svc.api('/config', { method: 'PUT', json: { minNodes: 3, maxNodes: 8, scaleUpThreshold: 70, scaleDownThreshold: 30 } })).status, 200)
@@ -103,9 +105,9 @@ eachBackend(t, 'cluster-api provider', async (t, b) => {
   t.same([m1.annotations[MIN], m1.annotations[MAX], m1.annotations[SD]], ['2', '4', '0.3'])
   t.same([m2.annotations[MIN], m2.annotations[MAX], m2.annotations[SD]], ['1', '4', '0.3'])
   t.same(JSON.parse(m1.annotations[RECORD]), { [MAX]: '7', [MIN]: null, [SD]: null }, 'still the value from before us')
-  await waitFor(async () => (await c.apps.readNamespacedDeployment({ name: OP, namespace: 'streamspace' })).spec?.template.spec?.containers[0].resources?.requests?.cpu === '1200m', 20_000, 'headroom resized')
+  await waitFor(async () => (await c.apps.readNamespacedDeployment({ name: OP, namespace: 'streamspace' })).spec?.template.spec?.containers[0].resources?.requests?.cpu === '600m', 20_000, 'headroom resized')
   d = await c.apps.readNamespacedDeployment({ name: OP, namespace: 'streamspace' })
-  t.same(d.spec?.template.spec?.containers[0].resources?.requests, { cpu: '1200m', memory: '2457Mi' }, '30% of a node each')
+  t.same(d.spec?.template.spec?.containers[0].resources?.requests, { cpu: '600m', memory: '1228Mi' }, '15% of a node each (30% capped at half of scaleDownThreshold 30)')
   t.same([(await md(c, 'md-1')).spec, (await md(c, 'md-2')).spec], [specs['md-1'], specs['md-2']], 'replicas still untouched')
 
   // Disabled: all of it goes, the annotations as they were.
