@@ -30,7 +30,7 @@ export const HealthAlert = Type.Object({
 export const ClusterHealth = Type.Object({
   status: Type.Union([Type.Literal('healthy'), Type.Literal('degraded'), Type.Literal('critical')], { description: 'critical: no Ready node or at least half not Ready; degraded: any other problem' }),
   nodes: Type.Array(NodeHealth, { description: 'Nodes with problems' }),
-  alerts: Type.Array(HealthAlert, { description: 'Incidents open now and those resolved in the last 15 minutes (known to the leader; empty on other replicas)' }),
+  alerts: Type.Array(HealthAlert, { description: 'Incidents open now and those resolved in the last 15 minutes: NodeIncident objects, the same on every replica (problems still in their grace period only on the leader, as pending)' }),
   last_check: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'The leader\'s last full check (null on other replicas)' }),
   leader: Type.Object({
     identity: Type.Union([Type.String(), Type.Null()], { description: 'The Lease holder as this replica last saw it' }),
