@@ -109,6 +109,9 @@ function outcome(o: DrainObject): DrainResult {
   throw kind ? new Failure(kind, st.message, st) : Object.assign(new Error(st.message), { details: st })
 }
 
+/** A waiting POST is answered this long after the drain's own timeout at the latest (a drain queued, a leader gone). */
+const ANSWER_MARGIN_S = 60
+
 export class DrainController {
   /** Checks, dry runs and the Events read back for a node without a NodeDrain. */
   private readonly local: DrainManager
@@ -170,7 +173,8 @@ export class DrainController {
     }
     this.readable()
     const obj = await this.create(node, specOf(options, actor), adopt)
-    const result = this.outcomeOf(node, obj.metadata.uid, signal)
+    // A caller over HTTP hears within the drain's own timeout plus a margin, whatever the leader does.
+    const result = this.outcomeOf(node, obj.metadata.uid, signal, signal ? undefined : (resolved.timeout_seconds + ANSWER_MARGIN_S) * 1000)
     result.catch(() => {})
     return { options: resolved, result }
   }
@@ -214,10 +218,15 @@ export class DrainController {
   }
 
   /** Waits for the NodeDrain `uid` to finish, as this replica's informer sees it. */
-  private async outcomeOf(node: string, uid: string | undefined, signal?: AbortSignal): Promise<DrainResult> {
-    const stop = signal ? AbortSignal.any([this.stop.signal, signal]) : this.stop.signal
+  private async outcomeOf(node: string, uid: string | undefined, signal?: AbortSignal, withinMs?: number): Promise<DrainResult> {
+    const deadline = withinMs === undefined ? undefined : AbortSignal.timeout(withinMs)
+    const stop = AbortSignal.any([this.stop.signal, ...(signal ? [signal] : []), ...(deadline ? [deadline] : [])])
     const o = await this.objects.waitFor(node, (x) => !x || x.metadata.uid !== uid || isFinal(x), stop)
     if (o && o.metadata.uid === uid && isFinal(o)) return outcome(o)
+    if (o && o.metadata.uid === uid && deadline?.aborted && !this.stopping) {
+      const why = this.leading && this.lastError ? `: ${this.lastError}` : ''
+      throw new Failure('unavailable', `the drain of node ${node} has not ended within ${withinMs! / 1000} s (its timeout plus ${ANSWER_MARGIN_S} s)${why}; it goes on in the cluster (GET .../nodes/${node}/drain)`, statusOf(o))
+    }
     if (o && o.metadata.uid === uid && signal?.aborted && !this.stopping) {
       // The caller (a maintenance plan) stopped: the drain goes (the node stays cordoned).
       await this.objects.delete(node, uid).catch(() => undefined)
@@ -459,6 +468,7 @@ export class DrainController {
         await this.write(r, current(), true)
         break
       } catch (err) {
+        this.lastError = (err as Error).message
         this.deps.log?.warn({ err, node }, 'drain: could not store the outcome; retrying')
         await this.deps.clock.sleep(Math.min(5000, 500 * 2 ** attempt), this.leaderAbort.signal)
       }
@@ -482,6 +492,7 @@ export class DrainController {
         if (kubeStatusOf(err) === 404) return this.silence(r)
         if (!isConflict(err)) {
           if (final) throw err
+          this.lastError = (err as Error).message
           this.deps.log?.warn({ err, node: r.obj.metadata.name }, 'drain: could not write the progress')
           return
         }
