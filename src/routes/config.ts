@@ -41,7 +41,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['config'],
       summary: 'Change options at run time',
       description: 'Any subset of the seed options. Validated as the file is (400 naming the option and its range). Persisted in the ConfigMap streamspace-node-manager-config in the service\'s namespace (resourceVersion precondition; a race re-reads and retries, 409 if it keeps losing), picked up by every replica within seconds, and winning over file and environment until changed again. Audited: a log line with who and what changed from what, and an Event on the ConfigMap. If-Match with the ETag from GET: changed only if nobody changed it since (else 412). 409 while the stored options.json is broken (saying what is wrong), unless this PUT replaces the broken values.',
-      headers: { type: 'object', properties: { 'if-match': { type: 'string', description: 'The ETag from GET P/config: change only that version (412 otherwise)' } } },
+      // RFC 9110: "*" or a list of entity-tags; anything else (an empty header) is a bad request.
+      headers: { type: 'object', properties: { 'if-match': { type: 'string', pattern: '^\\s*(\\*|(W/)?"[^"]*"(\\s*,\\s*(W/)?"[^"]*")*)\\s*$', description: 'The ETag from GET P/config: change only that version (412 otherwise)' } } },
       body: OptionsUpdate,
       response: { 200: EffectiveOptions, 409: ErrorResponse, 412: ErrorResponse, ...commonErrors },
     },

@@ -7,7 +7,7 @@ import { buildApp, API_PREFIX, type App } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { createKubeClients } from '../../src/kube/client.js'
 import type { Clock } from '../../src/kube/reflector.js'
-import { waitFor } from './fixtures.js'
+import { ensureNamespace, waitFor } from './fixtures.js'
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-characters-long'
 export { API_PREFIX, waitFor }
@@ -65,7 +65,12 @@ export interface StartServiceOptions {
 
 export async function startService(kc: KubeConfig, opts: StartServiceOptions = {}): Promise<Service> {
   const config = opts.config ?? loadConfig({ JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent', METRICS_POLL_SECONDS: '1', ...opts.env })
-  const app = await buildApp({ config, kube: createKubeClients(kc), jwtSecret: TEST_JWT_SECRET, clock: opts.clock, logStream: opts.logStream })
+  const kube = createKubeClients(kc)
+  // The service's namespace holds its Lease: as on a real install (the release namespace), it
+  // exists. Without it nobody leads, and drains and plans (run by the leader) never start. A
+  // client without the right to create namespaces (RBAC tests) finds it made before.
+  await ensureNamespace(kube, config.service.podNamespace ?? 'streamspace').catch(() => undefined)
+  const app = await buildApp({ config, kube, jwtSecret: TEST_JWT_SECRET, clock: opts.clock, logStream: opts.logStream })
   const address = await app.listen({ port: 0, host: '127.0.0.1' })
   const token = makeToken()
   const service: Service = {

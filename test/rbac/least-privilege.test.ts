@@ -33,7 +33,9 @@ if (!backendNames().includes('apiserver')) {
     for (const removed of [...REQUIRED_PERMISSIONS, ...NAMESPACED_PERMISSIONS]) {
       const checks = FEATURE_CHECKS.filter((c) => c.feature === removed.feature)
       if (!checks.length) {
-        t.comment(`not provable here: "${removed.feature}" (no metrics-server on this API server)`)
+        const why = UNPROVEN[removed.feature]
+        if (why) t.comment(`not proven here: "${removed.feature}": ${why}`)
+        else t.fail(`"${removed.feature}" is neither proven by a feature check nor listed in UNPROVEN with why`)
         continue
       }
       await t.test(`without "${removed.feature}" (${removed.verbs.join(',')} ${removed.resources.join(',')})`, async (t) => {
@@ -67,6 +69,16 @@ if (!backendNames().includes('apiserver')) {
 
 interface FeatureCheck { feature: string; run(svc: Service): Promise<Response> }
 
+/** Rules no feature check proves yet, each with why. Any other rule without a check fails the test. */
+const UNPROVEN: Record<string, string> = {
+  'node usage (metrics-server)': 'no metrics-server on this API server',
+  'maintenance: hibernate sessions at the deadline': 'needs a plan past its session deadline with StreamSpace Sessions running (test/maintenance/resume-hibernate.test.ts proves the feature with full rights)',
+  'maintenance plans: import those of an earlier version': 'an upgrade path run once; test/maintenance/legacy-import.test.ts proves it with full rights',
+  'alerts: NodeIncident objects': 'needs a node NotReady past the alert grace; test/health/incidents.test.ts proves the feature with full rights',
+  'alerts: the leader writes their status': 'as above',
+  'node selection: the round-robin cursor shared by the replicas': 'its failure is by design a fallback to the replica\'s own cursor (logged), not an error answer',
+}
+
 /** The cluster-api provider is on, so its rules are used (autoscaling itself is switched by the check). */
 const SERVICE_ENV = { AUTOSCALING_PROVIDER: 'cluster-api' }
 
@@ -96,6 +108,9 @@ const FEATURE_CHECKS: FeatureCheck[] = [
   // Maintenance plans are NodeMaintenance objects: made here, accepted and cancelled by the leader (this replica).
   { feature: 'maintenance plans: NodeMaintenance objects', run: (s) => plan(s) },
   { feature: 'maintenance plans: the leader writes their status', run: (s) => plan(s) },
+  // Drains are NodeDrain objects: made (or a finished one replaced) here, run by the leader (this replica).
+  { feature: 'drains: NodeDrain objects', run: (s) => drain(s, 'app=evictme', { timeout_seconds: 5 }) },
+  { feature: 'drains: the leader writes their status', run: (s) => drain(s, 'app=evictme', { timeout_seconds: 5 }) },
   // cluster-api: enableAutoScaling on (annotations, PriorityClass, Deployment), then off (all removed).
   ...[
     'cluster-api autoscaling: node group annotations',
