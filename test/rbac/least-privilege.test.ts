@@ -95,8 +95,8 @@ const FEATURE_CHECKS: FeatureCheck[] = [
   // A real drain names the blocking PDB from the API server's 429 (no list needed); the dry run
   // lists the budgets to say which would hold each pod, so that is where the permission shows.
   { feature: 'drain: name the PodDisruptionBudget that blocks', run: (s) => drain(s, 'app=guarded', { dry_run: true }) },
-  // A service that has not drained w1 itself reads the node's drain Events to answer.
-  { feature: 'drain status after a restart (its Events read back)', run: (s) => s.api('/nodes/w1/drain') },
+  // A node without a NodeDrain (never drained since drains became objects): its drain Events answer.
+  { feature: 'drain status after a restart (its Events read back)', run: (s) => s.api('/nodes/w-history/drain') },
   // Leader election: the service becomes leader (the Lease is deleted before each run, so it must be created).
   { feature: 'leader election: create the Lease', run: (s) => leader(s) },
   { feature: 'leader election: read and renew the Lease', run: (s) => leader(s) },
@@ -214,6 +214,7 @@ async function drain(s: Service, selector: string, extra: Record<string, unknown
 async function seed(b: Backend): Promise<void> {
   const c = b.clients
   await createNode(c, { name: 'w1', cpu: '4', memory: '8Gi' })
+  await createNode(c, { name: 'w-history', cpu: '4', memory: '8Gi' })
   await ensureNamespace(c, 'apps')
   await createDaemonSet(c, { name: 'logs', namespace: 'apps', labels: { app: 'ds' } })
   await createPod(c, { name: 'ds-1', namespace: 'apps', node: 'w1', labels: { app: 'ds' }, owner: { kind: 'DaemonSet', name: 'logs' } })
