@@ -3,13 +3,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { commonErrors, ErrorResponse } from '../schemas/common.js'
 import { EffectiveOptions, OptionsUpdate } from '../schemas/config.js'
-import { isFailure } from '../errors.js'
+import { invalid, isFailure } from '../errors.js'
 
 /** details.reason of the runtime configuration's If-Match refusal (src/kube/runtime-config.ts PRECONDITION_FAILED; routes do not import the kube layer). */
 const PRECONDITION_FAILED = 'precondition_failed'
 
 /** A header value holds no line breaks or quotes. */
 const headerText = (s: string) => s.replace(/[\r\n]+/g, ' ').replaceAll('"', "'")
+
+/** RFC 9110 If-Match: "*" or a list of entity-tags; anything else (an empty header) is a bad request. */
+const IF_MATCH = /^\s*(\*|(W\/)?"[^"]*"(\s*,\s*(W\/)?"[^"]*")*)\s*$/
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const store = app.runtimeConfig
@@ -41,13 +44,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['config'],
       summary: 'Change options at run time',
       description: 'Any subset of the seed options. Validated as the file is (400 naming the option and its range). Persisted in the ConfigMap streamspace-node-manager-config in the service\'s namespace (resourceVersion precondition; a race re-reads and retries, 409 if it keeps losing), picked up by every replica within seconds, and winning over file and environment until changed again. Audited: a log line with who and what changed from what, and an Event on the ConfigMap. If-Match with the ETag from GET: changed only if nobody changed it since (else 412). 409 while the stored options.json is broken (saying what is wrong), unless this PUT replaces the broken values.',
-      // RFC 9110: "*" or a list of entity-tags; anything else (an empty header) is a bad request.
-      headers: { type: 'object', properties: { 'if-match': { type: 'string', pattern: '^\\s*(\\*|(W/)?"[^"]*"(\\s*,\\s*(W/)?"[^"]*")*)\\s*$', description: 'The ETag from GET P/config: change only that version (412 otherwise)' } } },
+      headers: { type: 'object', properties: { 'if-match': { type: 'string', pattern: IF_MATCH.source, description: 'The ETag from GET P/config: change only that version (412 otherwise)' } } },
       body: OptionsUpdate,
       response: { 200: EffectiveOptions, 409: ErrorResponse, 412: ErrorResponse, ...commonErrors },
     },
   }, async (request, reply) => {
     const ifMatch = request.headers['if-match']
+    // Checked here too: an empty header reaches the handler past the header schema.
+    if (ifMatch !== undefined && !IF_MATCH.test(ifMatch)) throw invalid(`If-Match: ${JSON.stringify(ifMatch)} is not "*" or a list of entity-tags ("..." or W/"...")`)
     let r
     try {
       r = await store.update(request.body, { username: String(request.user.username), user_id: String(request.user.user_id) }, ifMatch)
