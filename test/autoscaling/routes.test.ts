@@ -20,7 +20,8 @@ eachBackend(t, 'autoscaling recommendation', async (t, b) => {
   t.teardown(() => svc.close())
   const get = async () => (await (await svc.api('/autoscaling')).json()) as any
 
-  await waitFor(async () => (await get()).recommendation?.action === 'scale_up', 20_000, 'scale_up recommended')
+  // The leader's answer (a follower computes its own, unstabilized, and acts on nothing).
+  await waitFor(async () => { const s = await get(); return s.leader === true && s.recommendation?.action === 'scale_up' && s.last_action !== null }, 20_000, 'scale_up recommended by the leader')
   const s = await get()
   t.equal(s.enabled, false)
   t.equal(s.provider, 'none')
