@@ -7,51 +7,18 @@
 // nodes stay; a restarted service takes the drain (a NodeDrain object) up again and, once the budget allows,
 // the same drain runs again and finishes. Simulated cluster only (a process per service start).
 import t, { type Test } from 'tap'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { V1Pod } from '@kubernetes/client-node'
 import { startBackend, type Backend } from '../helpers/backend.js'
-import { API_PREFIX, makeToken, TEST_JWT_SECRET, waitFor } from '../helpers/service.js'
-import { listeningUrl } from '../helpers/ports.js'
+import { waitFor } from '../helpers/service.js'
+import { apiAt, startProcess, type Proc } from '../helpers/process.js'
 import { createDaemonSet, createNode, createPdb, createPod, createReplicaSet, ensureNamespace, isCordoned } from '../drain/fixtures.js'
 
 // Six service processes start (tsx) in this file: about 2 minutes alone, 3.5 under the full suite's load.
 t.setTimeout(600_000)
 
 const simOnly = process.env.TEST_BACKENDS !== undefined && !process.env.TEST_BACKENDS.split(',').includes('sim')
-const token = makeToken({ username: 'ops', user_id: 'u-ops' })
 
-interface Proc { url: string; child: ChildProcess; log: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> }
-
-async function startProcess(t: Test, b: Backend, name: string): Promise<Proc> {
-  let out = ''
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: {
-      PATH: process.env.PATH, HOME: mkdtempSync(join(tmpdir(), 'home-')),
-      KUBE_MODE: 'kubeconfig', KUBECONFIG: b.kubeconfigPath, JWT_SECRET: TEST_JWT_SECRET, PORT: '0', HOST: '127.0.0.1',
-      POD_NAME: name, POD_NAMESPACE: 'streamspace', LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  child.stdout!.on('data', (d) => { out += d })
-  child.stderr!.on('data', (d) => { out += d })
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
-  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
-  const url = await listeningUrl(name, () => out, () => child.exitCode)
-  await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`${name} exited: ${out}`)
-    return (await fetch(`${url}/readyz`).catch(() => undefined))?.ok === true
-  }, 60_000, `${name} ready`)
-  return { url, child, log: () => out, exited }
-}
-
-const api = (p: Proc, path: string, init: { method?: string; json?: unknown } = {}) => fetch(`${p.url}${API_PREFIX}${path}`, {
-  method: init.method ?? 'GET',
-  headers: { authorization: `Bearer ${token}`, ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}) },
-  body: init.json !== undefined ? JSON.stringify(init.json) : undefined,
-})
+const api = (p: Proc, path: string, init: { method?: string; json?: unknown } = {}) => apiAt(p.url, path, init)
 
 interface DrainStatus { phase: string; message: string; cordoned: boolean; evicted: string[]; pending: { pod: string; reason: string; pdb: string | null }[] }
 const drainStatus = async (p: Proc, node: string) => (await (await api(p, `/nodes/${node}/drain`)).json()) as DrainStatus
