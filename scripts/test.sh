@@ -4,6 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm ci --no-audit --no-fund
 mkdir -p .cache
+# kubectl (the machine's: a dispatcher that runs the release matching the server) drives the
+# kubectl parity and apply tests; without it they would have nothing to compare against.
+command -v kubectl >/dev/null || { echo "test.sh: kubectl not found on PATH (the kubectl parity and apply tests need it)" >&2; exit 1; }
 # Debian's packages download while the Go builds below use the CPU: Prometheus, promtool and
 # Alertmanager (the metrics, rules and alert tests), then Chromium (the admin UI's browser tests,
 # driven by playwright-core), then redis-server (StreamSpace's session store in the revocation
