@@ -86,7 +86,8 @@ const onNode = (node: string) => ({
 })
 
 if (!backendNames().includes('apiserver')) {
-  t.pass('needs the apiserver backend (TEST_BACKENDS includes apiserver)')
+  // CI unsets TEST_BACKENDS (.ci/run), so this runs there; a local run limited to the sim says so.
+  t.comment('not run: needs the apiserver backend (TEST_BACKENDS leaves it out)')
 } else {
   t.test('POST P/nodes/select agrees with kube-scheduler', async (t) => {
     const b = await startBackend('apiserver', { apiserver: { scheduler: true } })
