@@ -35,7 +35,7 @@ const HEAP_GROWING_PERCENT = 10
  * sooner at 5,000 nodes and 150,000 pods). From then on it may grow only 10% past what a full GC
  * keeps (V8's default allows up to 4x), and one full, compacting GC now sets that limit from what
  * the caches keep. At that size: RSS under load ~230-235 MiB with 10%, ~250-255 with 30%, ~400
- * with V8's default, with no throughput lost that this machine's noise shows (README, Benchmarks).
+ * with V8's default, with no throughput lost that this machine's noise shows (docs/benchmarks.md).
  */
 function holdHeapGrowth(log: Log): void {
   const gc = (globalThis as { gc?: () => void }).gc

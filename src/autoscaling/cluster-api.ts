@@ -15,7 +15,7 @@
 //   cluster-autoscaler's default --expendable-pods-priority-cutoff (-10; IsExpendablePod is
 //   priority < cutoff), so pending pause pods trigger scale-up, and they count in its scale-down
 //   utilization too: the cap keeps a node holding one pause pod under the threshold (at 80/20 an
-//   uncapped 20% pod pinned every node). README: "Overprovisioning and cluster-autoscaler".
+//   uncapped 20% pod pinned every node). docs/autoscaling.md: "Overprovisioning and cluster-autoscaler".
 // - Disabled (enableAutoScaling false), the leader removes the Deployment and PriorityClass and
 //   puts the annotations back as they were.
 import { Waker, type Clock } from '../clock.js'

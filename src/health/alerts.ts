@@ -204,7 +204,7 @@ export function webhookMessage(alert: PostableAlert, status: 'firing' | 'resolve
 /**
  * The X-StreamSpace-Signature header, as Stripe signs its webhooks: `t=<unix seconds>,v1=<hex
  * HMAC-SHA256 of "<t>.<raw body>">`. The time inside the signed text lets a receiver refuse a
- * replay of a captured request (README: the receiver's check).
+ * replay of a captured request (docs/alerts.md: the receiver's check).
  */
 export function signWebhook(secret: string, body: string, unixSeconds: number): string {
   return `t=${unixSeconds},v1=${createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex')}`

@@ -1,6 +1,6 @@
 // One log line per answered request ("request completed": its id, the request's method, URL and
 // address, the status and the time taken) in place of Fastify's two ("incoming request" too): at
-// thousands of requests a second the log's cost is the request's own (README, Benchmarks).
+// thousands of requests a second the log's cost is the request's own (docs/benchmarks.md).
 // The line of a completed request is written by hand, field for field what pino writes with
 // Fastify's serializers: through pino (serializers, redaction of the whole req object) it cost a
 // third of a small answer's CPU and 5 KB of garbage a request. Errors still go through pino.

@@ -5,7 +5,7 @@
 // browsers only over HTTPS, as behind the gateway). test/ui fails on any CSP violation.
 // The headers are the same for every answer (no nonces), so helmet computes them once here and a
 // synchronous onRequest hook sets them: @fastify/helmet rebuilt helmet and re-parsed the CSP on
-// every request, a tenth of the CPU of a small answer (README, Benchmarks).
+// every request, a tenth of the CPU of a small answer (docs/benchmarks.md).
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import fp from 'fastify-plugin'
 import helmet, { type HelmetOptions } from 'helmet'

@@ -9,7 +9,7 @@
 //   --ignore-mirror-pods-utilization), the larger of CPU and memory.
 // - core/scaledown/eligibility/eligibility.go isNodeBelowUtilizationThreshold: a node is a
 //   scale-down candidate only if utilization < threshold (`>=` is "not underutilized").
-// The table in the README ("Overprovisioning and cluster-autoscaler's scale-down") is computed here.
+// The table in docs/autoscaling.md ("Overprovisioning and cluster-autoscaler's scale-down") is computed here.
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { headroom, PRIORITY_CLASS_VALUE } from '../../src/autoscaling/cluster-api.js'
@@ -84,8 +84,8 @@ t.test('a node that holds only its pause pod and its DaemonSets can be removed',
   t.notOk(underutilized(nodeWith(old, 0), 20), 'before: at 80/20 a node with nothing but its pause pod sat at 20%, never below: never removed')
 })
 
-t.test('the README table is this table', async (t) => {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+t.test('the table in docs/autoscaling.md is this table', async (t) => {
+  const readme = readFileSync(new URL('../../docs/autoscaling.md', import.meta.url), 'utf8')
   const want = table()
-  t.ok(readme.includes(want), `README.md must contain the table computed here:\n${want}`)
+  t.ok(readme.includes(want), `docs/autoscaling.md must contain the table computed here:\n${want}`)
 })

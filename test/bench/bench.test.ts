@@ -1,6 +1,6 @@
 // `npm run bench -- --quick` in the suite: the benchmark runs end to end on a small cluster and
 // writes every figure issue 16 names. No speed is asserted here (the machine is shared and the
-// cluster tiny); the figures themselves come from a full run on a quiet machine (README).
+// cluster tiny); the figures themselves come from a full run on a quiet machine (docs/benchmarks.md).
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'

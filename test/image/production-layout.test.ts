@@ -66,8 +66,8 @@ t.test('the Dockerfile\'s stages, replayed in a temporary copy, start node dist/
   t.same(stages.map((s) => s.name), ['build', 'deps', 'runtime'])
   const runtime = stages.at(-1)!
   t.match(runtime.from, /distroless\/nodejs22|node:22/, 'a Node 22 runtime')
-  t.same(runtime.cmd, ['--max-semi-space-size=2', '--expose-gc', '--no-allocation-site-pretenuring', 'dist/server.js'], 'the distroless entrypoint is node: the image runs node --max-semi-space-size=2 --expose-gc --no-allocation-site-pretenuring dist/server.js (a small young generation, the heap held near what it keeps once synced, no pretenuring: README Benchmarks)')
-  t.ok(runtime.steps.some((s) => s.op === 'ENV' && /\bMALLOC_MMAP_THRESHOLD_=131072\b/.test(s.args)), 'large buffers given back to the system when freed (README Benchmarks)')
+  t.same(runtime.cmd, ['--max-semi-space-size=2', '--expose-gc', '--no-allocation-site-pretenuring', 'dist/server.js'], 'the distroless entrypoint is node: the image runs node --max-semi-space-size=2 --expose-gc --no-allocation-site-pretenuring dist/server.js (a small young generation, the heap held near what it keeps once synced, no pretenuring: docs/benchmarks.md)')
+  t.ok(runtime.steps.some((s) => s.op === 'ENV' && /\bMALLOC_MMAP_THRESHOLD_=131072\b/.test(s.args)), 'large buffers given back to the system when freed (docs/benchmarks.md)')
   t.notOk(runtime.steps.some((s) => s.op === 'RUN'), 'the runtime stage runs nothing (distroless has no shell)')
   t.ok(stages.find((s) => s.name === 'deps')!.steps.some((s) => s.op === 'RUN' && /npm ci --omit=dev/.test(s.args)), 'production dependencies with npm ci --omit=dev')
 
