@@ -100,6 +100,8 @@ t.test('every panel query answers with series from a Prometheus scraping the ser
   await waitFor(() => svc.app.health.isLeader(), 30_000, 'leadership')
   const prom = await startPrometheus({ targets: [new URL(svc.url).host], scrapeIntervalSeconds: 2 })
   t.teardown(() => prom.stop())
+  // Scraped once before anything happens, as a Prometheus that runs all along would have.
+  await waitFor(async () => (await prom.query('up{job="streamspace-node-manager"} == 1')).length === 1, 30_000, 'a first scrape')
 
   // A drain, a maintenance plan (which drains too), a node NotReady long enough to page.
   const drain = await svc.api('/nodes/dash-1/drain', { method: 'POST', json: { force: true, timeout_seconds: 60 } })
@@ -111,10 +113,14 @@ t.test('every panel query answers with series from a Prometheus scraping the ser
   await b.setNodeReady('dash-4', false)
   await waitFor(() => (svc.app.health.alertsSent.get('alertmanager/success') ?? 0) >= 1, 30_000, 'an alert sent to Alertmanager')
 
-  // The last counters born (the alert's, the drains') in at least two scrapes: rate() and increase() need two samples.
-  const samples = async (expr: string) => Number((await prom.query(`min(count_over_time(${expr}[5m]))`))[0]?.value[1] ?? 0)
-  await waitFor(async () => await samples('streamspace_node_manager_alerts_sent_total{result="success"}') >= 2
-    && await samples('streamspace_node_manager_drains_total') >= 2, 60_000, 'two scrapes with the alert and drain counters in Prometheus')
+  // The alert and both drains in Prometheus, then one scrape more: rate() needs two samples of
+  // each series, also of those born with the activity (a route's first request).
+  const drains = 'streamspace_node_manager_drains_total{outcome="succeeded"}'
+  const sent = 'streamspace_node_manager_alerts_sent_total{receiver="alertmanager",result="success"}'
+  const scrapedAt = async (selector: string) => (await prom.query(`timestamp(${selector})`))[0].value[1]
+  await waitFor(async () => (await prom.query(`${drains} == 2`)).length === 1 && (await prom.query(`${sent} >= 1`)).length === 1, 60_000, 'the drains and the alert in Prometheus')
+  const seen = Number(await scrapedAt(sent))
+  await waitFor(async () => Number(await scrapedAt('up{job="streamspace-node-manager"}')) > seen, 30_000, 'one scrape more')
 
   const { values, found } = await resolveVariables(prom)
   t.same(found.job, ['streamspace-node-manager'], 'the job variable finds the scrape job')
@@ -138,4 +144,24 @@ t.test('every panel query answers with series from a Prometheus scraping the ser
     }
   }
   t.comment(`panels and their series:\n${lines.join('\n')}`)
+
+  // The counting panels (increase over the range) count the first event too: increase() sees a
+  // counter's first sample only as its start, so each series must be there, at 0, before the first
+  // event. Read at the time of the counter's last sample: no extrapolation past it.
+  const at = async (expr: string, time: string) => {
+    const res = await fetch(`${prom.url}/api/v1/query?query=${encodeURIComponent(expr)}&time=${time}`)
+    const body = await res.json() as { status: string; error?: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } }
+    if (body.status !== 'success') throw new Error(`${expr}: ${body.error}`)
+    return body.data.result
+  }
+  const panelValue = async (title: string, labels: Record<string, string>, time: string) => {
+    const expr = substitute(queryPanels.find((p) => p.title === title)!.targets![0].expr, values)
+    const series = (await at(expr, time)).filter((s) => Object.entries(labels).every(([k, v]) => s.metric[k] === v))
+    return series.length === 1 ? Number(Number(series[0].value[1]).toFixed(6)) : undefined
+  }
+  t.equal(await panelValue('Drains by outcome', { outcome: 'succeeded' }, await scrapedAt(drains)), 2, 'Drains by outcome: succeeded 2 (dash-1 by hand, dash-2 by the plan)')
+  const sentAt = await scrapedAt(sent)
+  const sentTotal = Number((await at(sent, sentAt))[0].value[1])
+  t.ok(sentTotal >= 1, `${sentTotal} alert notifications sent`)
+  t.equal(await panelValue('Alert notifications by receiver and result', { receiver: 'alertmanager', result: 'success' }, sentAt), sentTotal, 'Alert notifications: every one sent, the first included')
 })
