@@ -5,7 +5,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge, Histogram } from 'prom-client'
-import { DrainController } from '../drain/controller.js'
+import { DrainController, FINAL_DRAIN_PHASES } from '../drain/controller.js'
 import { nodeDrains } from '../kube/drain-objects.js'
 import type { DrainStatus } from '../drain/types.js'
 import { recordNodeEvent } from '../kube/events.js'
@@ -31,6 +31,8 @@ const PREFIX = 'streamspace_node_manager_'
 function drainMetrics(app: FastifyInstance, manager: DrainController): (st: DrainStatus) => void {
   const registers = [app.metrics.registry]
   const drains = new Counter({ name: `${PREFIX}drains_total`, help: 'Node drains by outcome (succeeded, refused, timed_out, failed, interrupted)', labelNames: ['outcome'] as const, registers })
+  // Every outcome at 0 from the start: increase() counts an event only from a sample taken before it.
+  for (const outcome of FINAL_DRAIN_PHASES) drains.inc({ outcome }, 0)
   const evicted = new Counter({ name: `${PREFIX}drain_pods_evicted_total`, help: 'Pods evicted (or deleted) by drains', registers })
   const sessions = new Counter({ name: `${PREFIX}drain_sessions_disrupted_total`, help: 'StreamSpace sessions disrupted by drains', registers })
   const duration = new Histogram({ name: `${PREFIX}drain_duration_seconds`, help: 'Duration of node drains', labelNames: ['outcome'] as const, buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800], registers })

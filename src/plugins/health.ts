@@ -74,6 +74,9 @@ export default fp<HealthPluginOptions>(async (app, opts) => {
   const webhook = service.alertWebhookUrl
     ? new WebhookQueue({ url: service.alertWebhookUrl, secret: service.alertWebhookSecret, clock: app.clock, log, count })
     : undefined
+  // Each configured receiver's results at 0 from the start: increase() counts a notification only from a sample taken before it.
+  const receivers: Receiver[] = [...(alertmanagers.length ? ['alertmanager' as const] : []), ...(webhook ? ['webhook' as const] : [])]
+  for (const receiver of receivers) for (const result of ['success', 'failure', 'dropped'] as const) sentCounter.inc({ receiver, result }, 0)
   const settings = (): HealthSettings => ({
     intervalMs: service.healthCheckIntervalMs ?? app.settings.options.healthCheckInterval * 1000,
     graceMs: service.healthGraceSeconds * 1000,
