@@ -1,78 +1,105 @@
-// Least privilege on a real kube-apiserver: the service runs with a token bound only to a
-// ClusterRole built from src/kube/permissions.ts. Every feature works; removing any one rule makes
-// that feature fail with a clear 502/503 naming the missing permission, and nothing crashes.
-import t from 'tap'
+// Least privilege on a real kube-apiserver, shared by the files that prove it per feature set
+// (least-privilege.test.ts: the chart's defaults; least-privilege-cluster-api.test.ts:
+// autoscaling.provider=cluster-api). The service runs with a token bound only to the rules
+// src/kube/permissions.ts renders for that feature set (ClusterRole, Role in its namespace, Role in
+// "default" for Node Events). Every feature works; removing any one rule makes that feature fail
+// with a clear 502/503 naming the missing permission (an audit Event: 200 with a Warning naming
+// it), and nothing crashes. A rule no check proves must be in UNPROVEN with why, or the test fails.
+// The output lists every rule proven.
+import type { Test } from 'tap'
 import { PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node'
-import { backendNames, startBackend, type Backend } from '../helpers/backend.js'
+import { startBackend, type Backend } from '../helpers/backend.js'
 import { NODE_MANAGER_USER } from '../helpers/apiserver.js'
 import { createDaemonSet, createMachineDeployment, createNode, createPDB, createPod, createReplicaSet, ensureNamespace } from '../helpers/fixtures.js'
 import { startService, waitFor, type Service } from '../helpers/service.js'
 import { kubeConfigFromFile } from '../../src/kube/client.js'
-import { clusterRoleRules, LEADER_LEASE_NAME, OVERPROVISIONING_NAME, NAMESPACED_PERMISSIONS, REQUIRED_PERMISSIONS, roleRules, RUNTIME_CONFIG_NAME, type PermissionRule } from '../../src/kube/permissions.js'
+import { clusterRoleRules, LEADER_LEASE_NAME, NODE_EVENT_NAMESPACE, OVERPROVISIONING_NAME, permissionsFor, roleRules, RUNTIME_CONFIG_NAME, type FeatureSetPermissions, type FeatureSettings, type PermissionRule } from '../../src/kube/permissions.js'
 
-if (!backendNames().includes('apiserver')) {
-  t.comment('TEST_BACKENDS leaves out the real API server: least privilege is proven only there')
-} else {
-  t.test('least privilege on the real API server', async (t) => {
-    const b = await startBackend('apiserver', { podTerminateSeconds: 1, apiserver: { users: [NODE_MANAGER_USER] } })
-    t.teardown(() => b.close())
-    const kc = kubeConfigFromFile(b.tokenKubeconfig!(NODE_MANAGER_USER.token))
-    await seed(b)
-    backend = b
+const SERVICE_NAMESPACE = 'streamspace'
 
-    await t.test('with every declared rule, every feature works', async (t) => {
-      await bindRole(b, REQUIRED_PERMISSIONS, NAMESPACED_PERMISSIONS)
-      const svc = await startService(kc, { env: SERVICE_ENV })
-      t.teardown(() => svc.close())
-      for (const check of FEATURE_CHECKS) {
-        const res = await check.run(svc)
-        t.ok(res.status < 300, `${check.feature}: ${res.status} ${res.status >= 300 ? await res.text() : ''}`)
-      }
-    })
+export interface FeatureSet {
+  /** As the chart's values say it, e.g. "autoscaling.provider=cluster-api". */
+  name: string
+  settings: FeatureSettings
+  /** Which of its rules this run removes in turn (the others are proven by another feature set's run). */
+  prove(rule: PermissionRule): boolean
+  /** Extra checks with every rule bound (e.g. what a setting must not touch). */
+  withEveryRule?(t: Test, svc: Service): Promise<void>
+}
 
-    for (const removed of [...REQUIRED_PERMISSIONS, ...NAMESPACED_PERMISSIONS]) {
-      const checks = FEATURE_CHECKS.filter((c) => c.feature === removed.feature)
-      if (!checks.length) {
-        const why = UNPROVEN[removed.feature]
-        if (why) t.comment(`not proven here: "${removed.feature}": ${why}`)
-        else t.fail(`"${removed.feature}" is neither proven by a feature check nor listed in UNPROVEN with why`)
-        continue
-      }
-      await t.test(`without "${removed.feature}" (${removed.verbs.join(',')} ${removed.resources.join(',')})`, async (t) => {
-        await bindRole(b, REQUIRED_PERMISSIONS.filter((r) => r !== removed), NAMESPACED_PERMISSIONS.filter((r) => r !== removed))
-        const svc = await startService(kc, { waitReady: false, env: SERVICE_ENV })
-        t.teardown(() => svc.close())
-        if (removed.feature.includes('cache') || removed.feature.includes('pod index')) {
-          // The caches cannot sync: not ready, and reads say why.
-          await waitFor(async () => /forbid/i.test(await (await svc.api('/nodes')).text()), 20_000, 'forbidden named')
-        } else {
-          await waitFor(async () => (await fetch(`${svc.url}/readyz`)).status === 200, 20_000, 'ready')
-        }
-        const what = new RegExp(`${removed.resources[0].split('/')[0]}.*forbidden|forbid.*${removed.resources[0].split('/')[0]}`, 'i')
-        for (const check of checks) {
-          const res = await check.run(svc)
-          if (check.feature === 'audit events on nodes') {
-            // The node change itself is made; the answer warns that its audit Event is missing, and why.
-            t.equal(res.status, 200, 'the change is made')
-            t.match(res.headers.get('warning') ?? '', what, `Warning header names the refused permission: ${res.headers.get('warning')}`)
-            continue
-          }
-          const body = await res.json() as { message: string }
-          t.ok(res.status === 502 || res.status === 503, `${check.feature} fails with 502/503 (got ${res.status})`)
-          t.match(body.message, what, `message names the refused resource: ${body.message}`)
-        }
-        t.equal((await fetch(`${svc.url}/healthz`)).status, 200, 'the service is still alive')
-      })
-    }
+export async function proveLeastPrivilege(t: Test, set: FeatureSet): Promise<void> {
+  const b = await startBackend('apiserver', { podTerminateSeconds: 1, apiserver: { users: [NODE_MANAGER_USER] } })
+  t.teardown(() => b.close())
+  const kc = kubeConfigFromFile(b.tokenKubeconfig!(NODE_MANAGER_USER.token))
+  await seed(b)
+  backend = b
+  const all = permissionsFor(set.settings)
+  const env = { AUTOSCALING_PROVIDER: set.settings.autoscalingProvider }
+  const without = (removed: PermissionRule): FeatureSetPermissions => ({
+    cluster: all.cluster.filter((r) => r !== removed),
+    namespaced: all.namespaced.filter((r) => r !== removed),
+    nodeEvents: all.nodeEvents.filter((r) => r !== removed),
   })
+  const rules = [...all.cluster, ...all.namespaced, ...all.nodeEvents]
+  const checksOf = (rule: PermissionRule) => FEATURE_CHECKS.filter((c) => c.feature === rule.feature)
+
+  await t.test(`${set.name}: with every rule it renders, every feature works`, async (t) => {
+    await bindRoles(b, all)
+    const svc = await startService(kc, { env })
+    t.teardown(() => svc.close())
+    for (const check of FEATURE_CHECKS.filter((c) => rules.some((r) => r.feature === c.feature))) {
+      const res = await check.run(svc)
+      t.ok(res.status < 300, `${check.feature}: ${res.status} ${res.status >= 300 ? await res.text() : ''}`)
+      t.equal(res.headers.get('warning'), null, `${check.feature}: no warning`)
+    }
+    await set.withEveryRule?.(t, svc)
+  })
+
+  const proven: string[] = []
+  for (const removed of rules.filter((r) => set.prove(r))) {
+    const what = `"${removed.feature}" (${removed.verbs.join(',')} ${removed.resources.join(',')})`
+    const checks = checksOf(removed)
+    if (!checks.length) {
+      const why = UNPROVEN[removed.feature]
+      if (why) t.comment(`not proven here: ${what}: ${why}`)
+      else t.fail(`${what} is neither proven by a feature check nor listed in UNPROVEN with why`)
+      continue
+    }
+    await t.test(`${set.name}: without ${what}`, async (t) => {
+      await bindRoles(b, without(removed))
+      const svc = await startService(kc, { waitReady: false, env })
+      t.teardown(() => svc.close())
+      if (removed.feature.includes('cache') || removed.feature.includes('pod index')) {
+        // The caches cannot sync: not ready, and reads say why.
+        await waitFor(async () => /forbid/i.test(await (await svc.api('/nodes')).text()), 20_000, 'forbidden named')
+      } else {
+        await waitFor(async () => (await fetch(`${svc.url}/readyz`)).status === 200, 20_000, 'ready')
+      }
+      const named = new RegExp(`${removed.resources[0].split('/')[0]}.*forbidden|forbid.*${removed.resources[0].split('/')[0]}`, 'i')
+      for (const check of checks) {
+        const res = await check.run(svc)
+        if (removed.feature.startsWith('audit events')) {
+          // The change itself is made; the answer warns that its audit Event is missing, and why.
+          t.equal(res.status, 200, 'the change is made')
+          t.match(res.headers.get('warning') ?? '', named, `Warning header names the refused permission: ${res.headers.get('warning')}`)
+          continue
+        }
+        const body = await res.json() as { message: string }
+        t.ok(res.status === 502 || res.status === 503, `${check.feature} fails with 502/503 (got ${res.status})`)
+        t.match(body.message, named, `message names the refused resource: ${body.message}`)
+      }
+      t.equal((await fetch(`${svc.url}/healthz`)).status, 200, 'the service is still alive')
+    })
+    proven.push(what)
+  }
+  t.comment(`${set.name}: rules proven (each removed in turn, its feature failed naming it):\n${proven.map((p) => `  - ${p}`).join('\n')}`)
 }
 
 interface FeatureCheck { feature: string; run(svc: Service): Promise<Response> }
 
 /** Rules no feature check proves yet, each with why. Any other rule without a check fails the test. */
-const UNPROVEN: Record<string, string> = {
+export const UNPROVEN: Record<string, string> = {
   'node usage (metrics-server)': 'no metrics-server on this API server',
-  'maintenance: hibernate sessions at the deadline': 'needs a plan past its session deadline with StreamSpace Sessions running (test/maintenance/resume-hibernate.test.ts proves the feature with full rights)',
   'maintenance plans: import those of an earlier version': 'an upgrade path run once; test/maintenance/legacy-import.test.ts proves it with full rights',
   'alerts: NodeIncident objects': 'needs a node NotReady past the alert grace; test/health/incidents.test.ts proves the feature with full rights',
   'alerts: the leader writes their status': 'as above',
@@ -80,9 +107,6 @@ const UNPROVEN: Record<string, string> = {
   'drains: the leader writes their status': 'as above; without it a drain stays unfinished and a later leader would run it again',
   'node selection: the round-robin cursor shared by the replicas': 'its failure is by design a fallback to the replica\'s own cursor (logged), not an error answer',
 }
-
-/** The cluster-api provider is on, so its rules are used (autoscaling itself is switched by the check). */
-const SERVICE_ENV = { AUTOSCALING_PROVIDER: 'cluster-api' }
 
 let drainCount = 0
 const FEATURE_CHECKS: FeatureCheck[] = [
@@ -107,6 +131,10 @@ const FEATURE_CHECKS: FeatureCheck[] = [
   { feature: 'runtime configuration: create its ConfigMap', run: (s) => config(s) },
   { feature: 'runtime configuration: watch its ConfigMap', run: (s) => config(s) },
   { feature: 'runtime configuration: read and update its ConfigMap', run: (s) => config(s) },
+  // A PUT P/config records its audit Event beside the ConfigMap (the service's namespace).
+  { feature: 'audit events on the runtime configuration and the Lease', run: (s) => s.api('/config', { method: 'PUT', json: { maxNodes: 10 + Math.floor(Math.random() * 900) } }) },
+  // A plan whose session deadline has passed at once: the leader hibernates the Session on wh.
+  { feature: 'maintenance: hibernate sessions at the deadline', run: (s) => hibernate(s) },
   // Maintenance plans are NodeMaintenance objects: made here, accepted and cancelled by the leader (this replica).
   { feature: 'maintenance plans: NodeMaintenance objects', run: (s) => plan(s) },
   { feature: 'maintenance plans: the leader writes their status', run: (s) => plan(s) },
@@ -183,6 +211,38 @@ async function plan(s: Service): Promise<Response> {
   return cancelled.status === 200 ? new Response('{}', { status: 201 }) : cancelled
 }
 
+/**
+ * 200 when a plan with session_policy hibernate, past its deadline, set the Session on wh to
+ * hibernated; else 503 with the plan's failure. The plan is then cancelled and the Session set back.
+ */
+async function hibernate(s: Service): Promise<Response> {
+  const sessions = { group: 'stream.space', version: 'v1alpha1', namespace: SERVICE_NAMESPACE, plural: 'sessions', name: HIBERNATE_SESSION }
+  const b = backend!
+  await b.clients.custom.patchNamespacedCustomObject({ ...sessions, body: { spec: { state: 'running' } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))
+  await waitFor(() => [...s.app.cluster.podsOn('wh')].some((p) => p.session), 10_000, 'the session pod in the cache')
+  const now = Date.now()
+  const res = await s.api('/maintenance', { method: 'POST', json: { nodes: ['wh'], reason: 'rbac check: hibernate', session_policy: 'hibernate', session_deadline: new Date(now + 1000).toISOString(), force: true } })
+  if (res.status !== 201) return res
+  const { id } = await res.json() as { id: string }
+  let last: { state: string; nodes: { name: string; state: string; message?: string; sessions_hibernated: number }[] } | undefined
+  const deadline = Date.now() + 20_000
+  while (Date.now() < deadline) {
+    const got = await s.api(`/maintenance/${id}`)
+    if (got.status !== 200) return got
+    last = await got.json() as typeof last
+    const n = last!.nodes[0]
+    if (n.sessions_hibernated > 0 || n.state === 'failed') break
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  await s.api(`/maintenance/${id}`, { method: 'DELETE' })
+  const n = last?.nodes[0]
+  if (n?.sessions_hibernated !== 1) return new Response(JSON.stringify({ message: n?.message ?? 'the plan hibernated nothing' }), { status: 503 })
+  const stored = await b.clients.custom.getNamespacedCustomObject(sessions) as { spec: { state: string } }
+  return new Response(JSON.stringify(stored), { status: stored.spec.state === 'hibernated' ? 200 : 503 })
+}
+
+const HIBERNATE_SESSION = 'desk-rbac'
+
 /** 200 once GET /cluster/health says this replica leads; else 503 with the election's error. */
 async function leader(s: Service): Promise<Response> {
   let last: { leader: { is_self: boolean; error?: string } } | undefined
@@ -222,6 +282,15 @@ async function seed(b: Backend): Promise<void> {
   await createPod(c, { name: 'guarded-1', namespace: 'apps', node: 'w1', labels: { app: 'guarded' }, owner: { kind: 'ReplicaSet', name: 'guarded' } })
   await createPDB(c, { name: 'guard-pdb', namespace: 'apps', selector: { app: 'guarded' }, minAvailable: 1 })
   await createMachineDeployment(c, { name: 'workers', namespace: 'apps', labels: { 'streamspace.io/autoscaling': 'enabled' } })
+  // A StreamSpace session on its own node (the hibernate check's plan cordons that node only).
+  await createNode(c, { name: 'wh', cpu: '4', memory: '8Gi' })
+  await ensureNamespace(c, SERVICE_NAMESPACE)
+  const labels = { app: 'streamspace-session', session: HIBERNATE_SESSION, user: 'ann', template: 'firefox' }
+  await c.custom.createNamespacedCustomObject({
+    group: 'stream.space', version: 'v1alpha1', namespace: SERVICE_NAMESPACE, plural: 'sessions',
+    body: { apiVersion: 'stream.space/v1alpha1', kind: 'Session', metadata: { name: HIBERNATE_SESSION, namespace: SERVICE_NAMESPACE, labels }, spec: { user: 'ann', template: 'firefox', state: 'running' } },
+  })
+  await createPod(c, { name: `${HIBERNATE_SESSION}-pod`, namespace: SERVICE_NAMESPACE, node: 'wh', labels })
 }
 
 /** Fresh pods for the drains to act on, before each service run. */
@@ -233,54 +302,42 @@ async function refill(b: Backend): Promise<void> {
   }
 }
 
-async function bindRole(b: Backend, rules: readonly PermissionRule[], namespaced: readonly PermissionRule[]): Promise<void> {
+async function bindRoles(b: Backend, p: FeatureSetPermissions): Promise<void> {
   await refill(b)
   const kc: KubeConfig = b.kc
-  const { RbacAuthorizationV1Api } = await import('@kubernetes/client-node')
+  const { AuthorizationV1Api, RbacAuthorizationV1Api } = await import('@kubernetes/client-node')
   const rbac = kc.makeApiClient(RbacAuthorizationV1Api)
   const name = 'streamspace-node-manager'
+  const subjects = [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: NODE_MANAGER_USER.name }]
   await rbac.deleteClusterRoleBinding({ name }).catch(() => undefined)
   await rbac.deleteClusterRole({ name }).catch(() => undefined)
-  await rbac.createClusterRole({ body: { metadata: { name }, rules: clusterRoleRules(rules) } })
-  await rbac.createClusterRoleBinding({
-    body: {
-      metadata: { name },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-      subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: NODE_MANAGER_USER.name }],
-    },
-  })
-  // The namespaced rules (the Lease) as a Role in the service's namespace.
-  await ensureNamespace(b.clients, 'streamspace')
-  await b.clients.coordination.deleteNamespacedLease({ name: LEADER_LEASE_NAME, namespace: 'streamspace' }).catch(() => undefined)
-  await b.clients.core.deleteNamespacedConfigMap({ name: RUNTIME_CONFIG_NAME, namespace: 'streamspace' }).catch(() => undefined)
+  await rbac.createClusterRole({ body: { metadata: { name }, rules: clusterRoleRules(p.cluster) } })
+  await rbac.createClusterRoleBinding({ body: { metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects } })
+  await ensureNamespace(b.clients, SERVICE_NAMESPACE)
+  await b.clients.coordination.deleteNamespacedLease({ name: LEADER_LEASE_NAME, namespace: SERVICE_NAMESPACE }).catch(() => undefined)
+  await b.clients.core.deleteNamespacedConfigMap({ name: RUNTIME_CONFIG_NAME, namespace: SERVICE_NAMESPACE }).catch(() => undefined)
   // What a cluster-api check left (a failed one may leave it): each run starts without.
-  await b.clients.apps.deleteNamespacedDeployment({ name: OVERPROVISIONING_NAME, namespace: 'streamspace' }).catch(() => undefined)
+  await b.clients.apps.deleteNamespacedDeployment({ name: OVERPROVISIONING_NAME, namespace: SERVICE_NAMESPACE }).catch(() => undefined)
   await b.clients.scheduling.deletePriorityClass({ name: OVERPROVISIONING_NAME }).catch(() => undefined)
-  await rbac.deleteNamespacedRoleBinding({ name, namespace: 'streamspace' }).catch(() => undefined)
-  await rbac.deleteNamespacedRole({ name, namespace: 'streamspace' }).catch(() => undefined)
-  await rbac.createNamespacedRole({ namespace: 'streamspace', body: { metadata: { name }, rules: roleRules(namespaced) } })
-  await rbac.createNamespacedRoleBinding({
-    namespace: 'streamspace',
-    body: {
-      metadata: { name },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
-      subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: NODE_MANAGER_USER.name }],
-    },
-  })
-  // The RBAC authorizer follows its own watch: wait until the binding is in force.
-  const { AuthorizationV1Api } = await import('@kubernetes/client-node')
+  // The Roles as the chart makes them: the service's namespace, and "default" for Node Events.
+  const roles: [string, readonly PermissionRule[]][] = [[SERVICE_NAMESPACE, p.namespaced], [NODE_EVENT_NAMESPACE, p.nodeEvents]]
+  for (const [namespace, rules] of roles) {
+    await rbac.deleteNamespacedRoleBinding({ name, namespace }).catch(() => undefined)
+    await rbac.deleteNamespacedRole({ name, namespace }).catch(() => undefined)
+    await rbac.createNamespacedRole({ namespace, body: { metadata: { name }, rules: roleRules(rules) } })
+    await rbac.createNamespacedRoleBinding({ namespace, body: { metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects } })
+  }
+  // The RBAC authorizer follows its own watch: wait until every binding is in force.
   const authz = kc.makeApiClient(AuthorizationV1Api)
-  const probe = rules[0]
+  const probes: [string | undefined, PermissionRule | undefined][] = [[undefined, p.cluster[0]], [SERVICE_NAMESPACE, p.namespaced[0]], [NODE_EVENT_NAMESPACE, p.nodeEvents[0]]]
   await waitFor(async () => {
-    const review = await authz.createSubjectAccessReview({
-      body: { spec: { user: NODE_MANAGER_USER.name, resourceAttributes: { group: probe.apiGroups[0], resource: probe.resources[0], verb: probe.verbs[0] } } },
-    })
-    if (review.status?.allowed !== true) return false
-    if (!namespaced.length) return true
-    const n = namespaced[0]
-    const nsReview = await authz.createSubjectAccessReview({
-      body: { spec: { user: NODE_MANAGER_USER.name, resourceAttributes: { namespace: 'streamspace', group: n.apiGroups[0], resource: n.resources[0], verb: n.verbs[0], name: n.resourceNames?.[0] } } },
-    })
-    return nsReview.status?.allowed === true
-  }, 10_000, 'binding in force')
+    for (const [namespace, r] of probes) {
+      if (!r) continue
+      const review = await authz.createSubjectAccessReview({
+        body: { spec: { user: NODE_MANAGER_USER.name, resourceAttributes: { namespace, group: r.apiGroups[0], resource: r.resources[0], verb: r.verbs[0], name: r.resourceNames?.[0] } } },
+      })
+      if (review.status?.allowed !== true) return false
+    }
+    return true
+  }, 10_000, 'bindings in force')
 }
