@@ -3,7 +3,7 @@
 // only cluster-api autoscaling needs (Deployments create, PriorityClasses create, MachineDeployments
 // patch) and to Events outside the namespaces used; `helm upgrade --set autoscaling.provider=cluster-api`
 // turns each into yes.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { spawnSync } from 'node:child_process'
 import { backendNames, startBackend } from '../helpers/backend.js'
 import { CHART, NAMESPACE, RELEASE, helm } from './helm.js'
@@ -28,9 +28,10 @@ if (!backendNames().includes('apiserver')) {
       ['create priorityclasses', ['create', 'priorityclasses.scheduling.k8s.io']],
       ['patch machinedeployments', ['patch', 'machinedeployments.cluster.x-k8s.io', '-n', 'capi']],
     ]
-    const install = (verb: 'install' | 'upgrade', ...args: string[]) => {
+    const install = (t: Test, verb: 'install' | 'upgrade', ...args: string[]): string => {
       const res = helm([verb, RELEASE, CHART, '--namespace', NAMESPACE, '--create-namespace', '--set', 'jwt.existingSecret=streamspace-secrets', ...args, ...kubeconfig, '--timeout', '2m'], { timeoutMs: 180_000 })
       t.equal(res.status, 0, `helm ${verb} ${args.join(' ')}${res.status === 0 ? '' : `: ${res.stdout}${res.stderr}`}`)
+      return res.stdout
     }
     /** kubectl reads RBAC through the API server's authorizer, which follows its own watch. */
     const settle = async (args: string[], want: string) => {
@@ -39,7 +40,10 @@ if (!backendNames().includes('apiserver')) {
     }
 
     await t.test('defaults (autoscaling.provider none)', async (t) => {
-      install('install')
+      // With the deprecated ingress.host: the NOTES say so, and where the service is reached.
+      const notes = install(t, 'install', '--set', 'ingress.enabled=true', '--set', 'ingress.host=old.example.com')
+      t.match(notes, /Deprecated values in use[^]*ingress.host: use ingress.hosts: \[\{host: old.example.com\}\]/, 'NOTES name the deprecated value and its replacement')
+      t.match(notes, /http:\/\/old.example.com\/api\/plugins\/streamspace-node-manager\/nodes/, 'NOTES give the URL on the old host')
       await settle(['list', 'nodes'], 'yes')
       t.equal(canI('list', 'nodes'), 'yes', 'list nodes: yes (the bindings are in force)')
       for (const [what, args] of onlyClusterApi) t.equal(canI(...args), 'no', `${what}: no`)
@@ -51,7 +55,7 @@ if (!backendNames().includes('apiserver')) {
     })
 
     await t.test('autoscaling.provider=cluster-api', async (t) => {
-      install('upgrade', '--set', 'autoscaling.provider=cluster-api')
+      install(t, 'upgrade', '--set', 'autoscaling.provider=cluster-api')
       await settle(onlyClusterApi[0][1], 'yes')
       for (const [what, args] of onlyClusterApi) t.equal(canI(...args), 'yes', `${what}: yes`)
       t.equal(canI('create', 'deployments.apps', '-n', 'default'), 'no', 'create deployments in another namespace: still no')
@@ -59,7 +63,7 @@ if (!backendNames().includes('apiserver')) {
     })
 
     await t.test('back to none: withdrawn', async (t) => {
-      install('upgrade', '--set', 'autoscaling.provider=none')
+      install(t, 'upgrade', '--set', 'autoscaling.provider=none')
       await settle(onlyClusterApi[0][1], 'no')
       for (const [what, args] of onlyClusterApi) t.equal(canI(...args), 'no', `${what}: no`)
     })
