@@ -8,8 +8,10 @@
 // Add a rule here in the same change that adds a call through src/kube, then run `npm run rbac`
 // and `UPDATE_GOLDEN=1 npx tap test/chart/chart.test.ts` (the chart's golden files hold the roles).
 
-/** AUTOSCALING_PROVIDER (src/config.ts): none recommends only; cluster-api writes through Cluster API. */
-export type AutoscalingProvider = 'none' | 'cluster-api'
+import type { ServiceSettings } from '../config.js'
+
+/** AUTOSCALING_PROVIDER: none recommends only; cluster-api writes through Cluster API. */
+export type AutoscalingProvider = ServiceSettings['autoscalingProvider']
 export const AUTOSCALING_PROVIDERS: readonly AutoscalingProvider[] = ['none', 'cluster-api']
 
 /** The settings that decide which rules an install needs. */
