@@ -1,7 +1,8 @@
 // `npm run chart` (also `npm run rbac`): writes what the Helm chart takes from the code, so the two
 // cannot drift apart:
-//  - charts/streamspace-node-manager/files/rbac.json: the ClusterRole and Role rules, from
-//    src/kube/permissions.ts (the templates include this file);
+//  - charts/streamspace-node-manager/files/rbac.json: the ClusterRole and Roles (release namespace,
+//    and "default" for Node Events) for each autoscaling.provider, from src/kube/permissions.ts
+//    (the templates render the ones for the value set);
 //  - values.schema.json#/properties/config: the seed options' schema, from PluginOptions in
 //    src/config.ts (types, ranges, choices, defaults).
 // `--check` writes nothing and exits 1 when either is stale; test/chart/chart.test.ts does the same.

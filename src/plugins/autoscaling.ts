@@ -159,8 +159,11 @@ export default fp<AutoscalingPluginOptions>(async (app, opts) => {
     if (changes.some((c) => ['enableAutoScaling', 'minNodes', 'maxNodes', 'scaleUpThreshold', 'scaleDownThreshold'].includes(c.option))) clusterApi.kick()
   })
   app.decorate('autoscaling', { autoscaler, protector, clusterApi, status } satisfies AutoscalingService)
+  // Provider none touches nothing of Cluster API: the chart grants it no rights there
+  // (src/kube/permissions.ts), so switching cluster-api off is done before the provider changes.
+  const clusterApiOn = service.autoscalingProvider === 'cluster-api'
   app.health.onLeadership(
-    () => { if (opts.start) autoscaler.startLeading(); protector.startLeading(); clusterApi.startLeading() },
+    () => { if (opts.start) autoscaler.startLeading(); protector.startLeading(); if (clusterApiOn) clusterApi.startLeading() },
     () => Promise.all([autoscaler.stopLeading(), protector.stopLeading(), clusterApi.stopLeading()]).then(() => undefined),
   )
   app.addHook('preClose', async () => {

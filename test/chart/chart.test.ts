@@ -2,13 +2,13 @@
 // files, the values schema, the hardened pod, and RBAC exactly as src/kube/permissions.ts declares.
 // Regenerate the golden files after a deliberate chart change: UPDATE_GOLDEN=1 npx tap test/chart/chart.test.ts
 import t from 'tap'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { Value } from 'typebox/value'
-import { CHART, NAMESPACE, RELEASE, ciValues, find, helm, template, type K8sObject } from './helm.js'
-import { clusterRoleRules, roleRules, LEADER_LEASE_NAME } from '../../src/kube/permissions.js'
+import { CHART, NAMESPACE, RELEASE, ciValues, find, helm, parseManifests, template, type K8sObject } from './helm.js'
+import { chartRoles, LEADER_LEASE_NAME, NODE_EVENT_NAMESPACE, type RbacRule } from '../../src/kube/permissions.js'
 import { loadConfig, PluginOptions } from '../../src/config.js'
 import { RBAC_FILE, SCHEMA_FILE, renderRbacFile, renderSchemaFile } from '../../scripts/chart.js'
 
@@ -41,11 +41,12 @@ t.test('lint and template fail without a JWT secret, saying what to set', async 
   t.match(both.stderr, /set jwt.existingSecret or jwt.secret, not both/)
 })
 
-t.test('defaults: the objects, all in namespace streamspace, and a hardened pod', async (t) => {
+t.test('defaults: the objects, all in the release namespace (Node Events\' Role in default), and a hardened pod', async (t) => {
   const { objects } = template(EXISTING)
-  t.same(objects.map((o) => o.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount'].sort())
+  t.same(objects.map((o) => o.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount'].sort())
   for (const o of objects) {
-    if (!o.kind.startsWith('Cluster')) t.equal(o.metadata.namespace, 'streamspace', `${o.kind} in streamspace`)
+    const nodeEvents = o.metadata.name.endsWith('-node-events')
+    if (!o.kind.startsWith('Cluster')) t.equal(o.metadata.namespace, nodeEvents ? NODE_EVENT_NAMESPACE : 'streamspace', `${o.kind} ${o.metadata.name} in ${o.metadata.namespace}`)
     for (const l of ['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/version', 'app.kubernetes.io/component', 'app.kubernetes.io/managed-by', 'helm.sh/chart']) {
       t.ok(o.metadata.labels?.[l], `${o.kind} has label ${l}`)
     }
@@ -130,10 +131,10 @@ t.test('every optional feature on', async (t) => {
   t.same(sm.spec.selector.matchLabels, svc.spec.selector)
   const dep = find(objects, 'Deployment')
   t.equal(dep.spec.replicas, 2)
-  t.match(dep.spec.template.spec.containers[0].image, /@sha256:0{64}$/, 'the digest pins the image')
+  t.equal(dep.spec.template.spec.containers[0].image, `registry.example.com/streamspace-dev/streamspace-node-manager@sha256:${'0'.repeat(64)}`, 'global.imageRegistry, and the digest pins the image')
   const env = Object.fromEntries(dep.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]))
   t.equal(env.ALERTMANAGER_URL, 'http://alertmanager-0.monitoring:9093,http://alertmanager-1.monitoring:9093')
-  t.equal(env.SESSION_STORE_URL, 'redis://streamspace-redis:6379')
+  t.equal(env.SESSION_STORE_URL, 'redis://:$(SESSION_STORE_PASSWORD)@streamspace-redis:6379/0', 'the Redis password from its Secret goes into the URL')
   const np = find(objects, 'NetworkPolicy')
   t.same(np.spec.ingress[0].ports, [{ port: 'http', protocol: 'TCP' }])
   t.same(find(objects, 'PodDisruptionBudget').spec.minAvailable, 1)
@@ -144,7 +145,8 @@ t.test('the service accepts what the chart sets: every env var and the seed opti
   const c = find(objects, 'Deployment').spec.template.spec.containers[0]
   const env: NodeJS.ProcessEnv = {}
   for (const e of c.env) {
-    if (e.value !== undefined) env[e.name] = e.value
+    // As the kubelet does: $(NAME) in a value is a variable defined before it.
+    if (e.value !== undefined) env[e.name] = (e.value as string).replace(/\$\(([A-Z_]+)\)/g, (all, name: string) => env[name] ?? all)
     else if (e.valueFrom?.fieldRef) env[e.name] = e.valueFrom.fieldRef.fieldPath === 'metadata.name' ? 'pod-a' : NAMESPACE
     else if (e.valueFrom?.secretKeyRef) env[e.name] = `secret-from-${e.valueFrom.secretKeyRef.name}-${'x'.repeat(32)}`
   }
@@ -161,6 +163,7 @@ t.test('the service accepts what the chart sets: every env var and the seed opti
     alertmanagerUrl: values.alerting.alertmanagerUrls.join(','), alertWebhookUrl: values.alerting.webhookUrl,
     alertWebhookSecret: /^secret-from-streamspace-node-manager-webhook-/, jwtSecret: /^secret-from-streamspace-secrets-/,
     healthGraceSeconds: 60, cordonedAlertMinutes: 120, publicUrl: 'https://streamspace.example.com',
+    autoscalingProvider: 'cluster-api', sessionStoreUrl: `redis://:secret-from-streamspace-redis-${'x'.repeat(32)}@streamspace-redis:6379/0`,
   })
   const route = find(template(['-f', ciValues('ha-gateway')]).objects, 'Deployment').spec.template.spec.containers[0].env
   t.equal(route.find((e: any) => e.name === 'PUBLIC_URL')?.value, 'https://streamspace.example.com', 'publicUrl from the HTTPRoute host')
@@ -191,8 +194,10 @@ t.test('golden files of the rendered chart', async (t) => {
     const { text } = template(['-f', ciValues(set)])
     const golden = join(import.meta.dirname, 'golden', `${set}.yaml`)
     if (process.env.UPDATE_GOLDEN) {
+      // Writing is not testing: comparing with what was just written would always pass.
       writeFileSync(golden, text)
-      t.comment(`wrote ${golden}`)
+      t.fail(`UPDATE_GOLDEN: wrote ${golden} and compared nothing; run again without UPDATE_GOLDEN`)
+      continue
     }
     t.ok(existsSync(golden), `${golden} exists (UPDATE_GOLDEN=1 writes it)`)
     if (existsSync(golden)) t.equal(text, readFileSync(golden, 'utf8'), `${set}: rendered output equals the golden file (after a deliberate change: UPDATE_GOLDEN=1)`)
@@ -227,15 +232,17 @@ t.test('values that violate values.schema.json fail, naming the value', async (t
   t.equal(helm(['template', RELEASE, CHART, '-n', NAMESPACE, ...EXISTING, '--set', 'config.scaleUpThreshold=95']).status, 0)
 })
 
-t.test('namespace: streamspace by default, the release namespace when emptied, a clear error on a mismatch', async (t) => {
-  const noFlag = helm(['template', RELEASE, CHART, ...EXISTING])
-  t.equal(noFlag.status, 0, noFlag.stderr)
-  t.ok(noFlag.stdout.includes('namespace: streamspace'))
-  const other = helm(['template', RELEASE, CHART, '-n', 'tools', ...EXISTING])
-  t.not(other.status, 0)
-  t.match(other.stderr, /release namespace "tools" differs from namespace "streamspace"/)
-  const follow = template(['-n', 'tools', '--set', 'namespace=', ...EXISTING])
-  t.ok(follow.objects.filter((o) => !o.kind.startsWith('Cluster')).every((o) => o.metadata.namespace === 'tools'))
+t.test('namespace: the release namespace, as StreamSpace\'s chart; the deprecated value only when it agrees', async (t) => {
+  const namespaced = (objects: K8sObject[]) => objects.filter((o) => !o.kind.startsWith('Cluster') && !o.metadata.name.endsWith('-node-events'))
+  const tools = template(['-n', 'tools', ...EXISTING])
+  t.same([...new Set(namespaced(tools.objects).map((o) => o.metadata.namespace))], ['tools'], 'helm install -n tools: every object in tools')
+  const binding = tools.objects.find((o) => o.kind === 'ClusterRoleBinding')!
+  t.equal(binding.subjects[0].namespace, 'tools', 'the ClusterRoleBinding names the ServiceAccount in tools')
+  const agreed = template(['-n', 'streamspace', '--set', 'namespace=streamspace', ...EXISTING])
+  t.same([...new Set(namespaced(agreed.objects).map((o) => o.metadata.namespace))], ['streamspace'], 'the deprecated namespace value naming the release namespace still works')
+  const other = helm(['template', RELEASE, CHART, '-n', 'tools', '--set', 'namespace=streamspace', ...EXISTING])
+  t.not(other.status, 0, 'the deprecated value naming another namespace is refused, not ignored')
+  t.match(other.stderr, /namespace "streamspace" in the values is deprecated and differs from the release namespace "tools".*install with -n streamspace/)
 })
 
 t.test('jwt.secret: the chart keeps it in a Secret the pod reads', async (t) => {
@@ -247,27 +254,137 @@ t.test('jwt.secret: the chart keeps it in a Secret the pod reads', async (t) => 
   t.same(env.valueFrom, { secretKeyRef: { name: s.metadata.name, key: 'jwt-secret' } })
 })
 
-t.test('RBAC is exactly what src/kube/permissions.ts declares', async (t) => {
+t.test('RBAC is exactly what src/kube/permissions.ts declares for the enabled features', async (t) => {
   t.equal(readFileSync(RBAC_FILE, 'utf8'), renderRbacFile(), 'files/rbac.json is up to date (else: npm run rbac)')
   t.equal(readFileSync(SCHEMA_FILE, 'utf8'), renderSchemaFile(readFileSync(SCHEMA_FILE, 'utf8')), 'values.schema.json config is up to date (else: npm run chart)')
+  const providerOf: Record<(typeof VALUE_SETS)[number], 'none' | 'cluster-api'> = { 'default': 'none', 'ha-gateway': 'none', 'all-features': 'cluster-api' }
   for (const set of VALUE_SETS) {
     const { objects } = template(['-f', ciValues(set)])
+    const want = chartRoles({ autoscalingProvider: providerOf[set] })
     const sa = find(objects, 'ServiceAccount').metadata
-    const byKind = (k: string): K8sObject => find(objects, k)
-    t.same(byKind('ClusterRole').rules, clusterRoleRules(), `${set}: the ClusterRole grants exactly REQUIRED_PERMISSIONS`)
-    t.same(byKind('Role').rules, roleRules(), `${set}: the Role grants exactly NAMESPACED_PERMISSIONS`)
-    t.equal(byKind('Role').metadata.namespace, sa.namespace)
-    for (const [binding, role] of [['ClusterRoleBinding', 'ClusterRole'], ['RoleBinding', 'Role']]) {
-      const b = byKind(binding)
-      t.same(b.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: role, name: byKind(role).metadata.name }, `${set}: ${binding} refers to the ${role}`)
-      t.same(b.subjects, [{ kind: 'ServiceAccount', name: sa.name, namespace: sa.namespace }], `${set}: ${binding} binds the chart's ServiceAccount`)
+    const roles = objects.filter((o) => o.kind === 'Role')
+    const role = roles.find((r) => !r.metadata.name.endsWith('-node-events'))!
+    const eventsRole = roles.find((r) => r.metadata.name.endsWith('-node-events'))!
+    t.same(find(objects, 'ClusterRole').rules, want.clusterRole, `${set}: the ClusterRole grants exactly REQUIRED_PERMISSIONS for provider ${providerOf[set]}`)
+    t.same(role.rules, want.role, `${set}: the Role grants exactly NAMESPACED_PERMISSIONS for provider ${providerOf[set]}`)
+    t.equal(role.metadata.namespace, sa.namespace)
+    t.same(eventsRole.rules, want.nodeEventsRole, `${set}: the Role in ${NODE_EVENT_NAMESPACE} grants exactly NODE_EVENT_PERMISSIONS`)
+    t.equal(eventsRole.metadata.namespace, NODE_EVENT_NAMESPACE)
+    const byRole = new Map([['ClusterRole', find(objects, 'ClusterRole')], ...roles.map((r) => [r.metadata.name, r] as [string, K8sObject])])
+    for (const b of objects.filter((o) => o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding')) {
+      const target = b.kind === 'ClusterRoleBinding' ? byRole.get('ClusterRole')! : byRole.get(b.roleRef.name)!
+      t.ok(target, `${set}: ${b.kind} ${b.metadata.name} refers to a rendered role`)
+      t.same(b.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: target.kind, name: target.metadata.name }, `${set}: ${b.kind} ${b.metadata.name} refers to the ${target.kind}`)
+      if (b.kind === 'RoleBinding') t.equal(b.metadata.namespace, target.metadata.namespace, `${set}: ${b.metadata.name} beside its Role`)
+      t.same(b.subjects, [{ kind: 'ServiceAccount', name: sa.name, namespace: sa.namespace }], `${set}: ${b.kind} ${b.metadata.name} binds the chart's ServiceAccount`)
     }
+    t.equal(find(objects, 'Deployment').spec.template.spec.containers[0].env.find((e: any) => e.name === 'AUTOSCALING_PROVIDER')?.value, providerOf[set], `${set}: the pod runs with the provider the RBAC was rendered for`)
   }
-  // The comparison can fail: a rule more or less in the rendered ClusterRole is a difference.
-  const rendered = find(template(EXISTING).objects, 'ClusterRole').rules
-  t.not(JSON.stringify([...rendered, { apiGroups: [''], resources: ['secrets'], verbs: ['get'] }]), JSON.stringify(clusterRoleRules()))
-  t.ok(roleRules().some((r) => r.resourceNames?.includes(LEADER_LEASE_NAME) && r.verbs.includes('update')), 'the Lease is updated by name only')
-  t.notOk(roleRules().some((r) => r.resources.includes('leases') && !r.resourceNames && r.verbs.some((v) => v !== 'create')), 'no unnamed Lease verb but create')
+  // What the issue found granted by default: gone unless autoscaling.provider=cluster-api.
+  const grants = (rules: RbacRule[], group: string, resource: string, verb: string) => rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb))
+  const rendered = (provider: string) => {
+    const objects = template([...EXISTING, '--set', `autoscaling.provider=${provider}`]).objects
+    return { cluster: find(objects, 'ClusterRole').rules as RbacRule[], role: objects.find((o) => o.kind === 'Role' && !o.metadata.name.endsWith('-node-events'))!.rules as RbacRule[] }
+  }
+  const none = rendered('none'), capi = rendered('cluster-api')
+  t.notOk(grants(none.role, 'apps', 'deployments', 'create'), 'defaults: no Deployment create (beside StreamSpace\'s Secrets)')
+  t.notOk(grants(none.cluster, 'scheduling.k8s.io', 'priorityclasses', 'create'), 'defaults: no PriorityClass create')
+  t.notOk(grants(none.cluster, 'cluster.x-k8s.io', 'machinedeployments', 'patch'), 'defaults: no MachineDeployment patch')
+  t.ok(grants(capi.role, 'apps', 'deployments', 'create') && grants(capi.cluster, 'scheduling.k8s.io', 'priorityclasses', 'create') && grants(capi.cluster, 'cluster.x-k8s.io', 'machinedeployments', 'patch'), 'cluster-api: all three granted')
+  for (const r of [none, capi]) t.notOk(r.cluster.some((x) => x.resources.includes('events')), 'Events are never granted cluster-wide')
+  const bogus = helm(['template', RELEASE, CHART, '-n', NAMESPACE, ...EXISTING, '--set', 'autoscaling.provider=karpenter'])
+  t.not(bogus.status, 0, 'an unknown provider is refused')
+  t.match(bogus.stderr, /autoscaling.*provider/)
+  // The templates render files/rbac.json, not a copy of their own: a rule added to the file shows
+  // up in the ClusterRole, and then differs from what permissions.ts declares.
+  const tampered = join(tmp, 'tampered-chart')
+  cpSync(CHART, tampered, { recursive: true })
+  const file = JSON.parse(readFileSync(join(tampered, 'files/rbac.json'), 'utf8'))
+  file.autoscalingProvider.none.clusterRole.push({ apiGroups: [''], resources: ['secrets'], verbs: ['get'] })
+  writeFileSync(join(tampered, 'files/rbac.json'), JSON.stringify(file))
+  const res = helm(['template', RELEASE, tampered, '-n', NAMESPACE, ...EXISTING])
+  t.equal(res.status, 0, res.stderr)
+  const tamperedRules = find(parseManifests(res.stdout), 'ClusterRole').rules as RbacRule[]
+  t.ok(grants(tamperedRules, '', 'secrets', 'get'), 'the rule added to files/rbac.json is rendered')
+  t.notSame(tamperedRules, chartRoles({ autoscalingProvider: 'none' }).clusterRole, 'and the comparison above would see it')
+  t.ok(chartRoles({ autoscalingProvider: 'none' }).role.some((r) => r.resourceNames?.includes(LEADER_LEASE_NAME) && r.verbs.includes('update')), 'the Lease is updated by name only')
+  t.notOk(chartRoles({ autoscalingProvider: 'none' }).role.some((r) => r.resources.includes('leases') && !r.resourceNames && r.verbs.some((v) => v !== 'create')), 'no unnamed Lease verb but create')
   const { objects } = template([...EXISTING, '--set', 'rbac.create=false'])
   t.notOk(objects.some((o) => /Role/.test(o.kind)), 'rbac.create=false renders no RBAC')
+})
+
+t.test('image: image.registry and global.imageRegistry, as StreamSpace\'s chart; the earlier full repository still works', async (t) => {
+  const image = (...args: string[]) => find(template([...EXISTING, ...args]).objects, 'Deployment').spec.template.spec.containers[0].image
+  t.equal(image(), 'ghcr.io/streamspace-dev/streamspace-node-manager:0.1.0', 'default: ghcr.io')
+  t.equal(image('--set', 'image.registry=registry.local:5000'), 'registry.local:5000/streamspace-dev/streamspace-node-manager:0.1.0')
+  t.equal(image('--set', 'image.registry=registry.local:5000', '--set', 'global.imageRegistry=mirror.example.com'), 'mirror.example.com/streamspace-dev/streamspace-node-manager:0.1.0', 'global.imageRegistry wins')
+  t.equal(image('--set', 'image.repository=quay.io/acme/node-manager', '--set', 'image.tag=1.2.3'), 'quay.io/acme/node-manager:1.2.3', 'a repository with its registry host (the earlier form) is taken as it is')
+})
+
+t.test('monitoring.enabled switches the ServiceMonitor and PrometheusRule (off by default, as StreamSpace\'s chart)', async (t) => {
+  const kinds = (...args: string[]) => template([...EXISTING, ...args]).objects.map((o) => o.kind).filter((k) => k === 'ServiceMonitor' || k === 'PrometheusRule').sort()
+  t.same(kinds(), [], 'defaults: neither')
+  t.same(kinds('--set', 'monitoring.enabled=true'), ['PrometheusRule', 'ServiceMonitor'], 'monitoring.enabled: both')
+  t.same(kinds('--set', 'monitoring.enabled=true', '--set', 'monitoring.serviceMonitor.enabled=false'), ['PrometheusRule'], 'a part switched off on its own')
+  t.same(kinds('--set', 'monitoring.serviceMonitor.enabled=true'), ['ServiceMonitor'], 'the earlier form (the part alone) still works')
+  t.same(kinds('--set', 'monitoring.enabled=true', '--set', 'monitoring.grafanaDashboard.enabled=false'), ['PrometheusRule', 'ServiceMonitor'], 'monitoring.grafanaDashboard.enabled is a known value')
+})
+
+t.test('ingress.hosts[] and ingress.tls.enabled, as StreamSpace\'s chart; ingress.host and the tls list still work', async (t) => {
+  const ingress = (...args: string[]) => find(template([...EXISTING, '--set', 'ingress.enabled=true', ...args]).objects, 'Ingress')
+  const two = ingress('--set', 'ingress.hosts[0].host=a.example.com', '--set', 'ingress.hosts[1].host=b.example.com', '--set', 'ingress.tls.enabled=true')
+  t.same(two.spec.rules.map((r: any) => [r.host, r.http.paths.map((p: any) => p.path)]), [
+    ['a.example.com', ['/api/plugins/streamspace-node-manager', '/api/v1/admin/nodes']],
+    ['b.example.com', ['/api/plugins/streamspace-node-manager', '/api/v1/admin/nodes']],
+  ], 'the chart\'s paths on every host')
+  t.same(two.spec.tls, [{ hosts: ['a.example.com', 'b.example.com'], secretName: `${RELEASE}-tls` }], 'tls.enabled: every host, <fullname>-tls')
+  t.notOk(ingress().spec.tls, 'no TLS unless enabled')
+  const old = valuesFile('old-ingress', 'ingress:\n  enabled: true\n  host: old.example.com\n  tls:\n    - secretName: old-tls\n      hosts: [old.example.com]\n')
+  const earlier = find(template([...EXISTING, '-f', old]).objects, 'Ingress')
+  t.same(earlier.spec.rules.map((r: any) => r.host), ['old.example.com'], 'deprecated ingress.host')
+  t.same(earlier.spec.tls, [{ secretName: 'old-tls', hosts: ['old.example.com'] }], 'deprecated tls list')
+  const env = find(template([...EXISTING, '-f', old]).objects, 'Deployment').spec.template.spec.containers[0].env
+  t.equal(env.find((e: any) => e.name === 'PUBLIC_URL')?.value, 'https://old.example.com', 'publicUrl from the earlier form')
+})
+
+t.test('long answers: Ingress and HTTPRoute timeouts from drain.timeoutSeconds plus a margin, overridable; no buffering', async (t) => {
+  const both = ['--set', 'ingress.enabled=true', '--set', 'httpRoute.enabled=true', '--set', 'httpRoute.parentRefs[0].name=gw']
+  const render = (...args: string[]) => {
+    const { objects } = template([...EXISTING, ...both, ...args])
+    return { annotations: find(objects, 'Ingress').metadata.annotations!, request: find(objects, 'HTTPRoute').spec.rules[0].timeouts.request }
+  }
+  const values = parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8'))
+  const want = values.drain.timeoutSeconds + values.drain.proxyMarginSeconds
+  t.ok(values.drain.timeoutSeconds >= 300, 'the default covers the service\'s default drain timeout (300 s)')
+  const d = render()
+  t.match(d.annotations, { 'nginx.ingress.kubernetes.io/proxy-read-timeout': String(want), 'nginx.ingress.kubernetes.io/proxy-send-timeout': String(want), 'nginx.ingress.kubernetes.io/proxy-buffering': 'off' }, `nginx-ingress waits ${want} s, does not buffer SSE`)
+  t.ok(want > 60, 'longer than nginx-ingress\' 60 s default')
+  t.equal(d.request, `${want}s`, 'HTTPRoute timeouts.request')
+  const longer = render('--set', 'drain.timeoutSeconds=1800')
+  t.equal(longer.annotations['nginx.ingress.kubernetes.io/proxy-read-timeout'], String(1800 + values.drain.proxyMarginSeconds), 'follows drain.timeoutSeconds')
+  t.equal(longer.request, `${1800 + values.drain.proxyMarginSeconds}s`)
+  const own = render('--set', 'ingress.timeoutSeconds=3600', '--set', 'httpRoute.timeoutSeconds=7200')
+  t.equal(own.annotations['nginx.ingress.kubernetes.io/proxy-read-timeout'], '3600', 'ingress.timeoutSeconds overrides')
+  t.equal(own.request, '7200s', 'httpRoute.timeoutSeconds overrides')
+  const annotated = render('--set-string', 'ingress.annotations.nginx\\.ingress\\.kubernetes\\.io/proxy-read-timeout=42')
+  t.equal(annotated.annotations['nginx.ingress.kubernetes.io/proxy-read-timeout'], '42', 'an annotation given in the values wins')
+})
+
+t.test('sessionStore: SESSION_STORE_URL for StreamSpace\'s Redis, the password from its Secret', async (t) => {
+  const env = (...args: string[]) => find(template([...EXISTING, ...args]).objects, 'Deployment').spec.template.spec.containers[0].env as any[]
+  t.notOk(env().some((e) => e.name.startsWith('SESSION_STORE')), 'defaults: none (no revocation check)')
+  t.same(env('--set', 'sessionStore.url=rediss://redis.example.com:6380/2').filter((e) => e.name.startsWith('SESSION_STORE')), [{ name: 'SESSION_STORE_URL', value: 'rediss://redis.example.com:6380/2' }])
+  const withSecret = env('--set', 'sessionStore.url=redis://streamspace-redis:6379', '--set', 'sessionStore.existingSecret=streamspace-secrets').filter((e) => e.name.startsWith('SESSION_STORE'))
+  t.same(withSecret, [
+    { name: 'SESSION_STORE_PASSWORD', valueFrom: { secretKeyRef: { name: 'streamspace-secrets', key: 'redis-password' } } },
+    { name: 'SESSION_STORE_URL', value: 'redis://:$(SESSION_STORE_PASSWORD)@streamspace-redis:6379' },
+  ], 'StreamSpace\'s key redis-password, defined before the URL that uses it')
+  const noUrl = helm(['template', RELEASE, CHART, '-n', NAMESPACE, ...EXISTING, '--set', 'sessionStore.existingSecret=streamspace-secrets'])
+  t.not(noUrl.status, 0)
+  t.match(noUrl.stderr, /sessionStore.existingSecret needs sessionStore.url/)
+  const twice = helm(['template', RELEASE, CHART, '-n', NAMESPACE, ...EXISTING, '--set', 'sessionStore.url=redis://:pw@r:6379', '--set', 'sessionStore.existingSecret=s'])
+  t.not(twice.status, 0)
+  t.match(twice.stderr, /sessionStore.url already holds credentials/)
+  const bad = helm(['template', RELEASE, CHART, '-n', NAMESPACE, ...EXISTING, '--set', 'sessionStore.url=http://redis:6379'])
+  t.match(bad.stderr, /sessionStore/, 'not a redis URL: refused by the schema, naming the value')
 })

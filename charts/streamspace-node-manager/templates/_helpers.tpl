@@ -23,17 +23,15 @@ Truncated at 63 characters, the DNS label limit of some name fields.
 {{- end }}
 
 {{/*
-Namespace of every object: .Values.namespace (streamspace), else the release namespace.
+Namespace of every object: the release namespace (`helm install -n streamspace`), as in
+StreamSpace's chart. The deprecated value `namespace` is accepted when it names that same namespace;
+naming another one fails rather than being ignored (earlier versions put the objects there).
 */}}
 {{- define "streamspace-node-manager.namespace" -}}
-{{- if .Values.namespace }}
-{{- if and (ne .Release.Namespace "default") (ne .Release.Namespace .Values.namespace) }}
-{{- fail (printf "the release namespace %q differs from namespace %q in the values: install with -n %s, or --set namespace=%s (or namespace=\"\" to follow -n)" .Release.Namespace .Values.namespace .Values.namespace .Release.Namespace) }}
+{{- if and .Values.namespace (ne .Values.namespace .Release.Namespace) }}
+{{- fail (printf "namespace %q in the values is deprecated and differs from the release namespace %q: the chart installs into the release namespace; install with -n %s (or drop the namespace value)" .Values.namespace .Release.Namespace .Values.namespace) }}
 {{- end }}
-{{- .Values.namespace }}
-{{- else }}
 {{- .Release.Namespace }}
-{{- end }}
 {{- end }}
 
 {{/*
@@ -80,13 +78,23 @@ Name of the ServiceAccount.
 {{- end }}
 
 {{/*
-The image: repository@digest, else repository:tag (tag defaults to the appVersion).
+The image: [registry/]repository@digest, else [registry/]repository:tag (tag defaults to the
+appVersion). The registry is global.imageRegistry, else image.registry, as in StreamSpace's chart.
 */}}
 {{- define "streamspace-node-manager.image" -}}
+{{- $registry := (.Values.global).imageRegistry | default .Values.image.registry }}
+{{- $repository := .Values.image.repository }}
+{{- /* A first path part with "." or ":" or "localhost" is a registry host (Docker's rule): the earlier, full form. */}}
+{{- $parts := splitList "/" $repository }}
+{{- $first := first $parts }}
+{{- $full := and (gt (len $parts) 1) (or (contains "." $first) (contains ":" $first) (eq $first "localhost")) }}
+{{- if and $registry (not $full) }}
+{{- $repository = printf "%s/%s" (trimSuffix "/" $registry) $repository }}
+{{- end }}
 {{- if .Values.image.digest }}
-{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- printf "%s@%s" $repository .Values.image.digest }}
 {{- else }}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- printf "%s:%s" $repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
 {{- end }}
 
@@ -123,14 +131,66 @@ The paths this service answers on the StreamSpace host.
 {{- end }}
 
 {{/*
-The generated RBAC rules (files/rbac.json, from src/kube/permissions.ts by `npm run rbac`).
+The generated RBAC rules for the enabled features (files/rbac.json, from src/kube/permissions.ts by
+`npm run rbac`): {clusterRole, role, nodeEventsRole} for autoscaling.provider.
 */}}
 {{- define "streamspace-node-manager.rbac" -}}
 {{- $rbac := .Files.Get "files/rbac.json" | fromJson }}
-{{- if not $rbac.clusterRole }}
+{{- if not $rbac.autoscalingProvider }}
 {{- fail "files/rbac.json is missing or empty: run npm run rbac" }}
 {{- end }}
-{{- toJson $rbac }}
+{{- $roles := get $rbac.autoscalingProvider .Values.autoscaling.provider }}
+{{- if not $roles }}
+{{- fail (printf "autoscaling.provider %q: files/rbac.json has no rules for it (one of: %s)" .Values.autoscaling.provider (keys $rbac.autoscalingProvider | sortAlpha | join ", ")) }}
+{{- end }}
+{{- toJson $roles }}
+{{- end }}
+
+{{/*
+Where Events about Nodes live (files/rbac.json: "default", the only namespace a real API server accepts them in).
+*/}}
+{{- define "streamspace-node-manager.nodeEventNamespace" -}}
+{{- (.Files.Get "files/rbac.json" | fromJson).nodeEventNamespace | required "files/rbac.json has no nodeEventNamespace: run npm run rbac" }}
+{{- end }}
+
+{{/*
+Ingress hosts: the deprecated ingress.host when set (the earlier form), else ingress.hosts[].host
+(StreamSpace's form).
+*/}}
+{{- define "streamspace-node-manager.ingressHosts" -}}
+{{- $hosts := list }}
+{{- if .Values.ingress.host }}
+{{- $hosts = list .Values.ingress.host }}
+{{- else }}
+{{- range .Values.ingress.hosts }}
+{{- $hosts = append $hosts .host }}
+{{- end }}
+{{- end }}
+{{- toJson $hosts }}
+{{- end }}
+
+{{/*
+Ingress TLS entries: the deprecated list ingress.tls[] as given; else, with ingress.tls.enabled,
+one entry for every host with ingress.tls.secretName (default <fullname>-tls, as StreamSpace's chart).
+*/}}
+{{- define "streamspace-node-manager.ingressTls" -}}
+{{- $tls := list }}
+{{- if kindIs "slice" .Values.ingress.tls }}
+{{- $tls = .Values.ingress.tls }}
+{{- else if .Values.ingress.tls.enabled }}
+{{- $secret := .Values.ingress.tls.secretName | default (printf "%s-tls" (include "streamspace-node-manager.fullname" .)) }}
+{{- $tls = list (dict "hosts" (include "streamspace-node-manager.ingressHosts" . | fromJsonArray) "secretName" $secret) }}
+{{- end }}
+{{- toJson $tls }}
+{{- end }}
+
+{{/*
+Seconds a proxy must wait for one answer: the longest drain (drainTimeoutSeconds) plus a margin,
+unless ingress/httpRoute name their own. SSE streams (drain and maintenance events) stay open as
+long; nginx-ingress' own default (60 s) would cut both.
+*/}}
+{{- define "streamspace-node-manager.proxyTimeoutSeconds" -}}
+{{- add (int .Values.drain.timeoutSeconds) (int .Values.drain.proxyMarginSeconds) }}
 {{- end }}
 
 {{/*
@@ -141,8 +201,49 @@ HTTPRoute hostname; empty when none is known (the service then uses the pod's ow
 {{- if .Values.publicUrl }}
 {{- .Values.publicUrl }}
 {{- else if .Values.ingress.enabled }}
-{{- printf "%s://%s" (ternary "https" "http" (not (empty .Values.ingress.tls))) .Values.ingress.host }}
+{{- printf "%s://%s" (ternary "https" "http" (not (empty (include "streamspace-node-manager.ingressTls" . | fromJsonArray)))) (first (include "streamspace-node-manager.ingressHosts" . | fromJsonArray)) }}
 {{- else if and .Values.httpRoute.enabled .Values.httpRoute.hostnames }}
 {{- printf "https://%s" (first .Values.httpRoute.hostnames) }}
 {{- end }}
+{{- end }}
+
+{{/*
+SESSION_STORE_URL from sessionStore: the URL, with the password from sessionStore.existingSecret
+put in as the URL's password (Kubernetes expands $(SESSION_STORE_PASSWORD) from the variable
+defined just before it).
+*/}}
+{{- define "streamspace-node-manager.sessionStoreEnv" -}}
+{{- with .Values.sessionStore }}
+{{- if and .existingSecret (not .url) }}
+{{- fail "sessionStore.existingSecret needs sessionStore.url (e.g. redis://streamspace-redis:6379/0)" }}
+{{- end }}
+{{- if .url }}
+{{- if .existingSecret }}
+{{- if regexMatch "^rediss?://[^/]*@" .url }}
+{{- fail "sessionStore.url already holds credentials: with sessionStore.existingSecret, give the URL without them" }}
+{{- end }}
+- name: SESSION_STORE_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .existingSecret }}
+      key: {{ .existingSecretKey }}
+- name: SESSION_STORE_URL
+  value: {{ regexReplaceAll "^(rediss?://)" .url "${1}:$(SESSION_STORE_PASSWORD)@" | quote }}
+{{- else }}
+- name: SESSION_STORE_URL
+  value: {{ .url | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Whether a part of monitoring is on: its own enabled when set (true alone is the earlier form),
+else monitoring.enabled. Called with (list $ "serviceMonitor"); prints "true" or nothing.
+*/}}
+{{- define "streamspace-node-manager.monitoringOn" -}}
+{{- $root := index . 0 }}
+{{- $own := (get $root.Values.monitoring (index . 1)).enabled }}
+{{- if kindIs "invalid" $own }}{{ $own = $root.Values.monitoring.enabled }}{{ end }}
+{{- if $own }}true{{ end }}
 {{- end }}
