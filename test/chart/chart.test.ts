@@ -153,7 +153,7 @@ t.test('the service accepts what the chart sets: every env var and the seed opti
   // The ConfigMap mounted where NODE_MANAGER_CONFIG points.
   const mount = c.volumeMounts.find((m: any) => m.name === 'config').mountPath
   t.equal(env.NODE_MANAGER_CONFIG, `${mount}/config.json`)
-  env.NODE_MANAGER_CONFIG = valuesFile('config.json', find(objects, 'ConfigMap').data['config.json'])
+  env.NODE_MANAGER_CONFIG = valuesFile('config.json', find(objects, 'ConfigMap', (o) => o.data?.['config.json'] !== undefined).data['config.json'])
   const config = loadConfig(env)
   const values = parseYaml(readFileSync(ciValues('all-features'), 'utf8'))
   t.same(config.options, { ...(Value.Default(PluginOptions, {}) as object), ...values.config }, 'seed options as in the values')

@@ -56,8 +56,9 @@ export function parseManifests(text: string): K8sObject[] {
   return docs.map((d) => d.toJS() as K8sObject).filter((o) => o && typeof o === 'object')
 }
 
-export function find(objects: K8sObject[], kind: string): K8sObject {
-  const found = objects.filter((o) => o.kind === kind)
+/** The one object of this kind (among those `which` accepts: e.g. the config ConfigMap beside the dashboard's). */
+export function find(objects: K8sObject[], kind: string, which: (o: K8sObject) => boolean = () => true): K8sObject {
+  const found = objects.filter((o) => o.kind === kind && which(o))
   if (found.length !== 1) throw new Error(`expected one ${kind}, rendered ${found.length}`)
   return found[0]
 }
