@@ -47,7 +47,7 @@ const LOG_FLUSH_MS = 100
 export interface AppOptions {
   config: Config
   kube: KubeClients
-  /** HS256 secret for StreamSpace JWTs (server.ts decides where it comes from). */
+  /** HS256 secret for StreamSpace JWTs at start (server.ts decides where it comes from; with JWT_SECRET_FILE the file's content, followed from then on). */
   jwtSecret: string
   clock?: Clock
   /** Where log lines go (default stdout); tests capture them. Tokens and cookies are always redacted. */
@@ -98,7 +98,13 @@ export async function buildApp(opts: AppOptions) {
   await app.register(errors)
   await app.register(securityHeaders)
   await app.register(settings, { config: opts.config })
-  await app.register(auth, { secret: opts.jwtSecret, issuer: opts.config.service.jwtIssuer })
+  await app.register(auth, {
+    secret: opts.jwtSecret,
+    issuer: opts.config.service.jwtIssuer,
+    secretFile: opts.config.service.jwtSecretFile,
+    graceMs: opts.config.service.jwtSecretGraceSeconds * 1000,
+    clock: opts.clock,
+  })
   await app.register(kube, {
     clients: opts.kube,
     clock: opts.clock ?? systemClock,

@@ -30,6 +30,10 @@ export const ServiceSettings = Type.Object({
   host: Type.String({ default: '0.0.0.0', minLength: 1 }),
   logLevel: Type.Union(LogLevels.map((l) => Type.Literal(l)), { default: 'info' }),
   jwtSecret: Type.Optional(Type.String({ minLength: 32 })),
+  /** The secret from a mounted file instead (e.g. StreamSpace's Secret as a volume), re-read when it changes. */
+  jwtSecretFile: Type.Optional(Type.String({ minLength: 1 })),
+  /** After the file's secret changes, tokens signed with the previous one still pass this long. */
+  jwtSecretGraceSeconds: Type.Integer({ default: 300, minimum: 0, maximum: 86400 }),
   jwtIssuer: Type.String({ default: 'streamspace-api', minLength: 1 }),
   kubeMode: Type.Union(KubeModes.map((m) => Type.Literal(m)), { default: 'auto' }),
   kubeconfig: Type.Optional(Type.String({ minLength: 1 })),
@@ -94,7 +98,7 @@ export class ConfigError extends Error {
 }
 
 const SERVICE_ENV: Record<keyof ServiceSettings, string> = {
-  port: 'PORT', host: 'HOST', logLevel: 'LOG_LEVEL', jwtSecret: 'JWT_SECRET', jwtIssuer: 'JWT_ISSUER',
+  port: 'PORT', host: 'HOST', logLevel: 'LOG_LEVEL', jwtSecret: 'JWT_SECRET', jwtSecretFile: 'JWT_SECRET_FILE', jwtSecretGraceSeconds: 'JWT_SECRET_GRACE_SECONDS', jwtIssuer: 'JWT_ISSUER',
   kubeMode: 'KUBE_MODE', kubeconfig: 'KUBECONFIG', sessionLabelSelector: 'SESSION_LABEL_SELECTOR',
   alertmanagerUrl: 'ALERTMANAGER_URL', alertWebhookUrl: 'ALERT_WEBHOOK_URL', podNamespace: 'POD_NAMESPACE',
   podName: 'POD_NAME', alertWebhookSecret: 'ALERT_WEBHOOK_SECRET', publicUrl: 'PUBLIC_URL',
@@ -184,6 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const service = validateSettings(ServiceSettings, fromEnv(ServiceSettings, env, SERVICE_ENV), (k) => SERVICE_ENV[k as keyof ServiceSettings] ?? k)
   if ('problems' in options) problems.push(...options.problems)
   if ('problems' in service) problems.push(...service.problems)
+  else if (service.value.jwtSecret && service.value.jwtSecretFile) problems.push('JWT_SECRET and JWT_SECRET_FILE are both set: set one of them')
   if (problems.length || 'problems' in options || 'problems' in service) throw new ConfigError(problems)
   return { options: options.value, service: service.value }
 }

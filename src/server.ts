@@ -4,6 +4,7 @@ import v8 from 'node:v8'
 import closeWithGrace from 'close-with-grace'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { buildApp, API_PREFIX } from './app.js'
+import { readSecretFile } from './plugins/jwt-secrets.js'
 import { createKubeClients } from './kube/client.js'
 import type { Log } from './shared/log.js'
 import { chooseCluster, kubeConfigFromString, type KubeConnection } from './kube/connect.js'
@@ -66,9 +67,18 @@ async function main(): Promise<void> {
   }
   const conn = await connect(config)
   let jwtSecret = config.service.jwtSecret
+  if (config.service.jwtSecretFile) {
+    const read = readSecretFile(config.service.jwtSecretFile)
+    if ('problem' in read) {
+      console.error(`streamspace-node-manager refuses to start: ${read.problem}`)
+      await conn.close?.()
+      process.exit(2)
+    }
+    jwtSecret = read.secret
+  }
   if (!jwtSecret) {
     if (conn.mode !== 'simulated') {
-      console.error('streamspace-node-manager refuses to start: JWT_SECRET must be set (the StreamSpace HS256 secret, at least 32 characters)')
+      console.error('streamspace-node-manager refuses to start: JWT_SECRET must be set (the StreamSpace HS256 secret, at least 32 characters), or JWT_SECRET_FILE to a file that holds it')
       await conn.close?.()
       process.exit(2)
     }
@@ -101,7 +111,7 @@ async function main(): Promise<void> {
       ` Admin UI: ${base}${API_PREFIX}/admin/nodes  (paste the admin token below into its sign-in box)`,
       ` API:   ${base}${API_PREFIX}/nodes`,
       ` Docs:  ${base}/docs`,
-      jwtSecret === config.service.jwtSecret ? '' : ' JWT_SECRET was not set: a random one is used for this run only.',
+      config.service.jwtSecret || config.service.jwtSecretFile ? '' : ' JWT_SECRET was not set: a random one is used for this run only.',
       ' Admin token (12 h):',
       ` ${token}`,
       ` Try: curl -H "Authorization: Bearer $TOKEN" ${base}${API_PREFIX}/nodes`,

@@ -169,4 +169,17 @@ t.test('the Dockerfile\'s stages, replayed in a temporary copy, start node dist/
   const code = await exited
   t.equal(code, 0, 'exits 0 on SIGTERM')
   t.ok(Date.now() - stopAt < 10_000, `closed in ${Date.now() - stopAt} ms`)
+
+  // The chart's pre-delete hook Job runs `node dist/cleanup.js` (the same entrypoint): from the image alone.
+  t.ok(existsSync(join(app, 'dist/cleanup.js')), 'dist/cleanup.js is there')
+  const cleanup = spawn(process.execPath, ['dist/cleanup.js'], {
+    cwd: app,
+    env: { PATH: '/usr/bin:/bin', NODE_ENV: 'production', KUBE_MODE: 'kubeconfig', KUBECONFIG: kubeconfig, POD_NAMESPACE: 'streamspace', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let cleanupOutput = ''
+  cleanup.stdout.on('data', (d: Buffer) => { cleanupOutput += d.toString() })
+  cleanup.stderr.on('data', (d: Buffer) => { cleanupOutput += d.toString() })
+  t.equal(await new Promise<number | null>((r) => cleanup.once('exit', (c) => r(c))), 0, `node dist/cleanup.js exits 0:\n${cleanupOutput}`)
+  t.match(cleanupOutput, /^cleanup: \d+ removed, 0 left, 0 failed$/m, 'it says what it removed')
 })
