@@ -41,9 +41,21 @@ t.test('lint and template fail without a JWT secret, saying what to set', async 
   t.match(both.stderr, /set jwt.existingSecret or jwt.secret, not both/)
 })
 
+/** The Secret and key behind JWT_SECRET_FILE: the volume mounted at its directory, and the item at its file name. */
+function jwtSecretSource(pod: any): { secretName: string; key: string } | undefined {
+  const c = pod.containers[0]
+  const file: string | undefined = c.env.find((e: any) => e.name === 'JWT_SECRET_FILE')?.value
+  if (!file) return undefined
+  const mount = c.volumeMounts.find((m: any) => file.startsWith(`${m.mountPath}/`))
+  const volume = pod.volumes.find((v: any) => v.name === mount?.name)?.secret
+  const item = volume?.items?.find((i: any) => `${mount.mountPath}/${i.path}` === file)
+  return item ? { secretName: volume.secretName, key: item.key } : undefined
+}
+
 t.test('defaults: the objects, all in the release namespace (Node Events\' Role in default), and a hardened pod', async (t) => {
   const { objects } = template(EXISTING)
-  t.same(objects.map((o) => o.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount'].sort())
+  t.same(objects.map((o) => o.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Job', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount'].sort())
+  t.equal(find(objects, 'Job').metadata.annotations['helm.sh/hook'], 'pre-delete', 'the only Job is the uninstall cleanup hook')
   for (const o of objects) {
     const nodeEvents = o.metadata.name.endsWith('-node-events')
     if (!o.kind.startsWith('Cluster')) t.equal(o.metadata.namespace, nodeEvents ? NODE_EVENT_NAMESPACE : 'streamspace', `${o.kind} ${o.metadata.name} in ${o.metadata.namespace}`)
@@ -70,7 +82,8 @@ t.test('defaults: the objects, all in the release namespace (Node Events\' Role 
   const env = Object.fromEntries(c.env.map((e: any) => [e.name, e]))
   t.same(env.POD_NAME.valueFrom, { fieldRef: { fieldPath: 'metadata.name' } })
   t.same(env.POD_NAMESPACE.valueFrom, { fieldRef: { fieldPath: 'metadata.namespace' } })
-  t.same(env.JWT_SECRET.valueFrom, { secretKeyRef: { name: 'streamspace-secrets', key: 'jwt-secret' } })
+  t.notOk(env.JWT_SECRET, 'the JWT secret is not an env var (it would never change without a restart)')
+  t.same(jwtSecretSource(pod), { secretName: 'streamspace-secrets', key: 'jwt-secret' }, 'JWT_SECRET_FILE is the jwt-secret key of StreamSpace\'s Secret, mounted')
   t.equal(env.KUBE_MODE.value, 'in-cluster')
   t.equal(env.NODE_MANAGER_CONFIG.value, '/etc/streamspace-node-manager/config.json')
   t.equal(pod.serviceAccountName, find(objects, 'ServiceAccount').metadata.name)
@@ -150,6 +163,10 @@ t.test('the service accepts what the chart sets: every env var and the seed opti
     else if (e.valueFrom?.fieldRef) env[e.name] = e.valueFrom.fieldRef.fieldPath === 'metadata.name' ? 'pod-a' : NAMESPACE
     else if (e.valueFrom?.secretKeyRef) env[e.name] = `secret-from-${e.valueFrom.secretKeyRef.name}-${'x'.repeat(32)}`
   }
+  // The Secret mounted where JWT_SECRET_FILE points, as the kubelet would.
+  const jwt = jwtSecretSource(find(objects, 'Deployment').spec.template.spec)
+  t.ok(jwt, 'JWT_SECRET_FILE names a file of a mounted Secret')
+  env.JWT_SECRET_FILE = valuesFile('jwt-secret', `secret-from-${jwt!.secretName}-${'x'.repeat(32)}`)
   // The ConfigMap mounted where NODE_MANAGER_CONFIG points.
   const mount = c.volumeMounts.find((m: any) => m.name === 'config').mountPath
   t.equal(env.NODE_MANAGER_CONFIG, `${mount}/config.json`)
@@ -161,7 +178,7 @@ t.test('the service accepts what the chart sets: every env var and the seed opti
     kubeMode: 'in-cluster', host: '0.0.0.0', port: 8080, logLevel: 'debug', podName: 'pod-a', podNamespace: NAMESPACE,
     jwtIssuer: 'streamspace-api', sessionLabelSelector: 'app=streamspace-session',
     alertmanagerUrl: values.alerting.alertmanagerUrls.join(','), alertWebhookUrl: values.alerting.webhookUrl,
-    alertWebhookSecret: /^secret-from-streamspace-node-manager-webhook-/, jwtSecret: /^secret-from-streamspace-secrets-/,
+    alertWebhookSecret: /^secret-from-streamspace-node-manager-webhook-/, jwtSecretFile: env.JWT_SECRET_FILE,
     healthGraceSeconds: 60, cordonedAlertMinutes: 120, publicUrl: 'https://streamspace.example.com',
     autoscalingProvider: 'cluster-api', sessionStoreUrl: `redis://:secret-from-streamspace-redis-${'x'.repeat(32)}@streamspace-redis:6379/0`,
   })
@@ -250,8 +267,7 @@ t.test('jwt.secret: the chart keeps it in a Secret the pod reads', async (t) => 
   const { objects } = template(['--set', `jwt.secret=${secret}`])
   const s = find(objects, 'Secret')
   t.equal(Buffer.from(s.data['jwt-secret'], 'base64').toString(), secret)
-  const env = find(objects, 'Deployment').spec.template.spec.containers[0].env.find((e: any) => e.name === 'JWT_SECRET')
-  t.same(env.valueFrom, { secretKeyRef: { name: s.metadata.name, key: 'jwt-secret' } })
+  t.same(jwtSecretSource(find(objects, 'Deployment').spec.template.spec), { secretName: s.metadata.name, key: 'jwt-secret' })
 })
 
 t.test('RBAC is exactly what src/kube/permissions.ts declares for the enabled features', async (t) => {
