@@ -4,7 +4,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { DrainEvent } from '../drain/types.js'
-import { ErrorResponse, commonErrors } from '../schemas/common.js'
+import { answer, errorAnswers, withExample } from '../schemas/common.js'
+import { drainAcceptedExample, drainEventsExample, drainResultExample, drainStatusExample } from '../schemas/examples.js'
 import { DrainAccepted, DrainOptions, DrainParams, DrainResult, DrainStatus } from '../schemas/drain.js'
 
 const HEARTBEAT_MS = 15_000
@@ -14,13 +15,19 @@ const drainRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['drain'],
       summary: 'Drain a node as kubectl drain does: cordon, then evict its pods respecting PodDisruptionBudgets',
+      description: 'Cordons the node, then evicts its pods (DaemonSet and mirror pods stay), retrying evictions a PodDisruptionBudget refuses (429) until timeout_seconds. The drain is a NodeDrain object run by the leader, so it survives a restart. The body is optional (all defaults). With wait:false the answer is 202 at once, with where to follow it; with dry_run:true nothing changes and the answer says what would happen, with whether the pods would fit elsewhere.',
       params: DrainParams,
-      body: DrainOptions,
+      body: withExample(DrainOptions, { timeout_seconds: 600, delete_emptydir_data: true, wait: true }),
       response: {
-        200: DrainResult,
-        202: DrainAccepted,
-        ...commonErrors,
-        404: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse, 504: ErrorResponse,
+        200: answer(DrainResult, 'Drained (or, with dry_run, what a drain would do)', drainResultExample),
+        202: answer(DrainAccepted, 'Started (wait:false): follow status_url or events_url', drainAcceptedExample),
+        ...errorAnswers([
+          [404, 'No node of that name'],
+          [409, 'Another drain of this node is running'],
+          [422, 'Pods block the drain (unmanaged without force, emptyDir without delete_emptydir_data, DaemonSet pods with ignore_daemonsets false): details lists them'],
+          429,
+          [504, 'timeout_seconds passed: details lists the pods still there and the PodDisruptionBudget holding each'],
+        ]),
       },
     },
     config: { optionalBody: true },
@@ -54,8 +61,9 @@ const drainRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['drain'],
       summary: 'The latest drain of a node: phase, evicted, pending pods with what holds each, errors',
+      description: 'Read from the node\'s NodeDrain object, the same on every replica; phase none when the node was never drained (older drains are found in the node\'s Events).',
       params: DrainParams,
-      response: { 200: DrainStatus, ...commonErrors, 404: ErrorResponse },
+      response: { 200: answer(DrainStatus, 'The latest drain\'s status', drainStatusExample), ...errorAnswers([[404, 'No node of that name']]) },
     },
   }, async (request) => {
     const name = request.params.name
@@ -67,8 +75,9 @@ const drainRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['drain'],
       summary: 'Server-Sent Events: the current status ("status"), then every step of the drain in order; ends after "finished"',
+      description: 'Each step is an event with an id, named by its type (started, cordoned, planned, pod_blocked, pod_evicting, pod_evicted, pod_failed, finished) and the JSON of a DrainEvent as data. A reconnecting client sends Last-Event-ID and gets only the steps after it. A comment line every 15 s keeps proxies from closing the stream.',
       params: DrainParams,
-      headers: Type.Object({ 'last-event-id': Type.Optional(Type.String()) }),
+      headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ description: 'The id of the last event received: the stream resumes after it' })) }),
       response: {
         // Documented as what it is (the reply is hijacked, so nothing is serialized against it).
         200: {
@@ -79,10 +88,11 @@ const drainRoutes: FastifyPluginAsyncTypebox = async (app) => {
               schema: Type.Object({
                 event: Type.Optional(Type.String()), data: Type.Optional(Type.String()), id: Type.Optional(Type.String()), retry: Type.Optional(Type.Integer()),
               }),
+              example: drainEventsExample,
             },
           },
         },
-        ...commonErrors, 404: ErrorResponse,
+        ...errorAnswers([[404, 'No node of that name']]),
       },
     },
   }, async (request, reply) => {
