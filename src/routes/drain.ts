@@ -1,14 +1,14 @@
 // POST P/nodes/:name/drain, GET P/nodes/:name/drain (latest status), GET .../drain/events (SSE).
-// Thin: validation and shapes here, the drain itself in src/drain (through app.drains): every
-// replica answers from the NodeDrain objects' informer, so GET and the stream are the same on each.
+// Thin: validation and shapes here, one call into src/drain (requests.ts, over app.drains) each:
+// every replica answers from the NodeDrain objects' informer, so GET and the stream are the same on
+// each. The stream is written by ./sse.ts.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import type { DrainEvent } from '../drain/types.js'
+import { drainEvents, latestDrain, requestDrain } from '../drain/requests.js'
 import { answer, errorAnswers, withExample } from '../schemas/common.js'
 import { drainAcceptedExample, drainEventsExample, drainResultExample, drainStatusExample } from '../schemas/examples.js'
 import { DrainAccepted, DrainOptions, DrainParams, DrainResult, DrainStatus } from '../schemas/drain.js'
-
-const HEARTBEAT_MS = 15_000
+import { lastEventId, sendEventStream } from './sse.js'
 
 const drainRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/nodes/:name/drain', {
@@ -37,24 +37,10 @@ const drainRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request, reply) => {
     const name = request.params.name
-    const options = request.body
-    const started = await app.drains.start(name, options, request.user?.username)
-    if (options.wait === false && !started.options.dry_run) {
-      started.result.catch(() => {}) // the outcome is in the status
-      const base = request.url.split('?')[0]
-      return reply.code(202).send({
-        message: `Drain of node ${name} started`,
-        node: name,
-        status_url: base,
-        events_url: `${base}/events`,
-      })
-    }
-    if (started.options.dry_run) {
-      const result = await started.result
-      const fit = app.maintenance.fit([name])
-      return fit ? { ...result, fit } : result
-    }
-    return started.result
+    const outcome = await requestDrain(app.drains, (nodes) => app.maintenance.fit(nodes), name, request.body, request.user?.username)
+    if (!outcome.started) return outcome.result
+    const base = request.url.split('?')[0]
+    return reply.code(202).send({ message: `Drain of node ${name} started`, node: name, status_url: base, events_url: `${base}/events` })
   })
 
   app.get('/nodes/:name/drain', {
@@ -65,11 +51,7 @@ const drainRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: DrainParams,
       response: { 200: answer(DrainStatus, 'The latest drain\'s status', drainStatusExample), ...errorAnswers([[404, 'No node of that name']]) },
     },
-  }, async (request) => {
-    const name = request.params.name
-    if (!app.drains.has(name)) await app.drains.checkRequest(name, {})
-    return app.drains.statusWithHistory(name)
-  })
+  }, async (request) => latestDrain(app.drains, request.params.name))
 
   app.get('/nodes/:name/drain/events', {
     schema: {
@@ -96,29 +78,7 @@ const drainRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
   }, async (request, reply) => {
-    const name = request.params.name
-    if (!app.drains.has(name)) await app.drains.checkRequest(name, {})
-    const status = await app.drains.statusWithHistory(name)
-    const afterId = Number(request.headers['last-event-id']) || 0
-    reply.hijack()
-    const res = reply.raw
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    })
-    res.write(`event: status\ndata: ${JSON.stringify(status)}\n\n`)
-    const send = (e: DrainEvent) => res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`)
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS)
-    let unsubscribe = () => {}
-    const end = () => {
-      clearInterval(heartbeat)
-      unsubscribe()
-      if (!res.writableEnded) res.end()
-    }
-    res.on('close', end)
-    unsubscribe = app.drains.subscribe(name, afterId, send, end)
+    sendEventStream(reply, await drainEvents(app.drains, request.params.name, lastEventId(request.headers['last-event-id'])))
   })
 }
 

@@ -1,13 +1,13 @@
 // Maintenance plans: POST/GET P/maintenance, GET/DELETE P/maintenance/:id, GET .../events (SSE),
-// POST .../complete. Thin: the plan lives in src/maintenance (through app.maintenance).
+// POST .../complete. Thin: one call each into src/maintenance (through app.maintenance); the
+// stream is written by ./sse.ts.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import type { MaintenanceEvent } from '../maintenance/types.js'
 import { answer, errorAnswers, withExample } from '../schemas/common.js'
 import { maintenanceEventsExample, maintenanceExample } from '../schemas/examples.js'
 import { Maintenance, MaintenanceParams, MaintenanceRequest } from '../schemas/maintenance.js'
+import { lastEventId, sendEventStream } from './sse.js'
 
-const HEARTBEAT_MS = 15_000
 const NO_PLAN: [number, string] = [404, 'No maintenance plan with this id']
 const errors = errorAnswers([NO_PLAN])
 const planAnswer = (description: string) => answer(Maintenance, description, maintenanceExample)
@@ -102,21 +102,7 @@ const maintenanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
   }, async (request, reply) => {
-    const plan = app.maintenance.get(request.params.id)
-    const afterId = Number(request.headers['last-event-id']) || 0
-    reply.hijack()
-    const res = reply.raw
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' })
-    res.write(`event: status\ndata: ${JSON.stringify(plan)}\n\n`)
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS)
-    const send = (e: MaintenanceEvent) => res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`)
-    const end = () => {
-      clearInterval(heartbeat)
-      unsubscribe()
-      if (!res.writableEnded) res.end()
-    }
-    const unsubscribe = app.maintenance.follow(plan, afterId, send, end)
-    res.on('close', end)
+    sendEventStream(reply, app.maintenance.events(request.params.id, lastEventId(request.headers['last-event-id'])))
   })
 }
 

@@ -3,7 +3,6 @@
 // If-None-Match), gzip- or brotli-compressed when the client accepts it (Vary: Accept-Encoding);
 // the schema still documents it.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import { answer, errorAnswers } from '../schemas/common.js'
 import { clusterStatsExample, metricsHistoryExample, nodeDetailExample, nodeListExample } from '../schemas/examples.js'
@@ -13,13 +12,14 @@ import { encodedEtag, negotiateEncoding, noneMatch } from './encoding.js'
 const nodes: FastifyPluginAsyncTypebox = async (app) => {
   const reads = app.nodes
 
-  /** Reads need a synced cache; while the API is unreachable they serve the last state, marked stale. */
-  function checkCache(reply: FastifyReply): void {
+  // Every read here needs a synced cache (503 before); while the API is unreachable they serve the
+  // last state, marked stale.
+  app.addHook('preHandler', async (_request, reply) => {
     if (reads.readable().stale) {
       reply.header('x-cache-stale', 'true')
       reply.header('warning', '110 streamspace-node-manager "Response is stale: Kubernetes API unreachable"')
     }
-  }
+  })
 
   app.get('/nodes', {
     schema: {
@@ -33,7 +33,6 @@ const nodes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
   }, async (request, reply) => {
-    checkCache(reply)
     const { labelSelector, ready } = request.query
     if (labelSelector !== undefined || ready !== undefined) {
       // Filtered: rendered for this request from the cached views (no ETag, not compressed).
@@ -79,10 +78,7 @@ const nodes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Node counts, total capacity and allocatable (exact quantity sums), pods and sessions, and usage weighted by allocatable (null without metrics), from the watch cache.',
       response: { 200: answer(ClusterStats, 'The cluster\'s totals', clusterStatsExample), ...errorAnswers() },
     },
-  }, async (_request, reply) => {
-    checkCache(reply)
-    return reads.stats()
-  })
+  }, async () => reads.stats())
 
   app.get('/nodes/:name', {
     schema: {
@@ -91,10 +87,7 @@ const nodes: FastifyPluginAsyncTypebox = async (app) => {
       params: NodeParams,
       response: { 200: answer(NodeDetail, 'The node', nodeDetailExample), ...errorAnswers([[404, 'No node of that name']]) },
     },
-  }, async (request, reply) => {
-    checkCache(reply)
-    return reads.detail(request.params.name)
-  })
+  }, async (request) => reads.detail(request.params.name))
 
   app.get('/nodes/:name/metrics', {
     schema: {
@@ -106,8 +99,7 @@ const nodes: FastifyPluginAsyncTypebox = async (app) => {
         ...errorAnswers([[400, 'window is not a duration such as 90s, 30m, 1h30m'], [404, 'No node of that name']]),
       },
     },
-  }, async (request, reply) => {
-    checkCache(reply)
+  }, async (request) => {
     const { name } = request.params
     const window = request.query.window ?? '1h'
     const history = reads.usageHistory(name, window)
