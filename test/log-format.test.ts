@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { stripVTControlCharacters } from 'node:util'
 import { chooseLogFormat } from '../src/shared/log-format.js'
 
 t.test('the format: guessed from the terminal, overridden by LOG_FORMAT, a wrong value named', async (t) => {
@@ -64,7 +65,7 @@ t.test('stdout a terminal: readable lines, no JSON; LOG_FORMAT=json keeps JSON t
   await pretty.exited
   const listening = lines(out).find((l) => l.includes('Server listening at'))!
   // e.g. "[14:03:21 UTC] INFO: Server listening at http://127.0.0.1:40123" (colours aside)
-  t.match(listening.replace(/\x1b\[[0-9;]*m/g, ''), /^\[\d\d:\d\d:\d\d [^\]]+\] INFO.*: Server listening at http:\/\/127\.0\.0\.1:\d+/)
+  t.match(stripVTControlCharacters(listening), /^\[\d\d:\d\d:\d\d [^\]]+\] INFO.*: Server listening at http:\/\/127\.0\.0\.1:\d+/)
   t.notOk(lines(out).some((l) => l.trimStart().startsWith('{"level"')), 'no JSON lines')
 
   const json = run({ LOG_FORMAT: 'json' }, true)
