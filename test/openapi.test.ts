@@ -2,7 +2,7 @@ import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
-import { generateOpenApi, OPENAPI_FILE } from '../scripts/openapi.js'
+import { API_DOCS_FILE, generateApiDocs, generateOpenApi, OPENAPI_FILE } from '../scripts/openapi.js'
 
 interface Media { schema?: Record<string, unknown>; example?: unknown; examples?: Record<string, { value: unknown }> }
 interface Response { description?: string; content?: Record<string, Media> }
@@ -29,6 +29,16 @@ t.test('openapi/openapi.json is OpenAPI 3 and in sync with the routes (npm run o
   t.match(spec.openapi, /^3\./)
   t.ok(spec.paths['/api/plugins/streamspace-node-manager/nodes'], 'documents the node list')
   t.equal(readFileSync(OPENAPI_FILE, 'utf8'), generated, 'checked-in spec is current: run npm run openapi')
+})
+
+t.test('docs/api.md documents every operation and is in sync with the spec (npm run openapi)', async (t) => {
+  const docs = readFileSync(API_DOCS_FILE, 'utf8')
+  t.equal(docs, generateApiDocs(generated), 'checked-in reference is current: run npm run openapi')
+  const P = '/api/plugins/streamspace-node-manager'
+  for (const { name } of operations) {
+    const [method, path] = name.split(' ')
+    t.ok(docs.includes(`### ${method} ${path!.startsWith(P) ? `P${path!.slice(P.length)}` : path}\n`), `${name} has a section`)
+  }
 })
 
 /** What a reader of the document misses in one operation (Swagger UI at /docs, a client generator). */
