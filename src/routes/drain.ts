@@ -25,7 +25,7 @@ const drainRoutes: FastifyPluginAsyncTypebox = async (app) => {
           [404, 'No node of that name'],
           [409, 'Another drain of this node is running'],
           [422, 'Pods block the drain (unmanaged without force, emptyDir without delete_emptydir_data, DaemonSet pods with ignore_daemonsets false): details lists them'],
-          429,
+          [429, 'Too many: this user\'s change rate limit, or as many drains as may run at once are running (the message says which)'],
           [504, 'timeout_seconds passed: details lists the pods still there and the PodDisruptionBudget holding each'],
         ]),
       },
