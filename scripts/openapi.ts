@@ -1,13 +1,19 @@
-// Writes openapi/openapi.json from the routes' schemas. `npm run openapi`; a test fails when the
-// checked-in file differs from what this generates.
-import { writeFileSync } from 'node:fs'
+// Writes openapi/openapi.json from the routes' schemas, and the API reference in docs/api.md from
+// that (./api-docs.ts). `npm run openapi`; a test fails when either checked-in file differs from
+// what this generates.
+import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { KubeConfig } from '@kubernetes/client-node'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { createKubeClients } from '../src/kube/client.js'
+import { withReference, type Spec } from './api-docs.js'
 
 export const OPENAPI_FILE = fileURLToPath(new URL('../openapi/openapi.json', import.meta.url))
+export const API_DOCS_FILE = fileURLToPath(new URL('../docs/api.md', import.meta.url))
+
+/** docs/api.md as the spec makes it. */
+export const generateApiDocs = (spec: string): string => withReference(readFileSync(API_DOCS_FILE, 'utf8'), JSON.parse(spec) as Spec)
 
 export async function generateOpenApi(): Promise<string> {
   const kc = new KubeConfig()
@@ -26,6 +32,8 @@ export async function generateOpenApi(): Promise<string> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  writeFileSync(OPENAPI_FILE, await generateOpenApi())
-  console.log(`wrote ${OPENAPI_FILE}`)
+  const spec = await generateOpenApi()
+  writeFileSync(OPENAPI_FILE, spec)
+  writeFileSync(API_DOCS_FILE, generateApiDocs(spec))
+  console.log(`wrote ${OPENAPI_FILE} and ${API_DOCS_FILE}`)
 }

@@ -1,4 +1,5 @@
 // Process entry: load config, connect to the cluster, build the app, listen; close with grace.
+// Logs: JSON lines, or readable ones when stdout is a terminal (src/shared/log-format.ts).
 import { randomBytes, randomUUID } from 'node:crypto'
 import v8 from 'node:v8'
 import closeWithGrace from 'close-with-grace'
@@ -7,6 +8,7 @@ import { buildApp, API_PREFIX } from './app.js'
 import { readSecretFile } from './plugins/jwt-secrets.js'
 import { createKubeClients } from './kube/client.js'
 import type { Log } from './shared/log.js'
+import { chooseLogFormat, PRETTY_OPTIONS } from './shared/log-format.js'
 import { chooseCluster, kubeConfigFromString, type KubeConnection } from './kube/connect.js'
 
 interface Connection extends KubeConnection {
@@ -55,6 +57,11 @@ function holdHeapGrowth(log: Log): void {
 }
 
 async function main(): Promise<void> {
+  const logFormat = chooseLogFormat(process.env.LOG_FORMAT, process.stdout.isTTY)
+  if ('problem' in logFormat) {
+    console.error(`streamspace-node-manager refuses to start: ${logFormat.problem}`)
+    process.exit(2)
+  }
   let config
   try {
     config = loadConfig()
@@ -85,7 +92,9 @@ async function main(): Promise<void> {
     // Demo only: the embedded simulated cluster gets a random secret for this run.
     jwtSecret = randomBytes(32).toString('base64url')
   }
-  const app = await buildApp({ config, kube: createKubeClients(conn.kc), jwtSecret, namespace: conn.namespace })
+  // Readable lines in a terminal; otherwise app.ts's default, batched JSON lines on stdout.
+  const logStream = logFormat.format === 'pretty' ? (await import('pino-pretty')).default(PRETTY_OPTIONS) : undefined
+  const app = await buildApp({ config, kube: createKubeClients(conn.kc), jwtSecret, namespace: conn.namespace, logStream })
   app.addHook('onClose', async () => { await conn.close?.() })
   void app.cluster.whenSynced().then(() => holdHeapGrowth(app.log))
 

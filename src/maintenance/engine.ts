@@ -18,6 +18,7 @@ import {
 } from './objects.js'
 import { PlanRunner, cancelPlan, type RunnerHost } from './runner.js'
 import { followPlan } from './follow.js'
+import type { EventStream } from '../shared/event-stream.js'
 import type { MaintenanceDeps } from './deps.js'
 
 export type { LegacyPlans, MaintenanceDeps, MaintenanceMetrics, MaintenanceSource } from './deps.js'
@@ -92,9 +93,10 @@ export class MaintenanceEngine implements RunnerHost {
   /** Plans running on this replica: the only per-plan state kept in memory. */
   get runningCount(): number { return this.runners.size }
 
-  /** Each step of the plan after `from`, as any replica's informer sees it (./follow.ts). Returns unsubscribe. */
-  follow(from: Maintenance, afterId: number, onStep: (e: MaintenanceEvent) => void, onEnd: () => void): () => void {
-    return followPlan(this.objects, from, afterId, onStep, onEnd)
+  /** The plan now, then each of its steps after `afterId`, as any replica's informer sees them (./follow.ts); not_found for an unknown id. */
+  events(id: string, afterId: number): EventStream<MaintenanceEvent> {
+    const plan = this.get(id)
+    return { first: plan, follow: (onStep, onEnd) => followPlan(this.objects, plan, afterId, onStep, onEnd) }
   }
 
   // ---- create, cancel, complete (any replica writes spec) -----------------------------------

@@ -1,7 +1,8 @@
 // GET/PUT P/config: the seed options in force, and changing them at run time (persisted in a
 // ConfigMap, picked up by every replica: src/kube/runtime-config.ts).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { commonErrors, ErrorResponse } from '../schemas/common.js'
+import { answer, errorAnswer, errorAnswers, withExample } from '../schemas/common.js'
+import { optionsExample } from '../schemas/examples.js'
 import { EffectiveOptions, OptionsUpdate } from '../schemas/config.js'
 import { invalid, isFailure } from '../errors.js'
 
@@ -22,7 +23,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['config'],
       summary: 'The options in force',
       description: 'File and environment options, overridden by those PUT persisted. ETag: the ConfigMap\'s resourceVersion (send it back in If-Match on PUT). When the stored options.json is broken (hand-edited: not JSON, a value out of range), the options in force are still answered and X-Config-Problem (and a Warning) says what is wrong. 503 while the ConfigMap cannot be read (e.g. RBAC), naming why.',
-      response: { 200: EffectiveOptions, ...commonErrors },
+      response: { 200: answer(EffectiveOptions, 'The options in force (ETag: the stored version)', optionsExample), ...errorAnswers([[503, 'The options\' ConfigMap cannot be read (e.g. RBAC): the message says why']]) },
     },
   }, async (_request, reply) => {
     const options = store.readable()
@@ -45,8 +46,16 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Change options at run time',
       description: 'Any subset of the seed options. Validated as the file is (400 naming the option and its range). Persisted in the ConfigMap streamspace-node-manager-config in the service\'s namespace (resourceVersion precondition; a race re-reads and retries, 409 if it keeps losing), picked up by every replica within seconds, and winning over file and environment until changed again. Audited: a log line with who and what changed from what, and an Event on the ConfigMap. If-Match with the ETag from GET: changed only if nobody changed it since (else 412). 409 while the stored options.json is broken (saying what is wrong), unless this PUT replaces the broken values.',
       headers: { type: 'object', properties: { 'if-match': { type: 'string', pattern: IF_MATCH.source, description: 'The ETag from GET P/config: change only that version (412 otherwise)' } } },
-      body: OptionsUpdate,
-      response: { 200: EffectiveOptions, 409: ErrorResponse, 412: ErrorResponse, ...commonErrors },
+      body: withExample(OptionsUpdate, { scaleUpThreshold: 75, nodeSelectionStrategy: 'most-resources' as never }),
+      response: {
+        200: answer(EffectiveOptions, 'The options in force after the change', { ...optionsExample, scaleUpThreshold: 75, nodeSelectionStrategy: 'most-resources' as never }),
+        ...errorAnswers([
+          [400, 'An option is out of range or of the wrong type (the message names it and its range), or If-Match is malformed'],
+          [409, 'The stored options.json is broken (the message says what is wrong), or the write kept losing races'],
+          429,
+        ]),
+        412: errorAnswer(412, 'If-Match names another version than the one stored (the ETag header gives the current one)'),
+      },
     },
   }, async (request, reply) => {
     const ifMatch = request.headers['if-match']

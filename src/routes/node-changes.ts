@@ -3,7 +3,8 @@
 // and audited: the domain reports each attempt, logged here with the request.
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { ErrorResponse, commonErrors } from '../schemas/common.js'
+import { answer, errorAnswers, withExample } from '../schemas/common.js'
+import { cordonedNodeExample, nodeViewExample, taintChangeExample } from '../schemas/examples.js'
 import { NodeParams, NodeView } from '../schemas/node.js'
 import {
   CordonBody, DeleteLabelQuery, DeleteTaintQuery, LabelKeyParams, SetLabelBody, SetTaintBody, TaintChangeResult, TaintKeyParams,
@@ -12,7 +13,14 @@ import type { FailureKind } from '../errors.js'
 import * as changes from '../nodes/changes.js'
 import type { Actor, AuditEntry, ChangeResult, NodeChangeDeps } from '../nodes/changes.js'
 
-const errors = { ...commonErrors, 404: ErrorResponse, 409: ErrorResponse, 429: ErrorResponse }
+const errors = errorAnswers([
+  [400, 'Bad input: the message names the field and the Kubernetes rule it breaks (or a system-managed key without force)'],
+  [404, 'No node of that name (or, on DELETE, no such label or taint)'],
+  [409, 'The node kept changing under this write (resourceVersion conflicts on every retry)'],
+  429,
+])
+/** The node as it is after the change. */
+const changed = (example: NodeView, what: string) => answer(NodeView, `The node after ${what}`, example)
 
 /**
  * The audit trail goes to the log: one line per change attempt, with who, what, node, outcome and
@@ -44,8 +52,8 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'Set a label on a node',
       description: 'Sets key=value (kubectl label --overwrite), as a merge patch of metadata.labels. Idempotent. Records an Event on the node.',
       params: NodeParams,
-      body: SetLabelBody,
-      response: { 200: NodeView, ...errors },
+      body: withExample(SetLabelBody, { key: 'example.com/pool', value: 'gpu' }),
+      response: { 200: changed({ ...nodeViewExample, labels: { ...nodeViewExample.labels, 'example.com/pool': 'gpu' } }, 'the label is set'), ...errors },
     },
   }, async (request, reply) => {
     const { key, value, force } = request.body
@@ -61,7 +69,7 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
       description: 'Removes the label (kubectl label KEY-). 404 when the node has no such label. Keys with "/" are percent-encoded in the path.',
       params: LabelKeyParams,
       querystring: DeleteLabelQuery,
-      response: { 200: NodeView, ...errors },
+      response: { 200: changed(nodeViewExample, 'the label is removed'), ...errors },
     },
   }, async (request, reply) => {
     const r = await changes.removeLabel(deps(request), actor(request), request.params.name, request.params.key, { force: request.query.force })
@@ -75,8 +83,8 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'Add or replace a taint on a node',
       description: 'Upsert by (key, effect), as kubectl taint --overwrite: the taint goes first, the others keep their order. For NoExecute the answer counts the pods it evicts (affected_pods).',
       params: NodeParams,
-      body: SetTaintBody,
-      response: { 200: TaintChangeResult, ...errors },
+      body: withExample(SetTaintBody, { key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }),
+      response: { 200: answer(TaintChangeResult, 'The node after the change; for NoExecute, with the pods it evicts', taintChangeExample), ...errors },
     },
   }, async (request, reply) => {
     const { key, value, effect, force } = request.body
@@ -93,7 +101,7 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
       description: 'Removes the taint with this key and ?effect= (kubectl taint KEY:EFFECT-), or every taint with the key without it (kubectl taint KEY-). 404 when none matches.',
       params: TaintKeyParams,
       querystring: DeleteTaintQuery,
-      response: { 200: NodeView, ...errors },
+      response: { 200: changed(nodeViewExample, 'the taint is removed'), ...errors },
     },
   }, async (request, reply) => {
     const r = await changes.removeTaint(deps(request), actor(request), request.params.name, request.params.key, request.query.effect, { force: request.query.force })
@@ -107,8 +115,8 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'Cordon a node, saying why',
       description: 'Marks the node unschedulable (kubectl cordon). Who (the JWT username), why (reason) and when are kept as annotations streamspace.io/cordoned-by, streamspace.io/cordon-reason, streamspace.io/cordoned-at, written in the same patch (kubectl get node -o yaml shows them); NodeView.cordon shows them. Idempotent: on a cordoned node only a different reason is written.',
       params: NodeParams,
-      body: CordonBody,
-      response: { 200: NodeView, ...errors },
+      body: withExample(CordonBody, { reason: 'kernel upgrade, ticket OPS-1234' }),
+      response: { 200: changed(cordonedNodeExample, 'the cordon, with who, why and when'), ...errors },
     },
     config: { optionalBody: true },
     // The seed's clients POST without a body.
@@ -125,7 +133,7 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'Uncordon a node',
       description: 'Marks the node schedulable again (kubectl uncordon) and removes the cordon annotations in the same patch. Idempotent.',
       params: NodeParams,
-      response: { 200: NodeView, ...errors },
+      response: { 200: changed(nodeViewExample, 'uncordon'), ...errors },
     },
   }, async (request, reply) => {
     const r = await changes.uncordon(deps(request), actor(request), request.params.name)

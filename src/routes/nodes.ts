@@ -3,31 +3,36 @@
 // If-None-Match), gzip- or brotli-compressed when the client accepts it (Vary: Accept-Encoding);
 // the schema still documents it.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
-import { commonErrors, ErrorResponse } from '../schemas/common.js'
+import { answer, errorAnswers } from '../schemas/common.js'
+import { clusterStatsExample, metricsHistoryExample, nodeDetailExample, nodeListExample } from '../schemas/examples.js'
 import { ClusterStats, MetricsQuery, NodeDetail, NodeListQuery, NodeMetricsHistory, NodeParams, NodeView } from '../schemas/node.js'
 import { encodedEtag, negotiateEncoding, noneMatch } from './encoding.js'
 
 const nodes: FastifyPluginAsyncTypebox = async (app) => {
   const reads = app.nodes
 
-  /** Reads need a synced cache; while the API is unreachable they serve the last state, marked stale. */
-  function checkCache(reply: FastifyReply): void {
+  // Every read here needs a synced cache (503 before); while the API is unreachable they serve the
+  // last state, marked stale.
+  app.addHook('preHandler', async (_request, reply) => {
     if (reads.readable().stale) {
       reply.header('x-cache-stale', 'true')
       reply.header('warning', '110 streamspace-node-manager "Response is stale: Kubernetes API unreachable"')
     }
-  }
+  })
 
   app.get('/nodes', {
     schema: {
       tags: ['nodes'], summary: 'List nodes with health and live usage',
+      description: 'Every node as a NodeView, from the watch cache (no call to the API server). The whole list carries an ETag (304 on If-None-Match) and is gzip- or brotli-compressed when Accept-Encoding allows; with labelSelector or ready it is filtered for this request (no ETag). While the Kubernetes API is unreachable the last known list is answered with X-Cache-Stale: true and a Warning header.',
       querystring: NodeListQuery,
-      response: { 200: Type.Array(NodeView), 304: Type.Null({ description: 'Not modified (If-None-Match)' }), ...commonErrors },
+      response: {
+        200: answer(Type.Array(NodeView), 'The nodes, by name', nodeListExample),
+        304: Type.Null({ description: 'Not modified: If-None-Match named the current ETag' }),
+        ...errorAnswers([[400, 'labelSelector is not a valid label selector (the message says where)']]),
+      },
     },
   }, async (request, reply) => {
-    checkCache(reply)
     const { labelSelector, ready } = request.query
     if (labelSelector !== undefined || ready !== undefined) {
       // Filtered: rendered for this request from the cached views (no ETag, not compressed).
@@ -68,27 +73,33 @@ const nodes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/nodes/stats', {
-    schema: { tags: ['nodes'], summary: 'Cluster statistics', response: { 200: ClusterStats, ...commonErrors } },
-  }, async (_request, reply) => {
-    checkCache(reply)
-    return reads.stats()
-  })
+    schema: {
+      tags: ['nodes'], summary: 'Cluster statistics',
+      description: 'Node counts, total capacity and allocatable (exact quantity sums), pods and sessions, and usage weighted by allocatable (null without metrics), from the watch cache.',
+      response: { 200: answer(ClusterStats, 'The cluster\'s totals', clusterStatsExample), ...errorAnswers() },
+    },
+  }, async () => reads.stats())
 
   app.get('/nodes/:name', {
-    schema: { tags: ['nodes'], summary: 'One node in detail', params: NodeParams, response: { 200: NodeDetail, 404: ErrorResponse, ...commonErrors } },
-  }, async (request, reply) => {
-    checkCache(reply)
-    return reads.detail(request.params.name)
-  })
+    schema: {
+      tags: ['nodes'], summary: 'One node in detail',
+      description: 'The NodeView plus annotations, conditions, addresses, node info, the resources its pods request (as kubectl describe shows them) and its pods.',
+      params: NodeParams,
+      response: { 200: answer(NodeDetail, 'The node', nodeDetailExample), ...errorAnswers([[404, 'No node of that name']]) },
+    },
+  }, async (request) => reads.detail(request.params.name))
 
   app.get('/nodes/:name/metrics', {
     schema: {
       tags: ['nodes'], summary: 'Usage history of one node (from metrics.k8s.io, sampled in memory)',
+      description: 'The samples this replica took of the node\'s metrics.k8s.io usage over the window (default 1h), oldest first; available is false when metrics-server does not answer.',
       params: NodeParams, querystring: MetricsQuery,
-      response: { 200: NodeMetricsHistory, 404: ErrorResponse, ...commonErrors },
+      response: {
+        200: answer(NodeMetricsHistory, 'The node\'s usage samples', metricsHistoryExample),
+        ...errorAnswers([[400, 'window is not a duration such as 90s, 30m, 1h30m'], [404, 'No node of that name']]),
+      },
     },
-  }, async (request, reply) => {
-    checkCache(reply)
+  }, async (request) => {
     const { name } = request.params
     const window = request.query.window ?? '1h'
     const history = reads.usageHistory(name, window)

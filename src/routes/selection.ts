@@ -2,7 +2,8 @@
 // scheduler-style summary when no node fits.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Failure } from '../errors.js'
-import { commonErrors, ErrorResponse } from '../schemas/common.js'
+import { answer, errorAnswers, withExample } from '../schemas/common.js'
+import { selectionExample } from '../schemas/examples.js'
 import { SelectBody, Selection } from '../schemas/selection.js'
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
@@ -12,8 +13,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['nodes'],
       summary: 'Choose a node for a new session',
       description: 'Eligible nodes are Ready, schedulable, match node_selector, tolerate the node\'s NoSchedule/NoExecute taints and have room for cpu/memory after what their pods request (kube-scheduler\'s filters, from the watch cache); then the strategy (body, else nodeSelectionStrategy) ranks them. 409 when no node fits, with kube-scheduler\'s summary ("0/5 nodes are available: 2 Insufficient cpu, ...") and details.excluded.',
-      body: SelectBody,
-      response: { 200: Selection, 409: ErrorResponse, ...commonErrors },
+      body: withExample(SelectBody, { cpu: '2', memory: '4Gi', node_selector: { pool: 'desktops' } }),
+      response: {
+        200: answer(Selection, 'The node chosen, the eligible nodes ranked, and why the others were excluded', selectionExample),
+        ...errorAnswers([[409, 'No node fits: the message is kube-scheduler\'s summary ("0/5 nodes are available: 2 Insufficient cpu, ..."), details.excluded each node\'s reasons']]),
+      },
     },
   }, async (request) => {
     const outcome = await app.selection.select(request.body)

@@ -9,15 +9,19 @@ import { Type } from 'typebox'
 import * as changes from '../nodes/changes.js'
 import type { Actor, NodeChangeDeps } from '../nodes/changes.js'
 import { DrainResult } from '../schemas/drain.js'
+import { answer } from '../schemas/common.js'
+import { compatNodeInfoExample as nodeExample, compatStatsExample, drainResultExample } from '../schemas/examples.js'
 import {
-  CompatClusterStats, CompatDrainBody, CompatError, CompatKeyParams, CompatLabelBody, CompatNodeInfo, CompatNodeParams, CompatTaintBody,
+  CompatClusterStats, CompatDrainBody, CompatKeyParams, CompatLabelBody, CompatNodeInfo, CompatNodeParams, CompatTaintBody, compatErrorAnswers,
 } from '../schemas/streamspace-compat.js'
 import { auditToLog } from './node-changes.js'
 
 export const COMPAT_TAG = 'streamspace-compat'
 
 // Every error status answers {message} only: the response schema drops statusCode, error, details.
-const errors = { '4xx': CompatError, '5xx': CompatError }
+const errors = compatErrorAnswers([[404, 'No node of that name']])
+const changes404 = compatErrorAnswers([[404, 'No node of that name (on DELETE: or no such label or taint)'], [409, 'The node kept changing under this write']])
+const node = (description: string) => answer(CompatNodeInfo, description, nodeExample)
 
 /**
  * CORS for StreamSpace's web app when it calls this service on another origin (VITE_API_URL):
@@ -55,7 +59,10 @@ const compat: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   app.get('/admin/nodes', {
-    schema: { tags, summary: 'All nodes as StreamSpace NodeInfo (a bare JSON array)', response: { 200: Type.Array(CompatNodeInfo), ...errors } },
+    schema: {
+      tags, summary: 'All nodes as StreamSpace NodeInfo (a bare JSON array)', description: 'What StreamSpace\'s admin Nodes page lists, from the watch cache.',
+      response: { 200: answer(Type.Array(CompatNodeInfo), 'Every node, by name', [nodeExample]), ...compatErrorAnswers() },
+    },
   }, async (_request, reply) => {
     checkCache(reply)
     // Prepared JSON: sent as it is, without re-serializing 5,000 items.
@@ -63,14 +70,17 @@ const compat: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/admin/nodes/stats', {
-    schema: { tags, summary: 'Cluster statistics as StreamSpace ClusterStats', response: { 200: CompatClusterStats, ...errors } },
+    schema: {
+      tags, summary: 'Cluster statistics as StreamSpace ClusterStats', description: 'The totals at the top of StreamSpace\'s admin Nodes page (totalUsage absent without metrics).',
+      response: { 200: answer(CompatClusterStats, 'The cluster\'s totals', compatStatsExample), ...compatErrorAnswers() },
+    },
   }, async (_request, reply) => {
     checkCache(reply)
     return nodes.stats()
   })
 
   app.get('/admin/nodes/:name', {
-    schema: { tags, summary: 'One node as StreamSpace NodeInfo', params: CompatNodeParams, response: { 200: CompatNodeInfo, ...errors } },
+    schema: { tags, summary: 'One node as StreamSpace NodeInfo', description: 'The node StreamSpace\'s page opens in its details dialog.', params: CompatNodeParams, response: { 200: node('The node'), ...errors } },
   }, async (request, reply) => {
     checkCache(reply)
     return nodes.info(request.params.name)
@@ -81,7 +91,7 @@ const compat: FastifyPluginAsyncTypebox = async (app) => {
   const changed = (node: Parameters<typeof nodes.infoOfChanged>[0]) => nodes.infoOfChanged(node)
 
   app.put('/admin/nodes/:name/labels', {
-    schema: { tags, summary: 'Set a label (kubectl label --overwrite)', params: CompatNodeParams, body: CompatLabelBody, response: { 200: CompatNodeInfo, ...errors } },
+    schema: { tags, summary: 'Set a label (kubectl label --overwrite)', description: 'As PUT P/nodes/{name}/labels without force: keys under kubernetes.io/ and k8s.io/ are refused (400).', params: CompatNodeParams, body: CompatLabelBody, response: { 200: node('The node after the change'), ...changes404 } },
   }, async (request) => {
     const r = await changes.setLabel(deps(request), actor(request), request.params.name, request.body.key, request.body.value)
     return changed(r.node)
@@ -90,7 +100,8 @@ const compat: FastifyPluginAsyncTypebox = async (app) => {
   app.delete('/admin/nodes/:name/labels/*', {
     schema: {
       tags, summary: 'Remove a label; the key may contain "/" as it is or percent-encoded',
-      params: CompatKeyParams, response: { 200: CompatNodeInfo, ...errors },
+      description: 'As DELETE P/nodes/{name}/labels/{key}: 404 when the node has no such label.',
+      params: CompatKeyParams, response: { 200: node('The node after the change'), ...changes404 },
     },
   }, async (request) => {
     const r = await changes.removeLabel(deps(request), actor(request), request.params.name, request.params['*'])
@@ -98,7 +109,7 @@ const compat: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post('/admin/nodes/:name/taints', {
-    schema: { tags, summary: 'Add or replace a taint, upsert by (key, effect)', params: CompatNodeParams, body: CompatTaintBody, response: { 200: CompatNodeInfo, ...errors } },
+    schema: { tags, summary: 'Add or replace a taint, upsert by (key, effect)', description: 'As POST P/nodes/{name}/taints without force; an empty value means none.', params: CompatNodeParams, body: CompatTaintBody, response: { 200: node('The node after the change'), ...changes404 } },
   }, async (request) => {
     const { key, value, effect } = request.body
     const r = await changes.setTaint(deps(request), actor(request), request.params.name, { key, value: value === '' ? undefined : value, effect })
@@ -106,18 +117,18 @@ const compat: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete('/admin/nodes/:name/taints/*', {
-    schema: { tags, summary: 'Remove every taint with this key', params: CompatKeyParams, response: { 200: CompatNodeInfo, ...errors } },
+    schema: { tags, summary: 'Remove every taint with this key', description: 'As kubectl taint KEY- (every effect): 404 when the node has no taint with this key.', params: CompatKeyParams, response: { 200: node('The node after the change'), ...changes404 } },
   }, async (request) => {
     const r = await changes.removeTaint(deps(request), actor(request), request.params.name, request.params['*'], undefined)
     return changed(r.node)
   })
 
-  for (const [path, fn, summary] of [
-    ['cordon', changes.cordon, 'Cordon a node (kubectl cordon)'],
-    ['uncordon', changes.uncordon, 'Uncordon a node (kubectl uncordon)'],
+  for (const [path, fn, summary, description] of [
+    ['cordon', changes.cordon, 'Cordon a node (kubectl cordon)', 'Marks the node unschedulable, recording who (the JWT username) and when, as POST P/nodes/{name}/cordon does without a reason. Idempotent.'],
+    ['uncordon', changes.uncordon, 'Uncordon a node (kubectl uncordon)', 'Marks the node schedulable and clears the cordon annotations. Idempotent.'],
   ] as const) {
     app.post(`/admin/nodes/:name/${path}`, {
-      schema: { tags, summary, params: CompatNodeParams, response: { 200: CompatNodeInfo, ...errors } },
+      schema: { tags, summary, description, params: CompatNodeParams, response: { 200: node('The node after the change'), ...changes404 } },
     }, async (request) => {
       const r = await fn(deps(request), actor(request), request.params.name)
       return changed(r.node)
@@ -127,7 +138,15 @@ const compat: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/admin/nodes/:name/drain', {
     schema: {
       tags, summary: 'Drain a node as StreamSpace did: every pod but DaemonSet and mirror pods (kubectl drain --force --delete-emptydir-data, PDBs respected); waits for the outcome',
-      params: CompatNodeParams, body: CompatDrainBody, response: { 200: DrainResult, ...errors },
+      description: 'As POST P/nodes/{name}/drain with force and delete_emptydir_data (StreamSpace\'s own drain deleted those pods too), waiting for the outcome (up to 300 s).',
+      params: CompatNodeParams, body: CompatDrainBody,
+      response: {
+        200: answer(DrainResult, 'Drained', drainResultExample),
+        ...compatErrorAnswers([
+          [404, 'No node of that name'], [409, 'Another drain of this node is running'],
+          [422, 'Pods block the drain (DaemonSet pods cannot be left with ignore_daemonsets false)'], [504, 'The drain timed out: pods held by a PodDisruptionBudget are still there'],
+        ]),
+      },
     },
     config: { optionalBody: true },
     // StreamSpace sends {grace_period_seconds: undefined}, i.e. {}; a missing body means defaults too.

@@ -19,7 +19,8 @@ export const LABEL_KEY_PATTERN = `^(?:${DNS_LABEL}(?:[.]${DNS_LABEL})*/)?${NAME}
 /** A label value (IsValidLabelValue): empty, or up to 63 characters. */
 export const LABEL_VALUE_PATTERN = `^(?:${NAME})?$`
 
-const SEL_KEY = '[A-Za-z0-9](?:[-A-Za-z0-9_./]*[A-Za-z0-9])?'
+/** A selector's key is a qualified name, as a label key (the API server refuses "L/x" or "a/b/c"). */
+const SEL_KEY = `(?:${DNS_LABEL}(?:[.]${DNS_LABEL})*/)?${NAME}`
 const SEL_VALUE = `(?:${NAME})?`
 const SEL_TERM = `(?:${SEL_KEY} *(?:==|=|!=) *${SEL_VALUE}|${SEL_KEY} +(?:in|notin) *[(] *${SEL_VALUE} *(?:, *${SEL_VALUE} *)*[)]|! *${SEL_KEY}|${SEL_KEY})`
 /** A label selector as kubectl takes it ("a=b,c!=d,e in (f,g),!h,i"); empty terms are ignored. */
