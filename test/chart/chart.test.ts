@@ -55,7 +55,7 @@ function jwtSecretSource(pod: any): { secretName: string; key: string } | undefi
 t.test('defaults: the objects, all in the release namespace (Node Events\' Role in default), and a hardened pod', async (t) => {
   const { objects } = template(EXISTING)
   t.same(objects.map((o) => o.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Job', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount'].sort())
-  t.equal(find(objects, 'Job').metadata.annotations['helm.sh/hook'], 'pre-delete', 'the only Job is the uninstall cleanup hook')
+  t.equal(find(objects, 'Job').metadata.annotations?.['helm.sh/hook'], 'pre-delete', 'the only Job is the uninstall cleanup hook')
   for (const o of objects) {
     const nodeEvents = o.metadata.name.endsWith('-node-events')
     if (!o.kind.startsWith('Cluster')) t.equal(o.metadata.namespace, nodeEvents ? NODE_EVENT_NAMESPACE : 'streamspace', `${o.kind} ${o.metadata.name} in ${o.metadata.namespace}`)
