@@ -5,13 +5,13 @@ import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { promisify } from 'node:util'
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node'
-import { backendNames, startBackend } from '../helpers/backend.js'
+import { backendSkip, startBackend } from '../helpers/backend.js'
 import { NODE_MANAGER_USER } from '../helpers/apiserver.js'
 import { createNode, createPod, createReplicaSet, ensureNamespace, grantClusterRole, waitFor, waitPodGone, waitPodsRunning } from '../helpers/fixtures.js'
 
 const run = promisify(execFile)
 
-t.test('real API server', { skip: backendNames().includes('apiserver') ? false : 'TEST_BACKENDS leaves out apiserver' }, async (t) => {
+t.test('real API server', { skip: backendSkip('apiserver') }, async (t) => {
   const b = await startBackend('apiserver', { podTerminateSeconds: 1, heartbeatSeconds: 1 })
   let closed = false
   t.teardown(() => (closed ? undefined : b.close()))
