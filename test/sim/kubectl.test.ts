@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { startSim } from '../../src/sim/index.js'
-import { eventually, sleep } from './helpers.js'
+import { eventually } from './helpers.js'
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/sim/drain-cluster.json', import.meta.url))
 
@@ -79,7 +79,10 @@ t.test('kubectl drives the sim', async (t) => {
   await eventually(() => /will retry after 5s/.test(output), 20_000, 100)
   t.match(output, /disruption budget/)
   t.equal((await nodeJson('kn-1')).spec.unschedulable, true, 'drain cordoned the node')
-  await sleep(6000)
+  // The next round of retries (5 s on) is refused again: the drain goes on, it has not ended.
+  const retries = () => output.match(/will retry after 5s/g)?.length ?? 0
+  const firstRound = retries()
+  await eventually(() => retries() > firstRound, 20_000, 100)
   t.equal(drain.exitCode, null, 'still retrying while the budget allows no disruption')
 
   // New replicas elsewhere make the budget allow the evictions; the drain then finishes.
