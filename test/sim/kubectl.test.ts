@@ -76,13 +76,13 @@ t.test('kubectl drives the sim', async (t) => {
   drain.stderr.on('data', (d) => (output += d))
   const exited = new Promise<number>((resolve) => drain.on('close', (code) => resolve(code ?? -1)))
   t.teardown(() => { drain.kill() })
-  await eventually(() => /will retry after 5s/.test(output), 20_000, 100)
+  await eventually(() => /will retry after 5s/.test(output), 20_000, 'kubectl drain to retry')
   t.match(output, /disruption budget/)
   t.equal((await nodeJson('kn-1')).spec.unschedulable, true, 'drain cordoned the node')
   // The next round of retries (5 s on) is refused again: the drain goes on, it has not ended.
   const retries = () => output.match(/will retry after 5s/g)?.length ?? 0
   const firstRound = retries()
-  await eventually(() => retries() > firstRound, 20_000, 100)
+  await eventually(() => retries() > firstRound, 20_000, 'its next round of retries')
   t.equal(drain.exitCode, null, 'still retrying while the budget allows no disruption')
 
   // New replicas elsewhere make the budget allow the evictions; the drain then finishes.
