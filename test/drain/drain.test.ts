@@ -7,10 +7,10 @@ import type { DrainEvent, DrainOptions } from '../../src/drain/types.js'
 import { systemClock } from '../../src/kube/reflector.js'
 import type { KubeClients } from '../../src/kube/client.js'
 import { backendSkip, eachBackend, startBackend } from '../helpers/backend.js'
-import { waitFor } from '../helpers/fixtures.js'
+import { createPDB, waitFor } from '../helpers/fixtures.js'
 import type { FaultSpec } from '../../src/sim/index.js'
 import {
-  createDaemonSet, createNode, createPdb, createPod, createReplicaSet, ensureNamespace, isCordoned, mixedNode, podsOnNode,
+  createDaemonSet, createNode, createPod, createReplicaSet, ensureNamespace, isCordoned, mixedNode, podsOnNode,
 } from './fixtures.js'
 
 // The backend of the current eachBackend round (they run one after the other).
@@ -222,8 +222,8 @@ eachBackend(t, 'drain', async (t, b) => {
 
   await t.test('several PDBs on one pod: that pod is reported (502: the API server answered 500), the others are evicted', async (t) => {
     const { ns } = await mixedNode(c, 'n-multi')
-    await createPdb(c, ns, 'one', { app: 'web', node: 'n-multi' }, { maxUnavailable: 1 })
-    await createPdb(c, ns, 'two', { app: 'web' }, { maxUnavailable: 1 })
+    await createPDB(c, { namespace: ns, name: 'one', selector: { app: 'web', node: 'n-multi' }, maxUnavailable: 1, waitStatus: false })
+    await createPDB(c, { namespace: ns, name: 'two', selector: { app: 'web' }, maxUnavailable: 1, waitStatus: false })
     const rs = await createReplicaSet(c, ns, 'api', 1, { app: 'api' })
     await createPod(c, { namespace: ns, name: 'api-0', node: 'n-multi', owner: rs, labels: { app: 'api' } })
     const err = await refusal(drain('n-multi', { timeout_seconds: 20 }))

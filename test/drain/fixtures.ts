@@ -62,16 +62,6 @@ export async function completePod(c: KubeClients, namespace: string, name: strin
   )
 }
 
-export async function createPdb(
-  c: KubeClients,
-  namespace: string,
-  name: string,
-  labels: Record<string, string>,
-  spec: { minAvailable?: number; maxUnavailable?: number },
-) {
-  await api.createPDB(c, { namespace, name, selector: labels, ...spec, waitStatus: false })
-}
-
 export async function podsOnNode(c: KubeClients, node: string): Promise<string[]> {
   const list = await c.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` })
   return list.items.map((p) => `${p.metadata!.namespace}/${p.metadata!.name}`).sort()
@@ -124,6 +114,6 @@ export async function mixedNode(
     await createPod(c, { namespace: ns, name: `done-${node}`, node, labels: { app: 'job' } })
     await completePod(c, ns, `done-${node}`)
   }
-  if (opts.pdb) await createPdb(c, ns, 'web', webLabels, opts.pdb)
+  if (opts.pdb) await api.createPDB(c, { namespace: ns, name: 'web', selector: webLabels, ...opts.pdb, waitStatus: false })
   return { ns }
 }

@@ -11,7 +11,8 @@ import type { V1Pod } from '@kubernetes/client-node'
 import { backendSkip, startBackend, type Backend } from '../helpers/backend.js'
 import { waitFor } from '../helpers/service.js'
 import { apiAt, startProcess, type Proc } from '../helpers/process.js'
-import { createDaemonSet, createNode, createPdb, createPod, createReplicaSet, ensureNamespace, isCordoned } from '../drain/fixtures.js'
+import { createDaemonSet, createNode, createPod, createReplicaSet, ensureNamespace, isCordoned } from '../drain/fixtures.js'
+import { createPDB } from '../helpers/fixtures.js'
 
 // Six service processes start (tsx) in this file: about 2 minutes alone, 3.5 under the full suite's load.
 t.setTimeout(600_000)
@@ -56,7 +57,7 @@ async function fixture(b: Backend, node: string) {
   await createPod(b.clients, { namespace: ns, name: 'bare', node: `${node}-b`, labels: { app: 'bare' } })
   await createPod(b.clients, { namespace: ns, name: 'api-b', node: `${node}-b`, owner: apiRs, labels: { app: 'api' } })
   // All but one web pod must stay: with web-2 elsewhere, evicting either web pod here is refused.
-  await createPdb(b.clients, ns, 'web', { app: 'web' }, { minAvailable: 3 })
+  await createPDB(b.clients, { namespace: ns, name: 'web', selector: { app: 'web' }, minAvailable: 3, waitStatus: false })
   const may = {
     // What kubectl drain <node> (no --force, --ignore-daemonsets) deletes in the end.
     deleted: [`${ns}/api-0`, `${ns}/api-1`, `${ns}/api-2`, `${ns}/web-0`, `${ns}/web-1`],
