@@ -6,7 +6,7 @@ import t from 'tap'
 import { createServer, type IncomingMessage } from 'node:http'
 import { startBackend, type Backend } from '../helpers/backend.js'
 import { createNode, waitFor } from '../helpers/fixtures.js'
-import { makeToken, startService, type Service } from '../helpers/service.js'
+import { makeToken, moreHealthChecks, startService, type Service } from '../helpers/service.js'
 import { startAlertmanager, type Alertmanager } from '../helpers/alertmanager.js'
 import { fingerprint, type WebhookMessage } from '../../src/health/alerts.js'
 import { LEADER_LEASE_NAME } from '../../src/kube/permissions.js'
@@ -23,23 +23,6 @@ const ENV = (am: Alertmanager, extra: Record<string, string> = {}) => ({
 })
 
 const ours = (alerts: Awaited<ReturnType<Alertmanager['alerts']>>) => alerts.filter((a) => a.labels.service === 'streamspace-node-manager')
-
-/**
- * Waits until the replica has run `n` more health checks (its last_check changed n times): an alert
- * it were to raise twice, or again after a takeover, would have been raised by then.
- */
-async function moreChecks(svc: Service, n = 2): Promise<void> {
-  const lastCheck = async () => ((await (await svc.api('/cluster/health')).json()) as { last_check: string | null }).last_check
-  let seen = await lastCheck()
-  for (let i = 0; i < n; i++) {
-    await waitFor(async () => {
-      const now = await lastCheck()
-      if (now === seen) return false
-      seen = now
-      return true
-    }, 10_000, `health check ${i + 1} of ${n} more`)
-  }
-}
 
 t.test('alerts through a real Alertmanager', async (t) => {
   const am = await startAlertmanager()
@@ -70,7 +53,7 @@ t.test('alerts through a real Alertmanager', async (t) => {
     const took = Date.now() - changed
     t.ok(took <= 1000 + 2000 + 1000, `alert in Alertmanager ${took} ms after the change (interval 1 s + grace 2 s, 1 s slack)`)
     t.ok(took >= 2000, `not before the grace (${took} ms)`)
-    await moreChecks(svc)
+    await moreHealthChecks((p) => svc.api(p))
     const alerts = ours(await am.alerts())
     t.equal(alerts.length, 1, 'exactly one alert')
     const a = alerts[0]
@@ -122,7 +105,7 @@ t.test('alerts through a real Alertmanager', async (t) => {
 
     await setReadyThroughStatus(b.clients, 'w2', 'False')
     await waitFor(async () => ours(await am.alerts()).length > 0, 10_000, 'alert')
-    await moreChecks(leader)
+    await moreHealthChecks((p) => leader.api(p))
     t.equal(ours(await am.alerts()).length, 1, 'exactly one alert in Alertmanager')
     const sent = (s: Service) => s.app.health.alertsSent.get('alertmanager/success') ?? 0
     t.ok(sent(leader) >= 1, 'the leader sent it')
@@ -133,7 +116,7 @@ t.test('alerts through a real Alertmanager', async (t) => {
     // The leader stops (released Lease): the follower takes over at once and keeps the same alert.
     await leader.close()
     await waitFor(() => follower.app.health.isLeader(), 5000, 'follower takes over after a release')
-    await moreChecks(follower)
+    await moreHealthChecks((p) => follower.api(p))
     t.equal(ours(await am.alerts()).length, 1, 'still exactly one alert after the takeover')
     const events2 = await b.clients.core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.kind=Node,involvedObject.name=w2' })
     t.equal(events2.items.filter((e) => e.reason === 'StreamSpaceNodeNotReady').length, 1, 'the new leader did not page again')
@@ -164,7 +147,7 @@ t.test('alerts through a real Alertmanager', async (t) => {
 
     await setReadyThroughStatus(b.clients, 'w1', 'False')
     await waitFor(() => received.some((r) => r.status === 200), 20_000, 'webhook delivered')
-    await moreChecks(svc)
+    await moreHealthChecks((p) => svc.api(p))
     t.equal(received.length, 4, 'three failures, one success')
     t.equal(received.filter((r) => r.status === 200).length, 1, 'received once')
     t.ok(received.every((r) => r.body === received[0].body), 'each retry is the same message')

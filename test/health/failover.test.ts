@@ -7,6 +7,7 @@ import { createServer } from 'node:http'
 import { startBackend } from '../helpers/backend.js'
 import { createNode, waitFor } from '../helpers/fixtures.js'
 import { apiAt, startProcess, type Proc } from '../helpers/process.js'
+import { moreHealthChecks } from '../helpers/service.js'
 import { startAlertmanager } from '../helpers/alertmanager.js'
 import { setReadyThroughStatus } from '../helpers/node-status.js'
 import type { WebhookMessage } from '../../src/health/alerts.js'
@@ -38,12 +39,6 @@ t.test('SIGKILL of the leader: takeover within lease + retry, no alert lost or d
     }),
   })
   const health = async (r: Replica) => (await (await apiAt(r.url, '/cluster/health')).json()) as { leader: { identity: string | null; is_self: boolean }; last_check: string | null }
-  /** Until the replica has run two more health checks: a page it were to send again would be sent by then. */
-  const twoMoreChecks = async (r: Replica) => {
-    for (let i = 1, seen = (await health(r)).last_check; i <= 2; i++) {
-      await waitFor(async () => { const now = (await health(r)).last_check; const moved = now !== seen; seen = now; return moved }, 10_000, `health check ${i} of 2 more`)
-    }
-  }
   const ours = async () => (await am.alerts()).filter((a) => a.labels.service === 'streamspace-node-manager')
   const firing = (node: string) => hooks.filter((h) => h.status === 'firing' && h.alerts[0].labels.node === node).length
   const resolved = (node: string) => hooks.filter((h) => h.status === 'resolved' && h.alerts[0].labels.node === node).length
@@ -84,7 +79,7 @@ t.test('SIGKILL of the leader: takeover within lease + retry, no alert lost or d
   await waitFor(() => firing('w2') === 1, 10_000, 'w2 paged by the new leader (not lost)')
   await waitFor(() => resolved('w3') === 1, 10_000, 'w3, which recovered while nobody led, resolved by the new leader (not lost)')
   await waitFor(async () => (await ours()).map((a) => a.labels.node).sort().join() === 'w1,w2', 10_000, 'w1 and w2 in Alertmanager, w3 resolved')
-  await twoMoreChecks(other)
+  await moreHealthChecks((p) => apiAt(other.url, p))
   t.equal(firing('w1'), 1, 'w1 was not paged again by the new leader')
   t.equal(firing('w2'), 1, 'w2 paged once')
   t.equal(firing('w3'), 1, 'w3 paged once')
