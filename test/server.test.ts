@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { TEST_JWT_SECRET } from './helpers/service.js'
+import { TEST_JWT_SECRET, waitFor } from './helpers/service.js'
 
 interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
@@ -23,13 +23,9 @@ function startServer(env: NodeJS.ProcessEnv) {
 }
 
 async function waitOutput(get: () => string, re: RegExp, ms = 30_000): Promise<RegExpMatchArray> {
-  const end = Date.now() + ms
-  for (;;) {
-    const m = get().match(re)
-    if (m) return m
-    if (Date.now() > end) throw new Error(`no ${re} in output:\n${get()}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
+  let m: RegExpMatchArray | null = null
+  await waitFor(() => (m = get().match(re)) !== null, ms, `${re} in the output`).catch((err) => { throw new Error(`${(err as Error).message}:\n${get()}`) })
+  return m!
 }
 
 t.test('refuses to start on invalid settings, naming them', async (t) => {
@@ -59,11 +55,7 @@ t.test('embedded simulator: demo token works, JSON logs carry request ids and no
   const [, token] = await waitOutput(server.out, /Admin token \(12 h\):\n (\S+)/)
   t.match(server.out(), /EMBEDDED SIMULATED CLUSTER/)
   let res: Response | undefined
-  for (let i = 0; i < 100; i++) {
-    res = await fetch(api, { headers: { authorization: `Bearer ${token}`, 'x-request-id': 'trace-abc-123' } })
-    if (res.status === 200) break
-    await new Promise((r) => setTimeout(r, 100))
-  }
+  await waitFor(async () => (res = await fetch(api, { headers: { authorization: `Bearer ${token}`, 'x-request-id': 'trace-abc-123' } })).status === 200, 10_000, 'the API to answer 200')
   t.equal(res!.status, 200)
   t.equal(res!.headers.get('x-request-id'), 'trace-abc-123')
   t.ok((await res!.json()).length >= 3, 'demo cluster nodes listed')

@@ -154,11 +154,14 @@ eachBackend(t, 'runtime configuration', async (t, b) => {
   await t.test('hand edits of the ConfigMap: valid ones applied, invalid ones ignored', async (t) => {
     const cm = await b.clients.core.readNamespacedConfigMap({ name: RUNTIME_CONFIG_NAME, namespace: NS })
     cm.data = { [OPTIONS_KEY]: JSON.stringify({ scaleUpThreshold: 999 }) }
-    await b.clients.core.replaceNamespacedConfigMap({ name: RUNTIME_CONFIG_NAME, namespace: NS, body: cm })
+    const invalid = await b.clients.core.replaceNamespacedConfigMap({ name: RUNTIME_CONFIG_NAME, namespace: NS, body: cm })
     const edited = await b.clients.core.readNamespacedConfigMap({ name: RUNTIME_CONFIG_NAME, namespace: NS })
     edited.data = { [OPTIONS_KEY]: JSON.stringify({ nodeSelectionStrategy: 'most-resources' }) }
-    // Give the invalid version time to arrive first, then check it changed nothing.
-    await new Promise((r) => setTimeout(r, 500))
+    // Replica B has seen the invalid version once its ETag is that version's (and it names the problem).
+    await waitFor(async () => {
+      const res = await replicaB.api('/config')
+      return res.headers.get('etag') === `"${invalid.metadata!.resourceVersion}"` && /scaleUpThreshold/.test(res.headers.get('x-config-problem') ?? '')
+    }, 5000, 'B to see the invalid version')
     t.equal((await get(replicaB)).nodeSelectionStrategy, 'round-robin', 'invalid version ignored: options in force kept')
     t.equal((await get(replicaB)).scaleUpThreshold, 80)
     await b.clients.core.replaceNamespacedConfigMap({ name: RUNTIME_CONFIG_NAME, namespace: NS, body: edited })

@@ -6,10 +6,11 @@ import { DrainManager } from '../../src/drain/manager.js'
 import type { DrainEvent, DrainOptions } from '../../src/drain/types.js'
 import { systemClock } from '../../src/kube/reflector.js'
 import type { KubeClients } from '../../src/kube/client.js'
-import { eachBackend } from '../helpers/backend.js'
+import { backendSkip, eachBackend, startBackend } from '../helpers/backend.js'
+import { createPDB, waitFor } from '../helpers/fixtures.js'
 import type { FaultSpec } from '../../src/sim/index.js'
 import {
-  createDaemonSet, createNode, createPdb, createPod, createReplicaSet, ensureNamespace, isCordoned, mixedNode, podsOnNode,
+  createDaemonSet, createNode, createPod, createReplicaSet, ensureNamespace, isCordoned, mixedNode, podsOnNode,
 } from './fixtures.js'
 
 // The backend of the current eachBackend round (they run one after the other).
@@ -124,7 +125,7 @@ eachBackend(t, 'drain', async (t, b) => {
     const { ns } = await mixedNode(c, 'n-drypdb', { pdb: { maxUnavailable: 0 } })
     const rs = await createReplicaSet(c, ns, 'free', 1, { app: 'free' })
     await createPod(c, { namespace: ns, name: 'free-0', node: 'n-drypdb', owner: rs, labels: { app: 'free' } })
-    await waitUntil(async () => (await c.policy.readNamespacedPodDisruptionBudget({ namespace: ns, name: 'web' })).status?.currentHealthy === 2)
+    await waitFor(async () => (await c.policy.readNamespacedPodDisruptionBudget({ namespace: ns, name: 'web' })).status?.currentHealthy === 2, 10_000, 'the PDB to count 2 healthy')
     const r = await drain('n-drypdb', { dry_run: true })
     const byPod = Object.fromEntries(r.would_evict!.map((w) => [w.pod, w]))
     t.equal(byPod[`${ns}/web-0`].pdb, 'web')
@@ -133,7 +134,7 @@ eachBackend(t, 'drain', async (t, b) => {
     t.match(r.message, /2 of them held by PodDisruptionBudgets now/)
     await c.policy.patchNamespacedPodDisruptionBudget({ namespace: ns, name: 'web', body: { spec: { maxUnavailable: 1 } } },
       (await import('@kubernetes/client-node')).setHeaderOptions('Content-Type', 'application/merge-patch+json'))
-    await waitUntil(async () => ((await c.policy.readNamespacedPodDisruptionBudget({ namespace: ns, name: 'web' })).status?.disruptionsAllowed ?? 0) > 0)
+    await waitFor(async () => ((await c.policy.readNamespacedPodDisruptionBudget({ namespace: ns, name: 'web' })).status?.disruptionsAllowed ?? 0) > 0, 10_000, 'the PDB to allow a disruption')
     const later = await drain('n-drypdb', { dry_run: true })
     t.match(later.would_evict!.find((w) => w.pod === `${ns}/web-0`)!.reason, /PodDisruptionBudget web allows 1 disruption\(s\) now/)
     t.notOk(await isCordoned(c, 'n-drypdb'))
@@ -189,7 +190,7 @@ eachBackend(t, 'drain', async (t, b) => {
     const { run, result } = await m.start('n-pdb', { timeout_seconds: 30 })
     const events: DrainEvent[] = []
     run.subscribe((e) => events.push(e))
-    await waitUntil(() => run.status().pending.length === 2 && run.status().pending.every((p) => p.pdb === 'web'))
+    await waitFor(() => run.status().pending.length === 2 && run.status().pending.every((p) => p.pdb === 'web'), 10_000, 'both pods held by the PDB')
     const blocked = run.status()
     t.equal(blocked.phase, 'running')
     t.same(blocked.pending.map((p) => p.pdb), ['web', 'web'], 'each pending pod names the PDB holding it')
@@ -221,8 +222,8 @@ eachBackend(t, 'drain', async (t, b) => {
 
   await t.test('several PDBs on one pod: that pod is reported (502: the API server answered 500), the others are evicted', async (t) => {
     const { ns } = await mixedNode(c, 'n-multi')
-    await createPdb(c, ns, 'one', { app: 'web', node: 'n-multi' }, { maxUnavailable: 1 })
-    await createPdb(c, ns, 'two', { app: 'web' }, { maxUnavailable: 1 })
+    await createPDB(c, { namespace: ns, name: 'one', selector: { app: 'web', node: 'n-multi' }, maxUnavailable: 1, waitStatus: false })
+    await createPDB(c, { namespace: ns, name: 'two', selector: { app: 'web' }, maxUnavailable: 1, waitStatus: false })
     const rs = await createReplicaSet(c, ns, 'api', 1, { app: 'api' })
     await createPod(c, { namespace: ns, name: 'api-0', node: 'n-multi', owner: rs, labels: { app: 'api' } })
     const err = await refusal(drain('n-multi', { timeout_seconds: 20 }))
@@ -267,7 +268,7 @@ eachBackend(t, 'drain', async (t, b) => {
     const m = manager()
     const { run, result } = await m.start('n-stop', {})
     result.catch(() => {})
-    await waitUntil(() => run.status().pending.some((p) => p.pdb))
+    await waitFor(() => run.status().pending.some((p) => p.pdb), 10_000, 'a pod held by the PDB')
     await m.close()
     const err = await refusal(result)
     t.equal(err.kind, 'unavailable')
@@ -286,36 +287,12 @@ eachBackend(t, 'drain', async (t, b) => {
     await createPod(c, { namespace: ns, name: 'sts-0', node: 'n-uid', owner: rs, labels: { app: 'sts' }, grace: 30 })
     const m = manager()
     const { run, result } = await m.start('n-uid', { timeout_seconds: 20 })
-    await waitUntil(() => run.status().pending.some((p) => /terminating/.test(p.reason)))
+    await waitFor(() => run.status().pending.some((p) => /terminating/.test(p.reason)), 10_000, 'a pod pending as terminating')
     // What a StatefulSet does: the old pod goes (force), a new one of the same name comes.
     await c.core.deleteNamespacedPod({ namespace: ns, name: 'sts-0', gracePeriodSeconds: 0 })
     await createPod(c, { namespace: ns, name: 'sts-0', node: 'n-uid', owner: rs, labels: { app: 'sts' } })
     const r = await result
     t.same(r.evicted, [`${ns}/sts-0`])
-  })
-
-  await t.test('passing API trouble: 503s on evictions retried, dropped watches resumed', async (t) => {
-    if (!b.sim) return t.pass('fault injection is a simulator feature')
-    const sim = b.sim as unknown as { faults: FaultSpec }
-    await createNode(c, 'n-faults')
-    const ns = 'drain-n-faults'
-    await ensureNamespace(c, ns)
-    const rs = await createReplicaSet(c, ns, 'flaky', 20, { app: 'flaky' })
-    for (let i = 0; i < 20; i++) await createPod(c, { namespace: ns, name: `flaky-${i}`, node: 'n-faults', owner: rs, labels: { app: 'flaky' }, grace: 1 })
-    const m = manager({ maxInFlight: 2 })
-    sim.faults.dropWatchMs = 300
-    try {
-      const { run, result } = await m.start('n-faults', { timeout_seconds: 60 })
-      // Once evicting has begun, half the API requests fail with 503.
-      run.subscribe((e) => { if (e.type === 'pod_evicting') sim.faults.errorRate = 0.5 })
-      const r = await result
-      t.equal(r.pods_deleted, 20)
-      t.ok(run.events.some((e) => e.type === 'pod_blocked' && /HTTP 503|503/.test(e.reason ?? '')), 'the 503s were seen and retried')
-    } finally {
-      sim.faults.errorRate = 0
-      sim.faults.dropWatchMs = 0
-    }
-    t.same(await podsOnNode(c, 'n-faults'), [])
   })
 
   await t.test('DaemonSet pods and many pods: pagination and parallel eviction', async (t) => {
@@ -332,10 +309,30 @@ eachBackend(t, 'drain', async (t, b) => {
   })
 })
 
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const end = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out waiting')
-    await new Promise((r) => setTimeout(r, 50))
+// Fault injection (a 5xx rate, dropped watches) is a simulator feature: this one runs on the sim
+// alone, skipped (a failure in CI, see scripts/test.sh) only when TEST_BACKENDS leaves the sim out.
+t.test('drain: passing API trouble: 503s on evictions retried, dropped watches resumed [sim]', { skip: backendSkip('sim') }, async (t) => {
+  const b = await startBackend('sim')
+  t.teardown(() => b.close())
+  c = b.clients
+  const sim = b.sim as unknown as { faults: FaultSpec }
+  await createNode(c, 'n-faults')
+  const ns = 'drain-n-faults'
+  await ensureNamespace(c, ns)
+  const rs = await createReplicaSet(c, ns, 'flaky', 20, { app: 'flaky' })
+  for (let i = 0; i < 20; i++) await createPod(c, { namespace: ns, name: `flaky-${i}`, node: 'n-faults', owner: rs, labels: { app: 'flaky' }, grace: 1 })
+  const m = manager({ maxInFlight: 2 })
+  sim.faults.dropWatchMs = 300
+  try {
+    const { run, result } = await m.start('n-faults', { timeout_seconds: 60 })
+    // Once evicting has begun, half the API requests fail with 503.
+    run.subscribe((e) => { if (e.type === 'pod_evicting') sim.faults.errorRate = 0.5 })
+    const r = await result
+    t.equal(r.pods_deleted, 20)
+    t.ok(run.events.some((e) => e.type === 'pod_blocked' && /HTTP 503|503/.test(e.reason ?? '')), 'the 503s were seen and retried')
+  } finally {
+    sim.faults.errorRate = 0
+    sim.faults.dropWatchMs = 0
   }
-}
+  t.same(await podsOnNode(c, 'n-faults'), [])
+})

@@ -5,7 +5,7 @@
 import type { KubeClients } from '../../src/kube/client.js'
 import { PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node'
 import * as api from '../helpers/fixtures.js'
-import { ensureNamespace } from '../helpers/fixtures.js'
+import { ensureNamespace, waitFor } from '../helpers/fixtures.js'
 
 export { ensureNamespace }
 
@@ -55,26 +55,11 @@ export function createPod(c: KubeClients, p: PodSpec): Promise<V1Pod> {
  * kubelet, real or stand-in, is done starting it), with a merge patch (no resourceVersion race).
  */
 export async function completePod(c: KubeClients, namespace: string, name: string, phase: 'Succeeded' | 'Failed' = 'Succeeded') {
-  for (let i = 0; ; i++) {
-    const pod = await c.core.readNamespacedPodStatus({ namespace, name })
-    if (pod.status?.phase === 'Running') break
-    if (i > 200) throw new Error(`pod ${namespace}/${name} never ran`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
+  await waitFor(async () => (await c.core.readNamespacedPodStatus({ namespace, name })).status?.phase === 'Running', 10_000, `pod ${namespace}/${name} to run`)
   await c.core.patchNamespacedPodStatus(
     { namespace, name, body: { status: { phase, conditions: [{ type: 'Ready', status: 'False', reason: 'PodCompleted' }] } } },
     setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
   )
-}
-
-export async function createPdb(
-  c: KubeClients,
-  namespace: string,
-  name: string,
-  labels: Record<string, string>,
-  spec: { minAvailable?: number; maxUnavailable?: number },
-) {
-  await api.createPDB(c, { namespace, name, selector: labels, ...spec, waitStatus: false })
 }
 
 export async function podsOnNode(c: KubeClients, node: string): Promise<string[]> {
@@ -129,6 +114,6 @@ export async function mixedNode(
     await createPod(c, { namespace: ns, name: `done-${node}`, node, labels: { app: 'job' } })
     await completePod(c, ns, `done-${node}`)
   }
-  if (opts.pdb) await createPdb(c, ns, 'web', webLabels, opts.pdb)
+  if (opts.pdb) await api.createPDB(c, { namespace: ns, name: 'web', selector: webLabels, ...opts.pdb, waitStatus: false })
   return { ns }
 }

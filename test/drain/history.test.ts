@@ -7,7 +7,8 @@ import { systemClock } from '../../src/kube/reflector.js'
 import { recordNodeEvent } from '../../src/kube/events.js'
 import { startBackend } from '../helpers/backend.js'
 import { createNode } from './fixtures.js'
-import { startService, waitFor } from '../helpers/service.js'
+import { waitFor } from '../helpers/service.js'
+import { startStack } from '../helpers/stack.js'
 
 t.test('finished drains kept in memory are bounded; older ones read back from Events', async (t) => {
   const b = await startBackend('sim')
@@ -30,9 +31,7 @@ t.test('finished drains kept in memory are bounded; older ones read back from Ev
 })
 
 t.test('a deleted node\'s drain is forgotten', async (t) => {
-  const b = await startBackend('sim')
-  const svc = await startService(b.kc)
-  t.teardown(async () => { await svc.close(); await b.close() })
+  const { backend: b, service: svc } = await startStack(t)
   await createNode(b.clients, 'gone-1')
   await waitFor(async () => (await svc.api('/nodes/gone-1')).status === 200, 10_000, 'node seen')
   t.equal((await svc.api('/nodes/gone-1/drain', { method: 'POST', json: {} })).status, 200)

@@ -5,11 +5,11 @@
 import t from 'tap'
 import { DrainManager } from '../../src/drain/manager.js'
 import { systemClock } from '../../src/kube/reflector.js'
-import { backendNames, startBackend } from '../helpers/backend.js'
+import { backendSkip, startBackend } from '../helpers/backend.js'
 import { createNode, createPod, createReplicaSet, ensureNamespace, podsOnNode } from './fixtures.js'
 import { waitPodsRunning } from '../helpers/fixtures.js'
 
-t.test('eviction refused because the namespace terminates: the drain waits for the pod [apiserver]', { skip: !backendNames().includes('apiserver') && 'the real API server is not in TEST_BACKENDS' }, async (t) => {
+t.test('eviction refused because the namespace terminates: the drain waits for the pod [apiserver]', { skip: backendSkip('apiserver') }, async (t) => {
   const b = await startBackend('apiserver')
   t.teardown(() => b.close())
   const c = b.clients

@@ -6,7 +6,7 @@ import t from 'tap'
 import { createServer, type IncomingMessage } from 'node:http'
 import { startBackend, type Backend } from '../helpers/backend.js'
 import { createNode, waitFor } from '../helpers/fixtures.js'
-import { makeToken, startService, type Service } from '../helpers/service.js'
+import { makeToken, moreHealthChecks, startService, type Service } from '../helpers/service.js'
 import { startAlertmanager, type Alertmanager } from '../helpers/alertmanager.js'
 import { fingerprint, type WebhookMessage } from '../../src/health/alerts.js'
 import { LEADER_LEASE_NAME } from '../../src/kube/permissions.js'
@@ -53,7 +53,7 @@ t.test('alerts through a real Alertmanager', async (t) => {
     const took = Date.now() - changed
     t.ok(took <= 1000 + 2000 + 1000, `alert in Alertmanager ${took} ms after the change (interval 1 s + grace 2 s, 1 s slack)`)
     t.ok(took >= 2000, `not before the grace (${took} ms)`)
-    await new Promise((r) => setTimeout(r, 2500))
+    await moreHealthChecks((p) => svc.api(p))
     const alerts = ours(await am.alerts())
     t.equal(alerts.length, 1, 'exactly one alert')
     const a = alerts[0]
@@ -94,7 +94,9 @@ t.test('alerts through a real Alertmanager', async (t) => {
     const r2 = await startService(b.kc, { env: ENV(am, { POD_NAME: 'replica-2' }) })
     t.teardown(() => r2.close())
     await waitFor(() => r1.app.health.isLeader() || r2.app.health.isLeader(), 10_000, 'a leader')
-    await new Promise((r) => setTimeout(r, 2500))
+    // Both replicas have read the Lease: each names the same leader.
+    const leaderSeenBy = async (s: Service) => ((await (await s.api('/cluster/health')).json()) as { leader: { identity: string | null } }).leader.identity
+    await waitFor(async () => { const [a, c] = [await leaderSeenBy(r1), await leaderSeenBy(r2)]; return !!a && a === c }, 10_000, 'both replicas to name the same leader')
     t.equal(Number(r1.app.health.isLeader()) + Number(r2.app.health.isLeader()), 1, 'exactly one leader')
     const leader = r1.app.health.isLeader() ? r1 : r2
     const follower = leader === r1 ? r2 : r1
@@ -103,7 +105,7 @@ t.test('alerts through a real Alertmanager', async (t) => {
 
     await setReadyThroughStatus(b.clients, 'w2', 'False')
     await waitFor(async () => ours(await am.alerts()).length > 0, 10_000, 'alert')
-    await new Promise((r) => setTimeout(r, 3000))
+    await moreHealthChecks((p) => leader.api(p))
     t.equal(ours(await am.alerts()).length, 1, 'exactly one alert in Alertmanager')
     const sent = (s: Service) => s.app.health.alertsSent.get('alertmanager/success') ?? 0
     t.ok(sent(leader) >= 1, 'the leader sent it')
@@ -114,7 +116,7 @@ t.test('alerts through a real Alertmanager', async (t) => {
     // The leader stops (released Lease): the follower takes over at once and keeps the same alert.
     await leader.close()
     await waitFor(() => follower.app.health.isLeader(), 5000, 'follower takes over after a release')
-    await new Promise((r) => setTimeout(r, 2000))
+    await moreHealthChecks((p) => follower.api(p))
     t.equal(ours(await am.alerts()).length, 1, 'still exactly one alert after the takeover')
     const events2 = await b.clients.core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.kind=Node,involvedObject.name=w2' })
     t.equal(events2.items.filter((e) => e.reason === 'StreamSpaceNodeNotReady').length, 1, 'the new leader did not page again')
@@ -145,7 +147,7 @@ t.test('alerts through a real Alertmanager', async (t) => {
 
     await setReadyThroughStatus(b.clients, 'w1', 'False')
     await waitFor(() => received.some((r) => r.status === 200), 20_000, 'webhook delivered')
-    await new Promise((r) => setTimeout(r, 3000))
+    await moreHealthChecks((p) => svc.api(p))
     t.equal(received.length, 4, 'three failures, one success')
     t.equal(received.filter((r) => r.status === 200).length, 1, 'received once')
     t.ok(received.every((r) => r.body === received[0].body), 'each retry is the same message')

@@ -3,18 +3,17 @@
 // killed with SIGKILL (no release): the other replica takes over within the lease duration plus a
 // retry, and no alert is lost or doubled, neither in Alertmanager nor at the webhook.
 import t from 'tap'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:http'
 import { startBackend } from '../helpers/backend.js'
 import { createNode, waitFor } from '../helpers/fixtures.js'
-import { makeToken, TEST_JWT_SECRET, API_PREFIX } from '../helpers/service.js'
+import { apiAt, startProcess, type Proc } from '../helpers/process.js'
+import { moreHealthChecks } from '../helpers/service.js'
 import { startAlertmanager } from '../helpers/alertmanager.js'
-import { listeningUrl } from '../helpers/ports.js'
 import { setReadyThroughStatus } from '../helpers/node-status.js'
 import type { WebhookMessage } from '../../src/health/alerts.js'
 import { LEADER_LEASE_NAME } from '../../src/kube/permissions.js'
 
-interface Replica { name: string; url: string; proc: ChildProcess; log: string[] }
+type Replica = Proc & { name: string }
 
 t.test('SIGKILL of the leader: takeover within lease + retry, no alert lost or doubled', async (t) => {
   const am = await startAlertmanager()
@@ -33,28 +32,13 @@ t.test('SIGKILL of the leader: takeover within lease + retry, no alert lost or d
   t.teardown(() => new Promise<void>((r) => receiver.close(() => r())))
   const hookUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/`
 
-  const token = makeToken()
-  const start = async (name: string): Promise<Replica> => {
-    const log: string[] = []
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      env: {
-        ...process.env, KUBE_MODE: 'kubeconfig', KUBECONFIG: b.kubeconfigPath, JWT_SECRET: TEST_JWT_SECRET, PORT: '0', HOST: '127.0.0.1',
-        POD_NAME: name, POD_NAMESPACE: 'streamspace', ALERTMANAGER_URL: am.url, ALERT_WEBHOOK_URL: hookUrl,
-        HEALTH_GRACE_SECONDS: '2', HEALTH_CHECK_INTERVAL_MS: '1000', LOG_LEVEL: 'info', PUBLIC_URL: 'https://streamspace.example.com',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    proc.stdout!.on('data', (d) => log.push(String(d)))
-    proc.stderr!.on('data', (d) => log.push(String(d)))
-    const replica = { name, url: await listeningUrl(name, () => log.join(''), () => proc.exitCode), proc, log }
-    t.teardown(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL') })
-    await waitFor(async () => {
-      if (proc.exitCode !== null) throw new Error(`${name} exited: ${log.join('')}`)
-      return (await fetch(`${replica.url}/readyz`)).ok
-    }, 60_000, `${name} ready`)
-    return replica
-  }
-  const health = async (r: Replica) => (await (await fetch(`${r.url}${API_PREFIX}/cluster/health`, { headers: { authorization: `Bearer ${token}` } })).json()) as { leader: { identity: string | null; is_self: boolean } }
+  const start = async (name: string): Promise<Replica> => ({
+    name,
+    ...await startProcess(t, b, name, {
+      ALERTMANAGER_URL: am.url, ALERT_WEBHOOK_URL: hookUrl, HEALTH_GRACE_SECONDS: '2', HEALTH_CHECK_INTERVAL_MS: '1000', PUBLIC_URL: 'https://streamspace.example.com',
+    }),
+  })
+  const health = async (r: Replica) => (await (await apiAt(r.url, '/cluster/health')).json()) as { leader: { identity: string | null; is_self: boolean }; last_check: string | null }
   const ours = async () => (await am.alerts()).filter((a) => a.labels.service === 'streamspace-node-manager')
   const firing = (node: string) => hooks.filter((h) => h.status === 'firing' && h.alerts[0].labels.node === node).length
   const resolved = (node: string) => hooks.filter((h) => h.status === 'resolved' && h.alerts[0].labels.node === node).length
@@ -73,7 +57,7 @@ t.test('SIGKILL of the leader: takeover within lease + retry, no alert lost or d
 
   const before = await b.clients.coordination.readNamespacedLease({ name: LEADER_LEASE_NAME, namespace: 'streamspace' })
   const lastRenew = new Date(before.spec!.renewTime as unknown as string).getTime()
-  leader.proc.kill('SIGKILL')
+  leader.child.kill('SIGKILL')
   const killedAt = Date.now()
   // While nobody leads: w2 fails and w3 recovers. The new leader must page w2 and resolve w3.
   await setReadyThroughStatus(b.clients, 'w2', 'False')
@@ -95,7 +79,7 @@ t.test('SIGKILL of the leader: takeover within lease + retry, no alert lost or d
   await waitFor(() => firing('w2') === 1, 10_000, 'w2 paged by the new leader (not lost)')
   await waitFor(() => resolved('w3') === 1, 10_000, 'w3, which recovered while nobody led, resolved by the new leader (not lost)')
   await waitFor(async () => (await ours()).map((a) => a.labels.node).sort().join() === 'w1,w2', 10_000, 'w1 and w2 in Alertmanager, w3 resolved')
-  await new Promise((r) => setTimeout(r, 3000))
+  await moreHealthChecks((p) => apiAt(other.url, p))
   t.equal(firing('w1'), 1, 'w1 was not paged again by the new leader')
   t.equal(firing('w2'), 1, 'w2 paged once')
   t.equal(firing('w3'), 1, 'w3 paged once')
@@ -110,8 +94,8 @@ t.test('SIGKILL of the leader: takeover within lease + retry, no alert lost or d
     .items.map((e) => e.reason).filter((r) => r?.startsWith('StreamSpace')).sort()
   await waitFor(async () => (await ourEvents()).length >= 2, 15_000, 'the resolved Event on w1').catch(() => undefined)
   t.same(await ourEvents(), ['StreamSpaceNodeNotReady', 'StreamSpaceNodeNotReadyResolved'], 'one firing and one resolved Event on w1')
-  other.proc.kill('SIGTERM')
-  await new Promise<void>((r) => other.proc.once('exit', () => r()))
+  other.child.kill('SIGTERM')
+  await other.exited
   const released = await b.clients.coordination.readNamespacedLease({ name: LEADER_LEASE_NAME, namespace: 'streamspace' })
   t.equal(released.spec?.holderIdentity ?? '', '', 'SIGTERM releases the Lease')
 })

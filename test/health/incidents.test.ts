@@ -6,7 +6,7 @@ import t, { type Test } from 'tap'
 import { createServer, type Server } from 'node:http'
 import { eachBackend, type Backend } from '../helpers/backend.js'
 import { createNode, ensureNamespace, waitFor } from '../helpers/fixtures.js'
-import { startService, type Service } from '../helpers/service.js'
+import { moreHealthChecks, startService, type Service } from '../helpers/service.js'
 import type { WebhookMessage } from '../../src/health/alerts.js'
 import type { IncidentObject } from '../../src/kube/incident-objects.js'
 import { readmeReceiverCheck } from './readme-receiver.js'
@@ -70,7 +70,7 @@ eachBackend(t, 'a webhook down when the incident paged, the leader stopped, the 
   t.teardown(() => second.close())
   await waitFor(() => rx.got.some((r) => r.status === 200), 20_000, 'delivered by the next service')
   await waitFor(async () => (await incidents(b))[0]?.status?.deliveries?.webhook?.firing !== undefined, 10_000, 'delivery recorded')
-  await new Promise((r) => setTimeout(r, 3000))
+  await moreHealthChecks((p) => second.api(p))
   t.ok(attempts >= 1, `${attempts} refused attempt(s) before the stop`)
   const ids = firingIds(rx.got)
   t.equal(ids.size, 1, `one delivery id for the firing message: ${[...ids].join(', ')}`)
@@ -110,7 +110,7 @@ eachBackend(t, 'Events gone (their TTL) and Ready False -> Unknown between two l
   firstOpen = false
   await b.setNodeReady('w1', 'Unknown')
   await waitFor(() => leads(follower), 15_000, 'the follower takes over')
-  await new Promise((r) => setTimeout(r, 5000))
+  await moreHealthChecks((p) => follower.api(p))
   t.equal(firingIds(rx.got).size, 1, 'one firing message id in all')
   t.equal(rx.got.filter((r) => r.status === 200).length, 1, 'one page')
   const all = await incidents(b)
@@ -139,7 +139,8 @@ t.test('Alertmanager answering 400 to the service: not retried, counted as dropp
   await waitFor(() => svc.app.health.isLeader(), 15_000, 'leads')
   await b.setNodeReady('w1', false)
   await waitFor(() => posts.length >= 1, 15_000, 'posted')
-  await new Promise((r) => setTimeout(r, 5000))
+  // A retry (backoff from 0.5 s) would come within the next two checks (1 s apart).
+  await moreHealthChecks((p) => svc.api(p))
   t.equal(posts.length, 1, 'not retried (the next resend is a minute later)')
   const metrics = await (await fetch(`${svc.url}/metrics`)).text()
   t.match(metrics, /streamspace_node_manager_alerts_sent_total\{receiver="alertmanager",result="dropped"\} 1/)

@@ -40,6 +40,11 @@ export interface Backend {
   setNodeReady(name: string, ready: boolean | 'Unknown'): Promise<void>
   /** apiserver only: a kubeconfig file for another static-token user. */
   tokenKubeconfig?(token: string): string
+  /**
+   * What the stand-ins (kubelet, scheduler, session controller) failed to do, in order. Each is
+   * also given to onStandInError when set; without it, close() rejects with them.
+   */
+  standInErrors: Error[]
   close(): Promise<void>
 }
 
@@ -62,6 +67,11 @@ export interface BackendOptions {
    * Off by default: fixtures then make every pod themselves.
    */
   workloadControllers?: boolean
+  /**
+   * apiserver: called at once with each failure of a stand-in (eachBackend and startStack fail the
+   * running test with it). Without it, close() rejects listing them: never silent.
+   */
+  onStandInError?: (err: Error) => void
 }
 
 export function backendNames(): BackendName[] {
@@ -72,6 +82,14 @@ export function backendNames(): BackendName[] {
     if (!ALL_BACKENDS.includes(n as BackendName)) throw new Error(`TEST_BACKENDS: unknown backend "${n}" (known: ${ALL_BACKENDS.join(', ')})`)
   }
   return names as BackendName[]
+}
+
+/**
+ * A tap `skip` option for a test that needs this backend: false when TEST_BACKENDS includes it,
+ * else the reason. CI runs every backend, and scripts/test.sh then fails on any skip.
+ */
+export function backendSkip(name: BackendName): false | string {
+  return backendNames().includes(name) ? false : `TEST_BACKENDS leaves out ${name}`
 }
 
 function loadKubeConfig(file: string): KubeConfig {
@@ -94,6 +112,7 @@ async function startSimBackend(opts: BackendOptions): Promise<Backend> {
     sim,
     metrics: opts.metrics ?? true,
     setNodeReady: async (name, ready) => sim.setNodeReady(name, ready),
+    standInErrors: [],
     async close() {
       await sim.close()
       rmSync(dir, { recursive: true, force: true })
@@ -107,18 +126,23 @@ async function startApiServerBackend(opts: BackendOptions): Promise<Backend> {
     : opts.apiserver?.controllers
   const apiserver = await startApiServer({ ...opts.apiserver, controllers })
   const stoppers: (() => Promise<void>)[] = []
+  const standInErrors: Error[] = []
+  const report = (err: Error): void => {
+    standInErrors.push(err)
+    opts.onStandInError?.(err)
+  }
   try {
     const kc = loadKubeConfig(apiserver.kubeconfigPath)
-    const kubelet = new FakeKubelet(kc, { podTerminateSeconds: opts.podTerminateSeconds, heartbeatSeconds: opts.heartbeatSeconds })
+    const kubelet = new FakeKubelet(kc, { podTerminateSeconds: opts.podTerminateSeconds, heartbeatSeconds: opts.heartbeatSeconds, report })
     await kubelet.start()
     stoppers.push(() => kubelet.stop())
     let scheduler: FakeScheduler | undefined
     let sessionController: SessionController | undefined
     if (opts.workloadControllers) {
-      scheduler = new FakeScheduler(kc)
+      scheduler = new FakeScheduler(kc, report)
       await scheduler.start()
       stoppers.push(() => scheduler!.stop())
-      sessionController = new SessionController(kc)
+      sessionController = new SessionController(kc, report)
       await sessionController.start()
       stoppers.push(() => sessionController!.stop())
     }
@@ -134,9 +158,13 @@ async function startApiServerBackend(opts: BackendOptions): Promise<Backend> {
       metrics: false,
       setNodeReady: (name, ready) => kubelet.setReady(name, ready === true ? 'True' : ready === false ? 'False' : 'Unknown'),
       tokenKubeconfig: (token) => apiserver.tokenKubeconfig(token),
+      standInErrors,
       async close() {
         for (const stop of stoppers.reverse()) await stop()
         await apiserver.stop()
+        if (!opts.onStandInError && standInErrors.length) {
+          throw new AggregateError(standInErrors, `the stand-ins failed ${standInErrors.length} time(s): ${standInErrors.map((e) => e.message).join('; ')}`)
+        }
       },
     }
   } catch (err) {
@@ -150,11 +178,14 @@ export async function startBackend(name: BackendName, opts: BackendOptions = {})
   return name === 'sim' ? startSimBackend(opts) : startApiServerBackend(opts)
 }
 
-/** Runs `fn` as a subtest once per backend, starting the backend before and closing it after. */
+/**
+ * Runs `fn` as a subtest once per backend, starting the backend before and closing it after. A
+ * stand-in's failure fails that subtest at once, naming what failed.
+ */
 export function eachBackend(t: Test, title: string, fn: (t: Test, b: Backend) => Promise<void>, opts: BackendOptions = {}): void {
   for (const name of backendNames()) {
     t.test(`${title} [${name}]`, async (tt) => {
-      const backend = await startBackend(name, opts)
+      const backend = await startBackend(name, { ...opts, onStandInError: (err) => tt.fail(err.message) })
       try {
         await fn(tt, backend)
       } finally {

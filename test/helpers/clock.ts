@@ -3,7 +3,7 @@
 // a VM resumed), and sleeps run on the monotonic one, as timers do.
 import type { Clock } from '../../src/clock.js'
 
-interface Sleeper { at: number; resolve: () => void }
+interface Sleeper { at: number; ms: number; resolve: () => void }
 
 export class FakeClock implements Clock {
   private sleepers: Sleeper[] = []
@@ -17,7 +17,7 @@ export class FakeClock implements Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve) => {
       if (signal?.aborted) return resolve()
-      const s: Sleeper = { at: this.mono + ms, resolve: () => { signal?.removeEventListener('abort', onAbort); resolve() } }
+      const s: Sleeper = { at: this.mono + ms, ms, resolve: () => { signal?.removeEventListener('abort', onAbort); resolve() } }
       const onAbort = () => { this.sleepers = this.sleepers.filter((x) => x !== s); resolve() }
       signal?.addEventListener('abort', onAbort, { once: true })
       this.sleepers.push(s)
@@ -26,6 +26,12 @@ export class FakeClock implements Clock {
 
   /** How many sleeps are waiting. */
   get waiting(): number { return this.sleepers.length }
+
+  /**
+   * How many sleeps of exactly `ms` are waiting: a test sees that a component has begun a wait
+   * of its own length (a debounce, say) before it advances the clock past it.
+   */
+  sleepsOf(ms: number): number { return this.sleepers.filter((s) => s.ms === ms).length }
 
   /** Moves time forward, waking every sleep that is due (in time order). */
   advance(ms: number): void {

@@ -21,13 +21,15 @@ import {
   type V1Node,
   type V1Pod,
 } from '@kubernetes/client-node'
-import { codeOf, startInformers, stopInformers, type Watched } from './informers.js'
+import { codeOf, standInError, startInformers, stopInformers, type ReportError, type Watched } from './informers.js'
 
 export interface FakeKubeletOptions {
   /** When set, a deleted pod lingers this long, whatever its grace period (seconds), as in the sim. */
   podTerminateSeconds?: number
   /** How often node Leases are renewed (seconds). */
   heartbeatSeconds?: number
+  /** Where its failed API calls go (the backend fails the test with them); default: thrown at stop(). */
+  report?: ReportError
 }
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
@@ -56,14 +58,19 @@ export class FakeKubelet {
   private heartbeatTimer?: NodeJS.Timeout
   private stopped = false
   private nextIp = 0
-  /** Failures of API calls, kept for tests to look at instead of crashing the process. */
-  readonly errors: unknown[] = []
+  private readonly report: ReportError
 
   constructor(kc: KubeConfig, private readonly opts: FakeKubeletOptions = {}) {
     this.core = kc.makeApiClient(CoreV1Api)
     this.coordination = kc.makeApiClient(CoordinationV1Api)
     this.pods = makeInformer(kc, '/api/v1/pods', () => this.core.listPodForAllNamespaces())
     this.nodes = makeInformer(kc, '/api/v1/nodes', () => this.core.listNode())
+    this.report = opts.report ?? ((err) => { throw err })
+  }
+
+  /** Reports a failed call (not once stopped: stopping aborts calls on purpose). */
+  private fail(what: string): (err: unknown) => void {
+    return (err) => { if (!this.stopped) this.report(standInError('kubelet stand-in', what, err)) }
   }
 
   async start(): Promise<void> {
@@ -74,14 +81,14 @@ export class FakeKubelet {
     // A kubelet registers its node's Lease right away.
     this.nodes.on('add', (node) => {
       const { name, uid } = node.metadata ?? {}
-      if (name && uid && !this.stopped) this.renewLease(name, uid, new V1MicroTime()).catch((err) => this.errors.push(err))
+      if (name && uid && !this.stopped) this.renewLease(name, uid, new V1MicroTime()).catch(this.fail(`registering the Lease of node ${name}`))
     })
     // Ready again: the node's pods are looked at again (those marked not ready meanwhile become ready).
     this.nodes.on('update', (node) => {
       const name = node.metadata?.name
       if (name && nodeReady(node)) for (const pod of this.pods.list()) if (pod.spec?.nodeName === name) this.handlePod(pod)
     })
-    await startInformers([this.pods, this.nodes], () => this.stopped, this.errors)
+    await startInformers('kubelet stand-in', { pods: this.pods, nodes: this.nodes }, () => this.stopped, this.report)
     const every = (this.opts.heartbeatSeconds ?? 10) * 1000
     void this.heartbeat()
     this.heartbeatTimer = setInterval(() => { void this.heartbeat() }, every)
@@ -92,7 +99,7 @@ export class FakeKubelet {
     clearInterval(this.heartbeatTimer)
     for (const { timer } of this.removals.values()) clearTimeout(timer)
     this.removals.clear()
-    await stopInformers([this.pods, this.nodes])
+    await stopInformers({ pods: this.pods, nodes: this.nodes })
   }
 
   /**
@@ -138,7 +145,7 @@ export class FakeKubelet {
         involvedObject, reason, message, type, count: 1, firstTimestamp: now, lastTimestamp: now,
         source: { component: 'node-controller' },
       },
-    }).catch((err) => this.errors.push(err))
+    }).catch(this.fail(`recording the ${reason} Event of ${involvedObject.kind} ${involvedObject.name}`))
   }
 
   /** The node's kubelet dies: Ready turns Unknown, its Lease is no longer renewed, its pods are left as they are. */
@@ -198,7 +205,7 @@ export class FakeKubelet {
         return true
       } catch (err) {
         if (codeOf(err) !== 409) {
-          if (codeOf(err) !== 404) this.errors.push(err)
+          if (codeOf(err) !== 404) this.fail(`setting Ready ${status} on pod ${namespace}/${name}`)(err)
           return false
         }
         pod = await this.core.readNamespacedPod({ name, namespace }).catch(() => pod)
@@ -219,7 +226,7 @@ export class FakeKubelet {
     // DeleteOptions go in the body: the API server ignores the query's when a body is sent.
     const timer = setTimeout(() => {
       this.core.deleteNamespacedPod({ name, namespace, body: { gracePeriodSeconds: 0, preconditions: { uid } } })
-        .catch((err) => { if (codeOf(err) !== 404 && codeOf(err) !== 409) this.errors.push(err) })
+        .catch((err) => { if (codeOf(err) !== 404 && codeOf(err) !== 409) this.fail(`removing terminated pod ${namespace}/${name}`)(err) })
     }, Math.max(0, due - Date.now()))
     this.removals.set(uid, { due, timer })
   }
@@ -266,7 +273,7 @@ export class FakeKubelet {
       await this.core.patchNamespacedPodStatus({ name, namespace, body }, mergePatch)
     } catch (err) {
       // 409: the pod changed under us, and its newer version comes as its own event.
-      if (codeOf(err) !== 404 && codeOf(err) !== 409) this.errors.push(err)
+      if (codeOf(err) !== 404 && codeOf(err) !== 409) this.fail(`starting pod ${pod.metadata!.namespace}/${pod.metadata!.name}`)(err)
     } finally {
       this.starting.delete(uid)
     }
@@ -279,7 +286,7 @@ export class FakeKubelet {
     for (const node of this.nodes.list()) {
       const name = node.metadata?.name
       if (!name || this.silent.has(name)) continue
-      await this.renewLease(name, node.metadata!.uid!, renewTime).catch((err) => this.errors.push(err))
+      await this.renewLease(name, node.metadata!.uid!, renewTime).catch(this.fail(`renewing the Lease of node ${name}`))
     }
   }
 

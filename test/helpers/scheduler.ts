@@ -7,7 +7,7 @@
 import { CoreV1Api, KubeConfig, makeInformer, type V1Node, type V1Pod } from '@kubernetes/client-node'
 import { scheduleNode } from '../../src/sim/scheduler.js'
 import { Store } from '../../src/sim/store.js'
-import { startInformers, stopInformers, type Watched } from './informers.js'
+import { codeOf, standInError, startInformers, stopInformers, type ReportError, type Watched } from './informers.js'
 
 export class FakeScheduler {
   private readonly core: CoreV1Api
@@ -16,9 +16,9 @@ export class FakeScheduler {
   private readonly binding = new Set<string>()
   private timer?: NodeJS.Timeout
   private stopped = false
-  readonly errors: unknown[] = []
 
-  constructor(kc: KubeConfig) {
+  /** report: where failed bindings go (the backend fails the test with them); default: thrown. */
+  constructor(kc: KubeConfig, private readonly report: ReportError = (err) => { throw err }) {
     this.core = kc.makeApiClient(CoreV1Api)
     this.pods = makeInformer(kc, '/api/v1/pods', () => this.core.listPodForAllNamespaces())
     this.nodes = makeInformer(kc, '/api/v1/nodes', () => this.core.listNode())
@@ -29,14 +29,14 @@ export class FakeScheduler {
     this.pods.on('update', (p) => this.schedule(p))
     this.nodes.on('add', () => this.scheduleAll())
     this.nodes.on('update', () => this.scheduleAll())
-    await startInformers([this.pods, this.nodes], () => this.stopped, this.errors)
+    await startInformers('scheduler stand-in', { pods: this.pods, nodes: this.nodes }, () => this.stopped, this.report)
     this.timer = setInterval(() => this.scheduleAll(), 1000)
   }
 
   async stop(): Promise<void> {
     this.stopped = true
     clearInterval(this.timer)
-    await stopInformers([this.pods, this.nodes])
+    await stopInformers({ pods: this.pods, nodes: this.nodes })
   }
 
   private scheduleAll(): void {
@@ -65,8 +65,8 @@ export class FakeScheduler {
       body: { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace, uid }, target: { apiVersion: 'v1', kind: 'Node', name: node } },
     }).catch((err) => {
       // 409: bound meanwhile; 404: gone.
-      const code = (err as { code?: number }).code
-      if (code !== 409 && code !== 404) this.errors.push(err)
+      const code = codeOf(err)
+      if (code !== 409 && code !== 404 && !this.stopped) this.report(standInError('scheduler stand-in', `binding pod ${namespace}/${name} to ${node}`, err))
     }).finally(() => this.binding.delete(uid))
   }
 }

@@ -88,3 +88,22 @@ export async function startService(kc: KubeConfig, opts: StartServiceOptions = {
   if (opts.waitReady !== false) await waitFor(async () => (await fetch(`${address}/readyz`)).status === 200, 20_000, 'service ready')
   return service
 }
+
+/**
+ * Waits until a replica has run `n` more health checks (the last_check of GET P/cluster/health
+ * changed n times): a page it were to send twice, retry, or send again after a takeover, would
+ * have gone by then. `api` calls under the prefix as an admin: Service.api, or a process's
+ * `(path) => apiAt(url, path)`.
+ */
+export async function moreHealthChecks(api: (path: string) => Promise<Response>, n = 2): Promise<void> {
+  const lastCheck = async () => ((await (await api('/cluster/health')).json()) as { last_check: string | null }).last_check
+  let seen = await lastCheck()
+  for (let i = 1; i <= n; i++) {
+    await waitFor(async () => {
+      const now = await lastCheck()
+      const moved = now !== seen
+      seen = now
+      return moved
+    }, 10_000, `health check ${i} of ${n} more`)
+  }
+}

@@ -10,7 +10,7 @@ import {
   type KubernetesListObject, type KubernetesObject, type V1Deployment,
 } from '@kubernetes/client-node'
 import { desiredReplicas, sessionDeployment, sessionPhase } from '../../src/sim/sessions.js'
-import { codeOf, startInformers, stopInformers, type Watched } from './informers.js'
+import { codeOf, standInError, startInformers, stopInformers, type ReportError, type Watched } from './informers.js'
 type Session = KubernetesObject & { spec?: { user?: string; template?: string; state?: string }; status?: { phase?: string } }
 
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
@@ -27,9 +27,9 @@ export class SessionController {
   private readonly running = new Set<string>()
   private readonly again = new Set<string>()
   private stopped = false
-  readonly errors: unknown[] = []
 
-  constructor(kc: KubeConfig) {
+  /** report: where failed reconciles go (the backend fails the test with them); default: thrown. */
+  constructor(kc: KubeConfig, private readonly report: ReportError = (err) => { throw err }) {
     this.apps = kc.makeApiClient(AppsV1Api)
     this.custom = kc.makeApiClient(CustomObjectsApi)
     this.sessions = makeInformer(kc, `/apis/${GROUP}/${VERSION}/${PLURAL}`,
@@ -48,12 +48,12 @@ export class SessionController {
     this.deployments.on('add', onDeployment)
     this.deployments.on('update', onDeployment)
     this.deployments.on('delete', onDeployment)
-    await startInformers([this.sessions, this.deployments], () => this.stopped, this.errors)
+    await startInformers('session controller stand-in', { sessions: this.sessions, deployments: this.deployments }, () => this.stopped, this.report)
   }
 
   async stop(): Promise<void> {
     this.stopped = true
-    await stopInformers([this.sessions, this.deployments])
+    await stopInformers({ sessions: this.sessions, deployments: this.deployments })
   }
 
   private enqueue(namespace: string, name: string): void {
@@ -64,7 +64,7 @@ export class SessionController {
       return
     }
     this.running.add(key)
-    this.reconcile(namespace, name).catch((err) => this.errors.push(err)).finally(() => {
+    this.reconcile(namespace, name).catch((err) => { if (!this.stopped) this.report(standInError('session controller stand-in', `reconciling Session ${key}`, err)) }).finally(() => {
       this.running.delete(key)
       if (this.again.delete(key)) this.enqueue(namespace, name)
     })

@@ -10,6 +10,7 @@ import { nodeMaintenances } from '../../src/kube/maintenance-store.js'
 import { planOf, type PlanSpec, type PlanStatus } from '../../src/maintenance/objects.js'
 import { FakeClock } from '../helpers/clock.js'
 import { startBackend } from '../helpers/backend.js'
+import { waitFor } from '../helpers/fixtures.js'
 
 t.test('cancel while the runner writes its waiting-for-sessions Event', async (t) => {
   const b = await startBackend('sim')
@@ -54,7 +55,9 @@ t.test('cancel while the runner writes its waiting-for-sessions Event', async (t
 
   let cancelDone = false
   const cancelled = engine.cancel('m1', 'admin').finally(() => { cancelDone = true })
-  await new Promise((r) => setTimeout(r, 50))
+  // Once the cancel is in the cluster (seen by the cache), a cancel that did not wait for the
+  // runner would have answered: it is still waiting, and the runner's write is still held.
+  await waitFor(() => objects.get('m1')?.spec.cancel === true, 10_000, 'the cancel recorded in the spec')
   t.notOk(cancelDone, 'the cancel waits for the runner\'s Event write under way')
   releaseEvent()
   const plan = await cancelled
@@ -66,7 +69,8 @@ t.test('cancel while the runner writes its waiting-for-sessions Event', async (t
     t.match(n1.message, /^cancelled by admin while waiting_for_sessions: left cordoned with 1 session\(s\) still running$/, `${what}: the cancel's account of the node, not the runner's "waiting for 1 session(s)"`)
   }
   expect(plan, 'answer')
-  await new Promise((r) => setTimeout(r, 50)) // anything the runner still had queued would land now
+  // The runner's last act is the cancel's Event: whatever it had queued has landed by then.
+  await waitFor(() => events.includes('MaintenanceCancelled'), 10_000, 'the MaintenanceCancelled Event')
   expect(planOf((await objects.read('m1'))!), 'stored')
   expect(engine.get('m1'), 'read back')
   t.same(events, ['MaintenanceCordoned', 'MaintenanceWaitingForSessions', 'MaintenanceCancelled'], 'the cancel\'s Event comes last')

@@ -66,11 +66,14 @@ eachBackend(t, 'maintenance plans', async (t, b) => {
     const id = created.body.id
     await until(svc, id, (p) => nodeState(p, 'e1').state === 'waiting_for_sessions', 'waiting')
     clock.advance(3_600_000 - 1000)
-    await new Promise((r) => setTimeout(r, 300))
-    t.equal(nodeState(await until(svc, id, () => true, 'read'), 'e1').state, 'waiting_for_sessions', 'before the deadline it waits')
+    // A second session wakes the runner after the clock moved: once the plan lists it, the runner
+    // has looked at the time (a second before the deadline) and decided.
+    await sessionPod(b, 'sess-e1b', 'e1', 'eli')
+    const before = await until(svc, id, (p) => nodeState(p, 'e1').sessions.length === 2, 'the runner to see the second session')
+    t.equal(nodeState(before, 'e1').state, 'waiting_for_sessions', 'before the deadline it waits')
     clock.advance(1000)
     const p = await until(svc, id, (p) => p.state === 'succeeded', 'drained after the deadline')
-    t.equal(nodeState(p, 'e1').pods_evicted, 1, 'the session pod was evicted')
+    t.equal(nodeState(p, 'e1').pods_evicted, 2, 'both session pods were evicted')
     await waitFor(async () => (await b.clients.core.listNamespacedPod({ namespace: 'streamspace', fieldSelector: 'spec.nodeName=e1' })).items.length === 0, 10_000, 'session pod gone')
   })
 
@@ -85,6 +88,7 @@ eachBackend(t, 'maintenance plans', async (t, b) => {
     const id = created.body.id
     t.same(created.body.nodes.map((n) => n.name), ['m1', 'm2', 'm3'])
     let maxActive = 0
+    const looks: Promise<unknown>[] = []
     const seen: string[] = []
     const watch = async (p: Maintenance) => {
       const active = p.nodes.filter((n) => ACTIVE.includes(n.state))
@@ -95,7 +99,7 @@ eachBackend(t, 'maintenance plans', async (t, b) => {
       return p
     }
     for (const n of ['m1', 'm2', 'm3']) {
-      await until(svc, id, (p) => { void watch(p); return nodeState(p, n).state === 'waiting_for_sessions' }, `${n} waiting`)
+      await until(svc, id, (p) => { looks.push(watch(p)); return nodeState(p, n).state === 'waiting_for_sessions' }, `${n} waiting`)
       const others = (await until(svc, id, () => true, 'read')).nodes.filter((x) => x.name !== n).map((x) => x.state)
       seen.push(`${n}:${others.join(',')}`)
       t.notOk(others.some((s) => ACTIVE.includes(s)), `while ${n} waits, no other node is in maintenance (${others.join(', ')})`)
@@ -103,6 +107,7 @@ eachBackend(t, 'maintenance plans', async (t, b) => {
       await until(svc, id, (p) => nodeState(p, n).state === 'drained', `${n} drained`)
     }
     const p = await until(svc, id, (p) => p.state === 'succeeded', 'plan succeeded')
+    await Promise.all(looks) // each look at the nodes counted before the verdict
     t.equal(maxActive, 1, 'at most one node in maintenance at any time')
     t.ok(p.nodes.every((n) => n.state === 'drained'))
   })
@@ -123,8 +128,11 @@ eachBackend(t, 'maintenance plans', async (t, b) => {
     t.equal(cancelled.body.state, 'cancelled')
     t.match(nodeState(cancelled.body, 'c1'), { state: 'cancelled', message: /while waiting_for_sessions: left cordoned with 1 session/ })
     t.match(nodeState(cancelled.body, 'c2'), { state: 'cancelled', message: /while pending: not started/ })
+    const stored = (await call(svc, 'GET', `/maintenance/${id}`)).body.updated_at
     await endSession(b, 'sess-c1')
-    await new Promise((r) => setTimeout(r, 500))
+    // The service has seen the session end (what would start c1's drain) before the checks.
+    await waitFor(async () => (await call<{ sessions: number }>(svc, 'GET', '/nodes/c1')).body.sessions === 0, 10_000, 'the service to see the session end')
+    t.equal((await call(svc, 'GET', `/maintenance/${id}`)).body.updated_at, stored, 'the plan was not written again')
     t.ok((await b.clients.core.readNamespacedPod({ name: 'web-c1', namespace: 'apps' })).metadata?.name, 'no drain after cancel')
     t.equal((await b.clients.core.readNode({ name: 'c1' })).spec?.unschedulable, true, 'c1 stays cordoned')
     t.notOk((await b.clients.core.readNode({ name: 'c2' })).spec?.unschedulable, 'c2 never cordoned')

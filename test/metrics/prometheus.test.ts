@@ -4,21 +4,15 @@
 import t from 'tap'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { startBackend } from '../helpers/backend.js'
-import { createNode } from '../helpers/fixtures.js'
-import { startService, waitFor } from '../helpers/service.js'
+import { waitFor } from '../helpers/service.js'
+import { startStack } from '../helpers/stack.js'
 import { startPrometheus } from '../helpers/prometheus.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const rulesFile = join(root, 'charts/streamspace-node-manager/files/alert-rules.yaml')
 
 t.test('Prometheus scrapes the service and answers for a node\'s ready series', async (t) => {
-  const b = await startBackend('sim')
-  t.teardown(() => b.close())
-  await createNode(b.clients, { name: 'prom-1', cpu: '4', memory: '8Gi' })
-  await createNode(b.clients, { name: 'prom-2', cpu: '4', memory: '8Gi', ready: false })
-  const svc = await startService(b.kc)
-  t.teardown(() => svc.close())
+  const { backend: b, service: svc } = await startStack(t, { nodes: [{ name: 'prom-1', cpu: '4', memory: '8Gi' }, { name: 'prom-2', cpu: '4', memory: '8Gi', ready: false }] })
   const target = new URL(svc.url).host
   // 2 s: the scrape timeout equals the interval, and a shared CI machine can be slow.
   const prom = await startPrometheus({ targets: [target], scrapeIntervalSeconds: 2, ruleFiles: [rulesFile] })

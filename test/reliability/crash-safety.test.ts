@@ -8,15 +8,17 @@
 // the same drain runs again and finishes. Simulated cluster only (a process per service start).
 import t, { type Test } from 'tap'
 import type { V1Pod } from '@kubernetes/client-node'
-import { startBackend, type Backend } from '../helpers/backend.js'
+import { backendSkip, startBackend, type Backend } from '../helpers/backend.js'
 import { waitFor } from '../helpers/service.js'
 import { apiAt, startProcess, type Proc } from '../helpers/process.js'
-import { createDaemonSet, createNode, createPdb, createPod, createReplicaSet, ensureNamespace, isCordoned } from '../drain/fixtures.js'
+import { createDaemonSet, createNode, createPod, createReplicaSet, ensureNamespace, isCordoned } from '../drain/fixtures.js'
+import { createPDB } from '../helpers/fixtures.js'
 
 // Six service processes start (tsx) in this file: about 2 minutes alone, 3.5 under the full suite's load.
 t.setTimeout(600_000)
 
-const simOnly = process.env.TEST_BACKENDS !== undefined && !process.env.TEST_BACKENDS.split(',').includes('sim')
+// Skipped only when TEST_BACKENDS leaves out the sim: six service processes against the real API
+// server too would double the file's 2-3.5 minutes, past tap's per-file limit.
 
 const api = (p: Proc, path: string, init: { method?: string; json?: unknown } = {}) => apiAt(p.url, path, init)
 
@@ -55,7 +57,7 @@ async function fixture(b: Backend, node: string) {
   await createPod(b.clients, { namespace: ns, name: 'bare', node: `${node}-b`, labels: { app: 'bare' } })
   await createPod(b.clients, { namespace: ns, name: 'api-b', node: `${node}-b`, owner: apiRs, labels: { app: 'api' } })
   // All but one web pod must stay: with web-2 elsewhere, evicting either web pod here is refused.
-  await createPdb(b.clients, ns, 'web', { app: 'web' }, { minAvailable: 3 })
+  await createPDB(b.clients, { namespace: ns, name: 'web', selector: { app: 'web' }, minAvailable: 3, waitStatus: false })
   const may = {
     // What kubectl drain <node> (no --force, --ignore-daemonsets) deletes in the end.
     deleted: [`${ns}/api-0`, `${ns}/api-1`, `${ns}/api-2`, `${ns}/web-0`, `${ns}/web-1`],
@@ -145,17 +147,17 @@ async function crashDuringDrain(t: Test, signal: 'SIGTERM' | 'SIGKILL') {
   t.equal((await second.exited).code, 0)
 }
 
-t.test('SIGTERM during a drain held by a PodDisruptionBudget', { skip: simOnly }, async (t) => {
+t.test('SIGTERM during a drain held by a PodDisruptionBudget', { skip: backendSkip('sim') }, async (t) => {
   await crashDuringDrain(t, 'SIGTERM')
 })
 
-t.test('SIGKILL during a drain held by a PodDisruptionBudget', { skip: simOnly }, async (t) => {
+t.test('SIGKILL during a drain held by a PodDisruptionBudget', { skip: backendSkip('sim') }, async (t) => {
   await crashDuringDrain(t, 'SIGKILL')
 })
 
 interface Plan { id: string; state: string; message?: string; nodes: { name: string; state: string; message?: string }[] }
 
-t.test('SIGKILL of the leader during a maintenance plan\'s drain: the restarted service resumes the plan and it finishes', { skip: simOnly }, async (t) => {
+t.test('SIGKILL of the leader during a maintenance plan\'s drain: the restarted service resumes the plan and it finishes', { skip: backendSkip('sim') }, async (t) => {
   const b = await startBackend('sim', { podTerminateSeconds: 1 })
   t.teardown(() => b.close())
   const node = 'plan'

@@ -3,8 +3,8 @@
 // no detail that helps an attacker (no token, secret or stack echoed), and no token in the logs.
 import t from 'tap'
 import { createHmac } from 'node:crypto'
-import { startBackend } from '../helpers/backend.js'
-import { makeToken, startService, TEST_JWT_SECRET } from '../helpers/service.js'
+import { makeToken, TEST_JWT_SECRET } from '../helpers/service.js'
+import { startStack } from '../helpers/stack.js'
 
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url')
 const now = () => Math.floor(Date.now() / 1000)
@@ -18,10 +18,8 @@ function forge(header: Record<string, unknown>, payload: Record<string, unknown>
 }
 
 t.test('authentication and authorization under attack', async (t) => {
-  const b = await startBackend('sim')
   const lines: string[] = []
-  const svc = await startService(b.kc, { env: { LOG_LEVEL: 'debug' }, logStream: { write: (l) => { lines.push(l) } } })
-  t.teardown(async () => { await svc.close(); await b.close() })
+  const { service: svc } = await startStack(t, { env: { LOG_LEVEL: 'debug' }, logStream: { write: (l) => { lines.push(l) } } })
 
   const valid = makeToken()
   const [vh, vp] = valid.split('.')

@@ -2,13 +2,11 @@
 // (plus the 5 s clock tolerance), a refused one stays refused, and a cached admin token does not
 // vouch for another token with other claims.
 import t from 'tap'
-import { startBackend } from '../helpers/backend.js'
-import { makeToken, startService } from '../helpers/service.js'
+import { makeToken } from '../helpers/service.js'
+import { startStack } from '../helpers/stack.js'
 
 t.test('the verified-token cache keeps exp, refusals and roles', async (t) => {
-  const b = await startBackend('sim')
-  const svc = await startService(b.kc)
-  t.teardown(async () => { await svc.close(); await b.close() })
+  const { service: svc } = await startStack(t)
 
   const shortLived = makeToken({ expiresInSeconds: 1 })
   for (let i = 0; i < 3; i++) t.equal((await svc.api('/nodes/stats', { token: shortLived })).status, 200, `request ${i + 1} with the token: 200 (then cached)`)

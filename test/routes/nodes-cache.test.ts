@@ -4,6 +4,7 @@ import t from 'tap'
 import { startBackend } from '../helpers/backend.js'
 import { createNode, createPod, ensureNamespace } from '../helpers/fixtures.js'
 import { startService, waitFor } from '../helpers/service.js'
+import { startStack } from '../helpers/stack.js'
 import type { SimCluster } from '../../src/sim/index.js'
 import { systemClock } from '../../src/kube/reflector.js'
 import type { ClusterStats } from '../../src/schemas/node.js'
@@ -55,10 +56,7 @@ t.test('reads never LIST at the API server; staleness and recovery', async (t) =
 })
 
 t.test('without metrics-server usage is null and nothing fails', async (t) => {
-  const b = await startBackend('sim', { metrics: false })
-  await createNode(b.clients, { name: 'a', cpu: '2', memory: '8Gi' })
-  const svc = await startService(b.kc)
-  t.teardown(async () => { await svc.close(); await b.close() })
+  const { service: svc } = await startStack(t, { backendOptions: { metrics: false }, nodes: [{ name: 'a', cpu: '2', memory: '8Gi' }] })
   await waitFor(async () => (await (await svc.api('/nodes')).json()).length === 1, 10_000, 'node seen')
   const [a] = await (await svc.api('/nodes')).json()
   t.equal(a.usage, null)

@@ -4,6 +4,7 @@ import t from 'tap'
 import { eachBackend, type Backend } from '../helpers/backend.js'
 import { createNode, createPod, ensureNamespace } from '../helpers/fixtures.js'
 import { makeToken, startService, waitFor, type Service } from '../helpers/service.js'
+import { startStack } from '../helpers/stack.js'
 import { humanDuration } from '../../src/nodes/age.js'
 import type { ClusterStats, NodeDetail, NodeView } from '../../src/schemas/node.js'
 
@@ -179,10 +180,7 @@ const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
 
 t.test('auth: admin JWTs only', async (t) => {
   // Auth is decided before any cluster read: the sim backend is enough.
-  const { startBackend } = await import('../helpers/backend.js')
-  const b = await startBackend('sim')
-  const svc = await startService(b.kc)
-  t.teardown(async () => { await svc.close(); await b.close() })
+  const { service: svc } = await startStack(t)
   const status = async (token: string | null) => (await svc.api('/nodes/stats', { token })).status
   t.equal(await status(makeToken()), 200, 'admin')
   t.equal(await status(null), 401, 'no token')

@@ -2,6 +2,7 @@
 import { AppsV1Api, CoreV1Api, KubeConfig, PolicyV1Api, Watch } from '@kubernetes/client-node'
 import type { Test } from 'tap'
 import { startSim, type SimCluster, type SimOptions } from '../../src/sim/index.js'
+import { waitFor } from '../helpers/fixtures.js'
 
 export interface SimClients {
   sim: SimCluster
@@ -55,13 +56,9 @@ export async function raw(sim: SimCluster, path: string, init: RequestInit = {})
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** Polls until fn returns a truthy value or the time is up. */
-export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 5000, stepMs = 50): Promise<NonNullable<T>> {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    const v = await fn()
-    if (v) return v as NonNullable<T>
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await sleep(stepMs)
-  }
+/** waitFor (test/helpers/fixtures.ts) that returns the truthy value it waited for. */
+export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 5000, what = 'condition'): Promise<NonNullable<T>> {
+  let v: T | undefined
+  await waitFor(async () => !!(v = await fn()), timeoutMs, what)
+  return v as NonNullable<T>
 }
