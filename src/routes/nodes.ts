@@ -9,6 +9,13 @@ import { commonErrors, ErrorResponse } from '../schemas/common.js'
 import { ClusterStats, MetricsQuery, NodeDetail, NodeListQuery, NodeMetricsHistory, NodeParams, NodeView } from '../schemas/node.js'
 import { encodedEtag, negotiateEncoding, noneMatch } from './encoding.js'
 
+/** This request's path and query with `continue` set: the next page's URL (relative, so it holds behind the gateway). */
+function withContinue(requestUrl: string, token: string): string {
+  const url = new URL(requestUrl, 'http://localhost')
+  url.searchParams.set('continue', token)
+  return url.pathname + url.search
+}
+
 const nodes: FastifyPluginAsyncTypebox = async (app) => {
   const reads = app.nodes
 
@@ -28,10 +35,16 @@ const nodes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request, reply) => {
     checkCache(reply)
-    const { labelSelector, ready } = request.query
-    if (labelSelector !== undefined || ready !== undefined) {
+    const query = request.query
+    if (query.limit !== undefined || query.continue !== undefined) {
+      // A page, from one snapshot; the next one's URL in the Link header while more remain.
+      const page = reads.page(query)
+      if (page.continue) reply.header('link', `<${withContinue(request.url, page.continue)}>; rel="next"`)
+      return reply.type('application/json; charset=utf-8').send(page.body as unknown as NodeView[])
+    }
+    if (query.labelSelector !== undefined || query.ready !== undefined || query.fieldSelector !== undefined) {
       // Filtered: rendered for this request from the cached views (no ETag, not compressed).
-      return reply.type('application/json; charset=utf-8').send(JSON.stringify(reads.filteredViews({ labelSelector, ready })) as unknown as NodeView[])
+      return reply.type('application/json; charset=utf-8').send(JSON.stringify(reads.filteredViews(query)) as unknown as NodeView[])
     }
     // The whole list: prepared bytes, also kept gzip- and brotli-compressed (made once per change,
     // off the event loop), each representation with its own ETag.
