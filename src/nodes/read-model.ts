@@ -47,7 +47,7 @@ export interface ListQuery {
 
 /** One page of the node list: its JSON, and the token of the next page while more remain. */
 export interface ListPage {
-  body: string
+  body: Buffer
   count: number
   continue?: string
 }
@@ -133,6 +133,9 @@ interface Snapshot {
   prepared?: PreparedList
 }
 
+/** Rendered pages kept (at 65,000 nodes a page of 500 is ~0.4 MB). */
+const PAGES_KEPT = 16
+
 /** The filters of a list query; invalid input names the field. */
 function listFilter(query: ListQuery): NodeFilter {
   let selector: Requirement[] | undefined
@@ -160,6 +163,8 @@ export class NodeReadModel {
   private readonly listBuffers = new ListBuffers()
   private readonly clock: Clock
   private readonly paged: PagedSnapshots<Snapshot>
+  /** The last pages rendered, by snapshot and query: a page asked again is sent as it was made. */
+  private readonly pages = new Map<string, ListPage>()
 
   constructor(private readonly cache: WatchCaches, private readonly opts: ReadModelOptions = {}) {
     this.clock = opts.clock ?? systemClock
@@ -261,6 +266,12 @@ export class NodeReadModel {
     const token = query.continue === undefined ? undefined : decodeContinue(query.continue)
     const snap = token ? this.paged.get(token.snapshot) : this.current()
     const limit = query.limit ?? Infinity
+    const key = [snap.id, token?.after, limit, query.labelSelector, query.ready, query.fieldSelector].join('\n')
+    const made = this.pages.get(key)
+    if (made) {
+      if (made.continue) this.paged.keep(snap.id, snap)
+      return made
+    }
     const { entries } = snap
     const parts: string[] = []
     let i = token ? firstAfter(snap.names, token.after) : 0
@@ -275,11 +286,13 @@ export class NodeReadModel {
     // A next page only while a further node matches (so the last page has no Link).
     let more = false
     for (; i < entries.length && !more; i++) more = isEmptyFilter(filter) || matchesFilter(entries[i]!.view, filter)
-    const page: ListPage = { body: `[${parts.join(',')}]`, count: parts.length }
+    const page: ListPage = { body: Buffer.from(`[${parts.join(',')}]`), count: parts.length }
     if (more) {
       this.paged.keep(snap.id, snap)
       page.continue = encodeContinue({ snapshot: snap.id, after: snap.names[last] ?? token?.after ?? '' })
     }
+    this.pages.set(key, page)
+    if (this.pages.size > PAGES_KEPT) this.pages.delete(this.pages.keys().next().value!)
     return page
   }
 
