@@ -5,6 +5,10 @@ import { readFileSync } from 'node:fs'
 import { Type, type Static, type TSchema } from 'typebox'
 import { Value } from 'typebox/value'
 
+/** METRICS_PER_NODE: per-node series always, never, or (auto) up to 5,000 nodes (src/nodes/node-series.ts). */
+export const PER_NODE_MODES = ['auto', 'on', 'off'] as const
+export type PerNodeMode = (typeof PER_NODE_MODES)[number]
+
 export const Strategies = ['least-sessions', 'most-resources', 'random', 'round-robin'] as const
 
 /** The seed plugin's options, with its defaults and ranges. PUT P/config edits these. */
@@ -55,6 +59,8 @@ export const ServiceSettings = Type.Object({
   healthCheckIntervalMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600000 })),
   /** How often NodeMetrics are read from metrics.k8s.io (metrics-server resolves at 15 s). */
   metricsPollSeconds: Type.Number({ default: 15, minimum: 1, maximum: 600 }),
+  /** Per-node series on /metrics: on, off, or auto (off above 5,000 nodes: see src/nodes/node-series.ts). */
+  metricsPerNode: Type.Union(PER_NODE_MODES.map((m) => Type.Literal(m)), { default: 'auto' }),
   /** Samples of usage history kept per node (at 15 s: 240 = 1 hour). */
   metricsHistorySamples: Type.Integer({ default: 240, minimum: 1, maximum: 10000 }),
   /** Node changes (labels, taints, cordon) one user may make per window; over it, 429. */
@@ -103,7 +109,7 @@ const SERVICE_ENV: Record<keyof ServiceSettings, string> = {
   alertmanagerUrl: 'ALERTMANAGER_URL', alertWebhookUrl: 'ALERT_WEBHOOK_URL', podNamespace: 'POD_NAMESPACE',
   podName: 'POD_NAME', alertWebhookSecret: 'ALERT_WEBHOOK_SECRET', publicUrl: 'PUBLIC_URL',
   healthGraceSeconds: 'HEALTH_GRACE_SECONDS', cordonedAlertMinutes: 'CORDONED_ALERT_MINUTES', healthCheckIntervalMs: 'HEALTH_CHECK_INTERVAL_MS',
-  metricsPollSeconds: 'METRICS_POLL_SECONDS', metricsHistorySamples: 'METRICS_HISTORY_SAMPLES',
+  metricsPollSeconds: 'METRICS_POLL_SECONDS', metricsPerNode: 'METRICS_PER_NODE', metricsHistorySamples: 'METRICS_HISTORY_SAMPLES',
   changeRateLimitMax: 'CHANGE_RATE_LIMIT_MAX', changeRateLimitWindowSeconds: 'CHANGE_RATE_LIMIT_WINDOW_SECONDS',
   autoscalingIntervalSeconds: 'AUTOSCALING_INTERVAL_SECONDS', scaleUpStabilizationSeconds: 'SCALE_UP_STABILIZATION_SECONDS',
   scaleDownStabilizationSeconds: 'SCALE_DOWN_STABILIZATION_SECONDS',

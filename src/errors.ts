@@ -22,6 +22,8 @@ export type FailureKind =
   | 'unavailable'
   /** It did not finish in the time allowed. */
   | 'timed_out'
+  /** What the request continues is no longer kept (an expired list continue token). */
+  | 'gone'
 
 export class Failure extends Error {
   constructor(

@@ -8,6 +8,7 @@
 import type { NodeObject, SlimPod } from '../kube/types.js'
 import type { NodeUsage } from '../kube/node-metrics.js'
 import { quantityToNumber } from '../kube/quantity.js'
+import type { PerNodeMode } from '../config.js'
 import { isRunningSession, isTerminated, readiness } from './view.js'
 
 /** What the series are computed from: the read model's nodes, the pods on each, its usage. */
@@ -20,6 +21,16 @@ export interface NodeSeriesSource {
 }
 
 export const METRIC_PREFIX = 'streamspace_node_manager_'
+
+/**
+ * Kubernetes' tested envelope. Above it the per-node series are most of a scrape (116 MB at
+ * 65,000 nodes, ~2 s), and Prometheus pays a series per node and family (~9 per node).
+ */
+export const PER_NODE_AUTO_LIMIT = 5000
+
+export function perNodeSeriesOn(mode: PerNodeMode, nodeCount: number): boolean {
+  return mode === 'on' || (mode === 'auto' && nodeCount <= PER_NODE_AUTO_LIMIT)
+}
 
 type Type = 'gauge' | 'counter'
 interface Family { name: string; type: Type; help: string }
@@ -121,11 +132,12 @@ const [READY, UNSCHED, CPU_USE, MEM_USE, CPU_REQ, MEM_REQ, PODS, SESSIONS, CONDI
 
 export class NodeSeries {
   private readonly entries = new Map<string, Entry>()
-  private last: { chunks: readonly Buffer[]; order: Entry[] } | undefined
+  private last: { chunks: readonly Buffer[]; order: Entry[]; perNode: boolean } | undefined
   private blocks: Block[] = []
   lastRender: RenderStats = { nodes: 0, rendered: 0, reused: false, blocksRebuilt: 0 }
 
-  constructor(private readonly source: NodeSeriesSource) {}
+  /** @param perNode whether the per-node families are rendered, given the node count (default: always); the totals always are. */
+  constructor(private readonly source: NodeSeriesSource, private readonly perNode: (nodeCount: number) => boolean = () => true) {}
 
   private sums(name: string): Sums {
     const s: Sums = { pods: 0, sessions: 0, cpuMilli: 0, memory: 0 }
@@ -214,6 +226,8 @@ export class NodeSeries {
       order.push(e)
     }
     if (same && prev!.length !== order.length) same = false
+    const perNode = this.perNode(order.length)
+    if (same && this.last!.perNode !== perNode) same = false
     if (this.entries.size > order.length) {
       const seen = new Set(order)
       for (const [name, e] of this.entries) if (!seen.has(e)) this.entries.delete(name)
@@ -242,14 +256,14 @@ export class NodeSeries {
       }
     }
     const blocks: Block[] = []
-    for (let i = 0; i * BLOCK < order.length; i++) {
+    for (let i = 0; perNode && i * BLOCK < order.length; i++) {
       const [b, rebuilt] = this.block(i, order.slice(i * BLOCK, (i + 1) * BLOCK))
       blocks.push(b)
       if (rebuilt) this.lastRender.blocksRebuilt++
     }
     this.blocks.length = blocks.length
     const chunks: Buffer[] = []
-    NODE_FAMILIES.forEach((f, i) => {
+    if (perNode) NODE_FAMILIES.forEach((f, i) => {
       chunks.push(Buffer.from(header(f)))
       for (const b of blocks) chunks.push(b.bytes[i])
     })
@@ -262,7 +276,7 @@ export class NodeSeries {
     parts.push(header(uCpu) + (withUsage ? `${uCpu.name} ${num(useCpu)}\n` : ''))
     parts.push(header(uMem) + (withUsage ? `${uMem.name} ${num(useMemory)}\n` : ''))
     chunks.push(Buffer.from(parts.join('')))
-    this.last = { chunks, order }
+    this.last = { chunks, order, perNode }
     return chunks
   }
 }

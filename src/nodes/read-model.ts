@@ -11,11 +11,15 @@ import type { ClusterCache } from '../kube/cluster-cache.js'
 import type { NodeUsage } from '../kube/node-metrics.js'
 import { formatQuantity, parseQuantity } from '../kube/quantity.js'
 import { systemClock, type Clock } from '../clock.js'
-import { matches, parseSelector, SelectorError, type Requirement } from '../kube/selector.js'
+import { parseSelector, SelectorError, type Requirement } from '../kube/selector.js'
 import type { NodeObject } from '../kube/types.js'
 import { Failure, invalid, nodeNotFound } from '../errors.js'
 import { ageStableForMs } from './age.js'
 import { ListBuffers } from './list-buffers.js'
+import {
+  decodeContinue, encodeContinue, firstAfter, isEmptyFilter, matchesFilter, parseFieldSelector, PagedSnapshots,
+  type NodeFilter, type PagedSnapshotsOptions,
+} from './pages.js'
 import type { ClusterStats, NodeDetail, NodeView, UsageSample } from './shapes.js'
 import { clusterStats, nodeDetail, nodeView, usagePercent } from './view.js'
 
@@ -27,6 +31,25 @@ export interface ReadModelOptions {
   clock?: Clock
   /** Under watch churn, the list is rebuilt at most this often (ms). Default 0: on every change. */
   rebuildIntervalMs?: number
+  /** How long and how many list snapshots are kept for `continue` tokens. */
+  pages?: PagedSnapshotsOptions
+}
+
+/** What a client asks of the node list: filters as query text, and optionally a page. */
+export interface ListQuery {
+  labelSelector?: string
+  ready?: boolean
+  /** Only `spec.unschedulable` (see parseFieldSelector). */
+  fieldSelector?: string
+  limit?: number
+  continue?: string
+}
+
+/** One page of the node list: its JSON, and the token of the next page while more remain. */
+export interface ListPage {
+  body: Buffer
+  count: number
+  continue?: string
 }
 
 export interface PreparedList {
@@ -96,14 +119,33 @@ const usagePart = (usage: NodeView['usage']) => `,"usage":${JSON.stringify(usage
 
 /** Views of one cache version, and what is derived from them. */
 interface Snapshot {
+  /** Names this snapshot in continue tokens. */
+  id: string
   version: number
   builtAt: number
   /** When the first node's AGE text changes: the views must be rebuilt then. */
   validUntil: number
   entries: CachedView[]
   views: NodeView[]
+  /** The nodes' names, sorted (the order of entries and views). */
+  names: string[]
   stats?: ClusterStats
   prepared?: PreparedList
+}
+
+/** Rendered pages kept (at 65,000 nodes a page of 500 is ~0.4 MB). */
+const PAGES_KEPT = 16
+
+/** The filters of a list query; invalid input names the field. */
+function listFilter(query: ListQuery): NodeFilter {
+  let selector: Requirement[] | undefined
+  try {
+    selector = parseSelector(query.labelSelector)
+  } catch (err) {
+    if (err instanceof SelectorError) throw invalid(`querystring.labelSelector: ${err.message}`)
+    throw err
+  }
+  return { selector, ready: query.ready, unschedulable: parseFieldSelector(query.fieldSelector) }
 }
 
 /** "1h30m" -> ms */
@@ -120,9 +162,13 @@ export class NodeReadModel {
   private lastPrepared: PreparedList | undefined
   private readonly listBuffers = new ListBuffers()
   private readonly clock: Clock
+  private readonly paged: PagedSnapshots<Snapshot>
+  /** The last pages rendered, by snapshot and query: a page asked again is sent as it was made. */
+  private readonly pages = new Map<string, ListPage>()
 
   constructor(private readonly cache: WatchCaches, private readonly opts: ReadModelOptions = {}) {
     this.clock = opts.clock ?? systemClock
+    this.paged = new PagedSnapshots(() => this.clock.now(), opts.pages)
   }
 
   /** Once the node and pod caches have synced, reads can be answered. */
@@ -192,27 +238,62 @@ export class NodeReadModel {
     const entries = names.map((name) => this.cachedView(nodes.get(name)!, now))
     for (const name of this.viewCache.keys()) if (!nodes.has(name)) this.viewCache.delete(name)
     const validUntil = entries.reduce((min, e) => Math.min(min, e.validUntil), Infinity)
-    this.snapshot = { version, builtAt: now, validUntil, entries, views: entries.map((e) => e.view) }
+    this.snapshot = { id: this.paged.newId(), version, builtAt: now, validUntil, entries, views: entries.map((e) => e.view), names }
     return this.snapshot
   }
 
-  views(filter?: { selector?: Requirement[]; ready?: boolean }): NodeView[] {
+  views(filter: NodeFilter = {}): NodeView[] {
     const views = this.current().views
-    if (!filter?.selector && filter?.ready === undefined) return views
-    return views.filter((v) =>
-      (!filter.selector || matches(filter.selector, v.labels)) && (filter.ready === undefined || v.status.ready === filter.ready))
+    if (isEmptyFilter(filter)) return views
+    return views.filter((v) => matchesFilter(v, filter))
   }
 
-  /** The list as a client filters it: a Kubernetes label selector (invalid names the field) and readiness. */
-  filteredViews(query: { labelSelector?: string; ready?: boolean }): NodeView[] {
-    let selector: Requirement[] | undefined
-    try {
-      selector = parseSelector(query.labelSelector)
-    } catch (err) {
-      if (err instanceof SelectorError) throw invalid(`querystring.labelSelector: ${err.message}`)
-      throw err
+  /**
+   * The list as a client filters it: a Kubernetes label selector, readiness and a field selector
+   * on spec.unschedulable (invalid input names the field).
+   */
+  filteredViews(query: ListQuery): NodeView[] {
+    return this.views(listFilter(query))
+  }
+
+  /**
+   * One page of the (filtered) list: at most `limit` nodes after the continue token's, from the
+   * snapshot the first page was taken from (so every node of it comes exactly once, whatever
+   * changes meanwhile); `gone` once that snapshot is no longer kept.
+   */
+  page(query: ListQuery): ListPage {
+    const filter = listFilter(query)
+    const token = query.continue === undefined ? undefined : decodeContinue(query.continue)
+    const snap = token ? this.paged.get(token.snapshot) : this.current()
+    const limit = query.limit ?? Infinity
+    const key = [snap.id, token?.after, limit, query.labelSelector, query.ready, query.fieldSelector].join('\n')
+    const made = this.pages.get(key)
+    if (made) {
+      if (made.continue) this.paged.keep(snap.id, snap)
+      return made
     }
-    return this.views({ selector, ready: query.ready })
+    const { entries } = snap
+    const parts: string[] = []
+    let i = token ? firstAfter(snap.names, token.after) : 0
+    let last = -1
+    for (; i < entries.length && parts.length < limit; i++) {
+      const e = entries[i]!
+      if (isEmptyFilter(filter) || matchesFilter(e.view, filter)) {
+        parts.push(e.head + e.usage_ + e.tail)
+        last = i
+      }
+    }
+    // A next page only while a further node matches (so the last page has no Link).
+    let more = false
+    for (; i < entries.length && !more; i++) more = isEmptyFilter(filter) || matchesFilter(entries[i]!.view, filter)
+    const page: ListPage = { body: Buffer.from(`[${parts.join(',')}]`), count: parts.length }
+    if (more) {
+      this.paged.keep(snap.id, snap)
+      page.continue = encodeContinue({ snapshot: snap.id, after: snap.names[last] ?? token?.after ?? '' })
+    }
+    this.pages.set(key, page)
+    if (this.pages.size > PAGES_KEPT) this.pages.delete(this.pages.keys().next().value!)
+    return page
   }
 
   /**

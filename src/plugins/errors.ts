@@ -24,6 +24,7 @@ export const STATUS_OF: Record<FailureKind, number> = {
   cluster_failed: 502,
   unavailable: 503,
   timed_out: 504,
+  gone: 410,
 }
 
 export const statusOf = (err: Failure): number => STATUS_OF[err.kind]

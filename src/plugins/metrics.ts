@@ -8,7 +8,7 @@ import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { isClusterFailure } from '../kube/errors.js'
 import type { Reflector } from '../kube/reflector.js'
-import { METRIC_PREFIX as PREFIX, NodeSeries, escapeLabel } from '../nodes/node-series.js'
+import { METRIC_PREFIX as PREFIX, NodeSeries, PER_NODE_AUTO_LIMIT, escapeLabel, perNodeSeriesOn } from '../nodes/node-series.js'
 
 /** A prom-client registry that also renders text producers (custom collectors) after its own metrics. */
 export class ScrapeRegistry extends Registry {
@@ -84,12 +84,34 @@ export default fp(async (app) => {
     collect() { this.set(app.cluster.metrics?.available ? 1 : 0) },
   })
   const cluster = app.cluster
+  // METRICS_PER_NODE: decided at each scrape from the node count; each change of the decision is logged.
+  const mode = app.settings.service.metricsPerNode
+  let perNode: boolean | undefined
+  const perNodeFor = (nodes: number): boolean => {
+    const on = perNodeSeriesOn(mode, nodes)
+    if (on !== perNode) {
+      perNode = on
+      const fields: Record<string, unknown> = { metricsPerNode: mode, nodes }
+      if (on) app.log.info(fields, String(`per-node series on /metrics: on (METRICS_PER_NODE=${mode}, ${nodes} nodes)`))
+      else if (mode === 'off') app.log.info(fields, 'per-node series on /metrics: off (METRICS_PER_NODE=off); cluster totals only')
+      else app.log.warn(fields, `per-node series on /metrics: off, ${nodes} nodes is above ${PER_NODE_AUTO_LIMIT} (METRICS_PER_NODE=auto); cluster totals only. METRICS_PER_NODE=on exports them anyway`)
+    }
+    return on
+  }
+  new Gauge({
+    name: `${PREFIX}metrics_per_node`,
+    help: `1 when /metrics has the per-node series (labelled node); 0 when METRICS_PER_NODE turned them off (off, or auto above ${PER_NODE_AUTO_LIMIT} nodes)`,
+    registers: [registry],
+    collect() { this.set(perNodeFor(cluster.nodes.size) ? 1 : 0) },
+  })
+  // Said in the log once the caches have synced (the node count is known), not only at the first scrape.
+  void cluster.whenSynced().then(() => perNodeFor(cluster.nodes.size), () => undefined)
   const series = new NodeSeries({
     nodes: () => cluster.nodes.values(),
     podsOnNode: (name) => cluster.podsOn(name),
     podsVersionOf: (name) => cluster.podsVersionOf(name),
     usage: (name) => cluster.usage(name),
-  })
+  }, perNodeFor)
   registry.addProducer(() => series.renderChunks())
   registry.addProducer(() => watchRestarts({ nodes: cluster.nodeReflector, pods: cluster.podReflector }))
   app.decorate('metrics', { registry })
@@ -108,4 +130,4 @@ export default fp(async (app) => {
     // Streamed chunk by chunk (chunked transfer encoding): the kept blocks are written as they are.
     return Readable.from(await registry.metricsChunks(), { objectMode: false })
   })
-}, { name: 'metrics', dependencies: ['kube'] })
+}, { name: 'metrics', dependencies: ['settings', 'kube'] })

@@ -9,6 +9,13 @@ import { clusterStatsExample, metricsHistoryExample, nodeDetailExample, nodeList
 import { ClusterStats, MetricsQuery, NodeDetail, NodeListQuery, NodeMetricsHistory, NodeParams, NodeView } from '../schemas/node.js'
 import { encodedEtag, negotiateEncoding, noneMatch } from './encoding.js'
 
+/** This request's path and query with `continue` set: the next page's URL (relative, so it holds behind the gateway). */
+function withContinue(requestUrl: string, token: string): string {
+  const url = new URL(requestUrl, 'http://localhost')
+  url.searchParams.set('continue', token)
+  return url.pathname + url.search
+}
+
 const nodes: FastifyPluginAsyncTypebox = async (app) => {
   const reads = app.nodes
 
@@ -24,19 +31,25 @@ const nodes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/nodes', {
     schema: {
       tags: ['nodes'], summary: 'List nodes with health and live usage',
-      description: 'Every node as a NodeView, from the watch cache (no call to the API server). The whole list carries an ETag (304 on If-None-Match) and is gzip- or brotli-compressed when Accept-Encoding allows; with labelSelector or ready it is filtered for this request (no ETag). While the Kubernetes API is unreachable the last known list is answered with X-Cache-Stale: true and a Warning header.',
+      description: 'Every node as a NodeView, from the watch cache (no call to the API server). The whole list carries an ETag (304 on If-None-Match) and is gzip- or brotli-compressed when Accept-Encoding allows; with labelSelector, ready or fieldSelector (spec.unschedulable) it is filtered for this request (no ETag). With limit (and continue) it answers one page of a kept snapshot, the next page's URL in a Link rel="next" header; a continue token whose snapshot is gone is 410. While the Kubernetes API is unreachable the last known list is answered with X-Cache-Stale: true and a Warning header.',
       querystring: NodeListQuery,
       response: {
         200: answer(Type.Array(NodeView), 'The nodes, by name', nodeListExample),
         304: Type.Null({ description: 'Not modified: If-None-Match named the current ETag' }),
-        ...errorAnswers([[400, 'labelSelector is not a valid label selector (the message says where)']]),
+        ...errorAnswers([[400, 'labelSelector, fieldSelector or limit is not valid (the message says which and where)'], [410, 'the continue token\'s snapshot is gone: start again without continue']]),
       },
     },
   }, async (request, reply) => {
-    const { labelSelector, ready } = request.query
-    if (labelSelector !== undefined || ready !== undefined) {
+    const query = request.query
+    if (query.limit !== undefined || query.continue !== undefined) {
+      // A page, from one snapshot; the next one's URL in the Link header while more remain.
+      const page = reads.page(query)
+      if (page.continue) reply.header('link', `<${withContinue(request.url, page.continue)}>; rel="next"`)
+      return reply.type('application/json; charset=utf-8').send(page.body as unknown as NodeView[])
+    }
+    if (query.labelSelector !== undefined || query.ready !== undefined || query.fieldSelector !== undefined) {
       // Filtered: rendered for this request from the cached views (no ETag, not compressed).
-      return reply.type('application/json; charset=utf-8').send(JSON.stringify(reads.filteredViews({ labelSelector, ready })) as unknown as NodeView[])
+      return reply.type('application/json; charset=utf-8').send(JSON.stringify(reads.filteredViews(query)) as unknown as NodeView[])
     }
     // The whole list: prepared bytes, also kept gzip- and brotli-compressed (made once per change,
     // off the event loop), each representation with its own ETag.

@@ -14,6 +14,9 @@ export const NodeParams = Type.Object({
 export const NodeListQuery = Type.Object({
   labelSelector: Type.Optional(Type.String({ pattern: SELECTOR_PATTERN, ...checkedByDomain('pattern'), description: 'Kubernetes label selector, e.g. "node-role.kubernetes.io/worker,zone in (a,b)"' })),
   ready: Type.Optional(Type.Boolean({ description: 'Only Ready (true) or not Ready (false) nodes' })),
+  fieldSelector: Type.Optional(Type.String({ maxLength: 256, description: 'Only spec.unschedulable, e.g. "spec.unschedulable=false" (=, ==, !=)' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, description: 'At most this many nodes, from one snapshot; the next page\'s URL comes in the Link header (rel="next")' })),
+  continue: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'The token of the next page, from the previous page\'s Link header' })),
 })
 
 export const MetricsQuery = Type.Object({

@@ -6,4 +6,6 @@ export const KEYS = [
   'direct_list_rps', 'direct_list_p99_ms', 'kubectl_get_nodes_ms', 'baseline_rps', 'baseline_small_rps',
   'ready_seconds', 'rss_mib', 'metrics_scrape_ms', 'eventloop_p99_ms', 'apiserver_requests_during_load',
   'drain_seconds', 'kubectl_drain_seconds', 'bare_list_seconds', 'list_gzip_rps', 'list_gzip_bytes',
+  // issue 27 (65,000 nodes): a page of 500, node selection, a 10-node maintenance fit check.
+  'list_page_rps', 'select_p99_ms', 'fit_check_ms',
 ] as const

@@ -4,7 +4,8 @@
 // comparison points: a bare node:http server sending the same bytes (the machine's HTTP ceiling),
 // the original plugin's way (LIST nodes, LIST pods, metrics per request), kubectl, a bare paginated
 // LIST. Prints a table with each figure against its target and writes every figure as JSON.
-// --growth: the same run at 500, 1,000 and 5,000 nodes, and a table of how the costs grow.
+// --growth: the same run at 5,000, 20,000 and 65,000 nodes (3 pods per node unless
+// --pods-per-node is given: 195,000 pods at the top), and a table of how the costs grow.
 // --quick: a small cluster and short windows (the test suite runs it; its figures mean nothing).
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
@@ -31,6 +32,23 @@ interface Options {
   json?: string
   growth: boolean
   cpuProf?: string
+}
+
+/** POSTs `body` one after another for `ms` (at least `min` times): each latency in ms and the statuses. */
+async function posts(origin: string, path: string, headers: Record<string, string>, body: unknown, ms: number, min = 1): Promise<{ latencies: number[]; statuses: Record<number, number> }> {
+  const pool = new Pool(origin, { connections: 1 })
+  const latencies: number[] = []
+  const statuses: Record<number, number> = {}
+  const end = performance.now() + ms
+  while (performance.now() < end || latencies.length < min) {
+    const t = performance.now()
+    const res = await pool.request({ path, method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    await res.body.dump()
+    latencies.push(performance.now() - t)
+    statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1
+  }
+  await pool.close()
+  return { latencies, statuses }
 }
 
 function parseOptions(argv: string[]): Options {
@@ -61,6 +79,8 @@ function parseOptions(argv: string[]): Options {
   if (o.quick) {
     if (!nodesGiven) o.nodes = 60
     if (!podsGiven) o.podsPerNode = 5
+  } else if (o.growth && !podsGiven) {
+    o.podsPerNode = 3
   }
   return o
 }
@@ -68,8 +88,8 @@ function parseOptions(argv: string[]): Options {
 /** Window lengths: the full run's, or the quick run's (the suite's smoke test). */
 function windows(quick: boolean) {
   return quick
-    ? { loadMs: 800, connections: 4, directMinRequests: 1, kubectlCalls: 1, scrapes: 2, churnMs: 3000, pollMs: 300, drainPods: 6, terminateSeconds: 1 }
-    : { loadMs: 5000, connections: 8, directMinRequests: 3, kubectlCalls: 3, scrapes: 5, churnMs: 32_000, pollMs: 1000, drainPods: 110, terminateSeconds: 2 }
+    ? { loadMs: 800, connections: 4, directMinRequests: 1, kubectlCalls: 1, scrapes: 2, churnMs: 3000, pollMs: 300, drainPods: 6, terminateSeconds: 1, fitChecks: 2 }
+    : { loadMs: 5000, connections: 8, directMinRequests: 3, kubectlCalls: 3, scrapes: 5, churnMs: 32_000, pollMs: 1000, drainPods: 110, terminateSeconds: 2, fitChecks: 5 }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -326,6 +346,9 @@ async function benchOnce(o: Options): Promise<Result> {
     const listBody = Buffer.from(await first.arrayBuffer())
     extra.list_bytes = listBody.length
     if (JSON.parse(listBody.toString()).length !== sim.nodes) throw new Error('GET /nodes did not list every node')
+    // A page of 500, as a paging client reads the list: the first page (the others cost the same).
+    const pageBody = Buffer.from(await (await fetch(`${origin}${API_PREFIX}/nodes?limit=500`, { headers })).arrayBuffer())
+    extra.list_page_bytes = pageBody.length
     const statsRes = await fetch(`${origin}${API_PREFIX}/nodes/stats`, { headers })
     const statsBody = Buffer.from(await statsRes.arrayBuffer())
     // The headers every answer of the service carries (security headers, request id, ...): the
@@ -336,11 +359,13 @@ async function benchOnce(o: Options): Promise<Result> {
     // 4. The ceiling: a bare node:http server in its own process sending the same list bytes, and a 300-byte body.
     const listFile = join(dir, 'list.json')
     writeFileSync(listFile, listBody)
+    const pageFile = join(dir, 'page.json')
+    writeFileSync(pageFile, pageBody)
     const small = JSON.stringify({ ...JSON.parse(statsBody.toString()), pad: '' })
     const smallBody = small.length < 300 ? small.replace('"pad":""', `"pad":"${'x'.repeat(300 - small.length)}"`) : small.slice(0, 300)
-    const bareScript = `const fs=require('fs');const list=fs.readFileSync(${JSON.stringify(listFile)});const small=Buffer.from(${JSON.stringify(smallBody)});` +
+    const bareScript = `const fs=require('fs');const list=fs.readFileSync(${JSON.stringify(listFile)});const page=fs.readFileSync(${JSON.stringify(pageFile)});const small=Buffer.from(${JSON.stringify(smallBody)});` +
       `const plain={'content-type':'application/json'};const full=${JSON.stringify(serviceHeaders)};` +
-      `const s=require('http').createServer((q,r)=>{const b=q.url==='/'?list:small;r.writeHead(200,q.url==='/small-headers'?full:plain);r.end(b)});` +
+      `const s=require('http').createServer((q,r)=>{const b=q.url==='/'?list:q.url==='/page'?page:small;r.writeHead(200,q.url==='/small-headers'?full:plain);r.end(b)});` +
       `s.keepAliveTimeout=60000;s.listen(0,'127.0.0.1',()=>console.log('bare listening '+s.address().port))`
     const bareSrv = await startProcess(['-e', bareScript], { ready: /bare listening (\d+)/ })
     const bareOrigin = `http://127.0.0.1:${bareSrv.match[1]}`
@@ -362,6 +387,9 @@ async function benchOnce(o: Options): Promise<Result> {
     extra.baseline_small_headers_rps = baselineSmallHeaders.rps
     extra.service_header_bytes = Object.entries(serviceHeaders).reduce((a, [k, v]) => a + k.length + v.length + 4, 0)
     log(`bare node:http, ${smallBody.length} bytes with the service's ${Object.keys(serviceHeaders).length} headers (${extra.service_header_bytes} bytes): ${baselineSmallHeaders.rps.toFixed(0)} req/s`)
+    const baselinePage = await load(bareOrigin, '/page', {}, lo)
+    extra.baseline_page_rps = baselinePage.rps
+    log(`bare node:http, the same page of 500 (${(pageBody.length / 1e6).toFixed(2)} MB): ${baselinePage.rps.toFixed(0)} req/s`)
     bareSrv.child.kill()
 
     const list = await load(origin, `${API_PREFIX}/nodes`, headers, lo)
@@ -376,6 +404,29 @@ async function benchOnce(o: Options): Promise<Result> {
       extra[`${k}_p99_ms`] = z.p99
       log(`GET /nodes, Accept-Encoding: ${enc}: ${z.rps.toFixed(0)} req/s, ${(z.bytes / 1e6).toFixed(2)} MB per answer`)
     }
+    const page = await load(origin, `${API_PREFIX}/nodes?limit=500`, headers, lo)
+    r.list_page_rps = page.rps
+    extra.list_page_p99_ms = page.p99
+    log(`GET /nodes?limit=500: ${page.rps.toFixed(0)} req/s, p99 ${page.p99.toFixed(1)} ms`)
+    // Node selection as StreamSpace asks it for a new session: one request at a time.
+    const select = await posts(origin, `${API_PREFIX}/nodes/select`, headers, { cpu: '500m', memory: '1Gi' }, w.loadMs, 20)
+    r.select_p99_ms = quantile(select.latencies, 0.99)
+    extra.select_p50_ms = quantile(select.latencies, 0.5)
+    log(`POST /nodes/select: p50 ${Number(extra.select_p50_ms).toFixed(1)} ms, p99 ${r.select_p99_ms.toFixed(1)} ms (${JSON.stringify(select.statuses)})`)
+    // The fit check of a 10-node maintenance plan: POST P/maintenance (it checks the fit before
+    // anything starts; start_at an hour ahead, so nothing is cordoned), then cancel it. Each time
+    // other nodes: the time includes writing the NodeMaintenance object.
+    const names = (JSON.parse(listBody.toString()) as { name: string }[]).map((x) => x.name)
+    const fits: number[] = []
+    for (let i = 0; i < w.fitChecks; i++) {
+      const nodes = names.slice(names.length - 10 * (i + 1), names.length - 10 * i)
+      const plan = await posts(origin, `${API_PREFIX}/maintenance`, headers, { nodes, reason: 'bench: fit check', start_at: new Date(Date.now() + 3600_000).toISOString() }, 0)
+      const status = Number(Object.keys(plan.statuses)[0])
+      if (status !== 201 && status !== 422) throw new Error(`POST /maintenance: HTTP ${status}`)
+      fits.push(plan.latencies[0]!)
+    }
+    r.fit_check_ms = median(fits)
+    log(`POST /maintenance of 10 nodes (fit check): p50 ${r.fit_check_ms.toFixed(1)} ms`)
     const stats = await load(origin, `${API_PREFIX}/nodes/stats`, headers, lo)
     r.stats_rps = stats.rps
     r.stats_p99_ms = stats.p99
@@ -516,6 +567,10 @@ function checks(r: Result): { what: string; value: string; target: string; ratio
     row('event-loop p99 (load; churn with metrics polls)', `${f(n(r, 'eventloop_p99_ms'))} ms`, '< 50 ms', n(r, 'eventloop_p99_ms') / 50, n(r, 'eventloop_p99_ms') < 50),
     row('LISTs of nodes/pods during the load', `${n(r, 'apiserver_lists_during_load')} (${n(r, 'apiserver_requests_during_load')} requests in all)`, '0', n(r, 'apiserver_lists_during_load'), n(r, 'apiserver_lists_during_load') === 0),
     row('drain vs kubectl drain', `${f(n(r, 'drain_seconds'), 2)} s vs ${f(n(r, 'kubectl_drain_seconds'), 2)} s`, '<= 0.8x', n(r, 'drain_seconds') / n(r, 'kubectl_drain_seconds'), n(r, 'drain_seconds') <= 0.8 * n(r, 'kubectl_drain_seconds')),
+    row('GET /nodes?limit=500 req/s vs bare, same page bytes', `${f(n(r, 'list_page_rps'), 0)} vs ${f(n(r, 'baseline_page_rps'), 0)}`, '>= 0.8x', n(r, 'list_page_rps') / n(r, 'baseline_page_rps'), n(r, 'list_page_rps') >= 0.8 * n(r, 'baseline_page_rps')),
+    row('POST /nodes/select p99', `${f(n(r, 'select_p99_ms'))} ms`, '< 20 ms', n(r, 'select_p99_ms') / 20, n(r, 'select_p99_ms') < 20),
+    row('GET /nodes/stats p99', `${f(n(r, 'stats_p99_ms'))} ms`, '< 5 ms', n(r, 'stats_p99_ms') / 5, n(r, 'stats_p99_ms') < 5),
+    row('10-node maintenance fit check (POST /maintenance)', `${f(n(r, 'fit_check_ms'))} ms`, '< 1000 ms', n(r, 'fit_check_ms') / 1000, n(r, 'fit_check_ms') < 1000),
     row('GET /nodes gzip req/s vs bare uncompressed', `${f(n(r, 'list_gzip_rps'), 0)} vs ${f(n(r, 'baseline_rps'), 0)} (${f(n(r, 'list_gzip_bytes') / 1e6, 2)} MB)`, '>= 3x', n(r, 'list_gzip_rps') / n(r, 'baseline_rps'), n(r, 'list_gzip_rps') >= 3 * n(r, 'baseline_rps')),
   ]
 }
@@ -547,7 +602,7 @@ serviceEntry = compileService()
 const meta: Record<string, unknown> = { command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(), date: new Date().toISOString(), nproc: cpus().length, node: process.version, quick: opts.quick, loadavg_before: loadavg() }
 if (opts.growth) {
   const runs: Result[] = []
-  for (const nodes of opts.quick ? [20, 40] : [500, 1000, 5000]) {
+  for (const nodes of opts.quick ? [20, 40] : [5000, 20_000, 65_000]) {
     runs.push(await benchOnce({ ...opts, nodes }))
     printTable(runs.at(-1)!)
   }
