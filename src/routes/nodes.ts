@@ -31,7 +31,7 @@ const nodes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/nodes', {
     schema: {
       tags: ['nodes'], summary: 'List nodes with health and live usage',
-      description: 'Every node as a NodeView, from the watch cache (no call to the API server). The whole list carries an ETag (304 on If-None-Match) and is gzip- or brotli-compressed when Accept-Encoding allows; with labelSelector, ready or fieldSelector (spec.unschedulable) it is filtered for this request (no ETag). With limit (and continue) it answers one page of a kept snapshot, the next page's URL in a Link rel="next" header; a continue token whose snapshot is gone is 410. While the Kubernetes API is unreachable the last known list is answered with X-Cache-Stale: true and a Warning header.',
+      description: 'Every node as a NodeView, from the watch cache (no call to the API server). The whole list carries an ETag (304 on If-None-Match) and is gzip- or brotli-compressed when Accept-Encoding allows; with labelSelector, ready or fieldSelector (spec.unschedulable) it is filtered for this request (no ETag). With limit (and continue) it answers one page of a kept snapshot, the URL of the next page in a Link rel="next" header; a continue token whose snapshot is gone is 410. While the Kubernetes API is unreachable the last known list is answered with X-Cache-Stale: true and a Warning header.',
       querystring: NodeListQuery,
       response: {
         200: answer(Type.Array(NodeView), 'The nodes, by name', nodeListExample),
