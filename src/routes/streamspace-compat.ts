@@ -12,6 +12,7 @@ import { DrainResult } from '../schemas/drain.js'
 import {
   CompatClusterStats, CompatDrainBody, CompatError, CompatKeyParams, CompatLabelBody, CompatNodeInfo, CompatNodeParams, CompatTaintBody,
 } from '../schemas/streamspace-compat.js'
+import { encodedEtag, negotiateEncoding, noneMatch } from './encoding.js'
 import { auditToLog } from './node-changes.js'
 
 export const COMPAT_TAG = 'streamspace-compat'
@@ -55,11 +56,38 @@ const compat: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   app.get('/admin/nodes', {
-    schema: { tags, summary: 'All nodes as StreamSpace NodeInfo (a bare JSON array)', response: { 200: Type.Array(CompatNodeInfo), ...errors } },
-  }, async (_request, reply) => {
+    schema: {
+      tags, summary: 'All nodes as StreamSpace NodeInfo (a bare JSON array); ETag, 304 on If-None-Match, gzip or br when accepted',
+      response: { 200: Type.Array(CompatNodeInfo), 304: Type.Null({ description: 'Not modified (If-None-Match)' }), ...errors },
+    },
+  }, async (request, reply) => {
     checkCache(reply)
+    // As P/nodes: prepared bytes and their compressed forms, made once per change; the page
+    // fetches the list again after every action, mostly to find it unchanged.
+    const list = nodes.preparedList()
+    reply.header('vary', 'Accept-Encoding')
+    const encoding = negotiateEncoding(request.headers['accept-encoding'])
+    const encodedTag = encodedEtag(list.etag, encoding)
+    if (noneMatch(request.headers['if-none-match'], encodedTag)) {
+      reply.header('etag', encodedTag)
+      return reply.code(304).send(undefined as unknown as null)
+    }
+    let body = list.body
+    let etag = list.etag
+    if (encoding) {
+      const compressed = await nodes.encodedList(list, encoding).catch((err: unknown) => {
+        request.log.warn({ err, encoding }, 'compressing the StreamSpace node list failed: answering uncompressed')
+        return undefined
+      })
+      if (compressed) {
+        body = compressed
+        etag = encodedTag
+        reply.header('content-encoding', encoding)
+      }
+    }
+    reply.header('etag', etag)
     // Prepared JSON: sent as it is, without re-serializing 5,000 items.
-    return reply.type('application/json; charset=utf-8').send(nodes.listJson() as unknown as CompatNodeInfo[])
+    return reply.type('application/json; charset=utf-8').send(body as unknown as CompatNodeInfo[])
   })
 
   app.get('/admin/nodes/stats', {
