@@ -9,6 +9,7 @@ import {
 } from '@mui/material'
 import { effectProblem, isSystemManagedKey, keyProblem, TAINT_EFFECTS, valueProblem } from '../../shared/validation'
 import { api, describeError, enc, streamEvents, type DrainEvent, type DrainResult, type DrainStatus, type NodeDetail, type Node } from '../api'
+import { Bytes, Cores } from '../Readable'
 import { phaseColor, UsageBar } from './Nodes.tsx'
 
 type Detail = NodeDetail & Pick<Node, 'cordon'>
@@ -62,9 +63,9 @@ export default function NodePage() {
         <Grid container spacing={2}>
           <Grid item xs={12} md={6}>
             <Card><CardHeader title="Resources" /><CardContent>
-              <Typography variant="body2">CPU: {d.allocatable.cpu} allocatable of {d.capacity.cpu}; {d.allocated.cpu} requested</Typography>
+              <Typography variant="body2">CPU: <Cores value={d.allocatable.cpu} /> allocatable of <Cores value={d.capacity.cpu} unit={false} />; <Cores value={d.allocated.cpu} unit={false} /> requested</Typography>
               <UsageBar percent={d.usage?.cpu_percent} />
-              <Typography variant="body2" sx={{ mt: 1 }}>Memory: {d.allocatable.memory} allocatable of {d.capacity.memory}; {d.allocated.memory} requested</Typography>
+              <Typography variant="body2" sx={{ mt: 1 }}>Memory: <Bytes value={d.allocatable.memory} /> allocatable of <Bytes value={d.capacity.memory} />; <Bytes value={d.allocated.memory} /> requested</Typography>
               <UsageBar percent={d.usage?.memory_percent} />
               <Typography variant="body2" sx={{ mt: 1 }}>{d.pods} pods, {d.sessions} sessions · age {d.age} · {d.node_info.kubeletVersion} · {d.node_info.osImage}</Typography>
               <Link component={RouterLink} to={`/resources?node=${enc(name)}`}>Usage over time</Link>

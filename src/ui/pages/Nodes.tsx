@@ -1,6 +1,6 @@
 // Node Management: every node in a virtualized, sortable table, filtered as you type by name,
 // label and status; select several for a bulk cordon.
-import { memo, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react'
+import { memo, type ReactNode, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react'
 import { Link as RouterLink } from 'react-router-dom'
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { useVirtualizer } from '@tanstack/react-virtual'
@@ -9,6 +9,7 @@ import {
   LinearProgress, Link, MenuItem, Select, TextField, Typography,
 } from '@mui/material'
 import { api, describeError, enc, etagFetcher, type ClusterStats, type Node } from '../api'
+import { Bytes, Cores } from '../Readable'
 
 type SortKey = 'name' | 'status' | 'roles' | 'schedulable' | 'pods' | 'sessions' | 'cpu' | 'memory' | 'age'
 type StatusFilter = 'all' | 'Ready' | 'NotReady' | 'Unknown' | 'cordoned' | 'schedulable'
@@ -81,7 +82,7 @@ const Row = memo(function Row({ n, selected, onToggle }: { n: Node; selected: bo
   )
 })
 
-function StatCard({ title, value, sub }: { title: string; value: string | number; sub?: string }) {
+function StatCard({ title, value, sub }: { title: string; value: string | number; sub?: ReactNode }) {
   return (
     <Grid item xs={6} md={2}>
       <Card><CardContent>
@@ -142,8 +143,8 @@ export default function NodesPage() {
           <StatCard title="Ready" value={s.ready_nodes} sub={`${s.not_ready_nodes} not ready`} />
           <StatCard title="Pods" value={s.total_pods} />
           <StatCard title="Sessions" value={s.total_sessions} />
-          <StatCard title="CPU" value={s.usage ? `${s.usage.cpu_percent.toFixed(1)}%` : '—'} sub={`of ${s.total_allocatable.cpu} cores allocatable`} />
-          <StatCard title="Memory" value={s.usage ? `${s.usage.memory_percent.toFixed(1)}%` : '—'} sub={`of ${s.total_allocatable.memory}`} />
+          <StatCard title="CPU" value={s.usage ? `${s.usage.cpu_percent.toFixed(1)}%` : '—'} sub={<>of <Cores value={s.total_allocatable.cpu} /> allocatable</>} />
+          <StatCard title="Memory" value={s.usage ? `${s.usage.memory_percent.toFixed(1)}%` : '—'} sub={<>of <Bytes value={s.total_allocatable.memory} /> allocatable</>} />
         </Grid>
       )}
       {s?.stale && <Alert severity="warning" sx={{ mb: 2 }}>The Kubernetes API is unreachable: these figures are the last known{s.stale_since ? ` (since ${new Date(s.stale_since).toLocaleString()})` : ''}.</Alert>}

@@ -5,6 +5,7 @@ import { useSearchParams } from 'react-router-dom'
 import { useQueries, useQuery } from '@tanstack/react-query'
 import { Alert, Autocomplete, Box, Card, CardContent, CardHeader, Grid, LinearProgress, MenuItem, TextField, Typography } from '@mui/material'
 import { quantityToNumber } from '../quantity'
+import { Bytes, Cores } from '../Readable'
 import { api, describeError, enc, type NodeDetail, type NodeMetricsHistory, type Node } from '../api'
 
 interface Series { label: string; color: string; points: { t: number; v: number }[]; dashed?: boolean }
@@ -135,7 +136,7 @@ export default function ResourcesPage() {
       <Grid container spacing={2}>
         {selected && d && (
           <Grid item xs={12} lg={6}>
-            <Card><CardHeader title={selected} subheader={`requested ${d.allocated.cpu} CPU, ${d.allocated.memory} memory; allocatable ${d.allocatable.cpu} CPU, ${d.allocatable.memory}`} />
+            <Card><CardHeader title={selected} subheader={<>requested <Cores value={d.allocated.cpu} />, <Bytes value={d.allocated.memory} />; allocatable <Cores value={d.allocatable.cpu} />, <Bytes value={d.allocatable.memory} /></>} />
               <CardContent>
                 {m && m.available && m.samples.length === 0 && <Typography color="text.secondary" data-testid="no-samples">No samples yet for {selected}: the first arrives within {m.interval_seconds} s{d.status.ready ? '' : ' (the node is not Ready: metrics-server reports only Ready nodes)'}.</Typography>}
                 {nodeCharts && nodeSamples.length > 0 && <>
