@@ -76,6 +76,17 @@ export function signOut(reason: string | null = null): void {
   listeners.forEach((l) => l())
 }
 
+/**
+ * The demo's sign-in link, `...#token=<jwt>`: a fragment never reaches the server (nor its log).
+ * Read once at load, kept as a sign-in would, and removed from the address bar and history.
+ */
+export function signInFromFragment(): void {
+  const token = new URLSearchParams(window.location.hash.slice(1)).get('token')
+  if (!token) return
+  history.replaceState(history.state, '', window.location.pathname + window.location.search)
+  if (token.split('.').length === 3) saveToken(token)
+}
+
 window.addEventListener('storage', (e) => {
   if (e.key === AUTH_KEY || e.key === null) listeners.forEach((l) => l())
 })

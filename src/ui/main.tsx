@@ -8,7 +8,7 @@ import {
   Alert, AppBar, Box, Button, CssBaseline, Drawer, List, ListItemButton, ListItemText, Paper, TextField, ThemeProvider, Toolbar, Typography,
   createTheme,
 } from '@mui/material'
-import { API_PREFIX, ApiError, lastSignOutReason, saveToken, signOut, tokenClaims, useToken } from './api'
+import { API_PREFIX, ApiError, lastSignOutReason, saveToken, signInFromFragment, signOut, tokenClaims, useToken } from './api'
 import NodesPage from './pages/Nodes.tsx'
 import NodePage from './pages/Node.tsx'
 import HealthPage from './pages/Health.tsx'
@@ -56,7 +56,7 @@ function SignIn() {
         <Typography variant="h5" gutterBottom>StreamSpace Node Manager</Typography>
         <Typography variant="body2" color="text.secondary" gutterBottom>
           Sign in with a StreamSpace admin token (the JWT StreamSpace issued you). On StreamSpace&apos;s own host you are signed in already.
-          On the embedded simulated cluster, the service prints a token when it starts.
+          On the embedded simulated cluster, open the sign-in link the service prints when it starts.
         </Typography>
         {refused && <Alert severity="warning" sx={{ my: 2 }} data-testid="signed-out-reason">{refused}</Alert>}
         {problem && <Alert severity="error" sx={{ my: 2 }}>{problem}</Alert>}
@@ -141,6 +141,7 @@ function App() {
   )
 }
 
+signInFromFragment()
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <ThemeProvider theme={theme}>
