@@ -5,7 +5,7 @@ import { Link as RouterLink } from 'react-router-dom'
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { useVirtualizer } from '@tanstack/react-virtual'
 import {
-  Alert, Box, Button, Card, CardContent, Checkbox, Chip, Dialog, DialogActions, DialogContent, DialogTitle, FormControl, Grid, InputLabel,
+  Alert, Box, Button, ButtonBase, Card, CardContent, Checkbox, Chip, Dialog, DialogActions, DialogContent, DialogTitle, FormControl, Grid, InputLabel,
   LinearProgress, Link, MenuItem, Select, TextField, Typography,
 } from '@mui/material'
 import { api, describeError, enc, etagFetcher, type ClusterStats, type Node } from '../api'
@@ -52,32 +52,35 @@ function compare(a: Node, b: Node, key: SortKey): number {
   }
 }
 
-export function UsageBar({ percent, testid }: { percent: number | null | undefined; testid?: string }) {
+export function UsageBar({ percent, testid, label }: { percent: number | null | undefined; testid?: string; label?: string }) {
   if (percent === null || percent === undefined) return <Typography variant="caption" color="text.secondary">no metrics</Typography>
   const color = percent >= 90 ? 'error' : percent >= 75 ? 'warning' : 'primary'
   return (
     <Box sx={{ display: 'flex', alignItems: 'center', gap: 1, width: '100%' }} data-testid={testid}>
-      <LinearProgress variant="determinate" value={Math.min(100, percent)} color={color} sx={{ flexGrow: 1, height: 6, borderRadius: 3 }} />
+      <LinearProgress variant="determinate" value={Math.min(100, percent)} color={color} sx={{ flexGrow: 1, height: 6, borderRadius: 3 }} aria-label={label ?? 'usage'} />
       <Typography variant="caption" sx={{ minWidth: 38, textAlign: 'right' }}>{percent.toFixed(1)}%</Typography>
     </Box>
   )
 }
 
+/** One cell of a row: the grid lays them out, the role tells assistive technology. */
+const Cell = ({ children }: { children: ReactNode }) => <Box role="cell" sx={{ minWidth: 0 }}>{children}</Box>
+
 const Row = memo(function Row({ n, selected, onToggle }: { n: Node; selected: boolean; onToggle: (name: string) => void }) {
   return (
     <>
-      <Checkbox size="small" checked={selected} onChange={() => onToggle(n.name)} inputProps={{ 'aria-label': `select ${n.name}` }} />
-      <Link component={RouterLink} to={`/nodes/${enc(n.name)}`} noWrap underline="hover" data-testid="node-link">{n.name}</Link>
-      <Box><Chip size="small" label={n.status.phase} color={phaseColor(n.status.phase)} variant="outlined" /></Box>
-      <Typography variant="body2" noWrap>{n.roles.join(', ') || '<none>'}</Typography>
-      <Typography variant="body2" noWrap color={n.unschedulable ? 'warning.main' : 'text.primary'} title={n.cordon?.reason ?? ''}>
+      <Cell><Checkbox size="small" checked={selected} onChange={() => onToggle(n.name)} inputProps={{ 'aria-label': `select ${n.name}` }} /></Cell>
+      <Cell><Link component={RouterLink} to={`/nodes/${enc(n.name)}`} noWrap underline="hover" data-testid="node-link" sx={{ display: 'block' }}>{n.name}</Link></Cell>
+      <Cell><Chip size="small" label={n.status.phase} color={phaseColor(n.status.phase)} variant="outlined" /></Cell>
+      <Cell><Typography variant="body2" noWrap>{n.roles.join(', ') || '<none>'}</Typography></Cell>
+      <Cell><Typography variant="body2" noWrap color={n.unschedulable ? 'warning.main' : 'text.primary'} title={n.cordon?.reason ?? ''}>
         {n.unschedulable ? `Cordoned${n.cordon?.reason ? `: ${n.cordon.reason}` : ''}` : 'Schedulable'}
-      </Typography>
-      <Typography variant="body2">{n.pods}</Typography>
-      <Typography variant="body2">{n.sessions}</Typography>
-      <UsageBar percent={n.usage?.cpu_percent} />
-      <UsageBar percent={n.usage?.memory_percent} />
-      <Typography variant="body2">{n.age}</Typography>
+      </Typography></Cell>
+      <Cell><Typography variant="body2">{n.pods}</Typography></Cell>
+      <Cell><Typography variant="body2">{n.sessions}</Typography></Cell>
+      <Cell><UsageBar percent={n.usage?.cpu_percent} label={`${n.name} CPU`} /></Cell>
+      <Cell><UsageBar percent={n.usage?.memory_percent} label={`${n.name} memory`} /></Cell>
+      <Cell><Typography variant="body2">{n.age}</Typography></Cell>
     </>
   )
 })
@@ -149,6 +152,7 @@ export default function NodesPage() {
       )}
       {s?.stale && <Alert severity="warning" sx={{ mb: 2 }}>The Kubernetes API is unreachable: these figures are the last known{s.stale_since ? ` (since ${new Date(s.stale_since).toLocaleString()})` : ''}.</Alert>}
       {nodes.error && <Alert severity="error" sx={{ mb: 2 }} data-testid="error">{describeError(nodes.error)}</Alert>}
+      {stats.error && <Alert severity="error" sx={{ mb: 2 }} data-testid="stats-error">Cluster statistics: {describeError(stats.error)}</Alert>}
       <Box sx={{ display: 'flex', gap: 2, mb: 1, alignItems: 'center', flexWrap: 'wrap' }}>
         <TextField
           size="small" label="Filter by name, label (key=value) or status" value={filter} onChange={(e) => setFilter(e.target.value)}
@@ -171,24 +175,29 @@ export default function NodesPage() {
           Cordon selected ({selected.size})
         </Button>
       </Box>
-      <Card>
+      <Card role="table" aria-label="Nodes" aria-rowcount={rows.length + 1}>
         <Box role="row" sx={{ display: 'grid', gridTemplateColumns: GRID, alignItems: 'center', px: 1, py: 0.5, borderBottom: 1, borderColor: 'divider', gap: 1 }}>
-          <Checkbox size="small" checked={allShownSelected} indeterminate={!allShownSelected && rows.some((r) => selected.has(r.name))}
-            onChange={() => setSelected(allShownSelected ? new Set() : new Set(rows.map((r) => r.name)))} inputProps={{ 'aria-label': 'select all shown' }} />
-          {COLUMNS.slice(1).map((c) => (
-            <Typography key={c.label} variant="subtitle2" sx={{ cursor: 'pointer', userSelect: 'none' }} data-testid={`sort-${c.key}`}
-              onClick={() => c.key && setSort((s) => ({ key: c.key!, desc: s.key === c.key ? !s.desc : false }))}>
-              {c.label}{sort.key === c.key ? (sort.desc ? ' ▼' : ' ▲') : ''}
-            </Typography>
-          ))}
+          <Box role="columnheader"><Checkbox size="small" checked={allShownSelected} indeterminate={!allShownSelected && rows.some((r) => selected.has(r.name))}
+            onChange={() => setSelected(allShownSelected ? new Set() : new Set(rows.map((r) => r.name)))} inputProps={{ 'aria-label': 'select all shown' }} /></Box>
+          {COLUMNS.slice(1).map((c) => {
+            const active = sort.key === c.key
+            return (
+              <Box key={c.label} role="columnheader" aria-sort={active ? (sort.desc ? 'descending' : 'ascending') : 'none'}>
+                <ButtonBase data-testid={`sort-${c.key}`} sx={{ typography: 'subtitle2', borderRadius: 1, px: 0.5, '&.Mui-focusVisible': { outline: 2, outlineColor: 'primary.light' } }}
+                  onClick={() => c.key && setSort((s) => ({ key: c.key!, desc: s.key === c.key ? !s.desc : false }))}>
+                  {c.label}<span aria-hidden="true">{active ? (sort.desc ? ' ▼' : ' ▲') : ''}</span>
+                </ButtonBase>
+              </Box>
+            )
+          })}
         </Box>
         {nodes.isLoading && <LinearProgress />}
-        <Box ref={scrollRef} sx={{ height: 'calc(100vh - 380px)', minHeight: 300, overflow: 'auto' }} data-testid="node-table">
+        <Box ref={scrollRef} role="rowgroup" sx={{ height: 'calc(100vh - 380px)', minHeight: 300, overflow: 'auto' }} data-testid="node-table">
           <Box sx={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
             {virtualizer.getVirtualItems().map((v) => {
               const n = rows[v.index]
               return (
-                <Box key={n.name} role="row" data-node={n.name}
+                <Box key={n.name} role="row" aria-rowindex={v.index + 2} data-node={n.name}
                   sx={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${v.start}px)`, display: 'grid', gridTemplateColumns: GRID, alignItems: 'center', px: 1, gap: 1, borderBottom: 1, borderColor: 'divider', '&:hover': { bgcolor: 'action.hover' } }}>
                   <Row n={n} selected={selected.has(n.name)} onToggle={toggle} />
                 </Box>

@@ -39,7 +39,8 @@ function Chart({ title, unit, series, testid }: { title: string; unit: string; s
             points={s.points.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(' ')} />)}
       </svg>
       <Box sx={{ display: 'flex', gap: 2, flexWrap: 'wrap' }}>
-        {series.map((s) => <Typography key={s.label} variant="caption" sx={{ color: s.color }}>{s.dashed ? '- - ' : '— '}{s.label}</Typography>)}
+        {/* The line's color on its mark only: the words stay in the text color, readable on both palettes. */}
+        {series.map((s) => <Typography key={s.label} variant="caption"><svg width="18" height="8" aria-hidden="true" style={{ marginRight: 4 }}><line x1="0" y1="4" x2="18" y2="4" stroke={s.color} strokeWidth="2" strokeDasharray={s.dashed ? '4 3' : undefined} /></svg>{s.label}</Typography>)}
         <Typography variant="caption" color="text.secondary">({unit})</Typography>
       </Box>
     </Box>
