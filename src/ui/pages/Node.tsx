@@ -8,7 +8,7 @@ import {
   FormControlLabel, Grid, LinearProgress, Link, MenuItem, Stack, Table, TableBody, TableCell, TableHead, TableRow, TextField, Typography,
 } from '@mui/material'
 import { effectProblem, isSystemManagedKey, keyProblem, TAINT_EFFECTS, valueProblem } from '../../shared/validation'
-import { api, describeError, enc, streamEvents, type DrainEvent, type DrainResult, type DrainStatus, type NodeDetail, type Node } from '../api'
+import { api, describeError, enc, followEvents, type DrainEvent, type DrainResult, type DrainStatus, type NodeDetail, type Node } from '../api'
 import { Bytes, Cores } from '../Readable'
 import { phaseColor, UsageBar } from './Nodes.tsx'
 
@@ -319,6 +319,7 @@ function DrainProgress({ node, trigger, onFinished }: { node: string; trigger: n
   const [status, setStatus] = useState<DrainStatus | null>(null)
   const [events, setEvents] = useState<DrainEvent[]>([])
   const [error, setError] = useState<string | null>(null)
+  const [connected, setConnected] = useState(true)
   const finished = useRef(onFinished)
   finished.current = onFinished
   useEffect(() => {
@@ -329,7 +330,7 @@ function DrainProgress({ node, trigger, onFinished }: { node: string; trigger: n
       const s = await api<DrainStatus>(`/nodes/${enc(node)}/drain`, { signal: ctl.signal })
       setStatus(s)
       if (s.phase !== 'running' && trigger === 0) return
-      await streamEvents(`/nodes/${enc(node)}/drain/events`, (type, data) => {
+      await followEvents(`/nodes/${enc(node)}/drain/events`, (type, data) => {
         if (stop) return
         if (type === 'status') { setStatus(data as DrainStatus); return }
         const e = data as DrainEvent
@@ -339,7 +340,7 @@ function DrainProgress({ node, trigger, onFinished }: { node: string; trigger: n
           finished.current()
           void api<DrainStatus>(`/nodes/${enc(node)}/drain`).then(setStatus).catch(() => {})
         }
-      }, ctl.signal)
+      }, ctl.signal, (up) => setConnected(up))
     }
     follow().catch((err) => { if ((err as Error).name !== 'AbortError') setError(describeError(err)) })
     return () => { stop = true; ctl.abort() }
@@ -353,6 +354,7 @@ function DrainProgress({ node, trigger, onFinished }: { node: string; trigger: n
   return (
     <Card data-testid="drain-progress"><CardHeader title={`Drain: ${status.phase}`} subheader={status.message} />
       <CardContent>
+        {!connected && <Alert severity="warning" sx={{ mb: 1 }} data-testid="drain-reconnecting">Connection lost: reconnecting; progress resumes where it stopped.</Alert>}
         <LinearProgress variant="determinate" value={pct} color={status.phase === 'succeeded' ? 'success' : status.phase === 'running' ? 'primary' : 'error'} />
         <Typography variant="body2" sx={{ mt: 1 }} data-testid="drain-counts">
           {evicted} of {total} pods evicted · sessions disrupted {last?.sessions_disrupted ?? status.sessions_disrupted} of {last?.sessions_total ?? status.sessions_total}
