@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { MaintenanceEvent } from '../maintenance/types.js'
 import { ErrorResponse, commonErrors } from '../schemas/common.js'
-import { Maintenance, MaintenanceParams, MaintenanceRequest } from '../schemas/maintenance.js'
+import { Maintenance, MaintenanceCheck, MaintenanceParams, MaintenanceRequest } from '../schemas/maintenance.js'
 
 const HEARTBEAT_MS = 15_000
 const errors = { ...commonErrors, 404: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse }
@@ -19,10 +19,16 @@ const maintenanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Plan maintenance of nodes: cordon, wait for sessions (or hibernate them), drain, one node after another',
       description: 'Checked before anything starts (4xx naming the problem): unknown node (404), a selector matching nothing (422), session_deadline before start_at, max_unavailable < 1, a node in another active plan (409), and whether the pods that would move fit on the nodes that stay schedulable (422 naming them and whose sessions, unless force). The plan is a NodeMaintenance object (nodes.stream.space/v1alpha1), run by the leader.',
       body: MaintenanceRequest,
-      response: { 201: Maintenance, ...errors },
+      response: { 200: MaintenanceCheck, 201: Maintenance, ...errors },
     },
   }, async (request, reply) => {
-    const plan = await app.maintenance.create(request.body, who(request))
+    const { dry_run: dryRun, ...req } = request.body
+    // The same checks, the fit reported instead of refused (for a form that shows it live).
+    if (dryRun) {
+      const { names, fit } = app.maintenance.check({ ...req, force: true })
+      return reply.code(200).send({ dry_run: true as const, nodes: names, fit })
+    }
+    const plan = await app.maintenance.create(req, who(request))
     return reply.code(201).header('location', `${request.url.split('?')[0]}/${plan.id}`).send(plan)
   })
 

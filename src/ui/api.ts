@@ -100,7 +100,7 @@ export function useToken(): string | null {
 
 // ---- errors in words ---------------------------------------------------------------------
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string, readonly details?: unknown) {
+  constructor(readonly status: number, message: string, readonly details?: unknown, readonly retryAfter?: string | null) {
     super(message)
     this.name = 'ApiError'
   }
@@ -128,7 +128,7 @@ async function errorFrom(res: Response): Promise<ApiError> {
     if (body?.message) message = body.message
     details = body?.details
   } catch { /* not JSON */ }
-  const err = new ApiError(res.status, message, details)
+  const err = new ApiError(res.status, message, details, res.headers.get('retry-after'))
   // An expired or revoked token: forget it so the sign-in box shows (StreamSpace's app does the same).
   if (res.status === 401) signOut(describeError(err))
   return err

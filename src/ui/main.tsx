@@ -14,6 +14,7 @@ import NodePage from './pages/Node.tsx'
 import HealthPage from './pages/Health.tsx'
 import ResourcesPage from './pages/Resources.tsx'
 import SettingsPage from './pages/Settings.tsx'
+import MaintenancePage from './pages/Maintenance.tsx'
 
 // StreamSpace's two palettes (ui/src/App.tsx createAppTheme), chosen by the system setting
 // (prefers-color-scheme); Inter first (system fonts when it is not installed).
@@ -38,6 +39,7 @@ function appTheme(mode: 'light' | 'dark') {
       ...(mode === 'dark' ? {
         MuiLink: { styleOverrides: { root: { color: '#9fa8da', textDecorationColor: 'rgba(159, 168, 218, 0.5)' } } },
         MuiButton: { styleOverrides: { text: { color: '#9fa8da' }, outlined: { color: '#9fa8da', borderColor: 'rgba(159, 168, 218, 0.5)' } } },
+        MuiFormLabel: { styleOverrides: { root: { '&.Mui-focused': { color: '#9fa8da' } } } },
       } : {}),
     },
   })
@@ -101,6 +103,7 @@ const NAV = [
   { to: '/nodes', label: 'Cluster Nodes' },
   { to: '/health', label: 'Cluster Health' },
   { to: '/resources', label: 'Node Resources' },
+  { to: '/maintenance', label: 'Maintenance' },
   { to: '/settings', label: 'Settings' },
 ]
 
@@ -166,6 +169,7 @@ function App() {
           <Route path="/nodes/:name" element={<NodePage />} />
           <Route path="/health" element={<HealthPage />} />
           <Route path="/resources" element={<ResourcesPage />} />
+          <Route path="/maintenance" element={<MaintenancePage />} />
           <Route path="/settings" element={<SettingsPage />} />
           <Route path="*" element={<Alert severity="warning">No such page. Try Cluster Nodes, Cluster Health or Node Resources.</Alert>} />
         </Routes>

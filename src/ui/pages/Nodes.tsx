@@ -1,14 +1,15 @@
 // Node Management: every node in a virtualized, sortable table, filtered as you type by name,
 // label and status; select several for a bulk cordon.
 import { memo, type ReactNode, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react'
-import { Link as RouterLink } from 'react-router-dom'
+import { Link as RouterLink, useNavigate } from 'react-router-dom'
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { useVirtualizer } from '@tanstack/react-virtual'
 import {
   Alert, Box, Button, ButtonBase, Card, CardContent, Checkbox, Chip, Dialog, DialogActions, DialogContent, DialogTitle, FormControl, Grid, InputLabel,
   LinearProgress, Link, MenuItem, Select, TextField, Typography,
 } from '@mui/material'
-import { api, describeError, enc, etagFetcher, type ClusterStats, type Node } from '../api'
+import { ApiError, api, describeError, enc, etagFetcher, type ClusterStats, type Node } from '../api'
+import { MaintenanceForm } from './Maintenance.tsx'
 import { Bytes, Cores } from '../Readable'
 
 type SortKey = 'name' | 'status' | 'roles' | 'schedulable' | 'pods' | 'sessions' | 'cpu' | 'memory' | 'age'
@@ -97,7 +98,7 @@ function StatCard({ title, value, sub }: { title: string; value: string | number
   )
 }
 
-const fetchNodes = etagFetcher<Node[]>('/nodes')
+export const fetchNodes = etagFetcher<Node[]>('/nodes')
 
 export default function NodesPage() {
   const qc = useQueryClient()
@@ -107,7 +108,8 @@ export default function NodesPage() {
   const [status, setStatus] = useState<StatusFilter>('all')
   const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'name', desc: false })
   const [selected, setSelected] = useState<Set<string>>(new Set())
-  const [bulkOpen, setBulkOpen] = useState(false)
+  const [bulk, setBulk] = useState<null | 'cordon' | 'uncordon' | 'drain'>(null)
+  const navigate = useNavigate()
   const deferredFilter = useDeferredValue(filter)
 
   const indexed = useMemo(() => (nodes.data ?? []).map((n) => ({ n, text: searchText(n) })), [nodes.data])
@@ -121,6 +123,16 @@ export default function NodesPage() {
     out.sort((a, b) => (sort.desc ? -1 : 1) * compare(a, b, sort.key) || a.name.localeCompare(b.name))
     return out
   }, [indexed, deferredFilter, status, sort])
+
+  // The selection is what is shown: a node the filter hides leaves it (no action on nodes out of sight).
+  useEffect(() => {
+    setSelected((sel) => {
+      if (sel.size === 0) return sel
+      const shown = new Set(rows.map((r) => r.name))
+      const kept = [...sel].filter((n) => shown.has(n))
+      return kept.length === sel.size ? sel : new Set(kept)
+    })
+  }, [rows])
 
   // Marks for the browser test: when the list has rendered for this filter.
   useEffect(() => {
@@ -171,9 +183,9 @@ export default function NodesPage() {
         </FormControl>
         <Typography variant="body2" color="text.secondary" data-testid="count">{rows.length} of {nodes.data?.length ?? 0} nodes</Typography>
         <Box sx={{ flexGrow: 1 }} />
-        <Button variant="contained" disabled={selected.size === 0} onClick={() => setBulkOpen(true)} data-testid="bulk-cordon">
-          Cordon selected ({selected.size})
-        </Button>
+        <Button variant="outlined" disabled={selected.size === 0} onClick={() => setBulk('cordon')} data-testid="bulk-cordon">Cordon ({selected.size})</Button>
+        <Button variant="outlined" disabled={selected.size === 0} onClick={() => setBulk('uncordon')} data-testid="bulk-uncordon">Uncordon ({selected.size})</Button>
+        <Button variant="contained" color="warning" disabled={selected.size === 0} onClick={() => setBulk('drain')} data-testid="bulk-drain">Drain ({selected.size})</Button>
       </Box>
       <Card role="table" aria-label="Nodes" aria-rowcount={rows.length + 1}>
         <Box role="row" sx={{ display: 'grid', gridTemplateColumns: GRID, alignItems: 'center', px: 1, py: 0.5, borderBottom: 1, borderColor: 'divider', gap: 1 }}>
@@ -207,9 +219,18 @@ export default function NodesPage() {
           {nodes.data && rows.length === 0 && <Typography sx={{ p: 2 }} color="text.secondary">No node matches the filter.</Typography>}
         </Box>
       </Card>
-      {bulkOpen && (
-        <BulkCordon nodes={(nodes.data ?? []).filter((n) => selected.has(n.name))} onClose={(done) => {
-          setBulkOpen(false)
+      {bulk === 'drain' && (
+        <Dialog open onClose={() => setBulk(null)} maxWidth="md" fullWidth aria-labelledby="bulk-drain-title">
+          <DialogTitle id="bulk-drain-title">Drain {selected.size} node{selected.size === 1 ? '' : 's'} as a maintenance plan</DialogTitle>
+          <DialogContent>
+            <MaintenanceForm fixedNodes={rows.filter((r) => selected.has(r.name)).map((r) => r.name)} onCancel={() => setBulk(null)}
+              onCreated={(plan) => { setBulk(null); setSelected(new Set()); navigate(`/maintenance?plan=${enc(plan.id)}`) }} />
+          </DialogContent>
+        </Dialog>
+      )}
+      {(bulk === 'cordon' || bulk === 'uncordon') && (
+        <BulkCordon action={bulk} nodes={rows.filter((n) => selected.has(n.name))} onClose={(done) => {
+          setBulk(null)
           if (done) { setSelected(new Set()); void qc.invalidateQueries({ queryKey: ['nodes'] }); void qc.invalidateQueries({ queryKey: ['stats'] }) }
         }} />
       )}
@@ -217,50 +238,74 @@ export default function NodesPage() {
   )
 }
 
-function BulkCordon({ nodes, onClose }: { nodes: Node[]; onClose: (done: boolean) => void }) {
+/** Waits out a 429 (the per-user change limit) as its Retry-After says, then asks again. */
+async function withRetryAfter<T>(fn: () => Promise<T>, onWait: (seconds: number) => void): Promise<T> {
+  for (;;) {
+    try {
+      return await fn()
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.status !== 429) throw err
+      const seconds = Number(err.retryAfter) || 5
+      onWait(seconds)
+      await new Promise((r) => setTimeout(r, seconds * 1000))
+    }
+  }
+}
+
+function BulkCordon({ action, nodes, onClose }: { action: 'cordon' | 'uncordon'; nodes: Node[]; onClose: (done: boolean) => void }) {
   const [reason, setReason] = useState('')
   const [busy, setBusy] = useState(false)
+  const [progress, setProgress] = useState({ done: 0, waiting: 0 })
   const [results, setResults] = useState<{ name: string; error?: string }[] | null>(null)
   const sessions = nodes.reduce((s, n) => s + n.sessions, 0)
   const run = async () => {
     setBusy(true)
     const out: { name: string; error?: string }[] = []
     const queue = [...nodes]
-    // A few at a time: the service rate-limits changes per user.
+    // A few at a time; over the per-user change limit, each waits as the 429 says and goes on.
     await Promise.all(Array.from({ length: Math.min(4, queue.length) }, async () => {
       for (let n = queue.shift(); n; n = queue.shift()) {
+        const name = n.name
         try {
-          await api(`/nodes/${enc(n.name)}/cordon`, { method: 'POST', json: reason ? { reason } : {} })
-          out.push({ name: n.name })
+          await withRetryAfter(() => api(`/nodes/${enc(name)}/${action}`, { method: 'POST', json: action === 'cordon' && reason ? { reason } : {} }),
+            (waiting) => setProgress((p) => ({ ...p, waiting })))
+          out.push({ name })
         } catch (err) {
-          out.push({ name: n.name, error: describeError(err) })
+          out.push({ name, error: describeError(err) })
         }
+        setProgress({ done: out.length, waiting: 0 })
       }
     }))
     setResults(out)
     setBusy(false)
   }
   const failed = results?.filter((r) => r.error) ?? []
+  const verb = action === 'cordon' ? 'Cordon' : 'Uncordon'
   return (
-    <Dialog open onClose={() => onClose(results !== null)} maxWidth="sm" fullWidth>
-      <DialogTitle>Cordon {nodes.length} node{nodes.length === 1 ? '' : 's'}</DialogTitle>
+    <Dialog open onClose={() => !busy && onClose(results !== null)} maxWidth="sm" fullWidth aria-labelledby="bulk-title">
+      <DialogTitle id="bulk-title">{verb} {nodes.length} node{nodes.length === 1 ? '' : 's'}</DialogTitle>
       <DialogContent>
         {!results && <>
           <Typography gutterBottom>
-            New sessions will not be scheduled on {nodes.length === 1 ? nodes[0].name : `these ${nodes.length} nodes`}.
-            The {sessions} running session{sessions === 1 ? '' : 's'} on them keep running.
+            {action === 'cordon'
+              ? `New sessions will not be scheduled on these nodes. The ${sessions} running session${sessions === 1 ? '' : 's'} on them keep running.`
+              : 'New sessions may be scheduled on these nodes again.'}
           </Typography>
-          <TextField label="Reason (kept on the node)" value={reason} onChange={(e) => setReason(e.target.value)} fullWidth margin="normal" inputProps={{ 'data-testid': 'bulk-reason' }} />
+          <Box component="ul" sx={{ m: 0, pl: 3, maxHeight: 160, overflow: 'auto' }} data-testid="bulk-nodes">{nodes.map((n) => <li key={n.name}>{n.name}</li>)}</Box>
+          {action === 'cordon' && <TextField label="Reason (kept on the node)" value={reason} onChange={(e) => setReason(e.target.value)} fullWidth margin="normal" inputProps={{ 'data-testid': 'bulk-reason' }} />}
         </>}
-        {busy && <LinearProgress />}
+        {busy && <>
+          <LinearProgress variant="determinate" value={(100 * progress.done) / nodes.length} aria-label="nodes done" sx={{ mt: 2 }} />
+          <Typography variant="body2" sx={{ mt: 1 }}>{progress.done} of {nodes.length}{progress.waiting ? ` · over the change limit: going on in ${progress.waiting} s` : ''}</Typography>
+        </>}
         {results && <Alert severity={failed.length ? 'warning' : 'success'} data-testid="bulk-result">
-          {results.length - failed.length} cordoned{failed.length ? `; ${failed.length} failed:` : '.'}
+          {results.length - failed.length} {action}ed{failed.length ? `; ${failed.length} failed:` : '.'}
           {failed.map((f) => <div key={f.name}>{f.name}: {f.error}</div>)}
         </Alert>}
       </DialogContent>
       <DialogActions>
-        <Button onClick={() => onClose(results !== null)}>{results ? 'Close' : 'Cancel'}</Button>
-        {!results && <Button variant="contained" onClick={run} disabled={busy} data-testid="bulk-confirm">Cordon</Button>}
+        <Button onClick={() => onClose(results !== null)} disabled={busy}>{results ? 'Close' : 'Cancel'}</Button>
+        {!results && <Button variant="contained" onClick={run} disabled={busy} data-testid="bulk-confirm">{verb}</Button>}
       </DialogActions>
     </Dialog>
   )
