@@ -15,6 +15,7 @@ import HealthPage from './pages/Health.tsx'
 import ResourcesPage from './pages/Resources.tsx'
 import SettingsPage from './pages/Settings.tsx'
 import MaintenancePage from './pages/Maintenance.tsx'
+import AutoscalingPage from './pages/Autoscaling.tsx'
 
 // StreamSpace's two palettes (ui/src/App.tsx createAppTheme), chosen by the system setting
 // (prefers-color-scheme); Inter first (system fonts when it is not installed).
@@ -104,6 +105,7 @@ const NAV = [
   { to: '/health', label: 'Cluster Health' },
   { to: '/resources', label: 'Node Resources' },
   { to: '/maintenance', label: 'Maintenance' },
+  { to: '/autoscaling', label: 'Autoscaling' },
   { to: '/settings', label: 'Settings' },
 ]
 
@@ -170,6 +172,7 @@ function App() {
           <Route path="/health" element={<HealthPage />} />
           <Route path="/resources" element={<ResourcesPage />} />
           <Route path="/maintenance" element={<MaintenancePage />} />
+          <Route path="/autoscaling" element={<AutoscalingPage />} />
           <Route path="/settings" element={<SettingsPage />} />
           <Route path="*" element={<Alert severity="warning">No such page. Try Cluster Nodes, Cluster Health or Node Resources.</Alert>} />
         </Routes>

@@ -10,6 +10,7 @@ import {
 } from '@mui/material'
 import { ApiError, api, describeError, enc, etagFetcher, type ClusterStats, type Node } from '../api'
 import { MaintenanceForm } from './Maintenance.tsx'
+import NextSession from './NextSession.tsx'
 import { Bytes, Cores } from '../Readable'
 
 type SortKey = 'name' | 'status' | 'roles' | 'schedulable' | 'pods' | 'sessions' | 'cpu' | 'memory' | 'age'
@@ -109,6 +110,7 @@ export default function NodesPage() {
   const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'name', desc: false })
   const [selected, setSelected] = useState<Set<string>>(new Set())
   const [bulk, setBulk] = useState<null | 'cordon' | 'uncordon' | 'drain'>(null)
+  const [asking, setAsking] = useState(false)
   const navigate = useNavigate()
   const deferredFilter = useDeferredValue(filter)
 
@@ -183,10 +185,12 @@ export default function NodesPage() {
         </FormControl>
         <Typography variant="body2" color="text.secondary" data-testid="count">{rows.length} of {nodes.data?.length ?? 0} nodes</Typography>
         <Box sx={{ flexGrow: 1 }} />
+        <Button onClick={() => setAsking((a) => !a)} aria-expanded={asking} data-testid="next-session-toggle">Where would the next session go?</Button>
         <Button variant="outlined" disabled={selected.size === 0} onClick={() => setBulk('cordon')} data-testid="bulk-cordon">Cordon ({selected.size})</Button>
         <Button variant="outlined" disabled={selected.size === 0} onClick={() => setBulk('uncordon')} data-testid="bulk-uncordon">Uncordon ({selected.size})</Button>
         <Button variant="contained" color="warning" disabled={selected.size === 0} onClick={() => setBulk('drain')} data-testid="bulk-drain">Drain ({selected.size})</Button>
       </Box>
+      {asking && <NextSession />}
       <Card role="table" aria-label="Nodes" aria-rowcount={rows.length + 1}>
         <Box role="row" sx={{ display: 'grid', gridTemplateColumns: GRID, alignItems: 'center', px: 1, py: 0.5, borderBottom: 1, borderColor: 'divider', gap: 1 }}>
           <Box role="columnheader"><Checkbox size="small" checked={allShownSelected} indeterminate={!allShownSelected && rows.some((r) => selected.has(r.name))}
