@@ -170,6 +170,9 @@ export function etagFetcher<T>(path: string): () => Promise<T> {
 
 export const enc = encodeURIComponent
 
+/** Every node, revalidated with If-None-Match (shared by the pages that list nodes). */
+export const fetchNodes = etagFetcher<Node[]>('/nodes')
+
 /**
  * Server-Sent Events over fetch: EventSource cannot send the Authorization header.
  * Calls onEvent for each event (with its id, if it has one) until the stream ends or signal aborts.

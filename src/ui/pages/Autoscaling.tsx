@@ -8,10 +8,9 @@ import {
   Alert, Box, Card, CardContent, CardHeader, Chip, Grid, LinearProgress, Link, Stack, Table, TableBody, TableCell, TableHead, TableRow, Typography,
 } from '@mui/material'
 import type { Static } from 'typebox'
-import { api, describeError, enc } from '../api'
+import { api, describeError, enc, fetchNodes } from '../api'
 import type { AutoscalingStatus } from '../../schemas/autoscaling.js'
-import { Bytes, Cores } from '../Readable'
-import { fetchNodes } from './Nodes.tsx'
+import { Bytes, Cores } from '../Readable.tsx'
 import { Chart, type Series } from './Resources.tsx'
 
 type Status = Static<typeof AutoscalingStatus>

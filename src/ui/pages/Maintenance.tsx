@@ -10,10 +10,9 @@ import {
   FormControlLabel, LinearProgress, MenuItem, Stack, Table, TableBody, TableCell, TableHead, TableRow, TextField, ToggleButton,
   ToggleButtonGroup, Typography,
 } from '@mui/material'
-import { ApiError, api, describeError, enc, followEvents } from '../api'
+import { ApiError, api, describeError, enc, fetchNodes, followEvents } from '../api'
 import type { Static } from 'typebox'
 import type { Maintenance, MaintenanceRequest } from '../../schemas/maintenance.js'
-import { fetchNodes } from './Nodes.tsx'
 
 type Plan = Static<typeof Maintenance>
 type Unplaced = NonNullable<Plan['fit']>['unplaced'][number]

@@ -8,7 +8,7 @@ import {
 import type { Static } from 'typebox'
 import { ApiError, api, describeError, enc } from '../api'
 import type { Selection } from '../../schemas/selection.js'
-import { Bytes, Cores } from '../Readable'
+import { Bytes, Cores } from '../Readable.tsx'
 
 type Answer = Static<typeof Selection>
 type Excluded = Answer['excluded']

@@ -9,7 +9,7 @@ import {
 } from '@mui/material'
 import { effectProblem, isSystemManagedKey, keyProblem, TAINT_EFFECTS, valueProblem } from '../../shared/validation'
 import { api, describeError, enc, followEvents, type DrainEvent, type DrainResult, type DrainStatus, type NodeDetail, type Node } from '../api'
-import { Bytes, Cores } from '../Readable'
+import { Bytes, Cores } from '../Readable.tsx'
 import { phaseColor, UsageBar } from './Nodes.tsx'
 
 type Detail = NodeDetail & Pick<Node, 'cordon'>

@@ -8,10 +8,10 @@ import {
   Alert, Box, Button, ButtonBase, Card, CardContent, Checkbox, Chip, Dialog, DialogActions, DialogContent, DialogTitle, FormControl, Grid, InputLabel,
   LinearProgress, Link, MenuItem, Select, TextField, Typography,
 } from '@mui/material'
-import { ApiError, api, describeError, enc, etagFetcher, type ClusterStats, type Node } from '../api'
+import { ApiError, api, describeError, enc, fetchNodes, type ClusterStats, type Node } from '../api'
 import { MaintenanceForm } from './Maintenance.tsx'
 import NextSession from './NextSession.tsx'
-import { Bytes, Cores } from '../Readable'
+import { Bytes, Cores } from '../Readable.tsx'
 
 type SortKey = 'name' | 'status' | 'roles' | 'schedulable' | 'pods' | 'sessions' | 'cpu' | 'memory' | 'age'
 type StatusFilter = 'all' | 'Ready' | 'NotReady' | 'Unknown' | 'cordoned' | 'schedulable'
@@ -99,7 +99,6 @@ function StatCard({ title, value, sub }: { title: string; value: string | number
   )
 }
 
-export const fetchNodes = etagFetcher<Node[]>('/nodes')
 
 export default function NodesPage() {
   const qc = useQueryClient()

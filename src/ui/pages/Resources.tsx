@@ -5,7 +5,7 @@ import { useSearchParams } from 'react-router-dom'
 import { useQueries, useQuery } from '@tanstack/react-query'
 import { Alert, Autocomplete, Box, Card, CardContent, CardHeader, Grid, LinearProgress, MenuItem, TextField, Typography } from '@mui/material'
 import { quantityToNumber } from '../quantity'
-import { Bytes, Cores } from '../Readable'
+import { Bytes, Cores } from '../Readable.tsx'
 import { api, describeError, enc, type NodeDetail, type NodeMetricsHistory, type Node } from '../api'
 
 export interface Series { label: string; color: string; points: { t: number; v: number }[]; dashed?: boolean }
