@@ -1,22 +1,11 @@
 // The Autoscaling page and the Nodes page's "Where would the next session go?" panel in Chromium on
 // the demo cluster, each compared with the API's own answer; axe-core in light and dark.
 import t from 'tap'
-import { KubeConfig } from '@kubernetes/client-node'
-import { startSim } from '../../src/sim/index.js'
-import { makeToken, startService, waitFor } from '../helpers/service.js'
-import { UI, buildUi, checkBothSchemes, launch, stepper } from './browser.js'
+import { makeToken, waitFor } from '../helpers/service.js'
+import { UI, checkBothSchemes, stepper } from './browser.js'
+import { startUiCluster } from './cluster.js'
 
-buildUi()
-const sim = await startSim()
-const kc = new KubeConfig()
-kc.loadFromString(sim.kubeconfig())
-const svc = await startService(kc)
-const browser = await launch()
-t.teardown(async () => {
-  await browser.close()
-  await svc.close()
-  await sim.close()
-})
+const { svc, browser } = await startUiCluster(t)
 const step = stepper(t, browser, svc.url, makeToken({ username: 'alice' }))
 
 await step('Autoscaling: the recommendation and why, utilization against the thresholds, protected nodes', async (t, page) => {

@@ -3,22 +3,11 @@
 // violation; sort headers are buttons with aria-sort, usable from the keyboard; the sidebar spans
 // long pages; a failed statistics request is shown in words.
 import t from 'tap'
-import { KubeConfig } from '@kubernetes/client-node'
-import { startSim } from '../../src/sim/index.js'
-import { makeToken, startService } from '../helpers/service.js'
-import { UI, buildUi, checkBothSchemes, launch, stepper } from './browser.js'
+import { makeToken } from '../helpers/service.js'
+import { UI, checkBothSchemes, stepper } from './browser.js'
+import { startUiCluster } from './cluster.js'
 
-buildUi()
-const sim = await startSim()
-const kc = new KubeConfig()
-kc.loadFromString(sim.kubeconfig())
-const svc = await startService(kc)
-const browser = await launch()
-t.teardown(async () => {
-  await browser.close()
-  await svc.close()
-  await sim.close()
-})
+const { svc, browser } = await startUiCluster(t)
 const step = stepper(t, browser, svc.url, makeToken({ username: 'alice' }))
 
 await step('every page, light and dark: StreamSpace\'s palettes, no serious or critical axe-core violation', async (t, page) => {

@@ -4,24 +4,14 @@
 // a bulk drain from the Nodes page over three filtered nodes, its dialog listing exactly those.
 // axe-core in light and dark on the page.
 import t from 'tap'
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node'
+import { CoreV1Api } from '@kubernetes/client-node'
 import type { Page } from 'playwright-core'
-import { startSim } from '../../src/sim/index.js'
-import { makeToken, startService, waitFor } from '../helpers/service.js'
-import { UI, buildUi, checkBothSchemes, launch, stepper } from './browser.js'
+import { makeToken, waitFor } from '../helpers/service.js'
+import { UI, checkBothSchemes, stepper } from './browser.js'
+import { startUiCluster } from './cluster.js'
 
-buildUi()
-const sim = await startSim({ podTerminateSeconds: 1 })
-const kc = new KubeConfig()
-kc.loadFromString(sim.kubeconfig())
+const { svc, browser, kc } = await startUiCluster(t, { podTerminateSeconds: 1 })
 const core = kc.makeApiClient(CoreV1Api)
-const svc = await startService(kc)
-const browser = await launch()
-t.teardown(async () => {
-  await browser.close()
-  await svc.close()
-  await sim.close()
-})
 await waitFor(() => svc.app.health.isLeader(), 30_000, 'leadership (plans run on the leader)')
 const step = stepper(t, browser, svc.url, makeToken({ username: 'alice' }))
 interface Plan { id: string; state: string; nodes: { name: string; state: string; sessions: { user: string | null }[] }[] }

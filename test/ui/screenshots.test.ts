@@ -5,22 +5,11 @@
 import t from 'tap'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { KubeConfig } from '@kubernetes/client-node'
-import { startSim } from '../../src/sim/index.js'
-import { makeToken, startService, waitFor } from '../helpers/service.js'
-import { ARTIFACTS, UI, buildUi, launch, signInThroughStorage } from './browser.js'
+import { makeToken, waitFor } from '../helpers/service.js'
+import { ARTIFACTS, UI, signInThroughStorage } from './browser.js'
+import { startUiCluster } from './cluster.js'
 
-buildUi()
-const sim = await startSim({ nodes: 5000, podsPerNode: 1, sessionsPerNode: 1 })
-const kc = new KubeConfig()
-kc.loadFromString(sim.kubeconfig())
-const svc = await startService(kc)
-const browser = await launch()
-t.teardown(async () => {
-  await browser.close()
-  await svc.close()
-  await sim.close()
-})
+const { svc, browser } = await startUiCluster(t, { nodes: 5000, podsPerNode: 1, sessionsPerNode: 1 })
 const dir = process.env.SCREENSHOTS_DIR ?? ARTIFACTS
 mkdirSync(dir, { recursive: true })
 

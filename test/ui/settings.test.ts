@@ -2,22 +2,11 @@
 // If-Match, the server's validation message beside the option it names, and a change someone else
 // made meanwhile shown instead of overwritten. axe-core in light and dark.
 import t from 'tap'
-import { KubeConfig } from '@kubernetes/client-node'
-import { startSim } from '../../src/sim/index.js'
-import { makeToken, startService } from '../helpers/service.js'
-import { UI, buildUi, checkBothSchemes, launch, stepper } from './browser.js'
+import { makeToken } from '../helpers/service.js'
+import { UI, checkBothSchemes, stepper } from './browser.js'
+import { startUiCluster } from './cluster.js'
 
-buildUi()
-const sim = await startSim()
-const kc = new KubeConfig()
-kc.loadFromString(sim.kubeconfig())
-const svc = await startService(kc)
-const browser = await launch()
-t.teardown(async () => {
-  await browser.close()
-  await svc.close()
-  await sim.close()
-})
+const { svc, browser } = await startUiCluster(t)
 const step = stepper(t, browser, svc.url, makeToken({ username: 'alice' }))
 const config = async () => await (await svc.api('/config')).json() as Record<string, unknown>
 const field = (key: string) => `[data-testid=setting-${key}]`
