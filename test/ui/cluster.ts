@@ -6,12 +6,12 @@ import { startSim, type SimOptions } from '../../src/sim/index.js'
 import { startService } from '../helpers/service.js'
 import { buildUi, launch } from './browser.js'
 
-export async function startUiCluster(t: Test, options: SimOptions = {}) {
+export async function startUiCluster(t: Test, options: SimOptions = {}, env: NodeJS.ProcessEnv = {}) {
   buildUi()
   const sim = await startSim(options)
   const kc = new KubeConfig()
   kc.loadFromString(sim.kubeconfig())
-  const svc = await startService(kc)
+  const svc = await startService(kc, { env })
   const browser = await launch()
   t.teardown(async () => {
     await browser.close()
