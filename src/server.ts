@@ -117,7 +117,9 @@ async function main(): Promise<void> {
       '================================================================================',
       ' StreamSpace Node Manager is running on the EMBEDDED SIMULATED CLUSTER.',
       ` Simulated Kubernetes API: ${conn.simulatorUrl}`,
-      ` Admin UI: ${base}${API_PREFIX}/admin/nodes  (paste the admin token below into its sign-in box)`,
+      ` Admin UI: ${base}${API_PREFIX}/admin/nodes`,
+      // The token rides in the fragment: browsers never send it, so it reaches no request log.
+      ` Sign in (opens the admin UI signed in): ${base}${API_PREFIX}/admin/nodes#token=${token}`,
       ` API:   ${base}${API_PREFIX}/nodes`,
       ` Docs:  ${base}/docs`,
       config.service.jwtSecret || config.service.jwtSecretFile ? '' : ' JWT_SECRET was not set: a random one is used for this run only.',

@@ -7,10 +7,11 @@ import { Type, type Static } from 'typebox'
 import type { V1Node } from '@kubernetes/client-node'
 import type { NodeObject } from '../kube/types.js'
 import type { NodeUsage } from '../kube/node-metrics.js'
-import { canonicalQuantity, quantityToNumber } from '../kube/quantity.js'
+import { canonicalQuantity, parseQuantity, quantityToNumber } from '../kube/quantity.js'
 import { nodeNotFound } from '../errors.js'
 import type { ClusterStats, NodeView } from './shapes.js'
-import type { NodeReadModel, WatchCaches } from './read-model.js'
+import { createHash } from 'node:crypto'
+import type { ListEncoding, NodeReadModel, PreparedList, WatchCaches } from './read-model.js'
 
 const Quantity = Type.String({ description: 'Kubernetes quantity' })
 
@@ -53,7 +54,11 @@ export const CompatNodeInfo = Type.Object({
 }, { $id: 'StreamSpaceNodeInfo', description: 'NodeInfo as StreamSpace\'s admin Nodes page reads it' })
 export type CompatNodeInfo = Static<typeof CompatNodeInfo>
 
-const CompatTotals = Type.Object({ cpu: Quantity, memory: Quantity, pods: Type.Integer() })
+const CompatTotals = Type.Object({
+  cpu: Type.String({ description: 'Cores with one decimal, as StreamSpace\'s Go handler printed them ("80000.0")' }),
+  memory: Type.String({ description: 'One decimal and the largest binary unit that fits, as StreamSpace\'s Go handler printed it ("311.7Ti")' }),
+  pods: Type.Integer(),
+})
 
 export const CompatClusterStats = Type.Object({
   totalNodes: Type.Integer(),
@@ -77,6 +82,39 @@ function resources(raw: Record<string, string> | undefined, view: { cpu: string;
 export function providerOf(providerID: string | undefined): string | undefined {
   const m = providerID ? /^([a-z0-9-]+):\/\//i.exec(providerID) : null
   return m ? m[1] : undefined
+}
+
+/**
+ * Go's fmt %.1f: the float64 correctly rounded to one decimal, an exact tie to the even digit.
+ * JavaScript's toFixed breaks an exact tie upward (0.25 -> "0.3", Go prints "0.2"); a tie at one
+ * decimal is a double ending in .25 or .75 exactly.
+ */
+export function goFixed1(x: number): string {
+  if (Number.isInteger(x * 4) && !Number.isInteger(x * 2)) {
+    const down = Math.floor(x * 10)
+    const tenths = down % 2 === 0 ? down : down + 1
+    return `${Math.floor(tenths / 10)}.${tenths % 10}`
+  }
+  return x.toFixed(1)
+}
+
+const NANO_PER_MILLI = 1_000_000n
+const NANO_PER_UNIT = 1_000_000_000n
+/** Rounded up, as resource.Quantity's MilliValue and Value do. */
+const ceilDiv = (a: bigint, b: bigint) => (a + b - 1n) / b
+
+/** StreamSpace's formatCPU (api/internal/handlers/nodes.go): fmt.Sprintf("%.1f", float64(q.MilliValue())/1000.0). */
+export function goFormatCPU(quantity: string): string {
+  return goFixed1(Number(ceilDiv(parseQuantity(quantity).nano, NANO_PER_MILLI)) / 1000)
+}
+
+const BINARY_UNITS: [string, number][] = [['Ti', 2 ** 40], ['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]]
+
+/** StreamSpace's formatMemory: q.Value() bytes with %.1f in the largest binary unit it reaches, else the bare byte count. */
+export function goFormatMemory(quantity: string): string {
+  const bytes = Number(ceilDiv(parseQuantity(quantity).nano, NANO_PER_UNIT))
+  for (const [suffix, unit] of BINARY_UNITS) if (bytes >= unit) return `${goFixed1(bytes / unit)}${suffix}`
+  return String(bytes)
 }
 
 /** As kubectl top shows usage: CPU in millicores, memory in Mi. */
@@ -142,8 +180,8 @@ export function toClusterStats(stats: ClusterStats, nodes: NodeObject[], usage: 
     totalNodes: stats.total_nodes,
     readyNodes: stats.ready_nodes,
     notReadyNodes: stats.not_ready_nodes,
-    totalCapacity: { ...stats.total_capacity, pods: pods('capacity') },
-    totalAllocatable: { ...stats.total_allocatable, pods: pods('allocatable') },
+    totalCapacity: { cpu: goFormatCPU(stats.total_capacity.cpu), memory: goFormatMemory(stats.total_capacity.memory), pods: pods('capacity') },
+    totalAllocatable: { cpu: goFormatCPU(stats.total_allocatable.cpu), memory: goFormatMemory(stats.total_allocatable.memory), pods: pods('allocatable') },
   }
   if (stats.usage) {
     const samples = nodes.map((n) => usage(n.metadata?.name ?? '')).filter((u): u is NodeUsage => u !== undefined)
@@ -159,7 +197,7 @@ export function toClusterStats(stats: ClusterStats, nodes: NodeObject[], usage: 
 
 /** StreamSpace's view of the nodes, over the same read model as the P routes. */
 export class StreamSpaceNodes {
-  private listCache: { views: NodeView[]; body: string } | undefined
+  private listCache: { views: NodeView[]; list: PreparedList } | undefined
 
   constructor(private readonly reads: NodeReadModel, private readonly caches: Pick<WatchCaches, 'nodes' | 'usage'>) {}
 
@@ -171,8 +209,11 @@ export class StreamSpaceNodes {
     return toNodeInfo(node, view ?? this.reads.viewOf(node), this.caches.usage(name))
   }
 
-  /** Every node as NodeInfo, as JSON text built once per read-model snapshot. */
-  listJson(): string {
+  /**
+   * Every node as NodeInfo, as JSON bytes with their ETag, built once per read-model snapshot.
+   * Its pooled memory is never handed back (holds stays at 1): the garbage collector frees it.
+   */
+  preparedList(): PreparedList {
     const views = this.reads.views()
     if (this.listCache?.views !== views) {
       const items: CompatNodeInfo[] = []
@@ -180,9 +221,18 @@ export class StreamSpaceNodes {
         const node = this.caches.nodes.get(v.name)
         if (node) items.push(toNodeInfo(node, v, this.caches.usage(v.name)))
       }
-      this.listCache = { views, body: JSON.stringify(items) }
+      const body = Buffer.from(JSON.stringify(items))
+      const etag = `"${createHash('sha1').update(body).digest('base64url')}"`
+      // Same bytes as before (a change nothing here shows): keep the list and its compressed forms.
+      if (this.listCache?.list.etag === etag) this.listCache = { views, list: this.listCache.list }
+      else this.listCache = { views, list: { body, etag, holds: 1 } }
     }
-    return this.listCache.body
+    return this.listCache.list
+  }
+
+  /** The list compressed, once per change of its bytes, off the event loop (as the P/nodes list). */
+  encodedList(list: PreparedList, encoding: ListEncoding): Promise<Buffer> {
+    return this.reads.encodedList(list, encoding)
   }
 
   /** not_found for an unknown node. */

@@ -4,8 +4,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { answer, errorAnswers, withExample } from '../schemas/common.js'
-import { maintenanceEventsExample, maintenanceExample } from '../schemas/examples.js'
-import { Maintenance, MaintenanceParams, MaintenanceRequest } from '../schemas/maintenance.js'
+import { fitExample, maintenanceEventsExample, maintenanceExample } from '../schemas/examples.js'
+import { Maintenance, MaintenanceCheck, MaintenanceParams, MaintenanceRequest } from '../schemas/maintenance.js'
 import { lastEventId, sendEventStream } from './sse.js'
 
 const NO_PLAN: [number, string] = [404, 'No maintenance plan with this id']
@@ -26,6 +26,7 @@ const maintenanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         session_deadline: '2026-12-05T18:00:00Z', max_unavailable: 1, drain: { timeout_seconds: 600 },
       }),
       response: {
+        200: answer(MaintenanceCheck, 'dry_run: true: the same checks, the fit reported instead of refused; nothing is made', { dry_run: true, nodes: ['worker-2'], fit: fitExample }),
         201: planAnswer('The plan as stored (Location: its URL); it runs from start_at'),
         ...errorAnswers([
           [400, 'Bad input: both or neither of nodes and node_selector, session_deadline missing (hibernate, evict) or before start_at, a time not RFC 3339'],
@@ -37,7 +38,13 @@ const maintenanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
   }, async (request, reply) => {
-    const plan = await app.maintenance.create(request.body, who(request))
+    const { dry_run: dryRun, ...req } = request.body
+    // The same checks, the fit reported instead of refused (for a form that shows it live).
+    if (dryRun) {
+      const { names, fit } = app.maintenance.check({ ...req, force: true })
+      return reply.code(200).send({ dry_run: true as const, nodes: names, fit })
+    }
+    const plan = await app.maintenance.create(req, who(request))
     return reply.code(201).header('location', `${request.url.split('?')[0]}/${plan.id}`).send(plan)
   })
 

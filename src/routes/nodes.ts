@@ -7,7 +7,7 @@ import { Type } from 'typebox'
 import { answer, errorAnswers } from '../schemas/common.js'
 import { clusterStatsExample, metricsHistoryExample, nodeDetailExample, nodeListExample } from '../schemas/examples.js'
 import { ClusterStats, MetricsQuery, NodeDetail, NodeListQuery, NodeMetricsHistory, NodeParams, NodeView } from '../schemas/node.js'
-import { encodedEtag, negotiateEncoding, noneMatch } from './encoding.js'
+import { sendPreparedList } from './encoding.js'
 
 /** This request's path and query with `continue` set: the next page's URL (relative, so it holds behind the gateway). */
 function withContinue(requestUrl: string, token: string): string {
@@ -51,38 +51,7 @@ const nodes: FastifyPluginAsyncTypebox = async (app) => {
       // Filtered: rendered for this request from the cached views (no ETag, not compressed).
       return reply.type('application/json; charset=utf-8').send(JSON.stringify(reads.filteredViews(query)) as unknown as NodeView[])
     }
-    // The whole list: prepared bytes, also kept gzip- and brotli-compressed (made once per change,
-    // off the event loop), each representation with its own ETag.
-    const list = reads.preparedList()
-    reply.header('vary', 'Accept-Encoding')
-    const encoding = negotiateEncoding(request.headers['accept-encoding'])
-    // A revalidation is answered before anything is compressed.
-    const encodedTag = encodedEtag(list.etag, encoding)
-    if (noneMatch(request.headers['if-none-match'], encodedTag)) {
-      reply.header('etag', encodedTag)
-      // No payload at all: a 304 has no body, so nothing must be serialized (not even "null").
-      return reply.code(304).send(undefined as unknown as null)
-    }
-    // The list's memory is written again for a later list once nothing reads it: held from here
-    // (before any await) until this answer's socket has taken every byte or is gone ('close' comes
-    // after 'finish').
-    reply.raw.once('close', reads.hold(list))
-    let body = list.body
-    let etag = list.etag
-    if (encoding) {
-      const compressed = await reads.encodedList(list, encoding).catch((err: unknown) => {
-        request.log.warn({ err, encoding }, 'compressing the node list failed: answering uncompressed')
-        return undefined
-      })
-      if (compressed) {
-        body = compressed
-        etag = encodedTag
-        reply.header('content-encoding', encoding)
-      }
-    }
-    reply.header('etag', etag)
-    // Prepared JSON: Fastify sends a Buffer as it is, without re-serializing.
-    return reply.type('application/json; charset=utf-8').send(body as unknown as NodeView[])
+    return sendPreparedList(request, reply, reads)
   })
 
   app.get('/nodes/stats', {

@@ -14,6 +14,7 @@ import { compatNodeInfoExample as nodeExample, compatStatsExample, drainResultEx
 import {
   CompatClusterStats, CompatDrainBody, CompatKeyParams, CompatLabelBody, CompatNodeInfo, CompatNodeParams, CompatTaintBody, compatErrorAnswers,
 } from '../schemas/streamspace-compat.js'
+import { sendPreparedList } from './encoding.js'
 import { auditToLog } from './node-changes.js'
 
 export const COMPAT_TAG = 'streamspace-compat'
@@ -60,13 +61,14 @@ const compat: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/admin/nodes', {
     schema: {
-      tags, summary: 'All nodes as StreamSpace NodeInfo (a bare JSON array)', description: 'What StreamSpace\'s admin Nodes page lists, from the watch cache.',
-      response: { 200: answer(Type.Array(CompatNodeInfo), 'Every node, by name', [nodeExample]), ...compatErrorAnswers() },
+      tags, summary: 'All nodes as StreamSpace NodeInfo (a bare JSON array)',
+      description: 'What StreamSpace\'s admin Nodes page lists, from the watch cache: prepared bytes with an ETag (304 on If-None-Match), gzip- or brotli-compressed when Accept-Encoding allows.',
+      response: { 200: answer(Type.Array(CompatNodeInfo), 'Every node, by name', [nodeExample]), 304: Type.Null({ description: 'Not modified: If-None-Match named the current ETag' }), ...compatErrorAnswers() },
     },
-  }, async (_request, reply) => {
+  }, async (request, reply) => {
     checkCache(reply)
-    // Prepared JSON: sent as it is, without re-serializing 5,000 items.
-    return reply.type('application/json; charset=utf-8').send(nodes.listJson() as unknown as CompatNodeInfo[])
+    // As P/nodes: the page fetches the list again after every action, mostly to find it unchanged.
+    return sendPreparedList(request, reply, nodes)
   })
 
   app.get('/admin/nodes/stats', {

@@ -166,7 +166,7 @@ export const optionsExample: Options = {
   healthCheckInterval: 60, metricsEnabled: true, alertOnNodeFailure: true, minNodes: 1, maxNodes: 10,
 }
 
-const fitExample: Static<typeof FitReport> = { remaining_nodes: ['worker-1'], pods: 9, fits: true, unplaced: [] }
+export const fitExample: Static<typeof FitReport> = { remaining_nodes: ['worker-1'], pods: 9, fits: true, unplaced: [] }
 
 export const maintenanceExample: Plan = {
   id: 'mnt-20261205-7f3a',

@@ -26,6 +26,7 @@ export const MaintenanceRequest = Type.Object({
   max_unavailable: Type.Optional(Type.Integer({ minimum: 1, default: 1, description: 'Nodes in maintenance at once' })),
   drain: Type.Optional(MaintenanceDrainOptions),
   force: Type.Optional(Type.Boolean({ default: false, description: 'Start even when the fit check says pods would find no room' })),
+  dry_run: Type.Optional(Type.Boolean({ default: false, description: 'Check only: answer 200 with the nodes chosen and the fit check (pods that would find no room, whose sessions), make nothing' })),
 }, { additionalProperties: false, $id: 'MaintenanceRequest' })
 export type MaintenanceRequest = Static<typeof MaintenanceRequest>
 
@@ -72,6 +73,12 @@ export const Maintenance = Type.Object({
   nodes: Type.Array(MaintenanceNode),
   fit: Type.Union([FitReport, Type.Null()]),
 }, { $id: 'Maintenance' })
+
+export const MaintenanceCheck = Type.Object({
+  dry_run: Type.Literal(true),
+  nodes: Type.Array(Type.String(), { description: 'The nodes the plan would take, in order' }),
+  fit: Type.Union([FitReport, Type.Null()]),
+}, { $id: 'MaintenanceCheck', description: 'What a plan would do, from dry_run: nothing is made' })
 
 export const MaintenanceParams = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 64, description: 'Maintenance plan id' }),

@@ -76,6 +76,17 @@ export function signOut(reason: string | null = null): void {
   listeners.forEach((l) => l())
 }
 
+/**
+ * The demo's sign-in link, `...#token=<jwt>`: a fragment never reaches the server (nor its log).
+ * Read once at load, kept as a sign-in would, and removed from the address bar and history.
+ */
+export function signInFromFragment(): void {
+  const token = new URLSearchParams(window.location.hash.slice(1)).get('token')
+  if (!token) return
+  history.replaceState(history.state, '', window.location.pathname + window.location.search)
+  if (token.split('.').length === 3) saveToken(token)
+}
+
 window.addEventListener('storage', (e) => {
   if (e.key === AUTH_KEY || e.key === null) listeners.forEach((l) => l())
 })
@@ -89,7 +100,7 @@ export function useToken(): string | null {
 
 // ---- errors in words ---------------------------------------------------------------------
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string, readonly details?: unknown) {
+  constructor(readonly status: number, message: string, readonly details?: unknown, readonly retryAfter?: string | null) {
     super(message)
     this.name = 'ApiError'
   }
@@ -117,7 +128,7 @@ async function errorFrom(res: Response): Promise<ApiError> {
     if (body?.message) message = body.message
     details = body?.details
   } catch { /* not JSON */ }
-  const err = new ApiError(res.status, message, details)
+  const err = new ApiError(res.status, message, details, res.headers.get('retry-after'))
   // An expired or revoked token: forget it so the sign-in box shows (StreamSpace's app does the same).
   if (res.status === 401) signOut(describeError(err))
   return err
@@ -159,12 +170,17 @@ export function etagFetcher<T>(path: string): () => Promise<T> {
 
 export const enc = encodeURIComponent
 
+/** Every node, revalidated with If-None-Match (shared by the pages that list nodes). */
+export const fetchNodes = etagFetcher<Node[]>('/nodes')
+
 /**
  * Server-Sent Events over fetch: EventSource cannot send the Authorization header.
- * Calls onEvent for each event until the stream ends or signal aborts.
+ * Calls onEvent for each event (with its id, if it has one) until the stream ends or signal aborts.
  */
-export async function streamEvents(path: string, onEvent: (type: string, data: unknown) => void, signal: AbortSignal): Promise<void> {
-  const res = await request(path, { signal, headers: { accept: 'text/event-stream' } })
+export async function streamEvents(path: string, onEvent: (type: string, data: unknown, id: string | undefined) => void, signal: AbortSignal, lastEventId?: string): Promise<void> {
+  const headers: Record<string, string> = { accept: 'text/event-stream' }
+  if (lastEventId) headers['last-event-id'] = lastEventId
+  const res = await request(path, { signal, headers })
   if (!res.body) throw new ApiError(0, 'the browser gave no response stream')
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader()
   let buffer = ''
@@ -177,17 +193,56 @@ export async function streamEvents(path: string, onEvent: (type: string, data: u
       const block = buffer.slice(0, cut)
       buffer = buffer.slice(cut + 2)
       let type = 'message'
+      let id: string | undefined
       const data: string[] = []
       for (const line of block.split('\n')) {
         if (line.startsWith('event:')) type = line.slice(6).trim()
         else if (line.startsWith('data:')) data.push(line.slice(5).trimStart())
+        else if (line.startsWith('id:')) id = line.slice(3).trim()
       }
       if (data.length === 0) continue
       try {
-        onEvent(type, JSON.parse(data.join('\n')))
+        onEvent(type, JSON.parse(data.join('\n')), id)
       } catch {
-        onEvent(type, data.join('\n'))
+        onEvent(type, data.join('\n'), id)
       }
     }
+  }
+}
+
+/** Waits between reconnections: 1 s, 2 s, 4 s, then every 10 s. */
+const RECONNECT_MS = [1_000, 2_000, 4_000, 10_000]
+
+/**
+ * An event stream followed to its `finished` event across dropped connections, as EventSource
+ * would: each reconnection sends Last-Event-ID, so the server replays only what was missed.
+ * A refusal (4xx) ends it with that error; onConnection says when the link drops and comes back.
+ */
+export async function followEvents(
+  path: string, onEvent: (type: string, data: unknown) => void, signal: AbortSignal,
+  onConnection: (connected: boolean) => void = () => {},
+): Promise<void> {
+  let lastId: string | undefined
+  let finished = false
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await streamEvents(path, (type, data, id) => {
+        attempt = 0
+        onConnection(true)
+        if (id !== undefined) lastId = id
+        if (type === 'finished') finished = true
+        onEvent(type, data)
+      }, signal, lastId)
+      if (finished) return
+    } catch (err) {
+      if (signal.aborted) throw err
+      if (err instanceof ApiError && err.status >= 400 && err.status < 500) throw err
+    }
+    if (finished) return
+    onConnection(false)
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, RECONNECT_MS[Math.min(attempt, RECONNECT_MS.length - 1)])
+      signal.addEventListener('abort', () => { clearTimeout(timer); reject(new DOMException('aborted', 'AbortError')) }, { once: true })
+    })
   }
 }

@@ -13,3 +13,20 @@ export function quantityToNumber(text: string | undefined): number {
   const [, number, suffix = '', exponent] = m
   return Number(number) * (exponent !== undefined ? 10 ** Number(exponent) : SUFFIX[suffix])
 }
+
+/** At most one decimal, without a trailing ".0". */
+const oneDecimal = (x: number) => String(Math.round(x * 10) / 10)
+
+/** Cores with at most one decimal: "39350m" -> "39.4", "16" -> "16", "250m" -> "0.3". */
+export function formatCores(text: string | undefined): string {
+  return oneDecimal(quantityToNumber(text))
+}
+
+const BINARY: [string, number][] = [['Ti', 2 ** 40], ['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]]
+
+/** Bytes in the largest binary unit reached, one decimal: "65777082Ki" -> "62.7 GiB", "16Gi" -> "16.0 GiB". */
+export function formatBytes(text: string | undefined): string {
+  const bytes = quantityToNumber(text)
+  for (const [unit, size] of BINARY) if (Math.abs(bytes) >= size) return `${(bytes / size).toFixed(1)} ${unit}B`
+  return `${Math.round(bytes)} B`
+}

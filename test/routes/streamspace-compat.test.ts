@@ -5,6 +5,7 @@ import t from 'tap'
 import { KubeConfig } from '@kubernetes/client-node'
 import { startSim } from '../../src/sim/index.js'
 import { makeToken, startService, waitFor } from '../helpers/service.js'
+import { goFormatCPU, goFormatMemory } from '../../src/nodes/streamspace-shape.js'
 
 interface Q { cpu: string; memory: string }
 interface NodeInfo {
@@ -21,9 +22,27 @@ interface Stats {
   totalUsage?: Q & { cpuPercent: number; memoryPercent: number }
 }
 
+// The demo cluster's totals: exact (P/nodes/stats), and as Go's formatCPU/formatMemory print them.
+const EXACT_TOTALS = ['40', '158491812Ki', '39350m', '153325116Ki']
+const CAPACITY_MEMORY = '151.1Gi'
+const ALLOCATABLE_CPU = '39.4'
+const ALLOCATABLE_MEMORY = '146.2Gi'
+
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/
 const CPU_USAGE = /^[0-9]+m$/
 const MEMORY_USAGE = /^[0-9]+Mi$/
+
+// Expected strings printed by StreamSpace's own formatCPU/formatMemory (api/internal/handlers/nodes.go),
+// compiled and run with Go 1.x on these values: ties go to the even digit (0.25 -> "0.2"), as Go's %.1f does.
+t.test('cluster totals formatted exactly as StreamSpace\'s Go handler', async (t) => {
+  const cpu: [string, string][] = [['80k', '80000.0'], ['40', '40.0'], ['39350m', '39.4'], ['250m', '0.2'], ['750m', '0.8'], ['2250m', '2.2'],
+    ['1m', '0.0'], ['0', '0.0'], ['1050m', '1.1'], ['1150m', '1.1'], ['1250m', '1.2'], ['12345678m', '12345.7'], ['1n', '0.0']]
+  for (const [q, want] of cpu) t.equal(goFormatCPU(q), want, `cpu ${q}`)
+  const memory: [string, string][] = [['334652580000Ki', '311.7Ti'], ['66930516Ki', '63.8Gi'], ['1536', '1.5Ki'], ['1023', '1023'], ['0', '0'],
+    ['1Ki', '1.0Ki'], ['2560Ki', '2.5Mi'], ['1.5Gi', '1.5Gi'], ['1', '1'], ['16Gi', '16.0Gi'], ['153325116Ki', '146.2Gi'], ['1Ti', '1.0Ti'],
+    ['1125899906842623', '1024.0Ti'], ['1280Ti', '1280.0Ti'], ['2560Mi', '2.5Gi'], ['3584Mi', '3.5Gi']]
+  for (const [q, want] of memory) t.equal(goFormatMemory(q), want, `memory ${q}`)
+})
 
 t.test('StreamSpace admin Nodes page API on the demo cluster', async (t) => {
   const sim = await startSim()
@@ -99,14 +118,52 @@ t.test('StreamSpace admin Nodes page API on the demo cluster', async (t) => {
     t.equal(res.status, 200)
     const s = await res.json() as Stats
     t.same([s.totalNodes, s.readyNodes, s.notReadyNodes], [5, 4, 1])
-    t.same(s.totalCapacity, { cpu: '40', memory: s.totalCapacity.memory, pods: 550 })
-    t.match(s.totalCapacity.memory, QUANTITY)
-    t.type(s.totalAllocatable.pods, 'number')
-    t.match(s.totalAllocatable.cpu, QUANTITY)
+    // The demo cluster's exact sums (P/nodes/stats) as StreamSpace's Go handler printed them.
+    const exact = await (await svc.api('/nodes/stats')).json() as { total_capacity: Q; total_allocatable: Q }
+    t.same([exact.total_capacity.cpu, exact.total_capacity.memory, exact.total_allocatable.cpu, exact.total_allocatable.memory], EXACT_TOTALS)
+    t.same(s.totalCapacity, { cpu: '40.0', memory: CAPACITY_MEMORY, pods: 550 })
+    t.same(s.totalAllocatable, { cpu: ALLOCATABLE_CPU, memory: ALLOCATABLE_MEMORY, pods: 550 })
     t.ok(s.totalUsage)
     t.type(s.totalUsage!.cpuPercent, 'number'); t.type(s.totalUsage!.memoryPercent, 'number')
     t.ok(s.totalUsage!.cpuPercent > 0 && s.totalUsage!.cpuPercent < 100)
     t.match(s.totalUsage!.cpu, CPU_USAGE); t.match(s.totalUsage!.memory, MEMORY_USAGE)
+  })
+
+  await t.test('GET /admin/nodes: gzip or br when accepted, ETag and 304 on If-None-Match', async (t) => {
+    const { gunzipSync, brotliDecompressSync } = await import('node:zlib')
+    const { request } = await import('undici')
+    const get = (headers: Record<string, string>) => request(`${svc.url}/api/v1/admin/nodes`, { headers: { authorization: `Bearer ${token}`, ...headers } })
+    const plain = await get({})
+    t.equal(plain.statusCode, 200)
+    t.equal(plain.headers['content-encoding'], undefined, 'identity without Accept-Encoding')
+    const plainBody = Buffer.from(await plain.body.arrayBuffer())
+    const etag = String(plain.headers.etag)
+    t.match(etag, /^"[A-Za-z0-9_-]+"$/)
+    t.match(String(plain.headers.vary), /Accept-Encoding/)
+    for (const [coding, decode] of [['gzip', gunzipSync], ['br', brotliDecompressSync]] as const) {
+      const res = await get({ 'accept-encoding': coding })
+      t.equal(res.headers['content-encoding'], coding)
+      const body = Buffer.from(await res.body.arrayBuffer())
+      t.ok(body.length < plainBody.length / 3, `${coding}: ${body.length} of ${plainBody.length} bytes`)
+      t.same(decode(body), plainBody, `${coding} decodes to the same list`)
+      const tag = String(res.headers.etag)
+      t.not(tag, etag, 'each representation has its own ETag')
+      const again = await get({ 'accept-encoding': coding, 'if-none-match': tag })
+      t.equal(again.statusCode, 304)
+      t.equal((await again.body.arrayBuffer()).byteLength, 0, 'no body')
+      t.equal(again.headers.etag, tag)
+    }
+    const revalidated = await get({ 'if-none-match': etag })
+    t.equal(revalidated.statusCode, 304)
+    await revalidated.body.dump()
+    // A change the list shows gives new bytes and a new ETag.
+    await call('/admin/nodes/worker-small-1/labels', { method: 'PUT', json: { key: 'etag-test', value: 'x' } })
+    await waitFor(async () => {
+      const res = await get({ 'if-none-match': etag })
+      await res.body.dump()
+      return res.statusCode === 200 && res.headers.etag !== etag
+    }, 10_000, 'a new ETag after a label change')
+    await call('/admin/nodes/worker-small-1/labels/etag-test', { method: 'DELETE' })
   })
 
   await t.test('GET /admin/nodes/:name and 404 as {message}', async (t) => {

@@ -8,7 +8,8 @@ import {
   FormControlLabel, Grid, LinearProgress, Link, MenuItem, Stack, Table, TableBody, TableCell, TableHead, TableRow, TextField, Typography,
 } from '@mui/material'
 import { effectProblem, isSystemManagedKey, keyProblem, TAINT_EFFECTS, valueProblem } from '../../shared/validation'
-import { api, describeError, enc, streamEvents, type DrainEvent, type DrainResult, type DrainStatus, type NodeDetail, type Node } from '../api'
+import { api, describeError, enc, followEvents, type DrainEvent, type DrainResult, type DrainStatus, type NodeDetail, type Node } from '../api'
+import { Bytes, Cores } from '../Readable.tsx'
 import { phaseColor, UsageBar } from './Nodes.tsx'
 
 type Detail = NodeDetail & Pick<Node, 'cordon'>
@@ -62,9 +63,9 @@ export default function NodePage() {
         <Grid container spacing={2}>
           <Grid item xs={12} md={6}>
             <Card><CardHeader title="Resources" /><CardContent>
-              <Typography variant="body2">CPU: {d.allocatable.cpu} allocatable of {d.capacity.cpu}; {d.allocated.cpu} requested</Typography>
+              <Typography variant="body2">CPU: <Cores value={d.allocatable.cpu} /> allocatable of <Cores value={d.capacity.cpu} unit={false} />; <Cores value={d.allocated.cpu} unit={false} /> requested</Typography>
               <UsageBar percent={d.usage?.cpu_percent} />
-              <Typography variant="body2" sx={{ mt: 1 }}>Memory: {d.allocatable.memory} allocatable of {d.capacity.memory}; {d.allocated.memory} requested</Typography>
+              <Typography variant="body2" sx={{ mt: 1 }}>Memory: <Bytes value={d.allocatable.memory} /> allocatable of <Bytes value={d.capacity.memory} />; <Bytes value={d.allocated.memory} /> requested</Typography>
               <UsageBar percent={d.usage?.memory_percent} />
               <Typography variant="body2" sx={{ mt: 1 }}>{d.pods} pods, {d.sessions} sessions · age {d.age} · {d.node_info.kubeletVersion} · {d.node_info.osImage}</Typography>
               <Link component={RouterLink} to={`/resources?node=${enc(name)}`}>Usage over time</Link>
@@ -318,6 +319,7 @@ function DrainProgress({ node, trigger, onFinished }: { node: string; trigger: n
   const [status, setStatus] = useState<DrainStatus | null>(null)
   const [events, setEvents] = useState<DrainEvent[]>([])
   const [error, setError] = useState<string | null>(null)
+  const [connected, setConnected] = useState(true)
   const finished = useRef(onFinished)
   finished.current = onFinished
   useEffect(() => {
@@ -328,7 +330,7 @@ function DrainProgress({ node, trigger, onFinished }: { node: string; trigger: n
       const s = await api<DrainStatus>(`/nodes/${enc(node)}/drain`, { signal: ctl.signal })
       setStatus(s)
       if (s.phase !== 'running' && trigger === 0) return
-      await streamEvents(`/nodes/${enc(node)}/drain/events`, (type, data) => {
+      await followEvents(`/nodes/${enc(node)}/drain/events`, (type, data) => {
         if (stop) return
         if (type === 'status') { setStatus(data as DrainStatus); return }
         const e = data as DrainEvent
@@ -338,7 +340,7 @@ function DrainProgress({ node, trigger, onFinished }: { node: string; trigger: n
           finished.current()
           void api<DrainStatus>(`/nodes/${enc(node)}/drain`).then(setStatus).catch(() => {})
         }
-      }, ctl.signal)
+      }, ctl.signal, (up) => setConnected(up))
     }
     follow().catch((err) => { if ((err as Error).name !== 'AbortError') setError(describeError(err)) })
     return () => { stop = true; ctl.abort() }
@@ -352,6 +354,7 @@ function DrainProgress({ node, trigger, onFinished }: { node: string; trigger: n
   return (
     <Card data-testid="drain-progress"><CardHeader title={`Drain: ${status.phase}`} subheader={status.message} />
       <CardContent>
+        {!connected && <Alert severity="warning" sx={{ mb: 1 }} data-testid="drain-reconnecting">Connection lost: reconnecting; progress resumes where it stopped.</Alert>}
         <LinearProgress variant="determinate" value={pct} color={status.phase === 'succeeded' ? 'success' : status.phase === 'running' ? 'primary' : 'error'} />
         <Typography variant="body2" sx={{ mt: 1 }} data-testid="drain-counts">
           {evicted} of {total} pods evicted · sessions disrupted {last?.sessions_disrupted ?? status.sessions_disrupted} of {last?.sessions_total ?? status.sessions_total}

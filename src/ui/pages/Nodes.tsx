@@ -1,14 +1,17 @@
 // Node Management: every node in a virtualized, sortable table, filtered as you type by name,
 // label and status; select several for a bulk cordon.
-import { memo, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react'
-import { Link as RouterLink } from 'react-router-dom'
+import { memo, type ReactNode, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react'
+import { Link as RouterLink, useNavigate } from 'react-router-dom'
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { useVirtualizer } from '@tanstack/react-virtual'
 import {
-  Alert, Box, Button, Card, CardContent, Checkbox, Chip, Dialog, DialogActions, DialogContent, DialogTitle, FormControl, Grid, InputLabel,
+  Alert, Box, Button, ButtonBase, Card, CardContent, Checkbox, Chip, Dialog, DialogActions, DialogContent, DialogTitle, FormControl, Grid, InputLabel,
   LinearProgress, Link, MenuItem, Select, TextField, Typography,
 } from '@mui/material'
-import { api, describeError, enc, etagFetcher, type ClusterStats, type Node } from '../api'
+import { ApiError, api, describeError, enc, fetchNodes, type ClusterStats, type Node } from '../api'
+import { MaintenanceForm } from './Maintenance.tsx'
+import NextSession from './NextSession.tsx'
+import { Bytes, Cores } from '../Readable.tsx'
 
 type SortKey = 'name' | 'status' | 'roles' | 'schedulable' | 'pods' | 'sessions' | 'cpu' | 'memory' | 'age'
 type StatusFilter = 'all' | 'Ready' | 'NotReady' | 'Unknown' | 'cordoned' | 'schedulable'
@@ -51,37 +54,40 @@ function compare(a: Node, b: Node, key: SortKey): number {
   }
 }
 
-export function UsageBar({ percent, testid }: { percent: number | null | undefined; testid?: string }) {
+export function UsageBar({ percent, testid, label }: { percent: number | null | undefined; testid?: string; label?: string }) {
   if (percent === null || percent === undefined) return <Typography variant="caption" color="text.secondary">no metrics</Typography>
   const color = percent >= 90 ? 'error' : percent >= 75 ? 'warning' : 'primary'
   return (
     <Box sx={{ display: 'flex', alignItems: 'center', gap: 1, width: '100%' }} data-testid={testid}>
-      <LinearProgress variant="determinate" value={Math.min(100, percent)} color={color} sx={{ flexGrow: 1, height: 6, borderRadius: 3 }} />
+      <LinearProgress variant="determinate" value={Math.min(100, percent)} color={color} sx={{ flexGrow: 1, height: 6, borderRadius: 3 }} aria-label={label ?? 'usage'} />
       <Typography variant="caption" sx={{ minWidth: 38, textAlign: 'right' }}>{percent.toFixed(1)}%</Typography>
     </Box>
   )
 }
 
+/** One cell of a row: the grid lays them out, the role tells assistive technology. */
+const Cell = ({ children }: { children: ReactNode }) => <Box role="cell" sx={{ minWidth: 0 }}>{children}</Box>
+
 const Row = memo(function Row({ n, selected, onToggle }: { n: Node; selected: boolean; onToggle: (name: string) => void }) {
   return (
     <>
-      <Checkbox size="small" checked={selected} onChange={() => onToggle(n.name)} inputProps={{ 'aria-label': `select ${n.name}` }} />
-      <Link component={RouterLink} to={`/nodes/${enc(n.name)}`} noWrap underline="hover" data-testid="node-link">{n.name}</Link>
-      <Box><Chip size="small" label={n.status.phase} color={phaseColor(n.status.phase)} variant="outlined" /></Box>
-      <Typography variant="body2" noWrap>{n.roles.join(', ') || '<none>'}</Typography>
-      <Typography variant="body2" noWrap color={n.unschedulable ? 'warning.main' : 'text.primary'} title={n.cordon?.reason ?? ''}>
+      <Cell><Checkbox size="small" checked={selected} onChange={() => onToggle(n.name)} inputProps={{ 'aria-label': `select ${n.name}` }} /></Cell>
+      <Cell><Link component={RouterLink} to={`/nodes/${enc(n.name)}`} noWrap underline="hover" data-testid="node-link" sx={{ display: 'block' }}>{n.name}</Link></Cell>
+      <Cell><Chip size="small" label={n.status.phase} color={phaseColor(n.status.phase)} variant="outlined" /></Cell>
+      <Cell><Typography variant="body2" noWrap>{n.roles.join(', ') || '<none>'}</Typography></Cell>
+      <Cell><Typography variant="body2" noWrap color={n.unschedulable ? 'warning.main' : 'text.primary'} title={n.cordon?.reason ?? ''}>
         {n.unschedulable ? `Cordoned${n.cordon?.reason ? `: ${n.cordon.reason}` : ''}` : 'Schedulable'}
-      </Typography>
-      <Typography variant="body2">{n.pods}</Typography>
-      <Typography variant="body2">{n.sessions}</Typography>
-      <UsageBar percent={n.usage?.cpu_percent} />
-      <UsageBar percent={n.usage?.memory_percent} />
-      <Typography variant="body2">{n.age}</Typography>
+      </Typography></Cell>
+      <Cell><Typography variant="body2">{n.pods}</Typography></Cell>
+      <Cell><Typography variant="body2">{n.sessions}</Typography></Cell>
+      <Cell><UsageBar percent={n.usage?.cpu_percent} label={`${n.name} CPU`} /></Cell>
+      <Cell><UsageBar percent={n.usage?.memory_percent} label={`${n.name} memory`} /></Cell>
+      <Cell><Typography variant="body2">{n.age}</Typography></Cell>
     </>
   )
 })
 
-function StatCard({ title, value, sub }: { title: string; value: string | number; sub?: string }) {
+function StatCard({ title, value, sub }: { title: string; value: string | number; sub?: ReactNode }) {
   return (
     <Grid item xs={6} md={2}>
       <Card><CardContent>
@@ -93,7 +99,6 @@ function StatCard({ title, value, sub }: { title: string; value: string | number
   )
 }
 
-const fetchNodes = etagFetcher<Node[]>('/nodes')
 
 export default function NodesPage() {
   const qc = useQueryClient()
@@ -103,7 +108,9 @@ export default function NodesPage() {
   const [status, setStatus] = useState<StatusFilter>('all')
   const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'name', desc: false })
   const [selected, setSelected] = useState<Set<string>>(new Set())
-  const [bulkOpen, setBulkOpen] = useState(false)
+  const [bulk, setBulk] = useState<null | 'cordon' | 'uncordon' | 'drain'>(null)
+  const [asking, setAsking] = useState(false)
+  const navigate = useNavigate()
   const deferredFilter = useDeferredValue(filter)
 
   const indexed = useMemo(() => (nodes.data ?? []).map((n) => ({ n, text: searchText(n) })), [nodes.data])
@@ -117,6 +124,16 @@ export default function NodesPage() {
     out.sort((a, b) => (sort.desc ? -1 : 1) * compare(a, b, sort.key) || a.name.localeCompare(b.name))
     return out
   }, [indexed, deferredFilter, status, sort])
+
+  // The selection is what is shown: a node the filter hides leaves it (no action on nodes out of sight).
+  useEffect(() => {
+    setSelected((sel) => {
+      if (sel.size === 0) return sel
+      const shown = new Set(rows.map((r) => r.name))
+      const kept = [...sel].filter((n) => shown.has(n))
+      return kept.length === sel.size ? sel : new Set(kept)
+    })
+  }, [rows])
 
   // Marks for the browser test: when the list has rendered for this filter.
   useEffect(() => {
@@ -142,12 +159,13 @@ export default function NodesPage() {
           <StatCard title="Ready" value={s.ready_nodes} sub={`${s.not_ready_nodes} not ready`} />
           <StatCard title="Pods" value={s.total_pods} />
           <StatCard title="Sessions" value={s.total_sessions} />
-          <StatCard title="CPU" value={s.usage ? `${s.usage.cpu_percent.toFixed(1)}%` : '—'} sub={`of ${s.total_allocatable.cpu} cores allocatable`} />
-          <StatCard title="Memory" value={s.usage ? `${s.usage.memory_percent.toFixed(1)}%` : '—'} sub={`of ${s.total_allocatable.memory}`} />
+          <StatCard title="CPU" value={s.usage ? `${s.usage.cpu_percent.toFixed(1)}%` : '—'} sub={<>of <Cores value={s.total_allocatable.cpu} /> allocatable</>} />
+          <StatCard title="Memory" value={s.usage ? `${s.usage.memory_percent.toFixed(1)}%` : '—'} sub={<>of <Bytes value={s.total_allocatable.memory} /> allocatable</>} />
         </Grid>
       )}
       {s?.stale && <Alert severity="warning" sx={{ mb: 2 }}>The Kubernetes API is unreachable: these figures are the last known{s.stale_since ? ` (since ${new Date(s.stale_since).toLocaleString()})` : ''}.</Alert>}
       {nodes.error && <Alert severity="error" sx={{ mb: 2 }} data-testid="error">{describeError(nodes.error)}</Alert>}
+      {stats.error && <Alert severity="error" sx={{ mb: 2 }} data-testid="stats-error">Cluster statistics: {describeError(stats.error)}</Alert>}
       <Box sx={{ display: 'flex', gap: 2, mb: 1, alignItems: 'center', flexWrap: 'wrap' }}>
         <TextField
           size="small" label="Filter by name, label (key=value) or status" value={filter} onChange={(e) => setFilter(e.target.value)}
@@ -166,28 +184,35 @@ export default function NodesPage() {
         </FormControl>
         <Typography variant="body2" color="text.secondary" data-testid="count">{rows.length} of {nodes.data?.length ?? 0} nodes</Typography>
         <Box sx={{ flexGrow: 1 }} />
-        <Button variant="contained" disabled={selected.size === 0} onClick={() => setBulkOpen(true)} data-testid="bulk-cordon">
-          Cordon selected ({selected.size})
-        </Button>
+        <Button onClick={() => setAsking((a) => !a)} aria-expanded={asking} data-testid="next-session-toggle">Where would the next session go?</Button>
+        <Button variant="outlined" disabled={selected.size === 0} onClick={() => setBulk('cordon')} data-testid="bulk-cordon">Cordon ({selected.size})</Button>
+        <Button variant="outlined" disabled={selected.size === 0} onClick={() => setBulk('uncordon')} data-testid="bulk-uncordon">Uncordon ({selected.size})</Button>
+        <Button variant="contained" color="warning" disabled={selected.size === 0} onClick={() => setBulk('drain')} data-testid="bulk-drain">Drain ({selected.size})</Button>
       </Box>
-      <Card>
+      {asking && <NextSession />}
+      <Card role="table" aria-label="Nodes" aria-rowcount={rows.length + 1}>
         <Box role="row" sx={{ display: 'grid', gridTemplateColumns: GRID, alignItems: 'center', px: 1, py: 0.5, borderBottom: 1, borderColor: 'divider', gap: 1 }}>
-          <Checkbox size="small" checked={allShownSelected} indeterminate={!allShownSelected && rows.some((r) => selected.has(r.name))}
-            onChange={() => setSelected(allShownSelected ? new Set() : new Set(rows.map((r) => r.name)))} inputProps={{ 'aria-label': 'select all shown' }} />
-          {COLUMNS.slice(1).map((c) => (
-            <Typography key={c.label} variant="subtitle2" sx={{ cursor: 'pointer', userSelect: 'none' }} data-testid={`sort-${c.key}`}
-              onClick={() => c.key && setSort((s) => ({ key: c.key!, desc: s.key === c.key ? !s.desc : false }))}>
-              {c.label}{sort.key === c.key ? (sort.desc ? ' ▼' : ' ▲') : ''}
-            </Typography>
-          ))}
+          <Box role="columnheader"><Checkbox size="small" checked={allShownSelected} indeterminate={!allShownSelected && rows.some((r) => selected.has(r.name))}
+            onChange={() => setSelected(allShownSelected ? new Set() : new Set(rows.map((r) => r.name)))} inputProps={{ 'aria-label': 'select all shown' }} /></Box>
+          {COLUMNS.slice(1).map((c) => {
+            const active = sort.key === c.key
+            return (
+              <Box key={c.label} role="columnheader" aria-sort={active ? (sort.desc ? 'descending' : 'ascending') : 'none'}>
+                <ButtonBase data-testid={`sort-${c.key}`} sx={{ typography: 'subtitle2', borderRadius: 1, px: 0.5, '&.Mui-focusVisible': { outline: 2, outlineColor: 'primary.light' } }}
+                  onClick={() => c.key && setSort((s) => ({ key: c.key!, desc: s.key === c.key ? !s.desc : false }))}>
+                  {c.label}<span aria-hidden="true">{active ? (sort.desc ? ' ▼' : ' ▲') : ''}</span>
+                </ButtonBase>
+              </Box>
+            )
+          })}
         </Box>
         {nodes.isLoading && <LinearProgress />}
-        <Box ref={scrollRef} sx={{ height: 'calc(100vh - 380px)', minHeight: 300, overflow: 'auto' }} data-testid="node-table">
+        <Box ref={scrollRef} role="rowgroup" sx={{ height: 'calc(100vh - 380px)', minHeight: 300, overflow: 'auto' }} data-testid="node-table">
           <Box sx={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
             {virtualizer.getVirtualItems().map((v) => {
               const n = rows[v.index]
               return (
-                <Box key={n.name} role="row" data-node={n.name}
+                <Box key={n.name} role="row" aria-rowindex={v.index + 2} data-node={n.name}
                   sx={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${v.start}px)`, display: 'grid', gridTemplateColumns: GRID, alignItems: 'center', px: 1, gap: 1, borderBottom: 1, borderColor: 'divider', '&:hover': { bgcolor: 'action.hover' } }}>
                   <Row n={n} selected={selected.has(n.name)} onToggle={toggle} />
                 </Box>
@@ -197,9 +222,18 @@ export default function NodesPage() {
           {nodes.data && rows.length === 0 && <Typography sx={{ p: 2 }} color="text.secondary">No node matches the filter.</Typography>}
         </Box>
       </Card>
-      {bulkOpen && (
-        <BulkCordon nodes={(nodes.data ?? []).filter((n) => selected.has(n.name))} onClose={(done) => {
-          setBulkOpen(false)
+      {bulk === 'drain' && (
+        <Dialog open onClose={() => setBulk(null)} maxWidth="md" fullWidth aria-labelledby="bulk-drain-title">
+          <DialogTitle id="bulk-drain-title">Drain {selected.size} node{selected.size === 1 ? '' : 's'} as a maintenance plan</DialogTitle>
+          <DialogContent>
+            <MaintenanceForm fixedNodes={rows.filter((r) => selected.has(r.name)).map((r) => r.name)} onCancel={() => setBulk(null)}
+              onCreated={(plan) => { setBulk(null); setSelected(new Set()); navigate(`/maintenance?plan=${enc(plan.id)}`) }} />
+          </DialogContent>
+        </Dialog>
+      )}
+      {(bulk === 'cordon' || bulk === 'uncordon') && (
+        <BulkCordon action={bulk} nodes={rows.filter((n) => selected.has(n.name))} onClose={(done) => {
+          setBulk(null)
           if (done) { setSelected(new Set()); void qc.invalidateQueries({ queryKey: ['nodes'] }); void qc.invalidateQueries({ queryKey: ['stats'] }) }
         }} />
       )}
@@ -207,50 +241,74 @@ export default function NodesPage() {
   )
 }
 
-function BulkCordon({ nodes, onClose }: { nodes: Node[]; onClose: (done: boolean) => void }) {
+/** Waits out a 429 (the per-user change limit) as its Retry-After says, then asks again. */
+async function withRetryAfter<T>(fn: () => Promise<T>, onWait: (seconds: number) => void): Promise<T> {
+  for (;;) {
+    try {
+      return await fn()
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.status !== 429) throw err
+      const seconds = Number(err.retryAfter) || 5
+      onWait(seconds)
+      await new Promise((r) => setTimeout(r, seconds * 1000))
+    }
+  }
+}
+
+function BulkCordon({ action, nodes, onClose }: { action: 'cordon' | 'uncordon'; nodes: Node[]; onClose: (done: boolean) => void }) {
   const [reason, setReason] = useState('')
   const [busy, setBusy] = useState(false)
+  const [progress, setProgress] = useState({ done: 0, waiting: 0 })
   const [results, setResults] = useState<{ name: string; error?: string }[] | null>(null)
   const sessions = nodes.reduce((s, n) => s + n.sessions, 0)
   const run = async () => {
     setBusy(true)
     const out: { name: string; error?: string }[] = []
     const queue = [...nodes]
-    // A few at a time: the service rate-limits changes per user.
+    // A few at a time; over the per-user change limit, each waits as the 429 says and goes on.
     await Promise.all(Array.from({ length: Math.min(4, queue.length) }, async () => {
       for (let n = queue.shift(); n; n = queue.shift()) {
+        const name = n.name
         try {
-          await api(`/nodes/${enc(n.name)}/cordon`, { method: 'POST', json: reason ? { reason } : {} })
-          out.push({ name: n.name })
+          await withRetryAfter(() => api(`/nodes/${enc(name)}/${action}`, { method: 'POST', json: action === 'cordon' && reason ? { reason } : {} }),
+            (waiting) => setProgress((p) => ({ ...p, waiting })))
+          out.push({ name })
         } catch (err) {
-          out.push({ name: n.name, error: describeError(err) })
+          out.push({ name, error: describeError(err) })
         }
+        setProgress({ done: out.length, waiting: 0 })
       }
     }))
     setResults(out)
     setBusy(false)
   }
   const failed = results?.filter((r) => r.error) ?? []
+  const verb = action === 'cordon' ? 'Cordon' : 'Uncordon'
   return (
-    <Dialog open onClose={() => onClose(results !== null)} maxWidth="sm" fullWidth>
-      <DialogTitle>Cordon {nodes.length} node{nodes.length === 1 ? '' : 's'}</DialogTitle>
+    <Dialog open onClose={() => !busy && onClose(results !== null)} maxWidth="sm" fullWidth aria-labelledby="bulk-title">
+      <DialogTitle id="bulk-title">{verb} {nodes.length} node{nodes.length === 1 ? '' : 's'}</DialogTitle>
       <DialogContent>
         {!results && <>
           <Typography gutterBottom>
-            New sessions will not be scheduled on {nodes.length === 1 ? nodes[0].name : `these ${nodes.length} nodes`}.
-            The {sessions} running session{sessions === 1 ? '' : 's'} on them keep running.
+            {action === 'cordon'
+              ? `New sessions will not be scheduled on these nodes. The ${sessions} running session${sessions === 1 ? '' : 's'} on them keep running.`
+              : 'New sessions may be scheduled on these nodes again.'}
           </Typography>
-          <TextField label="Reason (kept on the node)" value={reason} onChange={(e) => setReason(e.target.value)} fullWidth margin="normal" inputProps={{ 'data-testid': 'bulk-reason' }} />
+          <Box component="ul" sx={{ m: 0, pl: 3, maxHeight: 160, overflow: 'auto' }} data-testid="bulk-nodes">{nodes.map((n) => <li key={n.name}>{n.name}</li>)}</Box>
+          {action === 'cordon' && <TextField label="Reason (kept on the node)" value={reason} onChange={(e) => setReason(e.target.value)} fullWidth margin="normal" inputProps={{ 'data-testid': 'bulk-reason' }} />}
         </>}
-        {busy && <LinearProgress />}
+        {busy && <>
+          <LinearProgress variant="determinate" value={(100 * progress.done) / nodes.length} aria-label="nodes done" sx={{ mt: 2 }} />
+          <Typography variant="body2" sx={{ mt: 1 }}>{progress.done} of {nodes.length}{progress.waiting ? ` · over the change limit: going on in ${progress.waiting} s` : ''}</Typography>
+        </>}
         {results && <Alert severity={failed.length ? 'warning' : 'success'} data-testid="bulk-result">
-          {results.length - failed.length} cordoned{failed.length ? `; ${failed.length} failed:` : '.'}
+          {results.length - failed.length} {action}ed{failed.length ? `; ${failed.length} failed:` : '.'}
           {failed.map((f) => <div key={f.name}>{f.name}: {f.error}</div>)}
         </Alert>}
       </DialogContent>
       <DialogActions>
-        <Button onClick={() => onClose(results !== null)}>{results ? 'Close' : 'Cancel'}</Button>
-        {!results && <Button variant="contained" onClick={run} disabled={busy} data-testid="bulk-confirm">Cordon</Button>}
+        <Button onClick={() => onClose(results !== null)} disabled={busy}>{results ? 'Close' : 'Cancel'}</Button>
+        {!results && <Button variant="contained" onClick={run} disabled={busy} data-testid="bulk-confirm">{verb}</Button>}
       </DialogActions>
     </Dialog>
   )

@@ -5,40 +5,43 @@ import { useSearchParams } from 'react-router-dom'
 import { useQueries, useQuery } from '@tanstack/react-query'
 import { Alert, Autocomplete, Box, Card, CardContent, CardHeader, Grid, LinearProgress, MenuItem, TextField, Typography } from '@mui/material'
 import { quantityToNumber } from '../quantity'
+import { Bytes, Cores } from '../Readable.tsx'
 import { api, describeError, enc, type NodeDetail, type NodeMetricsHistory, type Node } from '../api'
 
-interface Series { label: string; color: string; points: { t: number; v: number }[]; dashed?: boolean }
+export interface Series { label: string; color: string; points: { t: number; v: number }[]; dashed?: boolean }
 const GiB = 2 ** 30
 
 /** A small SVG line chart: time on x, the unit on y; flat lines for allocatable and requested. */
-function Chart({ title, unit, series, testid }: { title: string; unit: string; series: Series[]; testid: string }) {
+export function Chart({ title, unit, series, testid, yFloor = 0 }: { title: string; unit: string; series: Series[]; testid: string; yFloor?: number }) {
   const W = 800, H = 220, L = 56, R = 12, T = 10, B = 26
   const all = series.flatMap((s) => s.points)
   if (all.length === 0) return null
   const t0 = Math.min(...all.map((p) => p.t)), t1 = Math.max(...all.map((p) => p.t), t0 + 1)
-  const yMax = Math.max(...all.map((p) => p.v), 0) * 1.1 || 1
+  const yMax = Math.max(...all.map((p) => p.v), yFloor) * 1.1 || 1
   const x = (t: number) => L + ((t - t0) / (t1 - t0)) * (W - L - R)
   const y = (v: number) => T + (1 - v / yMax) * (H - T - B)
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * yMax)
   return (
     <Box data-testid={testid}>
       <Typography variant="subtitle1">{title}</Typography>
-      <svg viewBox={`0 0 ${W} ${H}`} width="100%" role="img" aria-label={title} style={{ display: 'block' }}>
+      {/* Axis text in the text color (currentColor): readable in light and dark. */}
+      <Box component="svg" viewBox={`0 0 ${W} ${H}`} width="100%" role="img" aria-label={title} sx={{ display: 'block', color: 'text.secondary' }}>
         {ticks.map((v) => (
           <g key={v}>
-            <line x1={L} x2={W - R} y1={y(v)} y2={y(v)} stroke="rgba(255,255,255,0.12)" />
-            <text x={L - 6} y={y(v) + 4} fill="rgba(255,255,255,0.7)" fontSize="11" textAnchor="end">{v < 10 ? v.toFixed(1) : v.toFixed(0)}</text>
+            <line x1={L} x2={W - R} y1={y(v)} y2={y(v)} stroke="currentColor" strokeOpacity={0.15} />
+            <text x={L - 6} y={y(v) + 4} fill="currentColor" fontSize="11" textAnchor="end">{v < 10 ? v.toFixed(1) : v.toFixed(0)}</text>
           </g>
         ))}
-        <text x={L} y={H - 6} fill="rgba(255,255,255,0.7)" fontSize="11">{new Date(t0).toLocaleTimeString()}</text>
-        <text x={W - R} y={H - 6} fill="rgba(255,255,255,0.7)" fontSize="11" textAnchor="end">{new Date(t1).toLocaleTimeString()}</text>
+        <text x={L} y={H - 6} fill="currentColor" fontSize="11">{new Date(t0).toLocaleTimeString()}</text>
+        <text x={W - R} y={H - 6} fill="currentColor" fontSize="11" textAnchor="end">{new Date(t1).toLocaleTimeString()}</text>
         {series.map((s) => s.points.length === 1
           ? <circle key={s.label} cx={x(s.points[0].t)} cy={y(s.points[0].v)} r={3} fill={s.color} />
           : <polyline key={s.label} data-series={s.label} fill="none" stroke={s.color} strokeWidth={2} strokeDasharray={s.dashed ? '6 4' : undefined}
             points={s.points.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(' ')} />)}
-      </svg>
+      </Box>
       <Box sx={{ display: 'flex', gap: 2, flexWrap: 'wrap' }}>
-        {series.map((s) => <Typography key={s.label} variant="caption" sx={{ color: s.color }}>{s.dashed ? '- - ' : '— '}{s.label}</Typography>)}
+        {/* The line's color on its mark only: the words stay in the text color, readable on both palettes. */}
+        {series.map((s) => <Typography key={s.label} variant="caption"><svg width="18" height="8" aria-hidden="true" style={{ marginRight: 4 }}><line x1="0" y1="4" x2="18" y2="4" stroke={s.color} strokeWidth="2" strokeDasharray={s.dashed ? '4 3' : undefined} /></svg>{s.label}</Typography>)}
         <Typography variant="caption" color="text.secondary">({unit})</Typography>
       </Box>
     </Box>
@@ -135,7 +138,7 @@ export default function ResourcesPage() {
       <Grid container spacing={2}>
         {selected && d && (
           <Grid item xs={12} lg={6}>
-            <Card><CardHeader title={selected} subheader={`requested ${d.allocated.cpu} CPU, ${d.allocated.memory} memory; allocatable ${d.allocatable.cpu} CPU, ${d.allocatable.memory}`} />
+            <Card><CardHeader title={selected} subheader={<>requested <Cores value={d.allocated.cpu} />, <Bytes value={d.allocated.memory} />; allocatable <Cores value={d.allocatable.cpu} />, <Bytes value={d.allocatable.memory} /></>} />
               <CardContent>
                 {m && m.available && m.samples.length === 0 && <Typography color="text.secondary" data-testid="no-samples">No samples yet for {selected}: the first arrives within {m.interval_seconds} s{d.status.ready ? '' : ' (the node is not Ready: metrics-server reports only Ready nodes)'}.</Typography>}
                 {nodeCharts && nodeSamples.length > 0 && <>
