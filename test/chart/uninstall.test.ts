@@ -39,7 +39,7 @@ if (!backendNames().includes('apiserver')) {
     const b = await startBackend('apiserver', { podTerminateSeconds: 1 })
     t.teardown(() => b.close())
     const kubeconfig = ['--kubeconfig', b.kubeconfigPath]
-    const install = helm(['install', RELEASE, CHART, '--namespace', NAMESPACE, '--create-namespace', '--set', 'jwt.existingSecret=streamspace-secrets', ...kubeconfig, '--timeout', '2m'], { timeoutMs: 180_000 })
+    const install = helm(['install', RELEASE, CHART, '--namespace', NAMESPACE, '--create-namespace', '--set', 'jwt.existingSecret=streamspace-secrets', '--set', 'autoscaling.provider=cluster-api', ...kubeconfig, '--timeout', '2m'], { timeoutMs: 180_000 })
     t.equal(install.status, 0, `helm install: ${install.stderr}`)
 
     // The chart's ServiceAccount, as the Deployment's and the Job's pods would run.
