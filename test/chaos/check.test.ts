@@ -8,7 +8,7 @@ const T = Date.parse('2026-12-06T00:00:00Z')
 const at = (s: number) => T + s * 1000
 const isoAt = (s: number) => new Date(at(s)).toISOString()
 
-const sessionPod = (uid: string, node: string) => ({ uid, node, labels: { app: 'streamspace-session', user: 'alice' }, terminating: false })
+const sessionPod = (uid: string, node: string): NonNullable<AuditEntry['pod']> => ({ uid, node, labels: { app: 'streamspace-session', user: 'alice' }, terminating: false })
 const evict = (s: number, host: string, name: string, pod = sessionPod(`uid-${name}`, 'n1')): AuditEntry => ({
   at: at(s) + 5, start: at(s), method: 'POST', verb: 'create', resource: 'pods/eviction', namespace: 'streamspace', name, host, userAgent: 'node', status: 201, pod,
 })
@@ -42,8 +42,8 @@ function clean(): History {
       obj(16, 'NodeDrain', 'n1', { requestedBy: 'ops (maintenance p1)' }, { phase: 'running' }),
       obj(30, 'NodeDrain', 'n1', { requestedBy: 'ops (maintenance p1)' }, { phase: 'succeeded' }),
       obj(31, 'NodeMaintenance', 'p1', { nodes: ['n1'], sessionPolicy: 'evict', sessionDeadline: isoAt(10) }, { state: 'succeeded', nodes: [{ name: 'n1', state: 'drained', message: 'drained', cordoned_by_plan: true }] }),
-      obj(40, 'NodeIncident', 'n3-ready-1', { node: 'n3', ...labels, startsAt: isoAt(40) }, { state: 'firing' }),
-      obj(60, 'NodeIncident', 'n3-ready-1', { node: 'n3', ...labels, startsAt: isoAt(40) }, { state: 'resolved', endsAt: isoAt(60) }),
+      obj(40, 'NodeIncident', 'n3-ready-1', { ...labels, startsAt: isoAt(40) }, { state: 'firing' }),
+      obj(60, 'NodeIncident', 'n3-ready-1', { ...labels, startsAt: isoAt(40) }, { state: 'resolved', endsAt: isoAt(60) }),
     ],
     webhook: [
       { at: at(41), id: 'n3-ready-1/firing', answered: 500, status: 'firing', labels },
@@ -119,8 +119,8 @@ t.test('4: incidents', async (t) => {
   t.match(amMissing, [/^4: incident n3-ready-1 .* fired but Alertmanager never got it firing/])
   const twice = broken((h) => {
     const labels = { alertname: 'StreamSpaceNodeNotReady', node: 'n3', condition: 'Ready' }
-    h.objects.push(obj(45, 'NodeIncident', 'n3-ready-2', { node: 'n3', ...labels, startsAt: isoAt(45) }, { state: 'firing' }))
-    h.objects.push(obj(60, 'NodeIncident', 'n3-ready-2', { node: 'n3', ...labels, startsAt: isoAt(45) }, { state: 'resolved', endsAt: isoAt(60) }))
+    h.objects.push(obj(45, 'NodeIncident', 'n3-ready-2', { ...labels, startsAt: isoAt(45) }, { state: 'firing' }))
+    h.objects.push(obj(60, 'NodeIncident', 'n3-ready-2', { ...labels, startsAt: isoAt(45) }, { state: 'resolved', endsAt: isoAt(60) }))
     h.webhook.push({ at: at(46), id: 'n3-ready-2/firing', answered: 200, status: 'firing', labels }, { at: at(61), id: 'n3-ready-2/resolved', answered: 200, status: 'resolved', labels })
     h.alertmanager.push({ at: at(46), answered: 200, alerts: [{ labels, startsAt: isoAt(45), endsAt: isoAt(300) }] })
   })
