@@ -55,7 +55,7 @@ export interface Figures {
   settled_after_seconds: number
 }
 
-const FAULTS = { errorRate: 0.03, latencyMs: 10, dropWatchMs: 20_000, conflictRate: 0.05 }
+const FAULTS = { errorRate: 0.02, latencyMs: 10, dropWatchMs: 20_000, conflictRate: 0.03 }
 const GROUP = 'nodes.stream.space'
 const KINDS: Record<string, ObjectVersion['kind']> = {
   [`nodemaintenances.${GROUP}`]: 'NodeMaintenance', [`nodedrains.${GROUP}`]: 'NodeDrain', [`nodeincidents.${GROUP}`]: 'NodeIncident', 'leases.coordination.k8s.io': 'Lease',
@@ -280,7 +280,7 @@ export async function runChaos(opts: ChaosOptions): Promise<{ history: History; 
       calls: workload.calls, audit, objects, replicas: replicaEvents, webhook, alertmanager: amReceipts, final,
     }
     const count = (xs: string[]) => xs.reduce<Record<string, number>>((acc, x) => ({ ...acc, [x]: (acc[x] ?? 0) + 1 }), {})
-    const lastOf = (kind: ObjectVersion['kind']) => [...new Map(objects.filter((o) => o.kind === kind && !o.deleted).map((o) => [o.uid, o])).values()]
+    const lastOf = (kind: ObjectVersion['kind']) => [...new Map(objects.filter((o) => o.kind === kind).map((o) => [o.uid, o])).values()].filter((o) => !o.deleted)
     const plans = lastOf('NodeMaintenance')
     const replicaHosts = new Set(replicaEvents.map((r) => r.host))
     const evictions = audit.filter((e) => replicaHosts.has(e.host) && e.resource === 'pods/eviction' && e.status === 201 && !e.pod?.terminating)

@@ -144,11 +144,15 @@ t.test('5: acknowledged writes', async (t) => {
 
 t.test('6: server errors', async (t) => {
   const e500 = broken((h) => { h.calls.push({ start: at(9), end: at(10), method: 'POST', path: '/nodes/n2/cordon', status: 500, intent: { op: 'cordon', node: 'n2' } }) })
-  t.match(e500, [/^6: a write answered 500 \(only 503 is allowed\): POST \/nodes\/n2\/cordon/])
+  t.match(e500, [/^6: a write answered 500 while a replica led and the cluster's API answered: POST \/nodes\/n2\/cordon/])
   const read = broken((h) => { h.calls.push({ start: at(9), end: at(10), method: 'GET', path: '/nodes', status: 503 }) })
   t.match(read, [/^6: a read answered 503: GET \/nodes/])
   const unexplained = broken((h) => { h.audit.shift() })
-  t.match(unexplained, [/^6: 503 while a replica led and the cluster's API answered: PUT \/nodes\/n2\/labels/])
+  t.match(unexplained, [/^6: a write answered 503 while a replica led and the cluster's API answered: PUT \/nodes\/n2\/labels/])
   const leaderGone = broken((h) => { h.audit.shift(); h.replicas.push({ at: at(0), replica: 'r1', host: 'h1', event: 'signal', signal: 'SIGKILL' }) })
   t.same(leaderGone, [], 'a replica stopped within a Lease before: explained')
+  const bad = { start: at(5), end: at(6), method: 'PUT', path: '/nodes/n2/labels', status: 502, intent: { op: 'label', node: 'n2', key: 'k', value: 'v3' } } as const
+  t.same(broken((h) => { h.calls.push({ ...bad, message: 'Kubernetes API failed to patch nodes/n2 (HTTP 503)' }) }), [], 'a 502 naming the API while it failed: explained')
+  t.match(broken((h) => { h.calls.push({ ...bad, start: at(7), end: at(8), message: 'Kubernetes API failed to patch nodes/n2 (HTTP 503)' }) }),
+    [/^6: a write answered 502 while a replica led and the cluster's API answered/], 'a 502 while the API answered')
 })
