@@ -219,10 +219,14 @@ export async function runChaos(opts: ChaosOptions): Promise<{ history: History; 
     let terms = 0
     let restarts = 0
     const [minGap, maxGap] = opts.killEvery ?? [15, 35]
+    // Restarts go on in the background (a start takes tens of seconds on a busy machine): the next
+    // kill comes on time, among the replicas running then, never the last one.
+    const restarting: Promise<void>[] = []
     const monkey = (async () => {
       for (;;) {
-        await sleep((minGap + rnd() * (maxGap - minGap)) * 1000)
+        await sleep(Math.min((minGap + rnd() * (maxGap - minGap)) * 1000, Math.max(0, until - Date.now())))
         if (Date.now() >= until) return
+        if (live.size < 2) continue
         const leader = [...live.entries()].find(([, r]) => r.name === leaderName())
         const [slot, victim] = leader && rnd() < 0.65 ? leader : pick(rnd, [...live.entries()])
         const signal = rnd() < 0.5 ? 'SIGKILL' : 'SIGTERM'
@@ -233,17 +237,20 @@ export async function runChaos(opts: ChaosOptions): Promise<{ history: History; 
         victim.child.kill(signal)
         if (signal === 'SIGKILL') kills++
         else terms++
-        const exit = await victim.exited
-        replicaEvents.push({ at: Date.now(), replica: victim.name, host: victim.host, event: 'exited', signal: exit.signal ?? `code ${exit.code}` })
-        await victim.close()
-        log(`${signal} ${victim.name}${wasLeader ? ' (leader)' : ''}: exited ${exit.signal ?? exit.code}`)
-        await sleep(1000 + rnd() * 2000)
-        await startSlot(slot)
-        restarts++
-        syncProxy()
+        restarting.push((async () => {
+          const exit = await victim.exited
+          replicaEvents.push({ at: Date.now(), replica: victim.name, host: victim.host, event: 'exited', signal: exit.signal ?? `code ${exit.code}` })
+          await victim.close()
+          log(`${signal} ${victim.name}${wasLeader ? ' (leader)' : ''}: exited ${exit.signal ?? exit.code}`)
+          await sleep(1000 + rnd() * 2000)
+          await startSlot(slot)
+          restarts++
+          syncProxy()
+        })())
       }
     })()
     await Promise.all([...clients, sessions, kubelets, monkey])
+    await Promise.all(restarting)
 
     // Quiet: faults off, every node Ready, every replica up; then wait for everything to settle.
     const quietAt = Date.now()
