@@ -75,7 +75,7 @@ function versionOf(kind: ObjectVersion['kind'], ev: StoreEvent): ObjectVersion {
   const st = o.status ?? {}
   const status = kind === 'NodeMaintenance' ? { state: st.state, message: st.message, finishedAt: st.finishedAt, nodes: (st.nodes ?? []).map((n: Obj) => ({ name: n.name, state: n.state, message: n.message, cordoned_by_plan: n.cordonedByPlan, sessions_hibernated: n.sessionsHibernated, sessions_ended: n.sessionsEnded })) }
     : kind === 'NodeDrain' ? { phase: st.phase, message: st.message, finishedAt: st.finishedAt }
-    : kind === 'NodeIncident' ? { state: st.state, endsAt: st.endsAt }
+    : kind === 'NodeIncident' ? { state: st.state, endsAt: st.endsAt, paged: st.paged }
     : {}
   const spec = kind === 'NodeDrain' ? { requestedBy: o.spec?.requestedBy } : kind === 'Lease' ? { holderIdentity: o.spec?.holderIdentity } : { ...o.spec }
   return { at: Date.now(), kind, name: o.metadata.name, uid: o.metadata.uid, deleted: ev.type === 'DELETED', creationTimestamp: o.metadata.creationTimestamp, spec, status }
@@ -309,7 +309,7 @@ export async function runChaos(opts: ChaosOptions): Promise<{ history: History; 
       sessions_evicted: evictions.filter((e) => e.pod?.labels.app === 'streamspace-session').length,
       pods_evicted: evictions.length,
       nodes_not_ready: notReady,
-      pages: new Set(objects.filter((o) => o.kind === 'NodeIncident' && (o.status.state === 'firing' || o.status.state === 'resolved')).map((o) => o.name)).size,
+      pages: new Set(objects.filter((o) => o.kind === 'NodeIncident' && (o.status.paged === true || o.status.state === 'firing')).map((o) => o.name)).size,
       webhook_deliveries: webhook.length,
       alertmanager_posts: amReceipts.length,
       settled_after_seconds: Math.round((settledAt - quietAt) / 1000),

@@ -127,6 +127,11 @@ t.test('4: incidents', async (t) => {
   t.match(twice, [/^4: StreamSpaceNodeNotReady\/n3\/Ready paged twice: incidents n3-ready-1 and n3-ready-2 overlap/])
   const stray = broken((h) => { h.webhook.push({ at: at(70), id: 'nobody/firing', answered: 200, status: 'firing', labels: {} }) })
   t.match(stray, [/^4: webhook delivery nobody\/firing .* names no incident that fired/])
+  const neverPaged = broken((h) => {
+    h.objects.push(obj(70, 'NodeIncident', 'n2-ready-1', { node: 'n2', alertname: 'StreamSpaceNodeNotReady', condition: 'Ready', startsAt: isoAt(65) }, {}))
+    h.objects.push(obj(71, 'NodeIncident', 'n2-ready-1', { node: 'n2', alertname: 'StreamSpaceNodeNotReady', condition: 'Ready', startsAt: isoAt(65) }, { state: 'resolved', endsAt: isoAt(66), paged: false }))
+  })
+  t.same(neverPaged, [], 'an incident found ended before it paged is owed to nobody')
   const unresolved = broken((h) => { h.objects.pop() })
   t.match(unresolved, [/^4: incident n3-ready-1 .* still firing at the end/])
 })
@@ -151,6 +156,10 @@ t.test('6: server errors', async (t) => {
   t.match(unexplained, [/^6: a write answered 503 while a replica led and the cluster's API answered: PUT \/nodes\/n2\/labels/])
   const leaderGone = broken((h) => { h.audit.shift(); h.replicas.push({ at: at(0), replica: 'r1', host: 'h1', event: 'signal', signal: 'SIGKILL' }) })
   t.same(leaderGone, [], 'a replica stopped within a Lease before: explained')
+  const cut = { start: at(20), end: at(21), method: 'PUT', path: '/nodes/n2/labels', status: 502, message: 'no upstream answered', intent: { op: 'label', node: 'n2', key: 'k', value: 'v4' } } as const
+  t.same(broken((h) => { h.calls.push(cut); h.replicas.push({ at: at(20.5), replica: 'r2', host: 'h2', event: 'signal', signal: 'SIGKILL' }) }), [],
+    'the proxy\'s 502 while the replica that had it died: a cut connection')
+  t.match(broken((h) => { h.calls.push(cut) }), [/^6: a write answered 502 .* "no upstream answered"/], 'the proxy\'s 502 with every replica up')
   const bad = { start: at(5), end: at(6), method: 'PUT', path: '/nodes/n2/labels', status: 502, intent: { op: 'label', node: 'n2', key: 'k', value: 'v3' } } as const
   t.same(broken((h) => { h.calls.push({ ...bad, message: 'Kubernetes API failed to patch nodes/n2 (HTTP 503)' }) }), [], 'a 502 naming the API while it failed: explained')
   t.match(broken((h) => { h.calls.push({ ...bad, start: at(7), end: at(8), message: 'Kubernetes API failed to patch nodes/n2 (HTTP 503)' }) }),

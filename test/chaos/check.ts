@@ -14,6 +14,8 @@ const FINAL_DRAIN = ['succeeded', 'refused', 'timed_out', 'failed', 'interrupted
 export const MAX_RUNNING_DRAINS = 3
 /** A Lease outlives its holder this long: a write may see 503 until a new leader has it. */
 const LEASE_MS = 15_000
+/** What test/helpers/proxy.ts answers (502) when no replica answered a request. */
+export const PROXY_NO_UPSTREAM = 'no upstream answered'
 
 const iso = (ms: number) => new Date(ms).toISOString()
 const ok = (status: number) => status >= 200 && status < 300
@@ -169,8 +171,8 @@ function incidentsDelivered(h: History, out: Violation[]): void {
   const key = (labels: Record<string, string>) => `${labels.alertname}/${labels.node}/${labels.condition}`
   const intervals: { name: string; key: string; from: number; to: number }[] = []
   for (const [name, list] of incidents) {
-    const states = new Set(list.map((o) => o.status.state))
-    if (!states.has('firing') && !states.has('resolved')) continue
+    // Paged: written first, then sent (the outbox); one found ended before it was paged pages nobody.
+    if (!list.some((o) => o.status.paged === true || o.status.state === 'firing')) continue
     const spec = list.find((o) => o.spec.alertname)?.spec ?? {}
     const labels: Record<string, string> = { alertname: spec.alertname, node: spec.node, condition: spec.condition }
     const lastSeen = list.filter((o) => !o.deleted).at(-1)!
@@ -238,6 +240,8 @@ function errorsExplained(h: History, out: Violation[]): void {
   const changes = h.replicas.filter((r) => r.event === 'signal' || r.event === 'exited').map((r) => r.at)
   for (const c of h.calls) {
     if (c.status < 500) continue
+    // The proxy's own 502: the replica that had the request went away under it, as a cut connection.
+    if (c.status === 502 && c.message === PROXY_NO_UPSTREAM && changes.some((at) => at >= c.start && at <= c.end)) continue
     if (c.method === 'GET') {
       out.push({ invariant: 6, message: `a read answered ${c.status}: ${describeCall(c)}` })
       continue

@@ -1,11 +1,13 @@
 // npm run chaos -- [--minutes N] [--replicas 3] [--nodes 50] [--seed S] [--json out.json] [--history out.json]
+// npm run chaos -- --check history.json   (checks a recorded history again, runs nothing)
 // Runs the chaos check (chaos.ts), checks the history (check.ts), prints the figures and every
 // violation; exits 1 when there is one. --json writes the figures and violations (the checked-in
 // result), --history the whole recorded history.
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { runChaos } from './chaos.js'
 import { check } from './check.js'
+import type { History } from './history.js'
 
 const { values } = parseArgs({
   options: {
@@ -15,8 +17,15 @@ const { values } = parseArgs({
     seed: { type: 'string', default: String(Date.now() % 100_000) },
     json: { type: 'string' },
     history: { type: 'string' },
+    check: { type: 'string' },
   },
 })
+if (values.check) {
+  const violations = check(JSON.parse(readFileSync(values.check, 'utf8')) as History)
+  for (const v of violations) console.log(`VIOLATION ${v.invariant}: ${v.message}`)
+  console.log(`chaos: ${violations.length} violation(s)`)
+  process.exit(violations.length ? 1 : 0)
+}
 const number = (name: string, value: string | undefined, min: number) => {
   const n = Number(value)
   if (!Number.isFinite(n) || n < min) {
