@@ -33,6 +33,8 @@ export interface Figures {
   nodes: number
   kills: number
   terms: number
+  /** Replicas that exited by themselves, each with the tail of its log. */
+  crashes: string[]
   restarts: number
   leader_changes: number
   faults_injected: Record<string, number>
@@ -140,16 +142,33 @@ export async function runChaos(opts: ChaosOptions): Promise<{ history: History; 
     // The replicas: slot i runs as chaos-<i>-<n>, n counting its starts.
     const starts = new Map<number, number>()
     const live = new Map<number, Replica>()
-    const startSlot = async (slot: number) => {
+    const proxy = await roundRobinProxy([])
+    const syncProxy = () => proxy.upstreams.splice(0, proxy.upstreams.length, ...[...live.values()].map((r) => r.url))
+    // A replica that exits by itself (not signalled here) is a crash: recorded with its log's tail,
+    // and started again as Kubernetes restarts a crashed container.
+    const restarting: Promise<void>[] = []
+    const crashes: string[] = []
+    let stopping = false
+    const startSlot = async (slot: number): Promise<void> => {
       const n = (starts.get(slot) ?? 0) + 1
       starts.set(slot, n)
       const r = await startReplica(`chaos-${slot}-${n}`, sim.port, env)
       replicaEvents.push({ at: Date.now(), replica: r.name, host: r.host, event: 'ready' })
       live.set(slot, r)
+      syncProxy()
       log(`replica ${r.name} ready at ${r.url} (cluster through ${r.host})`)
-      return r
+      void r.exited.then((exit) => {
+        if (live.get(slot) !== r || stopping) return
+        live.delete(slot)
+        syncProxy()
+        replicaEvents.push({ at: Date.now(), replica: r.name, host: r.host, event: 'exited', signal: exit.signal ?? `code ${exit.code}` })
+        crashes.push(`${r.name} exited by itself (${exit.signal ?? `code ${exit.code}`}) at ${new Date().toISOString()}; its log ends: ${r.log().slice(-1500)}`)
+        log(`CRASH ${crashes.at(-1)}`)
+        restarting.push(r.close().then(() => sleep(1000)).then(() => startSlot(slot)))
+      })
     }
     closers.push(async () => {
+      stopping = true
       for (const r of live.values()) {
         r.child.kill('SIGKILL')
         await r.exited
@@ -157,9 +176,7 @@ export async function runChaos(opts: ChaosOptions): Promise<{ history: History; 
       }
     })
     await Promise.all(Array.from({ length: opts.replicas }, (_, i) => startSlot(i)))
-    const proxy = await roundRobinProxy([...live.values()].map((r) => r.url))
     closers.push(async () => proxy.close())
-    const syncProxy = () => proxy.upstreams.splice(0, proxy.upstreams.length, ...[...live.values()].map((r) => r.url))
     const leaderName = () => store.get('leases.coordination.k8s.io', 'streamspace', LEASE)?.spec?.holderIdentity as string | undefined
     const setupSeconds = (Date.now() - started) / 1000
     log(`set up in ${setupSeconds.toFixed(1)} s; faults on for ${opts.seconds} s`)
@@ -221,7 +238,6 @@ export async function runChaos(opts: ChaosOptions): Promise<{ history: History; 
     const [minGap, maxGap] = opts.killEvery ?? [15, 35]
     // Restarts go on in the background (a start takes tens of seconds on a busy machine): the next
     // kill comes on time, among the replicas running then, never the last one.
-    const restarting: Promise<void>[] = []
     const monkey = (async () => {
       for (;;) {
         await sleep(Math.min((minGap + rnd() * (maxGap - minGap)) * 1000, Math.max(0, until - Date.now())))
@@ -245,12 +261,11 @@ export async function runChaos(opts: ChaosOptions): Promise<{ history: History; 
           await sleep(1000 + rnd() * 2000)
           await startSlot(slot)
           restarts++
-          syncProxy()
         })())
       }
     })()
     await Promise.all([...clients, sessions, kubelets, monkey])
-    await Promise.all(restarting)
+    while (restarting.length) await restarting.shift()
 
     // Quiet: faults off, every node Ready, every replica up; then wait for everything to settle.
     const quietAt = Date.now()
@@ -293,7 +308,7 @@ export async function runChaos(opts: ChaosOptions): Promise<{ history: History; 
     const evictions = audit.filter((e) => replicaHosts.has(e.host) && e.resource === 'pods/eviction' && e.status === 201 && !e.pod?.terminating)
     const figures: Figures = {
       seed: opts.seed, seconds: opts.seconds, replicas: opts.replicas, nodes: opts.nodes,
-      kills, terms, restarts,
+      kills, terms, crashes, restarts,
       leader_changes: Math.max(0, objects.filter((o) => o.kind === 'Lease' && o.spec.holderIdentity).length - 1),
       faults_injected: Object.fromEntries(Object.entries(faultsAfter).map(([k, v]) => [k, v - faultsBefore[k as keyof typeof faultsBefore]])),
       requests: workload.calls.length,
