@@ -23,6 +23,12 @@ t.test('short chaos run: 3 replicas, faults, kills; every promise holds', { skip
   t.same(violations.filter((v) => !KNOWN.test(v)), [], 'no violation of invariants 1-6')
   const known = violations.filter((v) => KNOWN.test(v))
   t.same(known, [], 'no read of a node\'s drain answered 5xx', { todo: known.length ? `known: ${known.length} read(s) of GET /nodes/:name/drain answered 5xx under API faults` : false })
+  // Known, reported, not fixed here: a conflict on a NodeDrain progress write is followed by a re-read
+  // that a 503 fails, unhandled (src/drain/controller.ts write): the replica exits.
+  const crashes = figures.crashes.filter((c) => !/DrainController\.write/.test(c))
+  t.same(crashes, [], 'no replica exited by itself')
+  const knownCrashes = figures.crashes.length - crashes.length
+  t.equal(knownCrashes, 0, 'no replica exited on a failed NodeDrain re-read', { todo: knownCrashes ? `known: ${knownCrashes} exit(s) in DrainController.write` : false })
   t.ok(figures.kills + figures.terms >= 2 && figures.restarts >= 2, `replicas were killed and restarted (${figures.kills} SIGKILL, ${figures.terms} SIGTERM, ${figures.restarts} restarts)`)
   t.ok(figures.leader_changes >= 1, `the leader changed (${figures.leader_changes})`)
   t.ok(figures.faults_injected.errors > 0 && figures.faults_injected.conflicts > 0 && figures.faults_injected.watchesDropped > 0, `faults were injected: ${JSON.stringify(figures.faults_injected)}`)
