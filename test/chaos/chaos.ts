@@ -302,7 +302,8 @@ export async function runChaos(opts: ChaosOptions): Promise<{ history: History; 
       calls: workload.calls, audit, objects, replicas: replicaEvents, webhook, alertmanager: amReceipts, final,
     }
     const count = (xs: string[]) => xs.reduce<Record<string, number>>((acc, x) => ({ ...acc, [x]: (acc[x] ?? 0) + 1 }), {})
-    const lastOf = (kind: ObjectVersion['kind']) => [...new Map(objects.filter((o) => o.kind === kind).map((o) => [o.uid, o])).values()].filter((o) => !o.deleted)
+    // Every object of a kind as last seen (also those the service deleted since: it keeps the newest 100 finished).
+    const lastOf = (kind: ObjectVersion['kind']) => [...new Map(objects.filter((o) => o.kind === kind && !o.deleted).map((o) => [o.uid, o])).values()]
     const plans = lastOf('NodeMaintenance')
     const replicaHosts = new Set(replicaEvents.map((r) => r.host))
     const evictions = audit.filter((e) => replicaHosts.has(e.host) && e.resource === 'pods/eviction' && e.status === 201 && !e.pod?.terminating)
