@@ -49,7 +49,7 @@ export class Workload {
 
   async call(method: string, path: string, json?: unknown, intent?: Intent): Promise<{ status: number; body: any }> {
     const start = Date.now()
-    let status = 0
+    let status: number
     let body: any
     let message: string | undefined
     try {
