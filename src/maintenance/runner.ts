@@ -318,7 +318,14 @@ export class PlanRunner {
         if (this.deps.isStopping?.()) return this.abandon()
         this.fail(n, `drain failed: ${(err as Error).message}`)
       }
-    })().finally(() => {
+    })().catch((err) => {
+      // The step's status write failed (before the drain): stop as run() does on one, never unhandled
+      // (that made the replica exit); the engine resumes the plan from its stored status.
+      this.failed = true
+      this.engine.lastError = (err as Error).message
+      this.deps.log.warn({ err, maintenance: plan.id, node: n.name }, 'maintenance: could not record the draining step; the leader resumes the plan from its stored status')
+      this.abandon()
+    }).finally(() => {
       this.drains.delete(n.name)
       this.waker.wake()
     })

@@ -16,6 +16,8 @@ export const USAGE = `usage: npm run sim -- --port <p> --kubeconfig <file> [opti
                               (default: on for the demo cluster)
   --heartbeat-seconds H       renew node heartbeats and Leases every H s (default: 20 demo, else off)
   --bookmark-seconds B        watch BOOKMARK period in s, fractions allowed (default 15; a real API server: about 60)
+  --audit-log FILE            append every write (evictions, deletions, patches...) and every 5xx answer to FILE,
+                              one JSON line each: time, verb, resource, object, Host header, status
   -h, --help                  this text`
 
 export class UsageError extends Error {}
@@ -82,6 +84,10 @@ export function parseArgs(argv: string[]): CliOptions {
       case '--faults': opts.faults = parseFaults(value ?? ''); break
       case '--heartbeat-seconds': opts.heartbeatSeconds = count(flag, value); break
       case '--bookmark-seconds': opts.bookmarkSeconds = seconds(flag, value); break
+      case '--audit-log':
+        if (!value) throw new UsageError('--audit-log needs a file')
+        opts.auditLog = value
+        break
       case '--controllers':
         if (value !== 'on' && value !== 'off') throw new UsageError('--controllers is on or off')
         opts.controllers = value === 'on'

@@ -1,5 +1,6 @@
 // npm run sim -- --port <p> --kubeconfig <file> [--nodes N] [--pods-per-node M] [--sessions-per-node S]
 //   [--pod-terminate-seconds T] [--metrics on|off] [--faults error=0.1,latency=50,drop-watch=30000,conflict=0.2]
+//   [--audit-log FILE]
 // Writes the kubeconfig, prints one line with the URL when ready, serves until SIGTERM/SIGINT.
 import { readFileSync } from 'node:fs'
 import v8 from 'node:v8'

@@ -2,15 +2,16 @@
 // what StreamSpace Node Manager touches. See DESIGN.md "The simulated cluster (src/sim)" and
 // README.md here. This file composes the parts: the cluster (cluster.ts and the controllers it
 // wires), its seed (seed.ts), and the HTTP server (server.ts).
+import { createWriteStream } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { Cluster } from './cluster.js'
 import { NO_FAULTS, type FaultCounts, type FaultSpec } from './faults.js'
 import { kubeconfigFor } from './kubeconfig.js'
 import { seedCluster } from './seed.js'
-import { ApiHttpServer, type SimRequest } from './server.js'
+import { ApiHttpServer, type AuditEntry, type SimRequest } from './server.js'
 
 export type { FaultSpec, FaultCounts } from './faults.js'
-export type { SimRequest } from './server.js'
+export type { AuditEntry, SimRequest } from './server.js'
 export { Cluster } from './cluster.js'
 
 export interface SimOptions {
@@ -38,6 +39,10 @@ export interface SimOptions {
    *  kube-apiserver sends them about once a minute, while client-node 2.0.1's Watch gives up after 30 s
    *  without data: 60 reproduces the real server's timing). CLI: --bookmark-seconds. */
   bookmarkSeconds?: number
+  /** Appends every write and every 5xx answer to this file, one JSON AuditEntry a line. CLI: --audit-log. */
+  auditLog?: string
+  /** Called with the same entries, in-process. */
+  onAudit?: (entry: AuditEntry) => void
 }
 
 export interface SimCluster {
@@ -79,12 +84,20 @@ export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
   if (heartbeatSeconds > 0) cluster.startHeartbeats(heartbeatSeconds)
 
   const faults: FaultSpec = { ...NO_FAULTS, ...opts.faults }
+  const auditFile = opts.auditLog ? createWriteStream(opts.auditLog, { flags: 'a' }) : undefined
+  const audit = auditFile || opts.onAudit
+    ? (entry: AuditEntry) => {
+      auditFile?.write(JSON.stringify(entry) + '\n')
+      opts.onAudit?.(entry)
+    }
+    : undefined
   const server = new ApiHttpServer(cluster, {
     host: opts.host ?? '127.0.0.1',
     port: opts.port ?? 0,
     metrics: opts.metrics !== false,
     bookmarkMs: bookmarkSeconds * 1000,
     faults,
+    audit,
   })
   try {
     await server.listen()
@@ -133,6 +146,7 @@ export async function startSim(opts: SimOptions = {}): Promise<SimCluster> {
     async close() {
       cluster.stop()
       await server.close()
+      if (auditFile) await new Promise((resolve) => auditFile.end(resolve))
     },
   }
 }

@@ -26,6 +26,31 @@ export interface SimRequest {
   resource: string
 }
 
+/**
+ * One line of the audit log: a write (create, update, patch, delete: evictions, pod deletions,
+ * node patches...) or any request answered 5xx, with when, who and the answer's status.
+ */
+export interface AuditEntry {
+  /** When the answer was sent (ms since the epoch). */
+  at: number
+  /** When the request arrived. */
+  start: number
+  method: string
+  verb: string
+  resource: string
+  namespace?: string
+  name?: string
+  /** The Host header: which address the client dialed (a proxy per client tells clients apart). */
+  host: string
+  userAgent: string
+  /** 0 when the client left before an answer. */
+  status: number
+  /** For a request on a pod: the pod as it was when the request arrived. */
+  pod?: { uid: string; node: string | null; labels: Record<string, string>; terminating: boolean }
+}
+
+const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection'])
+
 export interface ServerOptions {
   host: string
   port: number
@@ -33,6 +58,8 @@ export interface ServerOptions {
   bookmarkMs: number
   /** Read on every request: changes apply at once. */
   faults: FaultSpec
+  /** Called for every write and every 5xx answer once it is answered (the --audit-log). */
+  audit?: (entry: AuditEntry) => void
 }
 
 const MAX_RECORDED_REQUESTS = 20_000
@@ -121,6 +148,24 @@ export class ApiHttpServer {
     if (this.entries.length > MAX_RECORDED_REQUESTS) this.entries.splice(0, this.entries.length - MAX_RECORDED_REQUESTS / 2)
   }
 
+  private auditOnAnswer(req: IncomingMessage, res: ServerResponse, route: ReturnType<typeof parseRoute>, resource: string): void {
+    const audit = this.opts.audit!
+    const start = Date.now()
+    const verb = route?.verb ?? (req.method ?? 'GET').toLowerCase()
+    const pod = route?.def.plural === 'pods' && route.ns && route.name ? this.cluster.store.get('pods', route.ns, route.name) : undefined
+    const entry: AuditEntry = {
+      at: 0, start, method: req.method ?? 'GET', verb, resource, namespace: route?.ns, name: route?.name,
+      host: String(req.headers.host ?? ''), userAgent: String(req.headers['user-agent'] ?? ''), status: 0,
+      ...(pod ? { pod: { uid: pod.metadata.uid, node: pod.spec?.nodeName ?? null, labels: { ...pod.metadata.labels }, terminating: !!pod.metadata.deletionTimestamp } } : {}),
+    }
+    // 'close' comes after 'finish', and alone when the client left first.
+    res.once('close', () => {
+      entry.at = Date.now()
+      entry.status = res.headersSent ? res.statusCode : 0
+      if (WRITE_VERBS.has(verb) || entry.status >= 500) audit(entry)
+    })
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { cluster } = this
     const faults = this.opts.faults
@@ -131,6 +176,7 @@ export class ApiHttpServer {
     const route = parseRoute(method, path, query)
     const resource = route ? route.def.plural + (route.sub ? `/${route.sub}` : '') : ''
     this.record({ method, path, query, watch: !!route?.watch, verb: route?.verb ?? method.toLowerCase(), resource })
+    if (this.opts.audit) this.auditOnAnswer(req, res, route, resource)
 
     if (faults.latencyMs > 0) {
       this.injected.delayed++
