@@ -36,6 +36,8 @@ export interface DrainControllerOptions extends DrainManagerOptions {
   keepFinished?: number
   /** At most one status write per this many ms while a drain runs (each phase change at once). Default 500. */
   writeIntervalMs?: number
+  /** Whether the node cache knows the node: reads answer from it, not from the API (which may be failing). */
+  nodeKnown?: (node: string) => boolean
 }
 
 export interface StartedDrain {
@@ -153,8 +155,8 @@ export class DrainController {
   /** NodeDrain objects this replica sees (running, queued or finished). */
   get keptCount(): number { return this.objects.size }
 
-  /** Whether the node has a NodeDrain. */
-  has(node: string): boolean { return this.objects.get(node) !== undefined }
+  /** Whether the node has a NodeDrain, or the node cache knows it (a read needs no API call). */
+  known(node: string): boolean { return this.objects.get(node) !== undefined || (this.deps.nodeKnown?.(node) ?? false) }
 
   /**
    * Starts a drain: a dry run here (no object); otherwise creates the NodeDrain (409 while the
@@ -496,7 +498,17 @@ export class DrainController {
           this.deps.log?.warn({ err, node: r.obj.metadata.name }, 'drain: could not write the progress')
           return
         }
-        const fresh = await this.objects.read(r.obj.metadata.name)
+        // The re-read may fail too (the API failing): a progress write gives up as above, the
+        // final one throws to its retry loop. Unhandled, it made the replica exit (chaos check).
+        let fresh: DrainObject | undefined
+        try {
+          fresh = await this.objects.read(r.obj.metadata.name)
+        } catch (readErr) {
+          if (final) throw readErr
+          this.lastError = (readErr as Error).message
+          this.deps.log?.warn({ err: readErr, node: r.obj.metadata.name }, 'drain: could not re-read after a conflict')
+          return
+        }
         if (!fresh || fresh.metadata.uid !== r.uid) return this.silence(r)
         r.obj = fresh
       }

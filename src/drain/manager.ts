@@ -162,8 +162,11 @@ export class DrainManager {
     try {
       events = await listNodeEvents(this.deps.clients, ns, node)
     } catch (err) {
-      // Answering "no drain" without having looked would hide an interrupted one.
-      throw toKubeError(err, `list events -n ${ns} (past drains of node ${node})`)
+      // A read answers from what is known, and says what it could not look at: a drain this
+      // service runs or was interrupted in is a NodeDrain object; only finished drains from before
+      // it are told by the Events alone.
+      const why = toKubeError(err, `list events -n ${ns} (past drains of node ${node})`).message
+      return { ...this.status(node), message: `no drain known; past drains of node ${node} could not be read: ${why}` }
     }
     const phaseOf = new Map(Object.entries(EVENT_REASONS).filter(([p]) => p !== 'none' && p !== 'queued').map(([p, r]) => [r, p as DrainPhase]))
     const time = (e: CoreV1Event) => new Date(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? 0).getTime()

@@ -29,7 +29,7 @@ export async function requestDrain(drains: DrainController, fit: FitCheck, node:
 
 /** The node's latest drain (phase none when it was never drained); an unknown node is not_found. */
 export async function latestDrain(drains: DrainController, node: string): Promise<DrainStatus> {
-  if (!drains.has(node)) await drains.checkRequest(node, {})
+  if (!drains.known(node)) await drains.checkRequest(node, {})
   return drains.statusWithHistory(node)
 }
 

@@ -58,6 +58,7 @@ export default fp<DrainPluginOptions>(async (app, opts) => {
     eventNamespace: opts.eventNamespace,
     ttlSecondsAfterFinished: opts.ttlSecondsAfterFinished,
     whenCachesSynced: () => app.cluster.whenSynced(),
+    nodeKnown: (node) => app.cluster.getNode(node) !== undefined,
     stillLeading: () => !app.hasDecorator('health') || app.health.stillLeading(),
     // countFinished is set just below, before any drain can finish.
     onFinished: (st) => countFinished(st),

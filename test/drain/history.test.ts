@@ -40,3 +40,20 @@ t.test('a deleted node\'s drain is forgotten', async (t) => {
   await waitFor(() => svc.app.drains.keptCount === 0, 10_000, 'forgotten after the node was deleted')
   t.pass('forgotten')
 })
+
+// Found by the chaos check (docs/reliability.md, invariant 6): reading a node's drain when it has
+// none looks for past drains in the node's Events; when that list failed (the API answering 503),
+// the read answered 502. A read is served from what the service knows: "none", saying the history
+// could not be read.
+t.test('GET a node\'s drain while the Kubernetes API fails: 200 "none", saying past drains could not be read', async (t) => {
+  const { backend: b, service: svc } = await startStack(t, { backend: 'sim' })
+  await createNode(b.clients, 'quiet-1')
+  await waitFor(async () => (await svc.api('/nodes/quiet-1')).status === 200, 10_000, 'node seen')
+  b.sim!.faults = { ...b.sim!.faults, errorRate: 1 }
+  const res = await svc.api('/nodes/quiet-1/drain')
+  b.sim!.faults = { ...b.sim!.faults, errorRate: 0 }
+  t.equal(res.status, 200, 'a read does not fail with the API: ' + await res.clone().text())
+  const body = await res.json() as { phase: string; message: string }
+  t.equal(body.phase, 'none')
+  t.match(body.message, /past drains of node quiet-1 could not be read.*HTTP 503/, 'says what it could not look at, and why')
+})
