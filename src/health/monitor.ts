@@ -481,7 +481,10 @@ export class HealthMonitor {
     for (const o of this.opts.incidents.list()) {
       if (!o.status?.paged || o.metadata.deletionTimestamp) continue
       const name = o.metadata.name
-      const kind: Kind = o.status.state === 'resolved' ? 'resolved' : 'firing'
+      const state: Kind = o.status.state === 'resolved' ? 'resolved' : 'firing'
+      // As for the webhook: firing first. A leader that died before Alertmanager took the firing
+      // alert would otherwise leave it only the resolve, and nobody notified.
+      const kind: Kind = state === 'resolved' && this.alertmanagers.some((am) => !this.delivered(o, am.name, 'firing')) ? 'firing' : state
       const last = this.lastSent.get(name)
       if (this.alertmanagers.length && this.amWanted(o, now) && (last?.kind !== kind || now - last.at >= this.resendMs)) {
         this.lastSent.set(name, { at: now, kind })

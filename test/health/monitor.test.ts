@@ -57,7 +57,7 @@ interface Rig {
 }
 
 let eventSeq = 0
-function rig(shared?: { clock: FakeClock; nodes: Nodes; events: Rig['events']; incidents: FakeIncidents }, settings: Partial<HealthSettings> & { webhookDown?: boolean } = {}): Rig {
+function rig(shared?: { clock: FakeClock; nodes: Nodes; events: Rig['events']; incidents: FakeIncidents }, settings: Partial<HealthSettings> & { webhookDown?: boolean; amDown?: boolean } = {}): Rig {
   const clock = shared?.clock ?? new FakeClock()
   const nodes = shared?.nodes ?? new Nodes()
   const incidents = shared?.incidents ?? new FakeIncidents()
@@ -66,12 +66,13 @@ function rig(shared?: { clock: FakeClock; nodes: Nodes; events: Rig['events']; i
   const hooks: WebhookMessage[] = []
   const ids: string[] = []
   const storedWhenSent: boolean[] = []
-  const { webhookDown: _, ...given } = settings
+  const { webhookDown: _, amDown: __, ...given } = settings
   const s: HealthSettings = { intervalMs: 60_000, graceMs: 30_000, cordonedMs: 60 * 60_000, alertsEnabled: true, ...given }
   const monitor = new HealthMonitor({
     source: nodes, incidents, clock, settings: () => s,
     // Receivers that answer 2xx at once.
-    alertmanagers: [{ put: (alerts, done) => { am.push(alerts); for (const a of alerts) done?.(a, 'delivered') } }],
+    // Receivers that answer 2xx at once (amDown: Alertmanager never answers, as if the leader died before its POST).
+    alertmanagers: [{ put: (alerts, done) => { am.push(alerts); if (!settings.amDown) for (const a of alerts) done?.(a, 'delivered') } }],
     webhook: {
       enqueue: (m, d) => {
         hooks.push(m)
@@ -494,4 +495,28 @@ t.test('a condition that ended and came back while nobody led is a new incident 
   // Changed on purpose: the first incident is resolved (its receivers hear that it ended), then the new one pages.
   t.same(b.hooks.map((h) => [h.status, h.alerts[0].startsAt]), [['resolved', new Date(first).toISOString()], ['firing', new Date(again).toISOString()]], 'the old one resolved, the new one paged with its own startsAt')
   t.equal(b.hooks[0].alerts[0].endsAt, new Date(again).toISOString(), 'the old one ended at the latest when the new one began')
+})
+
+// Found by the chaos check (docs/reliability.md, invariant 4): a leader paged an incident and died
+// before Alertmanager took it; the node recovered; the next leader sent Alertmanager only the
+// resolved alert, so Alertmanager never had it firing. Like the webhook, Alertmanager now gets the
+// firing alert first, then the resolved one.
+t.test('an incident Alertmanager never took firing is sent to it firing, then resolved, by the next leader', async (t) => {
+  const a = rig(undefined, { amDown: true })
+  a.nodes.set(node('w1', a.clock.now(), { ready: 'False' }))
+  a.monitor.start()
+  await a.run(31_000)
+  t.same(a.hooks.map((h) => h.status), ['firing'], 'paged: the webhook took it')
+  t.ok(flat(a.am).length > 0, 'handed to Alertmanager, which never answered')
+  await a.monitor.stop()
+  a.nodes.set(node('w1', a.clock.now()))
+  a.clock.advance(5_000)
+
+  const b = rig({ clock: a.clock, nodes: a.nodes, events: a.events, incidents: a.incidents })
+  b.monitor.start()
+  t.teardown(() => b.monitor.stop())
+  await b.run(3000)
+  const kinds = flat(b.am).filter((x) => x.labels.node === 'w1').map((x) => (Date.parse(x.endsAt) > b.clock.now() ? 'firing' : 'resolved'))
+  t.same(kinds.slice(0, 2), ['firing', 'resolved'], 'Alertmanager gets it firing, then resolved')
+  t.match(a.incidents.list()[0].status?.deliveries?.['alertmanager 0'], { firing: { result: 'delivered' }, resolved: { result: 'delivered' } }, 'both recorded in the incident')
 })
