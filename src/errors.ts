@@ -24,6 +24,8 @@ export type FailureKind =
   | 'timed_out'
   /** What the request continues is no longer kept (an expired list continue token). */
   | 'gone'
+  /** A condition the request set (If-Match) does not hold: the object changed since the caller read it. */
+  | 'precondition_failed'
 
 export class Failure extends Error {
   constructor(

@@ -47,6 +47,15 @@ export interface RuntimeConfigOptions {
   maxAttempts?: number
 }
 
+export interface ConfigReading {
+  options: PluginOptions
+  /** The ConfigMap's resourceVersion (the ETag); undefined while there is none. */
+  resourceVersion: string | undefined
+  overridden: (keyof PluginOptions)[]
+  /** Why the stored options.json is not in force, else undefined. */
+  problem: string | undefined
+}
+
 export interface ConfigUpdate {
   options: PluginOptions
   changes: OptionChange[]
@@ -56,9 +65,11 @@ export interface ConfigUpdate {
   attempts: number
   /** What went wrong around a change that was made (its Event). */
   warnings: string[]
+  /** The options set through PUT after this one (the rest come from the file and the environment). */
+  overridden: (keyof PluginOptions)[]
 }
 
-/** Why a PUT was refused as a precondition (Failure details.reason): the route answers 412. */
+/** Why a PUT was refused as a precondition (details.reason of the precondition_failed Failure: 412). */
 export const PRECONDITION_FAILED = 'precondition_failed'
 
 type Overrides = Partial<Record<keyof PluginOptions, unknown>>
@@ -144,6 +155,12 @@ export class RuntimeConfig {
     return this.options
   }
 
+  /** What GET P/config answers: readable()'s options (or its unavailable) with their version, overrides and any problem of the stored ones. */
+  current(): ConfigReading {
+    const options = this.readable()
+    return { options, resourceVersion: this.rv, overridden: this.overridden, problem: this.storedProblem }
+  }
+
   start(): void { this.reflector.start() }
   stop(): Promise<void> { return this.reflector.stop() }
 
@@ -191,8 +208,8 @@ export class RuntimeConfig {
    * Sets the options in `patch` (a subset; null removes an option's override), validated as the
    * file is (400 naming the option and its range), and persists them. 409 after maxAttempts
    * conflicting writes, or while the stored options.json is broken (saying why). With `ifMatch`
-   * (an If-Match header), only if the ConfigMap is still at that ETag: else a conflict whose
-   * details.reason is PRECONDITION_FAILED (412).
+   * (an If-Match header), only if the ConfigMap is still at that ETag: else precondition_failed
+   * (412) whose details.reason is PRECONDITION_FAILED and details.etag the current ETag.
    */
   async update(patch: unknown, actor: ConfigActor, ifMatch?: string): Promise<ConfigUpdate> {
     if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
@@ -221,7 +238,7 @@ export class RuntimeConfig {
       const rv = current?.metadata?.resourceVersion
       if (ifMatch !== undefined && !ifMatchHolds(ifMatch, rv)) {
         this.audit(actor, 'refused', [], attempts, asked, [`If-Match ${ifMatch} does not match`])
-        throw new Failure('conflict', rv === undefined
+        throw new Failure('precondition_failed', rv === undefined
           ? `If-Match ${ifMatch}: there is no stored configuration (${where}) yet; send the PUT without If-Match`
           : `If-Match ${ifMatch} does not match the configuration's ETag "${rv}": it changed since you read it; GET it again and retry`, { reason: PRECONDITION_FAILED, etag: rv === undefined ? null : `"${rv}"` })
       }
@@ -272,7 +289,7 @@ export class RuntimeConfig {
   private outcome(actor: ConfigActor, before: PluginOptions, written: boolean, attempts: number, warnings: string[]): ConfigUpdate {
     const changes = diffOptions(before, this.opts.live.current)
     this.audit(actor, written ? 'changed' : 'unchanged', changes, attempts)
-    return { options: this.opts.live.current, changes, written, resourceVersion: this.rv, attempts, warnings }
+    return { options: this.opts.live.current, changes, written, resourceVersion: this.rv, attempts, warnings, overridden: this.overridden }
   }
 
   private audit(actor: ConfigActor, outcome: 'changed' | 'unchanged' | 'refused' | 'conflict', changes: OptionChange[], attempts: number, asked?: Record<string, unknown>, problems?: string[]): void {

@@ -287,6 +287,25 @@ export function uncordon(deps: NodeChangeDeps, actor: Actor, name: string): Prom
     })
 }
 
+/** A change's answer with the node as it is after the change, in the caller's shape. */
+export interface RenderedChange<V> extends Omit<ChangeResult, 'node'> { view: V }
+
+/**
+ * The changes above, each answering with the node rendered by `render` (NodeView for P/nodes,
+ * StreamSpace's NodeInfo for its admin page), so a route makes one call per request.
+ */
+export function renderedChanges<V>(render: (node: V1Node) => V) {
+  const rendered = <A extends unknown[]>(fn: (...args: A) => Promise<ChangeResult>) =>
+    async (...args: A): Promise<RenderedChange<V>> => {
+      const { node, ...rest } = await fn(...args)
+      return { ...rest, view: render(node) }
+    }
+  return {
+    setLabel: rendered(setLabel), removeLabel: rendered(removeLabel), setTaint: rendered(setTaint),
+    removeTaint: rendered(removeTaint), cordon: rendered(cordon), uncordon: rendered(uncordon),
+  }
+}
+
 /** Toleration.ToleratesTaint from k8s.io/api/core/v1. */
 export function toleratesTaint(tol: V1Toleration, taint: { key: string; value?: string; effect: string }): boolean {
   if (tol.effect && tol.effect !== taint.effect) return false

@@ -25,6 +25,7 @@ export const STATUS_OF: Record<FailureKind, number> = {
   unavailable: 503,
   timed_out: 504,
   gone: 410,
+  precondition_failed: 412,
 }
 
 export const statusOf = (err: Failure): number => STATUS_OF[err.kind]
@@ -122,6 +123,9 @@ export default fp(async (app) => {
     if (err instanceof Failure) {
       const status = statusOf(err)
       if (status >= 500) request.log.warn({ err: err.message, kind: err.kind }, 'request failed')
+      // A 412 says which version is current (details.etag), so the client can read it and retry.
+      const etag = err.kind === 'precondition_failed' ? (err.details as { etag?: unknown } | undefined)?.etag : undefined
+      if (typeof etag === 'string') reply.header('etag', etag)
       return reply.code(status).send(errorBody(status, err.message, err.details))
     }
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500

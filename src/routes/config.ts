@@ -4,10 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { answer, errorAnswer, errorAnswers, withExample } from '../schemas/common.js'
 import { optionsExample } from '../schemas/examples.js'
 import { EffectiveOptions, OptionsUpdate } from '../schemas/config.js'
-import { invalid, isFailure } from '../errors.js'
-
-/** details.reason of the runtime configuration's If-Match refusal (src/kube/runtime-config.ts PRECONDITION_FAILED; routes do not import the kube layer). */
-const PRECONDITION_FAILED = 'precondition_failed'
+import { invalid } from '../errors.js'
 
 /** A header value holds no line breaks or quotes. */
 const headerText = (s: string) => s.replace(/[\r\n]+/g, ' ').replaceAll('"', "'")
@@ -26,10 +23,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: answer(EffectiveOptions, 'The options in force (ETag: the stored version)', optionsExample), ...errorAnswers([[503, 'The options\' ConfigMap cannot be read (e.g. RBAC): the message says why']]) },
     },
   }, async (_request, reply) => {
-    const options = store.readable()
-    if (store.resourceVersion) reply.header('etag', `"${store.resourceVersion}"`)
-    reply.header('x-config-overrides', store.overridden.join(',') || 'none')
-    const problem = store.problem
+    const { options, resourceVersion, overridden, problem } = store.current()
+    if (resourceVersion) reply.header('etag', `"${resourceVersion}"`)
+    reply.header('x-config-overrides', overridden.join(',') || 'none')
     if (problem) {
       reply.header('x-config-problem', headerText(problem))
       reply.header('warning', `299 streamspace-node-manager "${headerText(problem)}; the options answered are the last valid ones"`)
@@ -61,18 +57,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const ifMatch = request.headers['if-match']
     // Checked here too: an empty header reaches the handler past the header schema.
     if (ifMatch !== undefined && !IF_MATCH.test(ifMatch)) throw invalid(`If-Match: ${JSON.stringify(ifMatch)} is not "*" or a list of entity-tags ("..." or W/"...")`)
-    let r
-    try {
-      r = await store.update(request.body, { username: String(request.user.username), user_id: String(request.user.user_id) }, ifMatch)
-    } catch (err) {
-      const details = isFailure(err, 'conflict') ? err.details as { reason?: string; etag?: string | null } | undefined : undefined
-      if (details?.reason !== PRECONDITION_FAILED) throw err
-      if (details.etag) reply.header('etag', details.etag)
-      return reply.code(412).send({ statusCode: 412, error: 'Precondition Failed', message: (err as Error).message, details })
-    }
+    // A stale If-Match is the store's precondition_failed: 412 with the current ETag (src/plugins/errors.ts).
+    const r = await store.update(request.body, { username: String(request.user.username), user_id: String(request.user.user_id) }, ifMatch)
     for (const w of r.warnings) reply.header('warning', `299 streamspace-node-manager "${w.replaceAll('"', "'")}"`)
     if (r.resourceVersion) reply.header('etag', `"${r.resourceVersion}"`)
-    reply.header('x-config-overrides', store.overridden.join(',') || 'none')
+    reply.header('x-config-overrides', r.overridden.join(',') || 'none')
     return r.options
   })
 }

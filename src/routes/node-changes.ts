@@ -11,7 +11,7 @@ import {
 } from '../schemas/node-changes.js'
 import type { FailureKind } from '../errors.js'
 import * as changes from '../nodes/changes.js'
-import type { Actor, AuditEntry, ChangeResult, NodeChangeDeps } from '../nodes/changes.js'
+import type { Actor, AuditEntry, NodeChangeDeps, RenderedChange } from '../nodes/changes.js'
 
 const errors = errorAnswers([
   [400, 'Bad input: the message names the field and the Kubernetes rule it breaks (or a system-managed key without force)'],
@@ -38,11 +38,11 @@ export function auditToLog(log: FastifyBaseLogger, statusOf: (kind: FailureKind 
 const routes: FastifyPluginAsyncTypebox = async (fastify) => {
   const deps = (request: FastifyRequest): NodeChangeDeps => fastify.nodeChangeDeps(auditToLog(request.log, fastify.httpStatusOf), request.log)
   const actor = (request: FastifyRequest): Actor => ({ username: String(request.user.username), user_id: String(request.user.user_id) })
-  // The node as the write returned it (client-node model: same fields, Dates for times).
-  const view = fastify.nodes.viewOf.bind(fastify.nodes)
+  // Each answers the node as the write returned it (client-node model: same fields, Dates for times) as a NodeView.
+  const nodeChanges = changes.renderedChanges(fastify.nodes.viewOf.bind(fastify.nodes))
   const common = { tags: ['nodes'], security: [{ bearerAuth: [] }] }
   /** RFC 9111 Warning headers for what went wrong around a change that was made. */
-  const warn = (reply: FastifyReply, r: ChangeResult) => {
+  const warn = (reply: FastifyReply, r: RenderedChange<NodeView>) => {
     for (const w of r.warnings) reply.header('warning', `299 streamspace-node-manager "${w.replaceAll('"', "'")}"`)
   }
 
@@ -57,9 +57,9 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
   }, async (request, reply) => {
     const { key, value, force } = request.body
-    const r = await changes.setLabel(deps(request), actor(request), request.params.name, key, value, { force })
+    const r = await nodeChanges.setLabel(deps(request), actor(request), request.params.name, key, value, { force })
     warn(reply, r)
-    return view(r.node)
+    return r.view
   })
 
   fastify.delete('/nodes/:name/labels/:key', {
@@ -72,9 +72,9 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: changed(nodeViewExample, 'the label is removed'), ...errors },
     },
   }, async (request, reply) => {
-    const r = await changes.removeLabel(deps(request), actor(request), request.params.name, request.params.key, { force: request.query.force })
+    const r = await nodeChanges.removeLabel(deps(request), actor(request), request.params.name, request.params.key, { force: request.query.force })
     warn(reply, r)
-    return view(r.node)
+    return r.view
   })
 
   fastify.post('/nodes/:name/taints', {
@@ -88,10 +88,9 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
   }, async (request, reply) => {
     const { key, value, effect, force } = request.body
-    const r = await changes.setTaint(deps(request), actor(request), request.params.name, { key, value, effect }, { force })
+    const r = await nodeChanges.setTaint(deps(request), actor(request), request.params.name, { key, value, effect }, { force })
     warn(reply, r)
-    const nodeView = view(r.node)
-    return r.affectedPods === undefined ? nodeView : { ...nodeView, affected_pods: r.affectedPods }
+    return r.affectedPods === undefined ? r.view : { ...r.view, affected_pods: r.affectedPods }
   })
 
   fastify.delete('/nodes/:name/taints/:key', {
@@ -104,9 +103,9 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: changed(nodeViewExample, 'the taint is removed'), ...errors },
     },
   }, async (request, reply) => {
-    const r = await changes.removeTaint(deps(request), actor(request), request.params.name, request.params.key, request.query.effect, { force: request.query.force })
+    const r = await nodeChanges.removeTaint(deps(request), actor(request), request.params.name, request.params.key, request.query.effect, { force: request.query.force })
     warn(reply, r)
-    return view(r.node)
+    return r.view
   })
 
   fastify.post('/nodes/:name/cordon', {
@@ -122,9 +121,9 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
     // The seed's clients POST without a body.
     preValidation: async (request) => { if (request.body === undefined) request.body = {} },
   }, async (request, reply) => {
-    const r = await changes.cordon(deps(request), actor(request), request.params.name, { reason: request.body?.reason })
+    const r = await nodeChanges.cordon(deps(request), actor(request), request.params.name, { reason: request.body?.reason })
     warn(reply, r)
-    return view(r.node)
+    return r.view
   })
 
   fastify.post('/nodes/:name/uncordon', {
@@ -136,9 +135,9 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: changed(nodeViewExample, 'uncordon'), ...errors },
     },
   }, async (request, reply) => {
-    const r = await changes.uncordon(deps(request), actor(request), request.params.name)
+    const r = await nodeChanges.uncordon(deps(request), actor(request), request.params.name)
     warn(reply, r)
-    return view(r.node)
+    return r.view
   })
 }
 

@@ -90,13 +90,14 @@ const compat: FastifyPluginAsyncTypebox = async (app) => {
 
   const deps = (request: FastifyRequest): NodeChangeDeps => app.nodeChangeDeps(auditToLog(request.log, app.httpStatusOf), request.log)
   const actor = (request: FastifyRequest): Actor => ({ username: String(request.user.username), user_id: String(request.user.user_id) })
-  const changed = (node: Parameters<typeof nodes.infoOfChanged>[0]) => nodes.infoOfChanged(node)
+  // Each answers the node after the change as NodeInfo.
+  const nodeChanges = changes.renderedChanges((node) => nodes.infoOfChanged(node))
 
   app.put('/admin/nodes/:name/labels', {
     schema: { tags, summary: 'Set a label (kubectl label --overwrite)', description: 'As PUT P/nodes/{name}/labels without force: keys under kubernetes.io/ and k8s.io/ are refused (400).', params: CompatNodeParams, body: CompatLabelBody, response: { 200: node('The node after the change'), ...changes404 } },
   }, async (request) => {
-    const r = await changes.setLabel(deps(request), actor(request), request.params.name, request.body.key, request.body.value)
-    return changed(r.node)
+    const r = await nodeChanges.setLabel(deps(request), actor(request), request.params.name, request.body.key, request.body.value)
+    return r.view
   })
 
   app.delete('/admin/nodes/:name/labels/*', {
@@ -106,34 +107,34 @@ const compat: FastifyPluginAsyncTypebox = async (app) => {
       params: CompatKeyParams, response: { 200: node('The node after the change'), ...changes404 },
     },
   }, async (request) => {
-    const r = await changes.removeLabel(deps(request), actor(request), request.params.name, request.params['*'])
-    return changed(r.node)
+    const r = await nodeChanges.removeLabel(deps(request), actor(request), request.params.name, request.params['*'])
+    return r.view
   })
 
   app.post('/admin/nodes/:name/taints', {
     schema: { tags, summary: 'Add or replace a taint, upsert by (key, effect)', description: 'As POST P/nodes/{name}/taints without force; an empty value means none.', params: CompatNodeParams, body: CompatTaintBody, response: { 200: node('The node after the change'), ...changes404 } },
   }, async (request) => {
     const { key, value, effect } = request.body
-    const r = await changes.setTaint(deps(request), actor(request), request.params.name, { key, value: value === '' ? undefined : value, effect })
-    return changed(r.node)
+    const r = await nodeChanges.setTaint(deps(request), actor(request), request.params.name, { key, value: value === '' ? undefined : value, effect })
+    return r.view
   })
 
   app.delete('/admin/nodes/:name/taints/*', {
     schema: { tags, summary: 'Remove every taint with this key', description: 'As kubectl taint KEY- (every effect): 404 when the node has no taint with this key.', params: CompatKeyParams, response: { 200: node('The node after the change'), ...changes404 } },
   }, async (request) => {
-    const r = await changes.removeTaint(deps(request), actor(request), request.params.name, request.params['*'], undefined)
-    return changed(r.node)
+    const r = await nodeChanges.removeTaint(deps(request), actor(request), request.params.name, request.params['*'], undefined)
+    return r.view
   })
 
   for (const [path, fn, summary, description] of [
-    ['cordon', changes.cordon, 'Cordon a node (kubectl cordon)', 'Marks the node unschedulable, recording who (the JWT username) and when, as POST P/nodes/{name}/cordon does without a reason. Idempotent.'],
-    ['uncordon', changes.uncordon, 'Uncordon a node (kubectl uncordon)', 'Marks the node schedulable and clears the cordon annotations. Idempotent.'],
+    ['cordon', nodeChanges.cordon, 'Cordon a node (kubectl cordon)', 'Marks the node unschedulable, recording who (the JWT username) and when, as POST P/nodes/{name}/cordon does without a reason. Idempotent.'],
+    ['uncordon', nodeChanges.uncordon, 'Uncordon a node (kubectl uncordon)', 'Marks the node schedulable and clears the cordon annotations. Idempotent.'],
   ] as const) {
     app.post(`/admin/nodes/:name/${path}`, {
       schema: { tags, summary, description, params: CompatNodeParams, response: { 200: node('The node after the change'), ...changes404 } },
     }, async (request) => {
       const r = await fn(deps(request), actor(request), request.params.name)
-      return changed(r.node)
+      return r.view
     })
   }
 

@@ -7,9 +7,6 @@ import { Writable } from 'node:stream'
 import { eachBackend } from '../helpers/backend.js'
 import { createNode, ensureNamespace } from '../helpers/fixtures.js'
 import { startService, waitFor, makeToken, type Service } from '../helpers/service.js'
-import { buildApp } from '../../src/app.js'
-import { loadConfig } from '../../src/config.js'
-import { createKubeClients } from '../../src/kube/client.js'
 import { OPTIONS_KEY, RUNTIME_CONFIG_NAME } from '../../src/kube/runtime-config.js'
 
 const NS = 'streamspace'
@@ -36,12 +33,10 @@ eachBackend(t, 'runtime configuration', async (t, b) => {
   // Replica A logs to a buffer so the audit line can be read back.
   const lines: any[] = []
   const stream = new Writable({ write(chunk, _enc, cb) { for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l)); cb() } })
-  const env = { JWT_SECRET: 'test-secret-that-is-at-least-32-characters-long', LOG_LEVEL: 'silent' }
   const a = await startService(b.kc)
   const replicaB = await startService(b.kc)
-  // A third app instance with its own logger, for the audit line.
-  const logged = await buildApp({ config: loadConfig({ ...env, LOG_LEVEL: 'info' }), kube: createKubeClients(b.kc), jwtSecret: env.JWT_SECRET, logStream: stream })
-  await logged.ready()
+  // A third replica with its own logger, for the audit line.
+  const logged = await startService(b.kc, { env: { LOG_LEVEL: 'info' }, logStream: stream })
   t.teardown(async () => { await Promise.all([a.close(), replicaB.close(), logged.close()]) })
 
   await t.test('defaults before any change; no ConfigMap yet', async (t) => {
@@ -91,8 +86,8 @@ eachBackend(t, 'runtime configuration', async (t, b) => {
 
   await t.test('audited: an Event on the ConfigMap and a log line with who, what and from what', async (t) => {
     const token = makeToken({ username: 'carol', user_id: 'u-9' })
-    const res = await logged.inject({ method: 'PUT', url: '/api/plugins/streamspace-node-manager/config', headers: { authorization: `Bearer ${token}` }, payload: { maxNodes: 40 } })
-    t.equal(res.statusCode, 200, res.body)
+    const res = await put(logged, { maxNodes: 40 }, token)
+    t.equal(res.status, 200, JSON.stringify(res.body))
     const audit = lines.find((l) => l.audit?.action === 'config.update' && l.audit.outcome === 'changed')
     t.ok(audit, 'audit line logged')
     t.match(audit, { msg: 'audit: carol config.update: changed (maxNodes: 10 -> 40)', audit: { actor: { username: 'carol', user_id: 'u-9' }, changes: [{ option: 'maxNodes', from: 10, to: 40 }] } })
@@ -101,8 +96,8 @@ eachBackend(t, 'runtime configuration', async (t, b) => {
       events = (await b.clients.core.listNamespacedEvent({ namespace: NS })).items.filter((e) => e.reason === 'RuntimeConfigChanged')
       return events.length >= 2
     }, 5000, 'Events')
-    const refused = await logged.inject({ method: 'PUT', url: '/api/plugins/streamspace-node-manager/config', headers: { authorization: `Bearer ${token}` }, payload: { maxNodes: 5000 } })
-    t.equal(refused.statusCode, 400)
+    const refused = await put(logged, { maxNodes: 5000 }, token)
+    t.equal(refused.status, 400)
     t.match(lines.find((l) => l.audit?.outcome === 'refused'), { msg: 'audit: carol config.update: refused: maxNodes must be an integer from 1 to 1000 (got 5000)', audit: { actor: { username: 'carol' }, request: { maxNodes: 5000 } } }, 'a refused change is audited too')
     t.ok(events.every((e) => e.involvedObject.kind === 'ConfigMap' && e.involvedObject.name === RUNTIME_CONFIG_NAME))
     t.ok(events.some((e) => e.message === 'maxNodes: 10 -> 40 by carol (user_id u-9) via StreamSpace Node Manager'), events.map((e) => e.message).join(' | '))

@@ -4,8 +4,8 @@
 // signed. The cluster is the simulator (src/sim) over HTTP; the service runs in-process.
 import t from 'tap'
 import { createServer, type IncomingMessage } from 'node:http'
-import { startBackend, type Backend } from '../helpers/backend.js'
-import { createNode, waitFor } from '../helpers/fixtures.js'
+import { waitFor } from '../helpers/fixtures.js'
+import { startStack } from '../helpers/stack.js'
 import { makeToken, moreHealthChecks, startService, type Service } from '../helpers/service.js'
 import { startAlertmanager, type Alertmanager } from '../helpers/alertmanager.js'
 import { fingerprint, type WebhookMessage } from '../../src/health/alerts.js'
@@ -27,19 +27,10 @@ const ours = (alerts: Awaited<ReturnType<Alertmanager['alerts']>>) => alerts.fil
 t.test('alerts through a real Alertmanager', async (t) => {
   const am = await startAlertmanager()
   t.teardown(() => am.stop())
-  let b: Backend
-  const fresh = async () => {
-    b = await startBackend('sim')
-    await createNode(b.clients, { name: 'w1', cpu: '4', memory: '8Gi' })
-    await createNode(b.clients, { name: 'w2', cpu: '4', memory: '8Gi' })
-    return b
-  }
+  const nodes = [{ name: 'w1', cpu: '4', memory: '8Gi' }, { name: 'w2', cpu: '4', memory: '8Gi' }]
 
   await t.test('NotReady through nodes/status: one alert within interval + grace; resolved when Ready', async (t) => {
-    const b = await fresh()
-    t.teardown(() => b.close())
-    const svc = await startService(b.kc, { env: ENV(am) })
-    t.teardown(() => svc.close())
+    const { backend: b, service: svc } = await startStack(t, { nodes, env: ENV(am) })
     await waitFor(() => svc.app.health.isLeader(), 10_000, 'leader')
     t.same(ours(await am.alerts()), [], 'nothing while healthy')
     t.equal((await svc.api('/cluster/health', { token: null })).status, 401, 'no token: 401')
@@ -87,10 +78,7 @@ t.test('alerts through a real Alertmanager', async (t) => {
   })
 
   await t.test('two replicas against one cluster: one leader, exactly one alert', async (t) => {
-    const b = await fresh()
-    t.teardown(() => b.close())
-    const r1 = await startService(b.kc, { env: ENV(am, { POD_NAME: 'replica-1' }) })
-    t.teardown(() => r1.close())
+    const { backend: b, service: r1 } = await startStack(t, { nodes, env: ENV(am, { POD_NAME: 'replica-1' }) })
     const r2 = await startService(b.kc, { env: ENV(am, { POD_NAME: 'replica-2' }) })
     t.teardown(() => r2.close())
     await waitFor(() => r1.app.health.isLeader() || r2.app.health.isLeader(), 10_000, 'a leader')
@@ -125,8 +113,6 @@ t.test('alerts through a real Alertmanager', async (t) => {
   })
 
   await t.test('a webhook that fails three times, then succeeds, gets the alert once, signed', async (t) => {
-    const b = await fresh()
-    t.teardown(() => b.close())
     const secret = 'webhook-secret-for-tests'
     const received: { body: string; signature: string; delivery: string; status: number }[] = []
     const receiver = createServer((req: IncomingMessage, res) => {
@@ -141,8 +127,7 @@ t.test('alerts through a real Alertmanager', async (t) => {
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()))
     t.teardown(() => new Promise<void>((r) => receiver.close(() => r())))
     const hookUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`
-    const svc = await startService(b.kc, { env: ENV(am, { ALERT_WEBHOOK_URL: hookUrl, ALERT_WEBHOOK_SECRET: secret }) })
-    t.teardown(() => svc.close())
+    const { backend: b, service: svc } = await startStack(t, { nodes, env: ENV(am, { ALERT_WEBHOOK_URL: hookUrl, ALERT_WEBHOOK_SECRET: secret }) })
     await waitFor(() => svc.app.health.isLeader(), 10_000, 'leader')
 
     await setReadyThroughStatus(b.clients, 'w1', 'False')

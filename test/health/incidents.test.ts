@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http'
 import { eachBackend, type Backend } from '../helpers/backend.js'
 import { createNode, ensureNamespace, waitFor } from '../helpers/fixtures.js'
 import { moreHealthChecks, startService, type Service } from '../helpers/service.js'
+import { startStack } from '../helpers/stack.js'
 import type { WebhookMessage } from '../../src/health/alerts.js'
 import type { IncidentObject } from '../../src/kube/incident-objects.js'
 import { readmeReceiverCheck } from './readme-receiver.js'
@@ -122,10 +123,6 @@ eachBackend(t, 'Events gone (their TTL) and Ready False -> Unknown between two l
 })
 
 t.test('Alertmanager answering 400 to the service: not retried, counted as dropped', async (t) => {
-  const { startBackend } = await import('../helpers/backend.js')
-  const b = await startBackend('sim')
-  t.teardown(() => b.close())
-  await createNode(b.clients, { name: 'w1', cpu: '4', memory: '8Gi' })
   const posts: string[] = []
   const am = createServer((req, res) => {
     let body = ''
@@ -134,8 +131,10 @@ t.test('Alertmanager answering 400 to the service: not retried, counted as dropp
   })
   await new Promise<void>((r) => am.listen(0, '127.0.0.1', () => r()))
   t.teardown(() => new Promise<void>((r) => am.close(() => r())))
-  const svc = await startService(b.kc, { env: { POD_NAMESPACE: 'streamspace', ALERTMANAGER_URL: `http://127.0.0.1:${(am.address() as { port: number }).port}`, HEALTH_GRACE_SECONDS: '1', HEALTH_CHECK_INTERVAL_MS: '1000' } })
-  t.teardown(() => svc.close())
+  const { backend: b, service: svc } = await startStack(t, {
+    nodes: [{ name: 'w1', cpu: '4', memory: '8Gi' }],
+    env: { POD_NAMESPACE: 'streamspace', ALERTMANAGER_URL: `http://127.0.0.1:${(am.address() as { port: number }).port}`, HEALTH_GRACE_SECONDS: '1', HEALTH_CHECK_INTERVAL_MS: '1000' },
+  })
   await waitFor(() => svc.app.health.isLeader(), 15_000, 'leads')
   await b.setNodeReady('w1', false)
   await waitFor(() => posts.length >= 1, 15_000, 'posted')

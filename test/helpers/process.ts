@@ -36,9 +36,9 @@ export async function startProcess(t: Test, b: Backend, name: string, env: Recor
 
 const token = makeToken({ username: 'ops', user_id: 'u-ops' })
 
-/** A request to P<path> at `base` (a process's URL, or a proxy's) as an admin. */
-export const apiAt = (base: string, path: string, init: { method?: string; json?: unknown } = {}) => fetch(`${base}${API_PREFIX}${path}`, {
+/** A request to P<path> at `base` (a process's URL, or a proxy's) as an admin (or with `token`, e.g. one of another secret). */
+export const apiAt = (base: string, path: string, init: { method?: string; json?: unknown; token?: string } = {}) => fetch(`${base}${API_PREFIX}${path}`, {
   method: init.method ?? 'GET',
-  headers: { authorization: `Bearer ${token}`, ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}) },
+  headers: { authorization: `Bearer ${init.token ?? token}`, ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}) },
   body: init.json !== undefined ? JSON.stringify(init.json) : undefined,
 })

@@ -12,6 +12,8 @@ export interface StackOptions extends StartServiceOptions {
   backendOptions?: BackendOptions
   /** Nodes made before the service starts (so its caches start with them). */
   nodes?: NodeFixture[]
+  /** Anything else made before the service starts, after the nodes (namespaces, pods...). */
+  setup?: (backend: Backend) => Promise<void>
 }
 
 export interface Stack {
@@ -21,10 +23,11 @@ export interface Stack {
 
 /** Starts the cluster, its nodes, then the service (ready); teardown closes the service, then the cluster. */
 export async function startStack(t: Test, opts: StackOptions = {}): Promise<Stack> {
-  const { backend: name = 'sim', backendOptions, nodes = [], ...serviceOptions } = opts
+  const { backend: name = 'sim', backendOptions, nodes = [], setup, ...serviceOptions } = opts
   const backend = await startBackend(name, { ...backendOptions, onStandInError: (err) => t.fail(err.message) })
   t.teardown(() => backend.close())
   for (const node of nodes) await createNode(backend.clients, node)
+  await setup?.(backend)
   const service = await startService(backend.kc, serviceOptions)
   // tap runs teardowns last-registered first: the service closes before its cluster.
   t.teardown(() => service.close())

@@ -7,9 +7,9 @@ import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { startBackend } from '../helpers/backend.js'
-import { createNode, createPod, ensureNamespace } from '../helpers/fixtures.js'
-import { startService, waitFor } from '../helpers/service.js'
+import { createPod, ensureNamespace } from '../helpers/fixtures.js'
+import { waitFor } from '../helpers/service.js'
+import { startStack } from '../helpers/stack.js'
 import { startPrometheus, type PrometheusServer } from '../helpers/prometheus.js'
 import { startAlertmanager } from '../helpers/alertmanager.js'
 
@@ -80,23 +80,22 @@ t.test('the dashboard\'s shape: every query uses the datasource variable and fil
 t.test('every panel query answers with series from a Prometheus scraping the service', async (t) => {
   const am = await startAlertmanager()
   t.teardown(() => am.stop())
-  const b = await startBackend('sim')
-  t.teardown(() => b.close())
-  for (const name of ['dash-1', 'dash-2', 'dash-3', 'dash-4']) await createNode(b.clients, { name, cpu: '4', memory: '8Gi' })
-  await ensureNamespace(b.clients, 'apps')
-  await ensureNamespace(b.clients, 'streamspace')
-  // Something to evict on each node that is drained, and a session that keeps running on dash-3.
-  await createPod(b.clients, { name: 'web-1', namespace: 'apps', node: 'dash-1', labels: { app: 'web' }, requests: { cpu: '500m', memory: '512Mi' }, terminationGracePeriodSeconds: 0 })
-  await createPod(b.clients, { name: 'web-2', namespace: 'apps', node: 'dash-2', labels: { app: 'web' }, requests: { cpu: '500m', memory: '512Mi' }, terminationGracePeriodSeconds: 0 })
-  await createPod(b.clients, {
-    name: 'sess-1', namespace: 'streamspace', node: 'dash-3',
-    labels: { app: 'streamspace-session', session: 'sess-1', user: 'ann', template: 'firefox' },
-    requests: { cpu: '1', memory: '2Gi' }, terminationGracePeriodSeconds: 0,
-  })
-  const svc = await startService(b.kc, {
+  const { backend: b, service: svc } = await startStack(t, {
+    nodes: ['dash-1', 'dash-2', 'dash-3', 'dash-4'].map((name) => ({ name, cpu: '4', memory: '8Gi' })),
+    setup: async (b) => {
+      await ensureNamespace(b.clients, 'apps')
+      await ensureNamespace(b.clients, 'streamspace')
+      // Something to evict on each node that is drained, and a session that keeps running on dash-3.
+      await createPod(b.clients, { name: 'web-1', namespace: 'apps', node: 'dash-1', labels: { app: 'web' }, requests: { cpu: '500m', memory: '512Mi' }, terminationGracePeriodSeconds: 0 })
+      await createPod(b.clients, { name: 'web-2', namespace: 'apps', node: 'dash-2', labels: { app: 'web' }, requests: { cpu: '500m', memory: '512Mi' }, terminationGracePeriodSeconds: 0 })
+      await createPod(b.clients, {
+        name: 'sess-1', namespace: 'streamspace', node: 'dash-3',
+        labels: { app: 'streamspace-session', session: 'sess-1', user: 'ann', template: 'firefox' },
+        requests: { cpu: '1', memory: '2Gi' }, terminationGracePeriodSeconds: 0,
+      })
+    },
     env: { ALERTMANAGER_URL: am.url, HEALTH_GRACE_SECONDS: '2', HEALTH_CHECK_INTERVAL_MS: '1000', POD_NAMESPACE: 'streamspace' },
   })
-  t.teardown(() => svc.close())
   await waitFor(() => svc.app.health.isLeader(), 30_000, 'leadership')
   const prom = await startPrometheus({ targets: [new URL(svc.url).host], scrapeIntervalSeconds: 2 })
   t.teardown(() => prom.stop())

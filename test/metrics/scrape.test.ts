@@ -1,9 +1,10 @@
 // GET /metrics against a cluster: the per-node series and cluster totals follow the cluster as the
 // watch cache sees it, and a real scrape passes `promtool check metrics` (Debian's promtool).
 import t from 'tap'
-import { eachBackend, startBackend } from '../helpers/backend.js'
+import { eachBackend } from '../helpers/backend.js'
 import { createNode, createPod, ensureNamespace, kubeRequest } from '../helpers/fixtures.js'
 import { startService, waitFor } from '../helpers/service.js'
+import { startStack } from '../helpers/stack.js'
 import { parseExposition, promtool, valueOf, type Sample } from '../helpers/prometheus.js'
 
 const P = 'streamspace_node_manager_'
@@ -86,10 +87,7 @@ eachBackend(t, 'per-node series and cluster totals from the cache; promtool chec
 })
 
 t.test('watch restarts are counted', async (t) => {
-  const b = await startBackend('sim')
-  await createNode(b.clients, { name: 'w1', cpu: '1', memory: '1Gi' })
-  const svc = await startService(b.kc)
-  t.teardown(async () => { await svc.close(); await b.close() })
+  const { backend: b, service: svc } = await startStack(t, { nodes: [{ name: 'w1', cpu: '1', memory: '1Gi' }] })
   const restarts = async () => valueOf((await scrape(svc.url)).samples, `${P}watch_restarts_total`, { resource: 'nodes' }) ?? -1
   t.equal(await restarts(), 0, 'no restart on a fresh, quiet watch')
   // The server cuts every watch stream after 300 ms (a broken connection): each is started again and counted.

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startBackend, type Backend } from '../helpers/backend.js'
 import { makeToken, startService, TEST_JWT_SECRET, waitFor, type Service } from '../helpers/service.js'
-import { startProcess } from '../helpers/process.js'
+import { apiAt, startProcess } from '../helpers/process.js'
 import { FakeClock } from '../helpers/clock.js'
 import { loadConfig } from '../../src/config.js'
 import { JwtSecrets, readSecretFile } from '../../src/plugins/jwt-secrets.js'
@@ -144,7 +144,7 @@ t.test('a secret file edited in place is followed too; a too short or removed se
 t.test('the process reads JWT_SECRET_FILE at start and refuses to start on an unreadable one', async (t) => {
   const mount = new MountedSecret(SECRET_B)
   const proc = await startProcess(t, backend, 'jwt-file', { JWT_SECRET: '', JWT_SECRET_FILE: mount.file })
-  const ok = await fetch(`${proc.url}/api/plugins/streamspace-node-manager/nodes`, { headers: { authorization: `Bearer ${makeToken({ secret: SECRET_B })}` } })
+  const ok = await apiAt(proc.url, '/nodes', { token: makeToken({ secret: SECRET_B }) })
   t.equal(ok.status, 200, 'a token of the file\'s secret passes')
   proc.child.kill('SIGTERM')
   await proc.exited

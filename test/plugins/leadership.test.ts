@@ -12,6 +12,7 @@ import { startService, type Service } from '../helpers/service.js'
 import { kubeconfigFor } from '../../src/sim/kubeconfig.js'
 import { LEADER_LEASE_NAME } from '../../src/kube/permissions.js'
 import { delayingProxy } from '../helpers/proxy.js'
+import { startStack } from '../helpers/stack.js'
 
 const POD_LIST_DELAY_MS = 3_000
 
@@ -65,10 +66,8 @@ t.test('a leader closed while waiting for its caches starts no duty', async (t) 
 })
 
 t.test('on close, every leadership stop has finished before the Lease is released', async (t) => {
-  const b = await startBackend('sim')
-  t.teardown(() => b.close())
-  await createNode(b.clients, { name: 'w1', cpu: '4', memory: '8Gi' })
-  const svc = await startService(b.kc, { env: { POD_NAME: 'leaving', POD_NAMESPACE: 'streamspace' } })
+  // Closed by the test itself below; the stack's teardown close is then a no-op.
+  const { backend: b, service: svc } = await startStack(t, { nodes: [{ name: 'w1', cpu: '4', memory: '8Gi' }], env: { POD_NAME: 'leaving', POD_NAMESPACE: 'streamspace' } })
   const holder = async () => (await b.clients.coordination.readNamespacedLease({ name: LEADER_LEASE_NAME, namespace: 'streamspace' })).spec?.holderIdentity ?? ''
   let running = false
   const holderWhenStopped: string[] = []

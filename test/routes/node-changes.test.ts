@@ -6,6 +6,7 @@ import type { V1Node } from '@kubernetes/client-node'
 import { eachBackend, type Backend } from '../helpers/backend.js'
 import { createNode, createPod, ensureNamespace, waitFor, waitPodsRunning } from '../helpers/fixtures.js'
 import { makeToken, startService, type Service } from '../helpers/service.js'
+import { startStack } from '../helpers/stack.js'
 import type { NodeView } from '../../src/schemas/node.js'
 
 type ErrorBody = { statusCode: number; error: string; message: string; details?: unknown }
@@ -322,12 +323,10 @@ function countPatches(b: Backend): number {
 }
 
 t.test('rate limit per user on the mutating routes', async (t) => {
-  const { startBackend } = await import('../helpers/backend.js')
-  const b = await startBackend('sim')
-  t.teardown(() => b.close())
-  await createNode(b.clients, { name: 'r1', cpu: '4', memory: '8Gi' })
-  const svc = await startService(b.kc, { env: { CHANGE_RATE_LIMIT_MAX: '3', CHANGE_RATE_LIMIT_WINDOW_SECONDS: '60' } })
-  t.teardown(() => svc.close())
+  const { backend: b, service: svc } = await startStack(t, {
+    nodes: [{ name: 'r1', cpu: '4', memory: '8Gi' }],
+    env: { CHANGE_RATE_LIMIT_MAX: '3', CHANGE_RATE_LIMIT_WINDOW_SECONDS: '60' },
+  })
   const statuses = []
   for (let i = 0; i < 3; i++) statuses.push((await call(svc, i % 2 ? 'POST' : 'PUT', i % 2 ? '/nodes/r1/cordon' : '/nodes/r1/labels', i % 2 ? undefined : { key: 'a', value: String(i) })).status)
   t.same(statuses, [200, 200, 200])

@@ -1,22 +1,22 @@
 // The read path's cache behaviour, on the simulator (it can count requests and stop answering):
 // no LIST per read, stale-but-serving while the API is down, recovery after, and no metrics-server.
 import t from 'tap'
-import { startBackend } from '../helpers/backend.js'
 import { createNode, createPod, ensureNamespace } from '../helpers/fixtures.js'
-import { startService, waitFor } from '../helpers/service.js'
+import { waitFor } from '../helpers/service.js'
 import { startStack } from '../helpers/stack.js'
 import type { SimCluster } from '../../src/sim/index.js'
 import { systemClock } from '../../src/kube/reflector.js'
 import type { ClusterStats } from '../../src/schemas/node.js'
 
 t.test('reads never LIST at the API server; staleness and recovery', async (t) => {
-  const b = await startBackend('sim')
+  const { backend: b, service: svc } = await startStack(t, {
+    nodes: [{ name: 'a', cpu: '2', memory: '8Gi' }],
+    setup: async (b) => {
+      await ensureNamespace(b.clients, 'streamspace')
+      await createPod(b.clients, { name: 's1', namespace: 'streamspace', node: 'a', labels: { app: 'streamspace-session' } })
+    },
+  })
   const sim = b.sim as unknown as SimCluster
-  await createNode(b.clients, { name: 'a', cpu: '2', memory: '8Gi' })
-  await ensureNamespace(b.clients, 'streamspace')
-  await createPod(b.clients, { name: 's1', namespace: 'streamspace', node: 'a', labels: { app: 'streamspace-session' } })
-  const svc = await startService(b.kc)
-  t.teardown(async () => { await svc.close(); await b.close() })
   await waitFor(async () => ((await (await svc.api('/nodes/stats')).json()) as ClusterStats).total_sessions === 1, 10_000, 'session seen')
 
   // Core nodes and pods only: metrics.k8s.io NodeMetrics are polled by design (metrics-server has no watch).
@@ -69,16 +69,19 @@ t.test('without metrics-server usage is null and nothing fails', async (t) => {
 
 t.test('after a relist, a node whose pods vanished shows none (its view is rendered anew)', async (t) => {
   // No metrics-server: a new usage sample would re-render the view too.
-  const b = await startBackend('sim', { metrics: false })
+  const { backend: b, service: svc } = await startStack(t, {
+    backendOptions: { metrics: false },
+    nodes: [{ name: 'a', cpu: '2', memory: '8Gi' }],
+    setup: async (b) => {
+      await ensureNamespace(b.clients, 'streamspace')
+      for (const name of ['s1', 's2']) {
+        await createPod(b.clients, { name, namespace: 'streamspace', node: 'a', labels: { app: 'streamspace-session' } })
+      }
+    },
+    // Seen ten days later, the AGE text ("10d") stays the same for hours: nothing else re-renders the view.
+    clock: { ...systemClock, now: () => Date.now() + 10 * 86_400_000 },
+  })
   const sim = b.sim as unknown as SimCluster
-  await createNode(b.clients, { name: 'a', cpu: '2', memory: '8Gi' })
-  await ensureNamespace(b.clients, 'streamspace')
-  for (const name of ['s1', 's2']) {
-    await createPod(b.clients, { name, namespace: 'streamspace', node: 'a', labels: { app: 'streamspace-session' } })
-  }
-  // Seen ten days later, the AGE text ("10d") stays the same for hours: nothing else re-renders the view.
-  const svc = await startService(b.kc, { clock: { ...systemClock, now: () => Date.now() + 10 * 86_400_000 } })
-  t.teardown(async () => { await svc.close(); await b.close() })
   const nodeA = async () => ((await (await svc.api('/nodes')).json()) as { pods: number; sessions: number }[])[0]
   await waitFor(async () => (await nodeA()).sessions === 2, 10_000, 'two sessions seen')
 

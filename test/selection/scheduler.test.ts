@@ -6,9 +6,10 @@
 // pod to one of our eligible nodes, and where nothing fits its message starts with our 409's.
 import t from 'tap'
 import { podRequests } from '../../src/kube/slim.js'
-import { backendNames, startBackend, type Backend } from '../helpers/backend.js'
+import { backendNames, type Backend } from '../helpers/backend.js'
 import { createNode, ensureNamespace, kubeRequest, waitFor } from '../helpers/fixtures.js'
-import { startService, type Service } from '../helpers/service.js'
+import type { Service } from '../helpers/service.js'
+import { startStack } from '../helpers/stack.js'
 
 const NS = 'shapes'
 const NODES = ['cordoned', 'down', 'free-a', 'free-b', 'full', 'gpu']
@@ -90,11 +91,7 @@ if (!backendNames().includes('apiserver')) {
   t.comment('not run: needs the apiserver backend (TEST_BACKENDS leaves it out)')
 } else {
   t.test('POST P/nodes/select agrees with kube-scheduler', async (t) => {
-    const b = await startBackend('apiserver', { apiserver: { scheduler: true } })
-    t.teardown(() => b.close())
-    await seed(b)
-    const svc = await startService(b.kc)
-    t.teardown(() => svc.close())
+    const { backend: b, service: svc } = await startStack(t, { backend: 'apiserver', backendOptions: { apiserver: { scheduler: true } }, setup: seed })
     await waitFor(async () => {
       const s = await (await svc.api('/nodes/stats')).json() as { total_nodes: number; ready_nodes: number; total_pods: number }
       return s.total_nodes === NODES.length && s.ready_nodes === NODES.length - 1 && s.total_pods === 1
