@@ -28,3 +28,9 @@ export const SELECTOR_PATTERN = `^ *(?:${SEL_TERM} *)?(?:, *(?:${SEL_TERM} *)?)*
 
 /** A non-negative Kubernetes quantity ("500m", "2", "4Gi", "1e3"); empty means none. */
 export const QUANTITY_PATTERN = '^(?:[+]?(?:[0-9]+(?:[.][0-9]*)?|[.][0-9]+)(?:Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]{1,2})?)?$'
+
+// A node field selector as GET P/nodes serves it: spec.unschedulable compared with true or false,
+// comma-separated terms that agree (the domain's parseFieldSelector reads the same).
+const UNSCHEDULABLE_TRUE = String.raw`spec\.unschedulable\s*(?:==?\s*true|!=\s*false)`
+const UNSCHEDULABLE_FALSE = String.raw`spec\.unschedulable\s*(?:==?\s*false|!=\s*true)`
+export const NODE_FIELD_SELECTOR_PATTERN = String.raw`^\s*(?:${UNSCHEDULABLE_TRUE}(?:\s*,\s*${UNSCHEDULABLE_TRUE})*|${UNSCHEDULABLE_FALSE}(?:\s*,\s*${UNSCHEDULABLE_FALSE})*)?\s*$`

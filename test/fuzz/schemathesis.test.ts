@@ -64,7 +64,10 @@ t.teardown(async () => {
 // on something JSON Schema (OpenAPI 3.0) cannot say, each named here. Everything else in these
 // operations is still checked, and every other check runs on them unchanged.
 const DEFAULT_ACCEPTED = ['2xx', '3xx', '401', '403', '404', '409', '429', '5xx']
-const allowed: { path: string; method: string; statuses: string[]; why: string }[] = [
+const allowed: { path: string; method: string; statuses: string[]; why: string; checksOff?: string[] }[] = [
+  { path: `${P}/nodes`, method: 'GET', statuses: ['400', '410'], why: 'a continue token is valid only as this service issued it: a made-up one is 400, one whose snapshot is gone 410, as the API server answers' },
+  // DELETE P/maintenance/{id} cancels the plan; the plan stays readable (state cancelled), as a finished Job does.
+  ...[`${P}/maintenance/{id}`, `${P}/maintenance/{id}/events`].map((path) => ({ path, method: 'GET', statuses: [], checksOff: ['use_after_free'], why: 'DELETE cancels a plan, which stays readable with state cancelled: not a deleted resource' })),
   ...[`${P}/nodes/{name}/labels`, '/api/v1/admin/nodes/{name}/labels'].map((path) => ({ path, method: 'PUT', statuses: ['400'], why: 'keys under kubernetes.io/ and k8s.io/ (not node-role. or node-restriction.kubernetes.io/) need force=true, which the compat route does not have: a rule on the key prefix that a pattern can only state with lookahead, which schemathesis cannot generate from; and a key prefix over 253 characters' })),
   ...[`${P}/nodes/{name}/taints`, '/api/v1/admin/nodes/{name}/taints'].map((path) => ({ path, method: 'POST', statuses: ['400'], why: 'as for labels: system-managed keys need force=true' })),
   ...[`${P}/nodes/{name}/labels/{key}`, '/api/v1/admin/nodes/{name}/labels/{key}', `${P}/nodes/{name}/taints/{key}`, '/api/v1/admin/nodes/{name}/taints/{key}'].map((path) => ({ path, method: 'DELETE', statuses: ['400'], why: 'as for labels: system-managed keys need force=true' })),
@@ -82,6 +85,7 @@ const toml = [
     // One include-* key: several are alternatives (include-path OR include-method).
     `include-name = ${JSON.stringify(`${a.method} ${a.path}`)}`,
     `checks.positive_data_acceptance.expected-statuses = ${JSON.stringify([...DEFAULT_ACCEPTED, ...a.statuses])}`,
+    ...(a.checksOff ?? []).map((check) => `checks.${check}.enabled = false`),
   ]),
 ].join('\n')
 const config = join(dir, 'schemathesis.toml')

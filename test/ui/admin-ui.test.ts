@@ -3,12 +3,12 @@
 // errors), cordon with a reason, a drain with live progress, a NotReady node on Cluster Health, a
 // graph on Node Resources. Each step checks the cluster through the API afterwards; every page is
 // screenshotted into artifacts/ui; any console error fails the step.
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node'
 import type { Page } from 'playwright-core'
 import { startSim } from '../../src/sim/index.js'
 import { makeToken, startService, waitFor } from '../helpers/service.js'
-import { UI, buildUi, launch, signInThroughStorage } from './browser.js'
+import { UI, buildUi, launch, signInThroughStorage, stepper } from './browser.js'
 
 buildUi()
 const sim = await startSim({ podTerminateSeconds: 1 })
@@ -25,22 +25,7 @@ t.teardown(async () => {
 })
 
 /** Each step: a fresh tab signed in through localStorage; no console errors at the end. */
-async function step(name: string, fn: (t: Test, page: Page) => Promise<void>, opts: { signedIn?: boolean } = {}) {
-  await t.test(name, async (t) => {
-    const page = await browser.page()
-    page.setDefaultTimeout(20_000)
-    try {
-      if (opts.signedIn !== false) await signInThroughStorage(page, svc.url, token)
-      await fn(t, page)
-    } catch (err) {
-      await browser.screenshot(page, `FAILED-${name.replace(/\W+/g, '-')}`).catch(() => {})
-      throw err
-    } finally {
-      await page.close()
-      t.same(browser.takeErrors(), [], 'no console errors')
-    }
-  })
-}
+const step = stepper(t, browser, svc.url, token, 20_000)
 
 const countText = (page: Page) => page.getByTestId('count').innerText()
 

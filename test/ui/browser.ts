@@ -120,13 +120,16 @@ export async function checkBothSchemes(t: Test, page: Page, name: string, ready:
   }
 }
 
-/** Browser steps: a fresh tab signed in through localStorage; no console errors at the end; a screenshot on failure. */
-export function stepper(t: Test, browser: Browser, baseUrl: string, token: string) {
-  return (name: string, fn: (t: Test, page: Page) => Promise<void>) => t.test(name, async (t) => {
+/**
+ * Browser steps: a fresh tab signed in through localStorage (unless signedIn is false); no console
+ * errors at the end; a screenshot on failure.
+ */
+export function stepper(t: Test, browser: Browser, baseUrl: string, token: string, timeoutMs = 30_000) {
+  return (name: string, fn: (t: Test, page: Page) => Promise<void>, opts: { signedIn?: boolean } = {}) => t.test(name, async (t) => {
     const page = await browser.page()
-    page.setDefaultTimeout(30_000)
+    page.setDefaultTimeout(timeoutMs)
     try {
-      await signInThroughStorage(page, baseUrl, token)
+      if (opts.signedIn !== false) await signInThroughStorage(page, baseUrl, token)
       await fn(t, page)
     } catch (err) {
       await browser.screenshot(page, `FAILED-${name.replace(/\W+/g, '-')}`).catch(() => {})
