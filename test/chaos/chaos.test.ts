@@ -6,10 +6,9 @@
 import t from 'tap'
 import { runChaos } from './chaos.js'
 import { check } from './check.js'
+import { backendSkip } from '../helpers/backend.js'
 
-const simOnly = process.env.TEST_BACKENDS !== undefined && !process.env.TEST_BACKENDS.split(',').includes('sim')
-
-t.test('short chaos run: 3 replicas, faults, kills; every promise holds', { skip: simOnly }, async (t) => {
+t.test('short chaos run: 3 replicas, faults, kills; every promise holds', { skip: backendSkip('sim') }, async (t) => {
   const { history, figures } = await runChaos({ seconds: 75, replicas: 3, nodes: 20, seed: 29, killEvery: [10, 16], log: (line) => t.comment(line) })
   t.comment(`figures: ${JSON.stringify(figures)}`)
   const violations = check(history).map((v) => `${v.invariant}: ${v.message}`)

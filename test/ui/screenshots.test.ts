@@ -3,7 +3,7 @@
 // SCREENSHOTS_DIR=docs/screenshots they are the ones docs/ui.md shows. Each page must render its
 // content without a console error.
 import t from 'tap'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { makeToken, waitFor } from '../helpers/service.js'
 import { ARTIFACTS, UI, signInThroughStorage } from './browser.js'
@@ -36,8 +36,9 @@ t.test('every page at 5,000 nodes', async (t) => {
     await page.goto(`${svc.url}${UI}/${path}`)
     await ready()
     await page.waitForFunction(() => document.getAnimations().every((a) => !(a instanceof CSSTransition) || a.playState === 'finished'))
-    await page.screenshot({ path: join(dir, `${name}.png`) })
-    t.pass(`${name}.png`)
+    const file = join(dir, `${name}.png`)
+    await page.screenshot({ path: file })
+    t.ok(statSync(file).size > 10_000, `${name}.png written, not blank (${statSync(file).size} bytes)`)
   }
   // The next-session panel on the Nodes page.
   await page.goto(`${svc.url}${UI}/nodes`)
