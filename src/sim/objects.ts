@@ -37,6 +37,22 @@ const IMAGE_NAMES = [
   ['registry.k8s.io/kube-controller-manager', 'v1.33.4', 27_600_000], ['registry.k8s.io/kube-scheduler', 'v1.33.4', 21_300_000],
   ['ghcr.io/streamspace/session-gimp', '1.4.2', 930_000_000], ['ghcr.io/streamspace/node-manager', '0.1.0', 61_000_000],
   ['docker.io/grafana/promtail', '3.3.2', 83_000_000],
+  // Session images of other apps, and the releases before the current one that nodes keep cached
+  // until the kubelet's image GC: 50 in all, the most a kubelet reports (nodeStatusMaxImages), as a
+  // busy session node has them. With them a node is ~11 KB of JSON, as in real large clusters.
+  ['ghcr.io/streamspace/session-libreoffice', '1.4.2', 1_480_000_000], ['ghcr.io/streamspace/session-blender', '1.4.2', 2_310_000_000],
+  ['ghcr.io/streamspace/session-inkscape', '1.4.2', 1_020_000_000], ['ghcr.io/streamspace/session-krita', '1.4.2', 1_190_000_000],
+  ['ghcr.io/streamspace/session-chromium', '1.4.2', 690_000_000], ['ghcr.io/streamspace/session-thunderbird', '1.4.2', 640_000_000],
+  ['ghcr.io/streamspace/session-audacity', '1.4.2', 710_000_000], ['ghcr.io/streamspace/session-obs', '1.4.2', 1_350_000_000],
+  ['ghcr.io/streamspace/session-kdenlive', '1.4.2', 1_640_000_000], ['ghcr.io/streamspace/session-jupyter', '1.4.2', 1_870_000_000],
+  ['ghcr.io/streamspace/session-firefox', '1.4.1', 611_000_000], ['ghcr.io/streamspace/session-vscode', '1.4.1', 801_000_000],
+  ['ghcr.io/streamspace/session-desktop', '1.4.1', 1_208_000_000], ['ghcr.io/streamspace/session-gimp', '1.4.1', 929_000_000],
+  ['ghcr.io/streamspace/session-libreoffice', '1.4.1', 1_478_000_000], ['ghcr.io/streamspace/session-chromium', '1.4.1', 688_000_000],
+  ['ghcr.io/streamspace/session-firefox', '1.3.9', 604_000_000], ['ghcr.io/streamspace/session-vscode', '1.3.9', 796_000_000],
+  ['ghcr.io/streamspace/session-desktop', '1.3.9', 1_199_000_000], ['ghcr.io/streamspace/api', '1.4.1', 47_800_000],
+  ['ghcr.io/streamspace/controller', '1.4.1', 40_900_000], ['registry.k8s.io/kube-proxy', 'v1.32.8', 29_700_000],
+  ['docker.io/calico/node', 'v3.28.2', 139_000_000], ['docker.io/calico/cni', 'v3.28.2', 93_000_000],
+  ['docker.io/fluent/fluent-bit', '3.1.9', 37_400_000],
 ] as const
 
 /** 64 hex digits that look like a sha256 digest, stable for the text. */

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net'
 import type { Cluster } from './cluster.js'
 import { RateGate, noFaultCounts, type FaultCounts, type FaultSpec } from './faults.js'
-import { readBody, sendError, sendJson, sendText, typedJson, withType } from './http.js'
+import { readBody, sendError, sendJson, sendList, sendText, typedJson, withType } from './http.js'
 import { apiVersionOf, discoveryDoc, idOf } from './kinds.js'
 import { list } from './lists.js'
 import { metricsGet } from './metrics.js'
@@ -257,7 +257,7 @@ export class ApiHttpServer {
       case 'list': {
         const { items, metadata } = list(cluster.store, def, ns, query)
         if (table) sendJson(res, 200, toTable(def, items, metadata, table))
-        else sendText(res, 200, `{"kind":"${def.kind}List","apiVersion":"${apiVersionOf(def)}","metadata":${JSON.stringify(metadata)},"items":[${items.map(jsonOf).join(',')}]}`)
+        else await sendList(res, `{"kind":"${def.kind}List","apiVersion":"${apiVersionOf(def)}","metadata":${JSON.stringify(metadata)},"items":`, items.map(jsonOf))
         return
       }
       case 'create': {
