@@ -109,7 +109,7 @@ export class ClusterCache {
   private newMetricsStore(): NodeMetricsStore {
     const o = this.opts
     return new NodeMetricsStore({
-      kc: o.kc, log: o.log, clock: this.clock, onChange: this.bump,
+      kc: o.kc, log: o.log, clock: this.clock, onChange: () => { this.viewInputChanged(undefined); this.bump() },
       intervalMs: o.metricsPollMs, historySamples: o.metricsHistorySamples,
     })
   }
@@ -124,6 +124,7 @@ export class ClusterCache {
       this.metrics = undefined
       await old.stop()
     } else return
+    this.viewInputChanged(undefined)
     this.bump()
   }
 
@@ -138,6 +139,21 @@ export class ClusterCache {
     for (const l of this.nodeDeletedListeners) l(name)
   }
 
+  private readonly viewInputListeners = new Set<(name: string | undefined) => void>()
+
+  /**
+   * Calls `listener` with a node's name when something its view shows may have changed: the node
+   * object, the pods on it; with undefined when any node's may have (a relist, a metrics poll).
+   */
+  onViewInput(listener: (name: string | undefined) => void): () => void {
+    this.viewInputListeners.add(listener)
+    return () => { this.viewInputListeners.delete(listener) }
+  }
+
+  private viewInputChanged(name: string | undefined): void {
+    for (const l of this.viewInputListeners) l(name)
+  }
+
   private readonly nodeListeners = new Set<(name: string | undefined) => void>()
 
   /** Calls `listener` with a node's name when it changes or goes, with undefined after a relist. */
@@ -147,6 +163,7 @@ export class ClusterCache {
   }
 
   private nodeChanged(name: string | undefined): void {
+    this.viewInputChanged(name)
     for (const l of this.nodeListeners) l(name)
     this.podsChanged()
   }
@@ -234,7 +251,9 @@ export class ClusterCache {
 
   /** Versions come from one sequence, so a dropped entry can never come back with a value a cached view holds. */
   private touchNode(name: string): void {
-    if (name) this.podsVersion.set(name, ++this.podsSeq)
+    if (!name) return
+    this.podsVersion.set(name, ++this.podsSeq)
+    this.viewInputChanged(name)
   }
 
   /**

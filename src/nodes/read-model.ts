@@ -15,17 +15,20 @@ import { parseSelector, SelectorError, type Requirement } from '../kube/selector
 import type { NodeObject } from '../kube/types.js'
 import { Failure, invalid, nodeNotFound } from '../errors.js'
 import { ageStableForMs } from './age.js'
+import { Expiries } from './expiries.js'
 import { ListBuffers } from './list-buffers.js'
 import {
   decodeContinue, encodeContinue, firstAfter, isEmptyFilter, matchesFilter, parseFieldSelector, PagedSnapshots,
   type NodeFilter, type PagedSnapshotsOptions,
 } from './pages.js'
 import type { ClusterStats, NodeDetail, NodeView, UsageSample } from './shapes.js'
-import { clusterStats, nodeDetail, nodeView, usagePercent } from './view.js'
+import { clusterStats, nodeDetail, nodeTotals, nodeView, usageOfAllocatable, usagePercent, type NodeTotals } from './view.js'
 
 /** What the read model needs of the watch caches (src/kube's ClusterCache). */
 export type WatchCaches = Pick<ClusterCache,
-  'nodes' | 'version' | 'podsVersionOf' | 'podsOn' | 'podsOnNode' | 'usage' | 'metrics' | 'synced' | 'stale' | 'staleSince' | 'lastError'>
+  'nodes' | 'version' | 'podsVersionOf' | 'podsOn' | 'podsOnNode' | 'usage' | 'metrics' | 'synced' | 'stale' | 'staleSince' | 'lastError'> &
+  /** Which nodes' views may have changed: without it, every rebuild looks at every node. */
+  Partial<Pick<ClusterCache, 'onViewInput'>>
 
 export interface ReadModelOptions {
   clock?: Clock
@@ -87,6 +90,7 @@ function compress(body: Buffer, encoding: ListEncoding): Promise<Buffer> {
  * Under pod churn at 150,000 pods, a rebuild then re-renders only the nodes whose pods changed.
  */
 interface CachedView {
+  name: string
   node: NodeObject
   podsVersion: number
   usage: NodeUsage | undefined
@@ -101,6 +105,8 @@ interface CachedView {
   tail: string
   /** Bytes of the three parts together. */
   bytes: number
+  /** What the node adds to the cluster's totals (ClusterStats). */
+  totals: NodeTotals
 }
 
 /**
@@ -117,21 +123,44 @@ export function viewJsonParts(view: NodeView): { head: string; tail: string } {
 
 const usagePart = (usage: NodeView['usage']) => `,"usage":${JSON.stringify(usage)}`
 
+/** Part k of the list: its nodes' JSON joined by commas. */
+function writeSegment(entries: CachedView[], k: number): Buffer {
+  const from = k * SEGMENT
+  const to = Math.min(entries.length, from + SEGMENT)
+  let size = to - from - 1
+  for (let i = from; i < to; i++) size += entries[i]!.bytes
+  const body = Buffer.allocUnsafeSlow(size)
+  let at = 0
+  for (let i = from; i < to; i++) {
+    const e = entries[i]!
+    if (i > from) at += body.write(',', at)
+    at += body.write(e.head, at)
+    at += body.write(e.usage_, at, 'latin1')
+    at += body.write(e.tail, at)
+  }
+  return body
+}
+
 /** Views of one cache version, and what is derived from them. */
 interface Snapshot {
   /** Names this snapshot in continue tokens. */
   id: string
   version: number
   builtAt: number
-  /** When the first node's AGE text changes: the views must be rebuilt then. */
-  validUntil: number
   entries: CachedView[]
-  views: NodeView[]
   /** The nodes' names, sorted (the order of entries and views). */
   names: string[]
+  /** entries' views (made when first asked for). */
+  views?: NodeView[]
   stats?: ClusterStats
   prepared?: PreparedList
 }
+
+/**
+ * Nodes a part of the prepared list holds: a rebuild writes again only the parts whose nodes
+ * changed (at 65,000 nodes the list is ~55 MB; a few nodes change every second).
+ */
+const SEGMENT = 1024
 
 /** Rendered pages kept (at 65,000 nodes a page of 500 is ~0.4 MB). */
 const PAGES_KEPT = 16
@@ -165,10 +194,22 @@ export class NodeReadModel {
   private readonly paged: PagedSnapshots<Snapshot>
   /** The last pages rendered, by snapshot and query: a page asked again is sent as it was made. */
   private readonly pages = new Map<string, ListPage>()
+  /** When cached views' AGE texts change. */
+  private readonly expiries = new Expiries()
+  /** Nodes whose views may have changed since the newest snapshot; undefined: any may have. */
+  private changed: Set<string> | undefined
+  /** Where each node of the newest snapshot is in its entries. */
+  private positions = new Map<string, number>()
+  /** The prepared list's parts for the newest snapshot's entries (undefined: to be written again). */
+  private segments: (Buffer | undefined)[] = []
 
   constructor(private readonly cache: WatchCaches, private readonly opts: ReadModelOptions = {}) {
     this.clock = opts.clock ?? systemClock
     this.paged = new PagedSnapshots(() => this.clock.now(), opts.pages)
+    cache.onViewInput?.((name) => {
+      if (name === undefined) this.changed = undefined
+      else this.changed?.add(name)
+    })
   }
 
   /** Once the node and pod caches have synced, reads can be answered. */
@@ -209,7 +250,7 @@ export class NodeReadModel {
     if (e && e.node === node && e.podsVersion === podsVersion && now < e.validUntil) {
       if (e.usage === usage) return e
       // Only the usage sample is new (a metrics poll): the rest of the view and its JSON stay.
-      const view = { ...e.view, usage: usagePercent(usage, node.status?.allocatable) }
+      const view = { ...e.view, usage: usageOfAllocatable(usage, e.totals.allocatableCores, e.totals.allocatableBytes) }
       const usage_ = usagePart(view.usage)
       const entry = { ...e, usage, view, usage_, bytes: e.bytes - e.usage_.length + usage_.length }
       this.viewCache.set(name, entry)
@@ -218,32 +259,80 @@ export class NodeReadModel {
     const view = this.viewOf(node)
     const created = node.metadata?.creationTimestamp
     const validUntil = created === undefined ? Infinity : now + ageStableForMs(Math.max(0, now - new Date(created).getTime()))
+    // The next change of the AGE text is the same instant until it passes: one heap entry for it.
+    if (validUntil !== e?.validUntil) this.expiries.push(validUntil, name)
     const { head, tail } = viewJsonParts(view)
     const usage_ = usagePart(view.usage)
-    const entry = { node, podsVersion, usage, validUntil, view, head, usage_, tail, bytes: Buffer.byteLength(head) + usage_.length + Buffer.byteLength(tail) }
+    const entry = { name, node, podsVersion, usage, validUntil, view, head, usage_, tail, bytes: Buffer.byteLength(head) + usage_.length + Buffer.byteLength(tail), totals: nodeTotals(node, view) }
     this.viewCache.set(name, entry)
     return entry
   }
 
-  /** All node views, sorted by name, for one cache version (and as long as no AGE text changes). */
+  /**
+   * All node views, sorted by name, for one cache version (and as long as no AGE text changes).
+   * A rebuild looks only at the nodes the caches said changed and the views whose AGE is due;
+   * at every node after a relist, a metrics poll, a node added or gone, or when the caches do not
+   * say what changed.
+   */
   private current(): Snapshot {
     const now = this.clock.now()
     const s = this.snapshot
-    const fresh = s && now < s.validUntil
     const version = this.cache.version
     // Under watch churn, a new version is built at most every rebuildIntervalMs.
-    if (fresh && (s.version === version || now - s.builtAt < (this.opts.rebuildIntervalMs ?? 0))) return s
+    if (s && now < this.expiries.next && (s.version === version || now - s.builtAt < (this.opts.rebuildIntervalMs ?? 0))) return s
+    const changed = this.changed
+    this.changed = this.cache.onViewInput ? new Set() : undefined
+    for (const { at, name } of this.expiries.popDue(now)) if (this.viewCache.get(name)?.validUntil === at) changed?.add(name)
     const nodes = this.cache.nodes
-    const names = [...nodes.keys()].sort()
-    const entries = names.map((name) => this.cachedView(nodes.get(name)!, now))
-    for (const name of this.viewCache.keys()) if (!nodes.has(name)) this.viewCache.delete(name)
-    const validUntil = entries.reduce((min, e) => Math.min(min, e.validUntil), Infinity)
-    this.snapshot = { id: this.paged.newId(), version, builtAt: now, validUntil, entries, views: entries.map((e) => e.view), names }
+    const sameNames = s && changed && [...changed].every((name) => nodes.has(name) === this.positions.has(name))
+    const { entries, names } = s && changed && sameNames ? { entries: this.rebuildChanged(s, changed, now), names: s.names } : this.rebuildAll(s, now)
+    const same = entries === s?.entries
+    this.snapshot = { id: same ? s!.id : this.paged.newId(), version, builtAt: now, entries, names, ...(same ? { views: s!.views, prepared: s!.prepared } : {}) }
     return this.snapshot
   }
 
+  /** The snapshot's entries with only `changed` nodes looked at again (the same array when none changed). */
+  private rebuildChanged(s: Snapshot, changed: Set<string>, now: number): CachedView[] {
+    let entries = s.entries
+    for (const name of changed) {
+      const i = this.positions.get(name)
+      if (i === undefined) continue
+      const e = this.cachedView(this.cache.nodes.get(name)!, now)
+      if (e === entries[i]) continue
+      if (entries === s.entries) entries = entries.slice()
+      entries[i] = e
+      this.segments[Math.floor(i / SEGMENT)] = undefined
+    }
+    return entries
+  }
+
+  /** Every node looked at; the list's parts kept where their nodes are the same. */
+  private rebuildAll(s: Snapshot | undefined, now: number): { entries: CachedView[]; names: string[] } {
+    const nodes = this.cache.nodes
+    const sameNodes = s !== undefined && s.names.length === nodes.size && s.names.every((name) => nodes.has(name))
+    const names = sameNodes ? s.names : [...nodes.keys()].sort()
+    const entries = names.map((name) => this.cachedView(nodes.get(name)!, now))
+    for (const name of this.viewCache.keys()) if (!nodes.has(name)) this.viewCache.delete(name)
+    if (!sameNodes) {
+      this.positions = new Map(names.map((name, i) => [name, i]))
+      this.segments = []
+      return { entries, names }
+    }
+    let same = true
+    entries.forEach((e, i) => {
+      if (e === s.entries[i]) return
+      same = false
+      this.segments[Math.floor(i / SEGMENT)] = undefined
+    })
+    return { entries: same ? s.entries : entries, names }
+  }
+
+  private viewsOf(snap: Snapshot): NodeView[] {
+    return (snap.views ??= snap.entries.map((e) => e.view))
+  }
+
   views(filter: NodeFilter = {}): NodeView[] {
-    const views = this.current().views
+    const views = this.viewsOf(this.current())
     if (isEmptyFilter(filter)) return views
     return views.filter((v) => matchesFilter(v, filter))
   }
@@ -304,18 +393,18 @@ export class NodeReadModel {
   preparedList(): PreparedList {
     const snap = this.current()
     if (!snap.prepared) {
-      // Written straight into one buffer: no list-sized string (large-object space, garbage at every change).
-      const entries = snap.entries
-      let size = 2 + Math.max(0, entries.length - 1)
-      for (const e of entries) size += e.bytes
+      // Copied into one buffer from its parts, each written once while its nodes are the same.
+      const { entries } = snap
+      const count = Math.ceil(entries.length / SEGMENT)
+      this.segments.length = count
+      let size = 2 + Math.max(0, count - 1)
+      for (let k = 0; k < count; k++) size += (this.segments[k] ??= writeSegment(entries, k)).length
       const body = this.listBuffers.take(size)
       let at = body.write('[', 0)
-      entries.forEach((e, i) => {
-        if (i > 0) at += body.write(',', at)
-        at += body.write(e.head, at)
-        at += body.write(e.usage_, at, 'latin1')
-        at += body.write(e.tail, at)
-      })
+      for (let k = 0; k < count; k++) {
+        if (k > 0) at += body.write(',', at)
+        at += this.segments[k]!.copy(body, at)
+      }
       body.write(']', at)
       const etag = `"${createHash('sha1').update(body).digest('base64url')}"`
       const last = this.lastPrepared
@@ -369,8 +458,7 @@ export class NodeReadModel {
   stats(): ClusterStats {
     const snap = this.current()
     snap.stats ??= clusterStats({
-      nodes: [...this.cache.nodes.values()],
-      views: snap.views,
+      nodes: snap.entries,
       usage: (n) => this.cache.usage(n),
       stale: this.cache.stale,
       staleSince: this.cache.staleSince,

@@ -2,7 +2,7 @@
 // of their inputs (node, the pods on it, its latest usage, the time), so tests need no cluster.
 import type { NodeObject, SlimPod } from '../kube/types.js'
 import type { NodeUsage } from '../kube/node-metrics.js'
-import { canonicalQuantity, formatQuantity, quantityToNumber, sumQuantities } from '../kube/quantity.js'
+import { canonicalQuantity, formatQuantity, parseQuantity, quantityToNumber, type Quantity } from '../kube/quantity.js'
 import { humanDuration } from './age.js'
 import type { ClusterStats, NodeDetail, NodeView } from './shapes.js'
 import { CORDON_REASON, CORDONED_AT, CORDONED_BY } from '../kube/node-patches.js'
@@ -51,12 +51,15 @@ const round1 = (x: number) => Math.round(x * 10) / 10
 
 /** Percent of allocatable, as kubectl top node computes it. */
 export function usagePercent(usage: NodeUsage | undefined, allocatable: Record<string, string> | undefined): NodeView['usage'] {
+  return usage ? usageOfAllocatable(usage, quantityToNumber(allocatable?.cpu), quantityToNumber(allocatable?.memory)) : null
+}
+
+/** usagePercent with allocatable already parsed (cores, bytes). */
+export function usageOfAllocatable(usage: NodeUsage | undefined, cores: number, bytes: number): NodeView['usage'] {
   if (!usage) return null
-  const cpu = quantityToNumber(allocatable?.cpu)
-  const memory = quantityToNumber(allocatable?.memory)
   return {
-    cpu_percent: cpu > 0 ? round1((usage.cpuCores / cpu) * 100) : 0,
-    memory_percent: memory > 0 ? round1((usage.memoryBytes / memory) * 100) : 0,
+    cpu_percent: cores > 0 ? round1((usage.cpuCores / cores) * 100) : 0,
+    memory_percent: bytes > 0 ? round1((usage.memoryBytes / bytes) * 100) : 0,
   }
 }
 
@@ -129,42 +132,90 @@ export function nodeDetail(node: NodeObject, facts: NodeFacts): NodeDetail {
   }
 }
 
+/** What one node adds to the cluster's totals: its quantities parsed once, when its view is made. */
+export interface NodeTotals {
+  ready: boolean
+  schedulable: boolean
+  pods: number
+  sessions: number
+  capacityCpu?: Quantity
+  capacityMemory?: Quantity
+  allocatableCpu?: Quantity
+  allocatableMemory?: Quantity
+  /** Allocatable as floats (cores, bytes), for the usage percentage. */
+  allocatableCores: number
+  allocatableBytes: number
+}
+
+const quantity = (text: string | undefined): Quantity | undefined => (text === undefined ? undefined : parseQuantity(text))
+
+export function nodeTotals(node: NodeObject, view: NodeView): NodeTotals {
+  const capacity = node.status?.capacity
+  const allocatable = node.status?.allocatable
+  const allocatableCpu = quantity(allocatable?.cpu)
+  const allocatableMemory = quantity(allocatable?.memory)
+  return {
+    ready: view.status.ready,
+    schedulable: view.status.ready && !view.unschedulable,
+    pods: view.pods,
+    sessions: view.sessions,
+    capacityCpu: quantity(capacity?.cpu),
+    capacityMemory: quantity(capacity?.memory),
+    allocatableCpu,
+    allocatableMemory,
+    allocatableCores: allocatableCpu ? Number(allocatableCpu.nano) / 1e9 : 0,
+    allocatableBytes: allocatableMemory ? Number(allocatableMemory.nano) / 1e9 : 0,
+  }
+}
+
 export interface StatsInput {
-  nodes: NodeObject[]
-  views: NodeView[]
+  /** Every node by name, with its totals. */
+  nodes: readonly { name: string; totals: NodeTotals }[]
   usage: (name: string) => NodeUsage | undefined
   stale: boolean
   staleSince: number | undefined
 }
 
+/** Sum of quantities, exact, in the first one's format (as Kubernetes' Add keeps the receiver's). */
+class QuantitySum {
+  private total: Quantity | undefined
+  add(q: Quantity | undefined): void {
+    if (q) this.total = this.total ? { nano: this.total.nano + q.nano, format: this.total.format } : q
+  }
+  toString(): string { return this.total ? formatQuantity(this.total) : '0' }
+}
+
 export function clusterStats(input: StatsInput): ClusterStats {
-  const { nodes, views } = input
   let usedCpu = 0, usedMemory = 0, allocCpu = 0, allocMemory = 0, withMetrics = 0
-  for (const node of nodes) {
-    const u = input.usage(node.metadata?.name ?? '')
+  let ready = 0, schedulable = 0, pods = 0, sessions = 0
+  const capacityCpu = new QuantitySum(), capacityMemory = new QuantitySum(), allocatableCpu = new QuantitySum(), allocatableMemory = new QuantitySum()
+  for (const { name, totals: t } of input.nodes) {
+    if (t.ready) ready++
+    if (t.schedulable) schedulable++
+    pods += t.pods
+    sessions += t.sessions
+    capacityCpu.add(t.capacityCpu)
+    capacityMemory.add(t.capacityMemory)
+    allocatableCpu.add(t.allocatableCpu)
+    allocatableMemory.add(t.allocatableMemory)
+    const u = input.usage(name)
     if (!u) continue
     withMetrics++
     usedCpu += u.cpuCores
     usedMemory += u.memoryBytes
-    allocCpu += quantityToNumber(node.status?.allocatable?.cpu)
-    allocMemory += quantityToNumber(node.status?.allocatable?.memory)
+    allocCpu += t.allocatableCores
+    allocMemory += t.allocatableBytes
   }
-  const ready = views.filter((v) => v.status.ready).length
+  const total = input.nodes.length
   return {
-    total_nodes: views.length,
+    total_nodes: total,
     ready_nodes: ready,
-    not_ready_nodes: views.length - ready,
-    total_capacity: {
-      cpu: sumQuantities(nodes.map((n) => n.status?.capacity?.cpu)),
-      memory: sumQuantities(nodes.map((n) => n.status?.capacity?.memory)),
-    },
-    total_allocatable: {
-      cpu: sumQuantities(nodes.map((n) => n.status?.allocatable?.cpu)),
-      memory: sumQuantities(nodes.map((n) => n.status?.allocatable?.memory)),
-    },
-    schedulable_nodes: views.filter((v) => v.status.ready && !v.unschedulable).length,
-    total_pods: views.reduce((s, v) => s + v.pods, 0),
-    total_sessions: views.reduce((s, v) => s + v.sessions, 0),
+    not_ready_nodes: total - ready,
+    total_capacity: { cpu: capacityCpu.toString(), memory: capacityMemory.toString() },
+    total_allocatable: { cpu: allocatableCpu.toString(), memory: allocatableMemory.toString() },
+    schedulable_nodes: schedulable,
+    total_pods: pods,
+    total_sessions: sessions,
     usage: withMetrics === 0 ? null : {
       cpu_percent: allocCpu > 0 ? round1((usedCpu / allocCpu) * 100) : 0,
       memory_percent: allocMemory > 0 ? round1((usedMemory / allocMemory) * 100) : 0,
