@@ -22,7 +22,7 @@ import {
   type NodeFilter, type PagedSnapshotsOptions,
 } from './pages.js'
 import type { ClusterStats, NodeDetail, NodeView, UsageSample } from './shapes.js'
-import { clusterStats, nodeDetail, nodeTotals, nodeView, usageOfAllocatable, usagePercent, type NodeTotals } from './view.js'
+import { ClusterTotals, clusterStats, nodeDetail, nodeTotals, nodeView, usageOfAllocatable, usagePercent, type NodeTotals } from './view.js'
 
 /** What the read model needs of the watch caches (src/kube's ClusterCache). */
 export type WatchCaches = Pick<ClusterCache,
@@ -152,6 +152,8 @@ interface Snapshot {
   names: string[]
   /** entries' views (made when first asked for). */
   views?: NodeView[]
+  /** What entries add up to. */
+  totals: ClusterTotals
   stats?: ClusterStats
   prepared?: PreparedList
 }
@@ -285,38 +287,47 @@ export class NodeReadModel {
     for (const { at, name } of this.expiries.popDue(now)) if (this.viewCache.get(name)?.validUntil === at) changed?.add(name)
     const nodes = this.cache.nodes
     const sameNames = s && changed && [...changed].every((name) => nodes.has(name) === this.positions.has(name))
-    const { entries, names } = s && changed && sameNames ? { entries: this.rebuildChanged(s, changed, now), names: s.names } : this.rebuildAll(s, now)
+    const { entries, names, totals } = s && changed && sameNames ? { ...this.rebuildChanged(s, changed, now), names: s.names } : this.rebuildAll(s, now)
     const same = entries === s?.entries
-    this.snapshot = { id: same ? s!.id : this.paged.newId(), version, builtAt: now, entries, names, ...(same ? { views: s!.views, prepared: s!.prepared } : {}) }
+    this.snapshot = { id: same ? s!.id : this.paged.newId(), version, builtAt: now, entries, names, totals, ...(same ? { views: s!.views, prepared: s!.prepared } : {}) }
     return this.snapshot
   }
 
-  /** The snapshot's entries with only `changed` nodes looked at again (the same array when none changed). */
-  private rebuildChanged(s: Snapshot, changed: Set<string>, now: number): CachedView[] {
+  /** The snapshot's entries with only `changed` nodes looked at again (the same array when none changed), and their totals. */
+  private rebuildChanged(s: Snapshot, changed: Set<string>, now: number): { entries: CachedView[]; totals: ClusterTotals } {
     let entries = s.entries
+    let totals = s.totals
     for (const name of changed) {
       const i = this.positions.get(name)
       if (i === undefined) continue
+      const old = entries[i]!
       const e = this.cachedView(this.cache.nodes.get(name)!, now)
-      if (e === entries[i]) continue
-      if (entries === s.entries) entries = entries.slice()
+      if (e === old) continue
+      if (entries === s.entries) {
+        entries = entries.slice()
+        totals = totals.copy()
+      }
       entries[i] = e
+      totals.add(old.totals, old.usage, -1)
+      totals.add(e.totals, e.usage, 1)
       this.segments[Math.floor(i / SEGMENT)] = undefined
     }
-    return entries
+    return { entries, totals }
   }
 
-  /** Every node looked at; the list's parts kept where their nodes are the same. */
-  private rebuildAll(s: Snapshot | undefined, now: number): { entries: CachedView[]; names: string[] } {
+  /** Every node looked at; the list's parts kept where their nodes are the same; totals added up afresh. */
+  private rebuildAll(s: Snapshot | undefined, now: number): { entries: CachedView[]; names: string[]; totals: ClusterTotals } {
     const nodes = this.cache.nodes
     const sameNodes = s !== undefined && s.names.length === nodes.size && s.names.every((name) => nodes.has(name))
     const names = sameNodes ? s.names : [...nodes.keys()].sort()
     const entries = names.map((name) => this.cachedView(nodes.get(name)!, now))
     for (const name of this.viewCache.keys()) if (!nodes.has(name)) this.viewCache.delete(name)
+    const totals = new ClusterTotals()
+    for (const e of entries) totals.add(e.totals, e.usage, 1)
     if (!sameNodes) {
       this.positions = new Map(names.map((name, i) => [name, i]))
       this.segments = []
-      return { entries, names }
+      return { entries, names, totals }
     }
     let same = true
     entries.forEach((e, i) => {
@@ -324,7 +335,7 @@ export class NodeReadModel {
       same = false
       this.segments[Math.floor(i / SEGMENT)] = undefined
     })
-    return { entries: same ? s.entries : entries, names }
+    return same ? { entries: s.entries, names, totals: s.totals } : { entries, names, totals }
   }
 
   private viewsOf(snap: Snapshot): NodeView[] {
@@ -458,8 +469,8 @@ export class NodeReadModel {
   stats(): ClusterStats {
     const snap = this.current()
     snap.stats ??= clusterStats({
+      totals: snap.totals,
       nodes: snap.entries,
-      usage: (n) => this.cache.usage(n),
       stale: this.cache.stale,
       staleSince: this.cache.staleSince,
     })

@@ -168,57 +168,90 @@ export function nodeTotals(node: NodeObject, view: NodeView): NodeTotals {
   }
 }
 
+/**
+ * The cluster's totals (ClusterStats before formatting), kept up to date view by view: a node's
+ * old contribution taken out and its new one added when its view changes. Quantities are summed
+ * exactly (BigInt nano-units, as sumQuantities); usage as floats.
+ */
+export class ClusterTotals {
+  nodes = 0
+  ready = 0
+  schedulable = 0
+  pods = 0
+  sessions = 0
+  capacityCpu = 0n
+  capacityMemory = 0n
+  allocatableCpu = 0n
+  allocatableMemory = 0n
+  /** Nodes with a usage sample, what they use, and their allocatable (the usage percentages' base). */
+  withUsage = 0
+  usedCpu = 0
+  usedMemory = 0
+  usageAllocatableCpu = 0
+  usageAllocatableMemory = 0
+
+  copy(): ClusterTotals {
+    return Object.assign(new ClusterTotals(), this)
+  }
+
+  /** Adds (sign 1) or takes out (sign -1) one node's contribution. */
+  add(t: NodeTotals, usage: NodeUsage | undefined, sign: 1 | -1): void {
+    const big = (q: Quantity | undefined) => (q ? (sign === 1 ? q.nano : -q.nano) : 0n)
+    this.nodes += sign
+    if (t.ready) this.ready += sign
+    if (t.schedulable) this.schedulable += sign
+    this.pods += sign * t.pods
+    this.sessions += sign * t.sessions
+    this.capacityCpu += big(t.capacityCpu)
+    this.capacityMemory += big(t.capacityMemory)
+    this.allocatableCpu += big(t.allocatableCpu)
+    this.allocatableMemory += big(t.allocatableMemory)
+    if (!usage) return
+    this.withUsage += sign
+    this.usedCpu += sign * usage.cpuCores
+    this.usedMemory += sign * usage.memoryBytes
+    this.usageAllocatableCpu += sign * t.allocatableCores
+    this.usageAllocatableMemory += sign * t.allocatableBytes
+  }
+}
+
 export interface StatsInput {
-  /** Every node by name, with its totals. */
-  nodes: readonly { name: string; totals: NodeTotals }[]
-  usage: (name: string) => NodeUsage | undefined
+  totals: ClusterTotals
+  /** The nodes' totals in name order: each sum is formatted as its first quantity is (as Kubernetes' Add keeps the receiver's). */
+  nodes: readonly { totals: NodeTotals }[]
   stale: boolean
   staleSince: number | undefined
 }
 
-/** Sum of quantities, exact, in the first one's format (as Kubernetes' Add keeps the receiver's). */
-class QuantitySum {
-  private total: Quantity | undefined
-  add(q: Quantity | undefined): void {
-    if (q) this.total = this.total ? { nano: this.total.nano + q.nano, format: this.total.format } : q
+/** The format of the first node's quantity (by name) that is set: as sumQuantities, in the first one's format. */
+function formatOfFirst(nodes: readonly { totals: NodeTotals }[], pick: (t: NodeTotals) => Quantity | undefined, nano: bigint): string {
+  for (const n of nodes) {
+    const q = pick(n.totals)
+    if (q) return formatQuantity({ nano, format: q.format })
   }
-  toString(): string { return this.total ? formatQuantity(this.total) : '0' }
+  return '0'
 }
 
 export function clusterStats(input: StatsInput): ClusterStats {
-  let usedCpu = 0, usedMemory = 0, allocCpu = 0, allocMemory = 0, withMetrics = 0
-  let ready = 0, schedulable = 0, pods = 0, sessions = 0
-  const capacityCpu = new QuantitySum(), capacityMemory = new QuantitySum(), allocatableCpu = new QuantitySum(), allocatableMemory = new QuantitySum()
-  for (const { name, totals: t } of input.nodes) {
-    if (t.ready) ready++
-    if (t.schedulable) schedulable++
-    pods += t.pods
-    sessions += t.sessions
-    capacityCpu.add(t.capacityCpu)
-    capacityMemory.add(t.capacityMemory)
-    allocatableCpu.add(t.allocatableCpu)
-    allocatableMemory.add(t.allocatableMemory)
-    const u = input.usage(name)
-    if (!u) continue
-    withMetrics++
-    usedCpu += u.cpuCores
-    usedMemory += u.memoryBytes
-    allocCpu += t.allocatableCores
-    allocMemory += t.allocatableBytes
-  }
-  const total = input.nodes.length
+  const { totals: t, nodes } = input
   return {
-    total_nodes: total,
-    ready_nodes: ready,
-    not_ready_nodes: total - ready,
-    total_capacity: { cpu: capacityCpu.toString(), memory: capacityMemory.toString() },
-    total_allocatable: { cpu: allocatableCpu.toString(), memory: allocatableMemory.toString() },
-    schedulable_nodes: schedulable,
-    total_pods: pods,
-    total_sessions: sessions,
-    usage: withMetrics === 0 ? null : {
-      cpu_percent: allocCpu > 0 ? round1((usedCpu / allocCpu) * 100) : 0,
-      memory_percent: allocMemory > 0 ? round1((usedMemory / allocMemory) * 100) : 0,
+    total_nodes: t.nodes,
+    ready_nodes: t.ready,
+    not_ready_nodes: t.nodes - t.ready,
+    total_capacity: {
+      cpu: formatOfFirst(nodes, (n) => n.capacityCpu, t.capacityCpu),
+      memory: formatOfFirst(nodes, (n) => n.capacityMemory, t.capacityMemory),
+    },
+    total_allocatable: {
+      cpu: formatOfFirst(nodes, (n) => n.allocatableCpu, t.allocatableCpu),
+      memory: formatOfFirst(nodes, (n) => n.allocatableMemory, t.allocatableMemory),
+    },
+    schedulable_nodes: t.schedulable,
+    total_pods: t.pods,
+    total_sessions: t.sessions,
+    usage: t.withUsage === 0 ? null : {
+      cpu_percent: t.usageAllocatableCpu > 0 ? round1((t.usedCpu / t.usageAllocatableCpu) * 100) : 0,
+      memory_percent: t.usageAllocatableMemory > 0 ? round1((t.usedMemory / t.usageAllocatableMemory) * 100) : 0,
     },
     stale: input.stale,
     stale_since: input.staleSince === undefined ? null : new Date(input.staleSince).toISOString(),

@@ -21,8 +21,24 @@ const slim = (p: V1Pod): SlimPod => ({
   session: p.metadata?.labels?.app === 'streamspace-session', cpuRequestMilli: 0, memoryRequestBytes: 0,
 })
 
+/**
+ * Every item of a list, 500 a page as kubectl reads it: the original plugin's one unpaginated LIST
+ * cannot be read at 65,000 nodes of ~11 KB (~750 MB: more than a JavaScript string holds).
+ */
+async function all<T>(page: (o: { limit: number; _continue?: string }) => Promise<{ items: T[]; metadata?: { _continue?: string } }>): Promise<T[]> {
+  const items: T[] = []
+  let cont: string | undefined
+  do {
+    const list = await page({ limit: 500, ...(cont ? { _continue: cont } : {}) })
+    items.push(...list.items)
+    cont = list.metadata?._continue
+  } while (cont)
+  return items
+}
+
 async function answer(): Promise<string> {
-  const [nodes, pods, usage] = await Promise.all([core.listNode(), core.listPodForAllNamespaces(), metrics.getNodeMetrics().catch(() => undefined)])
+  const [nodeItems, podItems, usage] = await Promise.all([all((o) => core.listNode(o)), all((o) => core.listPodForAllNamespaces(o)), metrics.getNodeMetrics().catch(() => undefined)])
+  const nodes = { items: nodeItems }, pods = { items: podItems }
   const byNode = new Map<string, SlimPod[]>()
   for (const p of pods.items) {
     const s = slim(p)

@@ -8,4 +8,6 @@ export const KEYS = [
   'drain_seconds', 'kubectl_drain_seconds', 'bare_list_seconds', 'list_gzip_rps', 'list_gzip_bytes',
   // issue 27 (65,000 nodes): a page of 500, node selection, a 10-node maintenance fit check.
   'list_page_rps', 'select_p99_ms', 'fit_check_ms',
+  // /metrics both ways: per-node series forced on, and off.
+  'metrics_per_node_on_scrape_ms', 'metrics_per_node_off_scrape_ms',
 ] as const

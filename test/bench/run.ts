@@ -85,11 +85,15 @@ function parseOptions(argv: string[]): Options {
   return o
 }
 
-/** Window lengths: the full run's, or the quick run's (the suite's smoke test). */
-function windows(quick: boolean) {
-  return quick
-    ? { loadMs: 800, connections: 4, directMinRequests: 1, kubectlCalls: 1, scrapes: 2, churnMs: 3000, pollMs: 300, drainPods: 6, terminateSeconds: 1, fitChecks: 2 }
-    : { loadMs: 5000, connections: 8, directMinRequests: 3, kubectlCalls: 3, scrapes: 5, churnMs: 32_000, pollMs: 1000, drainPods: 110, terminateSeconds: 2, fitChecks: 5 }
+/**
+ * Window lengths: the full run's, or the quick run's (the suite's smoke test). From 20,000 nodes
+ * the slow comparison points (a LIST of everything through client-node per request, kubectl
+ * printing the whole list) are measured once: each call takes tens of seconds there.
+ */
+function windows(quick: boolean, nodes: number) {
+  if (quick) return { loadMs: 800, connections: 4, directMinRequests: 1, kubectlCalls: 1, scrapes: 2, churnMs: 3000, pollMs: 300, drainPods: 6, terminateSeconds: 1, fitChecks: 2 }
+  const large = nodes >= 20_000
+  return { loadMs: 5000, connections: 8, directMinRequests: large ? 1 : 3, kubectlCalls: large ? 1 : 3, scrapes: 5, churnMs: 32_000, pollMs: 1000, drainPods: 110, terminateSeconds: 2, fitChecks: 5 }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -294,8 +298,31 @@ function imageRuntime(): { nodeFlags: string[]; env: Record<string, string> } {
 
 let serviceEntry = ''
 
+/**
+ * The compiled service against the simulator, from process start to /readyz answering 200. Its
+ * log (a line per request at info) goes to a file, as a container runtime writes it: not through
+ * this process, which generates the load.
+ */
+async function startService(dir: string, name: string, kubeconfig: string, nodeFlags: string[], env: Record<string, string>): Promise<{ child: ChildProcess; origin: string; readySeconds: number }> {
+  const t0 = performance.now()
+  const logFile = join(dir, `${name}.log`)
+  const logFd = openSync(logFile, 'w')
+  const child = track(spawn(process.execPath, [...nodeFlags, serviceEntry], {
+    cwd: root, stdio: ['ignore', logFd, logFd],
+    env: { ...process.env, ...env, KUBE_MODE: 'kubeconfig', KUBECONFIG: kubeconfig, JWT_SECRET: TEST_JWT_SECRET, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+  }))
+  closeSync(logFd)
+  child.once('exit', (code) => { if (code !== null && code !== 0) console.error(`${name} exited ${code}:\n${readFileSync(logFile, 'utf8').slice(-3000)}`) })
+  const origin = await listeningUrl(name, () => readFileSync(logFile, 'utf8'), () => child.exitCode)
+  while ((await fetch(`${origin}/readyz`).then((x) => x.status, () => 0)) !== 200) {
+    if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode}): ${readFileSync(logFile, 'utf8').slice(-3000)}`)
+    await sleep(20)
+  }
+  return { child, origin, readySeconds: (performance.now() - t0) / 1000 }
+}
+
 async function benchOnce(o: Options): Promise<Result> {
-  const w = windows(o.quick)
+  const w = windows(o.quick, o.nodes)
   const dir = mkdtempSync(join(tmpdir(), 'bench-'))
   const r: Result = {}
   const extra: Record<string, number> = {}
@@ -314,25 +341,11 @@ async function benchOnce(o: Options): Promise<Result> {
     log(`bare paginated LIST of ${bare.nodes} nodes and ${bare.pods} pods: ${bare.seconds.toFixed(2)} s`)
 
     // 3. The service, as deployed, from process start to ready.
-    const t0 = performance.now()
     const image = imageRuntime()
     const nodeFlags = [...image.nodeFlags, ...(o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProf}`] : [])]
-    // Its log (a line per request at info) goes to a file, as a container runtime writes it: not
-    // through this process, which generates the load.
-    const logFile = join(dir, 'service.log')
-    const logFd = openSync(logFile, 'w')
-    const svc = { child: track(spawn(process.execPath, [...nodeFlags, serviceEntry], {
-      cwd: root, stdio: ['ignore', logFd, logFd],
-      env: { ...process.env, ...image.env, KUBE_MODE: 'kubeconfig', KUBECONFIG: sim.kubeconfig, JWT_SECRET: TEST_JWT_SECRET, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
-    })) }
-    closeSync(logFd)
-    svc.child.once('exit', (code) => { if (code !== null && code !== 0) console.error(`service exited ${code}:\n${readFileSync(logFile, 'utf8').slice(-3000)}`) })
-    const origin = await listeningUrl('the service', () => readFileSync(logFile, 'utf8'), () => svc.child.exitCode)
-    while ((await fetch(`${origin}/readyz`).then((x) => x.status, () => 0)) !== 200) {
-      if (svc.child.exitCode !== null) throw new Error(`the service exited (${svc.child.exitCode}): ${readFileSync(logFile, 'utf8').slice(-3000)}`)
-      await sleep(20)
-    }
-    r.ready_seconds = (performance.now() - t0) / 1000
+    const svc = await startService(dir, 'service', sim.kubeconfig, nodeFlags, image.env)
+    const origin = svc.origin
+    r.ready_seconds = svc.readySeconds
     // RSS after sync: a second after ready. The service's one GC at sync (src/server.ts) frees
     // pages that V8 gives back from a background thread within ~100 ms; without that GC the
     // figure is the same at ready and a second later.
@@ -458,7 +471,24 @@ async function benchOnce(o: Options): Promise<Result> {
     }
     r.metrics_scrape_ms = median(scrapes)
     extra.metrics_scrape_max_ms = Math.max(...scrapes)
+    extra.metrics_scrape_bytes = firstScrape.text.length
     log(`GET /metrics: p50 ${r.metrics_scrape_ms.toFixed(1)} ms (first ${firstScrape.ms.toFixed(1)} ms, ${(firstScrape.text.length / 1e6).toFixed(1)} MB)`)
+    // The same with per-node series forced on (METRICS_PER_NODE=on; auto turns them off above
+    // 5,000 nodes) and forced off, each a second service against the same cluster.
+    for (const mode of ['on', 'off'] as const) {
+      const other = await startService(dir, `service-per-node-${mode}`, sim.kubeconfig, image.nodeFlags, { ...image.env, METRICS_PER_NODE: mode })
+      const first = await scrape(other.origin)
+      const times: number[] = []
+      for (let i = 0; i < w.scrapes; i++) {
+        await sleep(1000)
+        times.push((await scrape(other.origin)).ms)
+      }
+      other.child.kill('SIGTERM')
+      await new Promise((res) => { if (other.child.exitCode !== null) res(undefined); else other.child.once('exit', res) })
+      r[`metrics_per_node_${mode}_scrape_ms`] = median(times)
+      extra[`metrics_per_node_${mode}_scrape_bytes`] = first.text.length
+      log(`GET /metrics with METRICS_PER_NODE=${mode}: p50 ${median(times).toFixed(1)} ms (${(first.text.length / 1e6).toFixed(1)} MB)`)
+    }
 
     // 7. The original plugin's way, per request, against the same simulator.
     const direct = await startProcess(['--import', 'tsx', '--max-old-space-size=8192', join(root, 'test/bench/direct-server.ts'), sim.kubeconfig], { ready: /direct listening (\d+)/ })
@@ -571,6 +601,8 @@ function checks(r: Result): { what: string; value: string; target: string; ratio
     row('POST /nodes/select p99', `${f(n(r, 'select_p99_ms'))} ms`, '< 20 ms', n(r, 'select_p99_ms') / 20, n(r, 'select_p99_ms') < 20),
     row('GET /nodes/stats p99', `${f(n(r, 'stats_p99_ms'))} ms`, '< 5 ms', n(r, 'stats_p99_ms') / 5, n(r, 'stats_p99_ms') < 5),
     row('10-node maintenance fit check (POST /maintenance)', `${f(n(r, 'fit_check_ms'))} ms`, '< 1000 ms', n(r, 'fit_check_ms') / 1000, n(r, 'fit_check_ms') < 1000),
+    row('GET /metrics, per-node series on (p50)', `${f(n(r, 'metrics_per_node_on_scrape_ms'))} ms`, '< 1000 ms', n(r, 'metrics_per_node_on_scrape_ms') / 1000, n(r, 'metrics_per_node_on_scrape_ms') < 1000),
+    row('GET /metrics, per-node series off (p50)', `${f(n(r, 'metrics_per_node_off_scrape_ms'))} ms`, '< 50 ms', n(r, 'metrics_per_node_off_scrape_ms') / 50, n(r, 'metrics_per_node_off_scrape_ms') < 50),
     row('GET /nodes gzip req/s vs bare uncompressed', `${f(n(r, 'list_gzip_rps'), 0)} vs ${f(n(r, 'baseline_rps'), 0)} (${f(n(r, 'list_gzip_bytes') / 1e6, 2)} MB)`, '>= 3x', n(r, 'list_gzip_rps') / n(r, 'baseline_rps'), n(r, 'list_gzip_rps') >= 3 * n(r, 'baseline_rps')),
   ]
 }
@@ -583,14 +615,26 @@ function printTable(r: Result): void {
   console.log(`\npolling client during heartbeat churn: ${f(n(r, 'poll_304_ratio') * 100, 0)}% answered 304 (${n(r, 'poll_requests')} polls); what changed in the 200s (polls per field): ${JSON.stringify(r.poll_200_changed_fields)}`)
 }
 
+/** How the costs grow: a Markdown table, each figure beside its ratio to what the issue 27 target compares it with. */
 function printGrowth(runs: Result[]): void {
-  console.log('\ngrowth')
+  const base = runs[0]!
+  const ratio = (x: number, of: number) => `${f(x / of, 2)}x`
   const cols: [string, (r: Result) => string][] = [
-    ['nodes', (r) => f(n(r, 'nodes'), 0)], ['pods', (r) => f(n(r, 'pods'), 0)],
-    ['ready s', (r) => f(n(r, 'ready_seconds'), 2)], ['bare LIST s', (r) => f(n(r, 'bare_list_seconds'), 2)],
-    ['RSS MiB', (r) => f(n(r, 'rss_mib'), 0)], ['list p99 ms', (r) => f(n(r, 'list_p99_ms'))],
-    ['list MB', (r) => f(n(r, 'list_bytes') / 1e6, 2)], ['/metrics ms', (r) => f(n(r, 'metrics_scrape_ms'))],
+    ['nodes', (r) => f(n(r, 'nodes'), 0)],
+    ['pods', (r) => f(n(r, 'pods'), 0)],
+    ['ready s (vs bare LIST, <= 1.5x)', (r) => `${f(n(r, 'ready_seconds'), 2)} (${ratio(n(r, 'ready_seconds'), n(r, 'bare_list_seconds'))})`],
+    [`RSS after sync MiB (vs ${f(n(base, 'nodes'), 0)} nodes, <= 6x)`, (r) => `${f(n(r, 'rss_after_sync_mib'), 0)} (${ratio(n(r, 'rss_after_sync_mib'), n(base, 'rss_after_sync_mib'))})`],
+    ['list MB', (r) => f(n(r, 'list_bytes') / 1e6, 1)],
+    ['list req/s (vs bare, >= 0.8x)', (r) => `${f(n(r, 'list_rps'), 1)} (${ratio(n(r, 'list_rps'), n(r, 'baseline_rps'))})`],
+    ['gzip req/s (vs bare, >= 3x)', (r) => `${f(n(r, 'list_gzip_rps'), 0)} (${ratio(n(r, 'list_gzip_rps'), n(r, 'baseline_rps'))})`],
+    ['page of 500 req/s (vs bare, >= 0.8x)', (r) => `${f(n(r, 'list_page_rps'), 0)} (${ratio(n(r, 'list_page_rps'), n(r, 'baseline_page_rps'))})`],
+    ['select p99 ms (< 20)', (r) => f(n(r, 'select_p99_ms'))],
+    ['stats p99 ms (< 5)', (r) => f(n(r, 'stats_p99_ms'))],
+    ['fit check ms (< 1000)', (r) => f(n(r, 'fit_check_ms'), 0)],
+    ['/metrics per-node on ms (< 1000)', (r) => f(n(r, 'metrics_per_node_on_scrape_ms'), 0)],
+    ['/metrics per-node off ms (< 50)', (r) => f(n(r, 'metrics_per_node_off_scrape_ms'))],
   ]
+  console.log('\ngrowth')
   console.log(`| ${cols.map(([h]) => h).join(' | ')} |`)
   console.log(`|${cols.map(() => '---').join('|')}|`)
   for (const r of runs) console.log(`| ${cols.map(([, g]) => g(r)).join(' | ')} |`)
