@@ -178,10 +178,13 @@ export function filterNodes(nodes: readonly NodeFacts[], pod: PodRequest): { eli
  * Share of allocatable left free after placing `pod`, CPU and memory averaged (0..1), as the
  * scheduler's LeastAllocated score: more is emptier. A resource the node does not offer counts 0.
  */
-export function freeShareAfter(node: NodeFacts, pod: Pick<PodRequest, 'cpuMilli' | 'memoryBytes'> = { cpuMilli: 0, memoryBytes: 0 }): number {
-  const share = (free: number, alloc: number) => (alloc > 0 ? Math.max(0, free) / alloc : 0)
-  return (share(freeCpuMilli(node) - pod.cpuMilli, node.allocatableCpuMilli) + share(freeMemoryBytes(node) - pod.memoryBytes, node.allocatableMemoryBytes)) / 2
+export function freeShareAfter(node: NodeFacts, pod: Pick<PodRequest, 'cpuMilli' | 'memoryBytes'> = NO_REQUEST): number {
+  return (shareLeft(freeCpuMilli(node) - pod.cpuMilli, node.allocatableCpuMilli) + shareLeft(freeMemoryBytes(node) - pod.memoryBytes, node.allocatableMemoryBytes)) / 2
 }
+
+const NO_REQUEST = { cpuMilli: 0, memoryBytes: 0 }
+// Out here, not a closure inside freeShareAfter: a selection calls it twice a comparison over 65,000 nodes.
+const shareLeft = (free: number, alloc: number) => (alloc > 0 ? Math.max(0, free) / alloc : 0)
 
 export interface Placement { pod: PodRequest; node: string }
 export interface Unplaced { pod: PodRequest; summary: string; nodes: NodeVerdict[] }
