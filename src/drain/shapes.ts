@@ -48,8 +48,8 @@ export type PodError = Static<typeof PodError>
 
 /** Will the pods that would move fit on the nodes that stay schedulable? (dry runs, maintenance plans) */
 export const FitReport = Type.Object({
-  remaining_nodes: Type.Array(Type.String(), { description: 'The nodes that stay schedulable (a stored plan keeps the first 20: see remaining_count)' }),
-  remaining_count: Type.Optional(Type.Integer({ description: 'How many nodes stay schedulable (in a stored plan)' })),
+  remaining_nodes: Type.Array(Type.String(), { description: 'The nodes that stay schedulable, by name: the first 100 (a stored plan keeps the first 20); remaining_count counts them all' }),
+  remaining_count: Type.Optional(Type.Integer({ description: 'How many nodes stay schedulable' })),
   pods: Type.Integer({ description: 'Pods that would move' }),
   fits: Type.Boolean(),
   unplaced: Type.Array(Type.Object({

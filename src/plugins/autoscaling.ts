@@ -8,7 +8,6 @@
 import fp from 'fastify-plugin'
 import { Counter, Gauge } from 'prom-client'
 import { Autoscaler, type Action, type Thresholds } from '../autoscaling/autoscaler.js'
-import { nodeFacts } from '../selection/fit.js'
 import { recordEvent } from '../kube/events.js'
 import { patchNodeAnnotations } from '../kube/node-patches.js'
 import { isTerminated } from '../nodes/view.js'
@@ -54,7 +53,7 @@ export default fp<AutoscalingPluginOptions>(async (app, opts) => {
   })
   const autoscaler = new Autoscaler({
     clock: app.clock,
-    nodes: () => [...app.cluster.nodes.values()].map((n) => nodeFacts(n, app.cluster.podsOn(n.metadata?.name ?? ''))),
+    nodes: () => app.nodeFacts.all(),
     usage: (name) => {
       const u = app.cluster.metrics?.latest(name)
       return u ? { cpuMilli: u.cpuCores * 1000, memoryBytes: u.memoryBytes } : undefined
@@ -140,7 +139,7 @@ export default fp<AutoscalingPluginOptions>(async (app, opts) => {
       const o = app.settings.options
       return { enabled: o.enableAutoScaling && service.autoscalingProvider === 'cluster-api', minNodes: o.minNodes, maxNodes: o.maxNodes, scaleDownThreshold: o.scaleDownThreshold, scaleUpThreshold: o.scaleUpThreshold }
     },
-    nodes: () => [...app.cluster.nodes.values()].map((n) => nodeFacts(n, app.cluster.podsOn(n.metadata?.name ?? ''))).filter((f) => f.ready && !f.unschedulable),
+    nodes: () => app.nodeFacts.all().filter((f) => f.ready && !f.unschedulable),
     intervalMs: () => service.autoscalingIntervalSeconds * 1000,
     stillLeading: () => app.health.stillLeading(),
     log,
@@ -170,4 +169,4 @@ export default fp<AutoscalingPluginOptions>(async (app, opts) => {
     unsubscribe()
     await Promise.all([autoscaler.stopLeading(), protector.stopLeading(), clusterApi.stopLeading()])
   })
-}, { name: 'autoscaling', dependencies: ['kube', 'metrics', 'settings', 'health'] })
+}, { name: 'autoscaling', dependencies: ['kube', 'metrics', 'settings', 'health', 'selection'] })

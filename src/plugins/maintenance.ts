@@ -55,7 +55,7 @@ export default fp<MaintenancePluginOptions>(async (app, opts) => {
     drain: async (node, options, who, signal) => (await app.drains.start(node, options, who, signal, true)).result,
     hibernate: (namespace, session) => hibernateSession(app.kube, namespace, session),
     recordEvent: (node, event) => recordNodeEvent(app.kube, node, event, { now: new Date(app.clock.now()) }),
-    fit: (nodes) => planFit(app.cluster.nodes.values(), (n) => app.cluster.podsOnNode(n), nodes),
+    fit: (nodes) => planFit(app.nodeFacts.all(), (n) => app.cluster.podsOnNode(n), nodes),
     log,
     isStopping: () => app.drains.stopping,
     resyncMs: opts.syncIntervalMs,
@@ -78,4 +78,4 @@ export default fp<MaintenancePluginOptions>(async (app, opts) => {
   app.health.onLeadership(() => engine.startLeading(), () => engine.stopLeading())
   if (opts.start !== false) app.addHook('onReady', async () => objects.start())
   app.addHook('onClose', async () => objects.stop())
-}, { name: 'maintenance', dependencies: ['kube', 'nodes', 'metrics', 'drain', 'health', 'errors'] })
+}, { name: 'maintenance', dependencies: ['kube', 'nodes', 'metrics', 'drain', 'health', 'errors', 'selection'] })

@@ -1,13 +1,16 @@
 // Node selection (`app.selection`): the domain's NodeSelector over the watch caches, with the live
 // nodeSelectionStrategy, and round-robin's cursor shared by every replica through a ConfigMap in
-// the service's namespace (src/selection/cursor.ts).
+// the service's namespace (src/selection/cursor.ts). `app.nodeFacts`: every node's NodeFacts, kept
+// between calls (src/selection/facts-index.ts), shared by selection, the fit check and autoscaling.
 import fp from 'fastify-plugin'
 import { NodeSelector } from '../selection/select.js'
 import { ConfigMapCursor } from '../selection/cursor.js'
+import { FactsIndex } from '../selection/facts-index.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     selection: NodeSelector
+    nodeFacts: FactsIndex
   }
 }
 
@@ -20,8 +23,18 @@ export interface SelectionPluginOptions {
 
 export default fp<SelectionPluginOptions>(async (app, opts) => {
   const log = app.log.child({ component: 'selection' })
+  const source = {
+    readable: () => { app.nodes.readable() },
+    nodes: () => app.cluster.nodes.values(),
+    podsOn: (name: string) => app.cluster.podsOn(name),
+    podsVersionOf: (name: string) => app.cluster.podsVersionOf(name),
+    version: () => app.cluster.version,
+  }
+  const facts = new FactsIndex(source)
+  app.decorate('nodeFacts', facts)
   app.decorate('selection', new NodeSelector({
-    source: { readable: () => { app.nodes.readable() }, nodes: () => app.cluster.nodes.values(), podsOn: (name) => app.cluster.podsOn(name) },
+    source,
+    facts,
     strategy: () => app.settings.options.nodeSelectionStrategy,
     random: opts.random,
     cursor: new ConfigMapCursor(app.kube, opts.namespace ?? app.settings.service.podNamespace ?? 'streamspace'),

@@ -16,12 +16,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       body: withExample(SelectBody, { cpu: '2', memory: '4Gi', node_selector: { pool: 'desktops' } }),
       response: {
         200: answer(Selection, 'The node chosen, the eligible nodes ranked, and why the others were excluded', selectionExample),
-        ...errorAnswers([[409, 'No node fits: the message is kube-scheduler\'s summary ("0/5 nodes are available: 2 Insufficient cpu, ..."), details.excluded each node\'s reasons']]),
+        ...errorAnswers([[409, 'No node fits: the message is kube-scheduler\'s summary ("0/5 nodes are available: 2 Insufficient cpu, ..."), details.excluded each node\'s reasons (the first `limit` by name; details.excluded_total counts them all)']]),
       },
     },
   }, async (request) => {
     const outcome = await app.selection.select(request.body)
-    if (!outcome.ok) throw new Failure('conflict', outcome.noFit.summary, { excluded: outcome.noFit.excluded })
+    if (!outcome.ok) throw new Failure('conflict', outcome.noFit.summary, { excluded: outcome.noFit.excluded, excluded_total: outcome.noFit.excluded_total })
     return outcome.selection
   })
 }

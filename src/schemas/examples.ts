@@ -157,7 +157,9 @@ export const selectionExample: Selection = {
     node: 'worker-1', rank: 1, sessions: 6, pods: 14, cpu_free: '6600m', memory_free: '24Gi',
     cpu_free_percent: 41.8, memory_free_percent: 38.7, free_after_percent: 36.5,
   }],
+  candidates_total: 1,
   excluded: [{ node: 'worker-2', reasons: ['node(s) had untolerated taint {node.kubernetes.io/not-ready: }'] }],
+  excluded_total: 1,
 }
 
 export const optionsExample: Options = {
@@ -166,7 +168,7 @@ export const optionsExample: Options = {
   healthCheckInterval: 60, metricsEnabled: true, alertOnNodeFailure: true, minNodes: 1, maxNodes: 10,
 }
 
-export const fitExample: Static<typeof FitReport> = { remaining_nodes: ['worker-1'], pods: 9, fits: true, unplaced: [] }
+export const fitExample: Static<typeof FitReport> = { remaining_nodes: ['worker-1'], remaining_count: 1, pods: 9, fits: true, unplaced: [] }
 
 export const maintenanceExample: Plan = {
   id: 'mnt-20261205-7f3a',

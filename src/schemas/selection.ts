@@ -20,6 +20,7 @@ export const SelectBody = Type.Object({
   memory: Type.Optional(Type.String({ maxLength: 64, pattern: QUANTITY_PATTERN, ...checkedByDomain('pattern'), description: 'Memory the session requests, a Kubernetes quantity ("512Mi", "4Gi")', examples: ['2Gi'] })),
   node_selector: Type.Optional(Type.Record(Type.String(), Type.String(), { description: "The session pod's nodeSelector: every label must match" })),
   tolerations: Type.Optional(Type.Array(Toleration, { maxItems: 100 })),
+  limit: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, description: 'At most this many candidates (the best first) and this many excluded nodes (by name) in the answer; candidates_total and excluded_total count them all. Default 100.' })),
 }, { additionalProperties: false, description: 'What the session needs; all optional. strategy overrides nodeSelectionStrategy for this request.' })
 export type SelectBody = Static<typeof SelectBody>
 
@@ -44,7 +45,9 @@ export const Selection = Type.Object({
   node: Type.String({ description: 'The chosen node (its kubernetes.io/hostname label is usually the same)' }),
   strategy: Strategy,
   reason: Type.String(),
-  candidates: Type.Array(Candidate, { description: 'Eligible nodes, best first by the strategy' }),
-  excluded: Type.Array(Excluded, { description: 'Nodes the filters refused, and why' }),
+  candidates: Type.Array(Candidate, { description: 'Eligible nodes, best first by the strategy: the first `limit` (default 100)' }),
+  candidates_total: Type.Integer({ minimum: 1, description: 'How many nodes are eligible' }),
+  excluded: Type.Array(Excluded, { description: 'Nodes the filters refused, and why: the first `limit` by name (default 100)' }),
+  excluded_total: Type.Integer({ minimum: 0, description: 'How many nodes the filters refused' }),
 }, { $id: 'NodeSelection' })
 export type Selection = Static<typeof Selection>
