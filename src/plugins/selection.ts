@@ -29,6 +29,8 @@ export default fp<SelectionPluginOptions>(async (app, opts) => {
     podsOn: (name: string) => app.cluster.podsOn(name),
     podsVersionOf: (name: string) => app.cluster.podsVersionOf(name),
     version: () => app.cluster.version,
+    node: (name: string) => app.cluster.nodes.get(name),
+    onChange: (listener: (name: string | undefined) => void) => app.cluster.onViewInput(listener),
   }
   const facts = new FactsIndex(source)
   app.decorate('nodeFacts', facts)

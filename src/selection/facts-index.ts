@@ -14,6 +14,13 @@ export interface FactsSource {
   podsVersionOf?(name: string): number
   /** Changes on every change to the nodes or pods (ClusterCache.version): while it does not, the last facts are given again without a pass. */
   version?(): number
+  /** One node by name. */
+  node?(name: string): NodeObject | undefined
+  /**
+   * Calls the listener with the name of a node whose object or pods changed, undefined when any
+   * may have (ClusterCache.onViewInput): with it (and node), a pass looks at those nodes only.
+   */
+  onChange?(listener: (name: string | undefined) => void): void
 }
 
 interface Entry { node: NodeObject; podsVersion: number; facts: NodeFacts; seen: number }
@@ -24,8 +31,15 @@ export class FactsIndex {
   private sorted: Entry[] = []
   private pass = 0
   private passVersion: number | undefined
+  /** Nodes changed since the last pass (with onChange); undefined: a pass over every node is due. */
+  private changed: Set<string> | undefined
 
-  constructor(private readonly source: FactsSource) {}
+  constructor(private readonly source: FactsSource) {
+    source.onChange?.((name) => {
+      if (name === undefined) this.changed = undefined
+      else this.changed?.add(name)
+    })
+  }
 
   /** Every node's facts, sorted by name (a new array each call; the facts in it are shared: read only). */
   all(): NodeFacts[] {
@@ -34,12 +48,39 @@ export class FactsIndex {
     if (!podsVersionOf) return [...source.nodes()].map((n) => nodeFacts(n, source.podsOn(n.metadata?.name ?? ''))).sort(byName)
     const version = source.version?.()
     if (version === undefined || version !== this.passVersion) {
-      this.refresh(podsVersionOf)
+      const changed = this.changed
+      this.changed = source.onChange && source.node ? new Set() : undefined
+      if (changed && source.node) this.refreshChanged(changed, source.node.bind(source), podsVersionOf)
+      else this.refresh(podsVersionOf)
       this.passVersion = version
     }
     const out = new Array<NodeFacts>(this.sorted.length)
     for (let i = 0; i < out.length; i++) out[i] = this.sorted[i].facts
     return out
+  }
+
+  /** As refresh, looking only at the nodes named. */
+  private refreshChanged(changed: Set<string>, nodeOf: (name: string) => NodeObject | undefined, podsVersionOf: (name: string) => number): void {
+    let comeOrGone = false
+    for (const name of changed) {
+      const node = nodeOf(name)
+      const e = this.entries.get(name)
+      if (!node) {
+        if (e) this.entries.delete(name)
+        comeOrGone ||= e !== undefined
+        continue
+      }
+      const podsVersion = podsVersionOf(name)
+      if (!e) {
+        this.entries.set(name, { node, podsVersion, facts: nodeFacts(node, this.source.podsOn(name)), seen: this.pass })
+        comeOrGone = true
+      } else if (e.node !== node || e.podsVersion !== podsVersion) {
+        e.node = node
+        e.podsVersion = podsVersion
+        e.facts = nodeFacts(node, this.source.podsOn(name))
+      }
+    }
+    if (comeOrGone) this.sorted = [...this.entries.values()].sort((a, b) => byName(a.facts, b.facts))
   }
 
   /** Remakes the facts of nodes whose object or pods changed, adds new nodes, drops gone ones. */
