@@ -141,12 +141,24 @@ export async function measureUi(opts: { origin: string; token: string; runs?: nu
 
 const root = resolve(import.meta.dirname, '../..')
 
-async function startCluster(nodes: number, podsPerNode: number): Promise<{ origin: string; stop: () => void }> {
+async function startCluster(nodes: number, podsPerNode: number): Promise<{ origin: string; stop: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'nm-ui-bench-'))
   const kubeconfig = join(dir, 'kubeconfig')
   const children: ChildProcess[] = []
-  const stop = () => { for (const c of children) c.kill('SIGTERM'); rmSync(dir, { recursive: true, force: true }) }
-  process.on('exit', stop)
+  const exited = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null
+  process.on('exit', () => { for (const c of children) if (!exited(c)) c.kill('SIGKILL') })
+  // The service first (it releases its Lease through the simulator), then the simulator.
+  const stop = async () => {
+    for (const c of [...children].reverse()) {
+      if (exited(c)) continue
+      const gone = new Promise((r) => c.once('exit', r))
+      c.kill('SIGTERM')
+      const timer = setTimeout(() => c.kill('SIGKILL'), 10_000)
+      await gone
+      clearTimeout(timer)
+    }
+    rmSync(dir, { recursive: true, force: true })
+  }
   const sim = spawn(process.execPath, ['--import', 'tsx', join(root, 'test/bench/sim-process.ts'),
     JSON.stringify({ nodes, podsPerNode, kubeconfig, controllers: false })], { cwd: root, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   children.push(sim)
@@ -185,7 +197,7 @@ if (import.meta.filename === resolve(process.argv[1] ?? '')) {
     return n
   }
   let origin = args.get('--origin')
-  let stop = () => {}
+  let stop = async () => {}
   if (!origin) {
     if (!args.has('--nodes')) throw new Error(USAGE)
     const t0 = Date.now()
@@ -196,6 +208,6 @@ if (import.meta.filename === resolve(process.argv[1] ?? '')) {
     const figures = await measureUi({ origin, token: args.get('--token') ?? makeToken(), runs: whole('--runs', 5), log: (l) => console.log(l) })
     console.log(JSON.stringify(figures, null, 2))
   } finally {
-    stop()
+    await stop()
   }
 }
