@@ -166,6 +166,7 @@ async function startCluster(nodes: number, podsPerNode: number): Promise<{ origi
     sim.on('message', (m: { ready?: boolean }) => { if (m.ready) res() })
     sim.once('exit', (code) => rej(new Error(`simulator exited (${code})`)))
   })
+  buildUi() // before the service starts: it reads the UI's files once
   let out = ''
   const svc = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: root, stdio: ['ignore', 'pipe', 'pipe'],
