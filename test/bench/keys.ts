@@ -10,4 +10,6 @@ export const KEYS = [
   'list_page_rps', 'select_p99_ms', 'fit_check_ms',
   // /metrics both ways: per-node series forced on, and off.
   'metrics_per_node_on_scrape_ms', 'metrics_per_node_off_scrape_ms',
+  // the admin UI's Nodes page in Chromium (test/bench/ui.ts)
+  'ui_first_rows_ms', 'ui_filter_keystroke_ms',
 ] as const

@@ -8,7 +8,7 @@
 // --pods-per-node is given: 195,000 pods at the top), and a table of how the costs grow.
 // --quick: a small cluster and short windows (the test suite runs it; its figures mean nothing).
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -20,6 +20,8 @@ import { makeToken, TEST_JWT_SECRET, API_PREFIX } from '../helpers/service.js'
 import { createNode, createPod, createReplicaSet, ensureNamespace, podsOnNode } from '../drain/fixtures.js'
 import { listeningUrl } from '../helpers/ports.js'
 import { parseDockerfile, stageEnv } from '../helpers/dockerfile.js'
+import { buildUi } from '../ui/browser.js'
+import { measureUi } from './ui.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const KUBECTL = process.env.KUBECTL ?? '/usr/bin/kubectl'
@@ -284,6 +286,10 @@ function compileService(): string {
   const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'),
     '--outDir', join(out, 'dist'), '--incremental', '--tsBuildInfoFile', join(out, 'tsbuildinfo')], { cwd: root, stdio: 'inherit' })
   if (tsc.status !== 0) throw new Error('tsc failed')
+  // The admin UI beside it, as the image has dist/ui next to dist/server.js.
+  buildUi()
+  rmSync(join(out, 'dist/ui'), { recursive: true, force: true })
+  symlinkSync(join(root, 'dist/ui'), join(out, 'dist/ui'))
   return join(out, 'dist/server.js')
 }
 
@@ -490,6 +496,15 @@ async function benchOnce(o: Options): Promise<Result> {
       log(`GET /metrics with METRICS_PER_NODE=${mode}: p50 ${median(times).toFixed(1)} ms (${(first.text.length / 1e6).toFixed(1)} MB)`)
     }
 
+    // 6b. The admin UI's Nodes page in Chromium (test/bench/ui.ts), the server's caches warm.
+    const ui = await measureUi({ origin, token: makeToken(), runs: o.quick ? 1 : 5 })
+    r.ui_first_rows_ms = ui.ui_first_rows_ms
+    r.ui_filter_keystroke_ms = ui.ui_filter_keystroke_ms
+    extra.ui_filter_keystroke_p90_ms = ui.ui_filter_keystroke_p90_ms
+    extra.ui_all_rows_ms = ui.ui_all_rows_ms
+    extra.ui_first_fetch_ms = ui.ui_first_fetch_ms
+    log(`admin UI, Nodes page (${ui.ui_runs} runs): first rows ${ui.ui_first_rows_ms.toFixed(0)} ms, every row ${ui.ui_all_rows_ms.toFixed(0)} ms; filter keystroke median ${ui.ui_filter_keystroke_ms.toFixed(0)} ms, p90 ${ui.ui_filter_keystroke_p90_ms.toFixed(0)} ms`)
+
     // 7. The original plugin's way, per request, against the same simulator.
     const direct = await startProcess(['--import', 'tsx', '--max-old-space-size=8192', join(root, 'test/bench/direct-server.ts'), sim.kubeconfig], { ready: /direct listening (\d+)/ })
     const dl = await load(`http://127.0.0.1:${direct.match[1]}`, '/', {}, { ms: w.loadMs, connections: 2, minRequests: w.directMinRequests })
@@ -603,6 +618,8 @@ function checks(r: Result): { what: string; value: string; target: string; ratio
     row('10-node maintenance fit check (POST /maintenance)', `${f(n(r, 'fit_check_ms'))} ms`, '< 1000 ms', n(r, 'fit_check_ms') / 1000, n(r, 'fit_check_ms') < 1000),
     row('GET /metrics, per-node series on (p50)', `${f(n(r, 'metrics_per_node_on_scrape_ms'))} ms`, '< 1000 ms', n(r, 'metrics_per_node_on_scrape_ms') / 1000, n(r, 'metrics_per_node_on_scrape_ms') < 1000),
     row('GET /metrics, per-node series off (p50)', `${f(n(r, 'metrics_per_node_off_scrape_ms'))} ms`, '< 50 ms', n(r, 'metrics_per_node_off_scrape_ms') / 50, n(r, 'metrics_per_node_off_scrape_ms') < 50),
+    row('UI: Nodes page first rows after navigation', `${f(n(r, 'ui_first_rows_ms'), 0)} ms`, '< 2000 ms', n(r, 'ui_first_rows_ms') / 2000, n(r, 'ui_first_rows_ms') < 2000),
+    row('UI: filter keystroke to frame (median)', `${f(n(r, 'ui_filter_keystroke_ms'), 0)} ms`, '< 100 ms', n(r, 'ui_filter_keystroke_ms') / 100, n(r, 'ui_filter_keystroke_ms') < 100),
     row('GET /nodes gzip req/s vs bare uncompressed', `${f(n(r, 'list_gzip_rps'), 0)} vs ${f(n(r, 'baseline_rps'), 0)} (${f(n(r, 'list_gzip_bytes') / 1e6, 2)} MB)`, '>= 3x', n(r, 'list_gzip_rps') / n(r, 'baseline_rps'), n(r, 'list_gzip_rps') >= 3 * n(r, 'baseline_rps')),
   ]
 }
@@ -633,6 +650,8 @@ function printGrowth(runs: Result[]): void {
     ['fit check ms (< 1000)', (r) => f(n(r, 'fit_check_ms'), 0)],
     ['/metrics per-node on ms (< 1000)', (r) => f(n(r, 'metrics_per_node_on_scrape_ms'), 0)],
     ['/metrics per-node off ms (< 50)', (r) => f(n(r, 'metrics_per_node_off_scrape_ms'))],
+    ['UI first rows ms (< 2000)', (r) => f(n(r, 'ui_first_rows_ms'), 0)],
+    ['UI keystroke ms (< 100)', (r) => f(n(r, 'ui_filter_keystroke_ms'), 0)],
   ]
   console.log('\ngrowth')
   console.log(`| ${cols.map(([h]) => h).join(' | ')} |`)
