@@ -109,7 +109,7 @@ export class ClusterCache {
   private newMetricsStore(): NodeMetricsStore {
     const o = this.opts
     return new NodeMetricsStore({
-      kc: o.kc, log: o.log, clock: this.clock, onChange: () => { this.viewInputChanged(undefined); this.bump() },
+      kc: o.kc, log: o.log, clock: this.clock, onChange: () => { this.viewInputChanged(undefined, true); this.bump() },
       intervalMs: o.metricsPollMs, historySamples: o.metricsHistorySamples,
     })
   }
@@ -124,7 +124,7 @@ export class ClusterCache {
       this.metrics = undefined
       await old.stop()
     } else return
-    this.viewInputChanged(undefined)
+    this.viewInputChanged(undefined, true)
     this.bump()
   }
 
@@ -139,19 +139,20 @@ export class ClusterCache {
     for (const l of this.nodeDeletedListeners) l(name)
   }
 
-  private readonly viewInputListeners = new Set<(name: string | undefined) => void>()
+  private readonly viewInputListeners = new Set<(name: string | undefined, usageOnly?: boolean) => void>()
 
   /**
    * Calls `listener` with a node's name when something its view shows may have changed: the node
-   * object, the pods on it; with undefined when any node's may have (a relist, a metrics poll).
+   * object, the pods on it; with undefined when any node's may have (a relist; a metrics poll,
+   * with usageOnly: the nodes and pods are as they were).
    */
-  onViewInput(listener: (name: string | undefined) => void): () => void {
+  onViewInput(listener: (name: string | undefined, usageOnly?: boolean) => void): () => void {
     this.viewInputListeners.add(listener)
     return () => { this.viewInputListeners.delete(listener) }
   }
 
-  private viewInputChanged(name: string | undefined): void {
-    for (const l of this.viewInputListeners) l(name)
+  private viewInputChanged(name: string | undefined, usageOnly = false): void {
+    for (const l of this.viewInputListeners) l(name, usageOnly)
   }
 
   private readonly nodeListeners = new Set<(name: string | undefined) => void>()

@@ -98,11 +98,12 @@ interface CachedView {
   view: NodeView
   /**
    * JSON.stringify(view) as head + usage + tail (usage: `,"usage":...`): a new usage sample (every
-   * node, every metrics poll) re-renders only that part, and the list is written from the parts.
+   * node, every metrics poll) re-renders only that part, and the list is copied from the parts.
+   * Head and tail are kept as bytes: writing 65,000 nodes' strings into the list took ~10x as long.
    */
-  head: string
+  head: Buffer
   usage_: string
-  tail: string
+  tail: Buffer
   /** Bytes of the three parts together. */
   bytes: number
   /** What the node adds to the cluster's totals (ClusterStats). */
@@ -123,22 +124,17 @@ export function viewJsonParts(view: NodeView): { head: string; tail: string } {
 
 const usagePart = (usage: NodeView['usage']) => `,"usage":${JSON.stringify(usage)}`
 
-/** Part k of the list: its nodes' JSON joined by commas. */
-function writeSegment(entries: CachedView[], k: number): Buffer {
-  const from = k * SEGMENT
-  const to = Math.min(entries.length, from + SEGMENT)
-  let size = to - from - 1
-  for (let i = from; i < to; i++) size += entries[i]!.bytes
-  const body = Buffer.allocUnsafeSlow(size)
-  let at = 0
-  for (let i = from; i < to; i++) {
+/** The list's bytes, `[` the nodes' JSON joined by commas `]`, written into `body` (of the size they take). */
+function writeList(entries: CachedView[], body: Buffer): void {
+  let at = body.write('[', 0)
+  for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!
-    if (i > from) at += body.write(',', at)
-    at += body.write(e.head, at)
+    if (i > 0) body[at++] = 0x2c // ','
+    at += e.head.copy(body, at)
     at += body.write(e.usage_, at, 'latin1')
-    at += body.write(e.tail, at)
+    at += e.tail.copy(body, at)
   }
-  return body
+  body.write(']', at)
 }
 
 /** Views of one cache version, and what is derived from them. */
@@ -158,11 +154,6 @@ interface Snapshot {
   prepared?: PreparedList
 }
 
-/**
- * Nodes a part of the prepared list holds: a rebuild writes again only the parts whose nodes
- * changed (at 65,000 nodes the list is ~55 MB; a few nodes change every second).
- */
-const SEGMENT = 1024
 
 /** Rendered pages kept (at 65,000 nodes a page of 500 is ~0.4 MB). */
 const PAGES_KEPT = 16
@@ -202,8 +193,6 @@ export class NodeReadModel {
   private changed: Set<string> | undefined
   /** Where each node of the newest snapshot is in its entries. */
   private positions = new Map<string, number>()
-  /** The prepared list's parts for the newest snapshot's entries (undefined: to be written again). */
-  private segments: (Buffer | undefined)[] = []
 
   constructor(private readonly cache: WatchCaches, private readonly opts: ReadModelOptions = {}) {
     this.clock = opts.clock ?? systemClock
@@ -263,9 +252,10 @@ export class NodeReadModel {
     const validUntil = created === undefined ? Infinity : now + ageStableForMs(Math.max(0, now - new Date(created).getTime()))
     // The next change of the AGE text is the same instant until it passes: one heap entry for it.
     if (validUntil !== e?.validUntil) this.expiries.push(validUntil, name)
-    const { head, tail } = viewJsonParts(view)
+    const parts = viewJsonParts(view)
+    const head = Buffer.from(parts.head), tail = Buffer.from(parts.tail)
     const usage_ = usagePart(view.usage)
-    const entry = { name, node, podsVersion, usage, validUntil, view, head, usage_, tail, bytes: Buffer.byteLength(head) + usage_.length + Buffer.byteLength(tail), totals: nodeTotals(node, view) }
+    const entry = { name, node, podsVersion, usage, validUntil, view, head, usage_, tail, bytes: head.length + usage_.length + tail.length, totals: nodeTotals(node, view) }
     this.viewCache.set(name, entry)
     return entry
   }
@@ -308,34 +298,30 @@ export class NodeReadModel {
         totals = totals.copy()
       }
       entries[i] = e
-      totals.add(old.totals, old.usage, -1)
-      totals.add(e.totals, e.usage, 1)
-      this.segments[Math.floor(i / SEGMENT)] = undefined
+      totals.replace(old, e)
     }
     return { entries, totals }
   }
 
-  /** Every node looked at; the list's parts kept where their nodes are the same; totals added up afresh. */
+  /** Every node looked at. */
   private rebuildAll(s: Snapshot | undefined, now: number): { entries: CachedView[]; names: string[]; totals: ClusterTotals } {
     const nodes = this.cache.nodes
     const sameNodes = s !== undefined && s.names.length === nodes.size && s.names.every((name) => nodes.has(name))
     const names = sameNodes ? s.names : [...nodes.keys()].sort()
     const entries = names.map((name) => this.cachedView(nodes.get(name)!, now))
     for (const name of this.viewCache.keys()) if (!nodes.has(name)) this.viewCache.delete(name)
-    const totals = new ClusterTotals()
-    for (const e of entries) totals.add(e.totals, e.usage, 1)
     if (!sameNodes) {
       this.positions = new Map(names.map((name, i) => [name, i]))
-      this.segments = []
+      const totals = new ClusterTotals()
+      for (const e of entries) totals.add(e.totals, e.usage, 1)
       return { entries, names, totals }
     }
-    let same = true
+    // The same nodes: their totals changed only where their entries did (a metrics poll: usage only).
+    let totals: ClusterTotals | undefined
     entries.forEach((e, i) => {
-      if (e === s.entries[i]) return
-      same = false
-      this.segments[Math.floor(i / SEGMENT)] = undefined
+      if (e !== s.entries[i]) (totals ??= s.totals.copy()).replace(s.entries[i]!, e)
     })
-    return same ? { entries: s.entries, names, totals: s.totals } : { entries, names, totals }
+    return totals ? { entries, names, totals } : { entries: s.entries, names, totals: s.totals }
   }
 
   private viewsOf(snap: Snapshot): NodeView[] {
@@ -373,20 +359,22 @@ export class NodeReadModel {
       return made
     }
     const { entries } = snap
-    const parts: string[] = []
+    const matched: CachedView[] = []
     let i = token ? firstAfter(snap.names, token.after) : 0
     let last = -1
-    for (; i < entries.length && parts.length < limit; i++) {
+    for (; i < entries.length && matched.length < limit; i++) {
       const e = entries[i]!
       if (isEmptyFilter(filter) || matchesFilter(e.view, filter)) {
-        parts.push(e.head + e.usage_ + e.tail)
+        matched.push(e)
         last = i
       }
     }
     // A next page only while a further node matches (so the last page has no Link).
     let more = false
     for (; i < entries.length && !more; i++) more = isEmptyFilter(filter) || matchesFilter(entries[i]!.view, filter)
-    const page: ListPage = { body: Buffer.from(`[${parts.join(',')}]`), count: parts.length }
+    const body = Buffer.allocUnsafe(matched.reduce((size, e) => size + e.bytes + 1, matched.length ? 1 : 2))
+    writeList(matched, body)
+    const page: ListPage = { body, count: matched.length }
     if (more) {
       this.paged.keep(snap.id, snap)
       page.continue = encodeContinue({ snapshot: snap.id, after: snap.names[last] ?? token?.after ?? '' })
@@ -404,19 +392,12 @@ export class NodeReadModel {
   preparedList(): PreparedList {
     const snap = this.current()
     if (!snap.prepared) {
-      // Copied into one buffer from its parts, each written once while its nodes are the same.
+      // Copied into one buffer from each node's bytes.
       const { entries } = snap
-      const count = Math.ceil(entries.length / SEGMENT)
-      this.segments.length = count
-      let size = 2 + Math.max(0, count - 1)
-      for (let k = 0; k < count; k++) size += (this.segments[k] ??= writeSegment(entries, k)).length
+      let size = 2 + Math.max(0, entries.length - 1)
+      for (const e of entries) size += e.bytes
       const body = this.listBuffers.take(size)
-      let at = body.write('[', 0)
-      for (let k = 0; k < count; k++) {
-        if (k > 0) at += body.write(',', at)
-        at += this.segments[k]!.copy(body, at)
-      }
-      body.write(']', at)
+      writeList(entries, body)
       const etag = `"${createHash('sha1').update(body).digest('base64url')}"`
       const last = this.lastPrepared
       if (last?.etag === etag) {

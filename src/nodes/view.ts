@@ -206,6 +206,21 @@ export class ClusterTotals {
     this.capacityMemory += big(t.capacityMemory)
     this.allocatableCpu += big(t.allocatableCpu)
     this.allocatableMemory += big(t.allocatableMemory)
+    this.addUsage(t, usage, sign)
+  }
+
+  /** One node's contribution changed from `was` to `is`; only its usage when its totals are the same (a metrics poll). */
+  replace(was: { totals: NodeTotals; usage: NodeUsage | undefined }, is: { totals: NodeTotals; usage: NodeUsage | undefined }): void {
+    if (was.totals !== is.totals) {
+      this.add(was.totals, was.usage, -1)
+      this.add(is.totals, is.usage, 1)
+    } else if (was.usage !== is.usage) {
+      this.addUsage(was.totals, was.usage, -1)
+      this.addUsage(is.totals, is.usage, 1)
+    }
+  }
+
+  private addUsage(t: NodeTotals, usage: NodeUsage | undefined, sign: 1 | -1): void {
     if (!usage) return
     this.withUsage += sign
     this.usedCpu += sign * usage.cpuCores

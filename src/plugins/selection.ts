@@ -30,7 +30,7 @@ export default fp<SelectionPluginOptions>(async (app, opts) => {
     podsVersionOf: (name: string) => app.cluster.podsVersionOf(name),
     version: () => app.cluster.version,
     node: (name: string) => app.cluster.nodes.get(name),
-    onChange: (listener: (name: string | undefined) => void) => app.cluster.onViewInput(listener),
+    onChange: (listener: (name: string | undefined, usageOnly?: boolean) => void) => app.cluster.onViewInput(listener),
   }
   const facts = new FactsIndex(source)
   app.decorate('nodeFacts', facts)

@@ -20,7 +20,7 @@ export interface FactsSource {
    * Calls the listener with the name of a node whose object or pods changed, undefined when any
    * may have (ClusterCache.onViewInput): with it (and node), a pass looks at those nodes only.
    */
-  onChange?(listener: (name: string | undefined) => void): void
+  onChange?(listener: (name: string | undefined, usageOnly?: boolean) => void): void
 }
 
 interface Entry { node: NodeObject; podsVersion: number; facts: NodeFacts; seen: number }
@@ -35,9 +35,9 @@ export class FactsIndex {
   private changed: Set<string> | undefined
 
   constructor(private readonly source: FactsSource) {
-    source.onChange?.((name) => {
-      if (name === undefined) this.changed = undefined
-      else this.changed?.add(name)
+    // Usage is no fact: a metrics poll changes none.
+    source.onChange?.((name, usageOnly) => {
+      if (name === undefined) { if (!usageOnly) this.changed = undefined } else this.changed?.add(name)
     })
   }
 
