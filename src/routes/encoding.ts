@@ -56,14 +56,53 @@ export interface PreparedListSource {
 }
 
 /**
+ * Lists at least this large may be answered compressed from the list before while the newest is
+ * being compressed (at 65,000 nodes: 55 MB, ~1 s to compress, and AGE texts change every second,
+ * so waiting for the newest would mean compressing without end). Smaller lists always wait.
+ */
+export const STALE_COMPRESSED_MIN_BYTES = 16 * 1024 * 1024
+/** How much older than the newest a compressed list may be when it is answered instead. */
+export const STALE_COMPRESSED_MAX_MS = 5000
+
+/** Per source and coding: the last list compressed, and the one being compressed. */
+interface Compressions { done?: { list: PreparedList; bytes: Buffer; at: number }; running?: PreparedList }
+const compressions = new WeakMap<PreparedListSource, Partial<Record<ListEncoding, Compressions>>>()
+
+/**
+ * The list to answer in `encoding` and its bytes: `list`'s own, or (for a large list, while its
+ * compression runs) the last list compressed if it is recent: a cache serving while it revalidates.
+ */
+export function compressedChoice(source: PreparedListSource, list: PreparedList, encoding: ListEncoding, now: number): { list: PreparedList; bytes: Promise<Buffer> } {
+  let bySource = compressions.get(source)
+  if (!bySource) compressions.set(source, (bySource = {}))
+  const c = (bySource[encoding] ??= {})
+  const own = () => {
+    const bytes = source.encodedList(list, encoding)
+    if (c.running !== list) {
+      c.running = list
+      bytes.then((b) => { if (!c.done || c.done.at <= now) c.done = { list, bytes: b, at: now } }, () => undefined)
+        .finally(() => { if (c.running === list) c.running = undefined })
+    }
+    return { list, bytes }
+  }
+  if (c.done?.list === list) return { list, bytes: Promise.resolve(c.done.bytes) }
+  if (list.body.length < STALE_COMPRESSED_MIN_BYTES || !c.done || now - c.done.at > STALE_COMPRESSED_MAX_MS) return own()
+  // One compression at a time: the newest list is compressed once the one running is done.
+  if (!c.running) own()
+  return { list: c.done.list, bytes: Promise.resolve(c.done.bytes) }
+}
+
+/**
  * The whole list as prepared bytes (made once per change, compressed off the event loop when
  * first asked for), each representation with its own ETag; 304 on a revalidation, answered
  * before anything is compressed.
  */
 export async function sendPreparedList(request: FastifyRequest, reply: FastifyReply, source: PreparedListSource): Promise<FastifyReply> {
-  const list = source.preparedList()
+  const newest = source.preparedList()
   reply.header('vary', 'Accept-Encoding')
   const encoding = negotiateEncoding(request.headers['accept-encoding'])
+  const choice = encoding ? compressedChoice(source, newest, encoding, Date.now()) : undefined
+  const list = choice?.list ?? newest
   const encodedTag = encodedEtag(list.etag, encoding)
   if (noneMatch(request.headers['if-none-match'], encodedTag)) {
     reply.header('etag', encodedTag)
@@ -72,12 +111,12 @@ export async function sendPreparedList(request: FastifyRequest, reply: FastifyRe
   }
   // The list's memory is written again for a later list once nothing reads it: held from here
   // (before any await) until this answer's socket has taken every byte or is gone ('close' comes
-  // after 'finish').
-  if (source.hold) reply.raw.once('close', source.hold(list))
-  let body = list.body
-  let etag = list.etag
-  if (encoding) {
-    const compressed = await source.encodedList(list, encoding).catch((err: unknown) => {
+  // after 'finish'). An older list answered compressed needs only its compressed bytes.
+  if (source.hold) reply.raw.once('close', source.hold(newest))
+  let body = newest.body
+  let etag = newest.etag
+  if (encoding && choice) {
+    const compressed = await choice.bytes.catch((err: unknown) => {
       request.log.warn({ err, encoding }, 'compressing the node list failed: answering uncompressed')
       return undefined
     })
