@@ -149,24 +149,25 @@ export class Reflector<T> {
     // Two buffers in turn: a page is read into one while the one before is parsed from the other.
     const buffers = [new PageBuffer(), new PageBuffer()]
     let pages = 0
-    const fetchPage = (cont?: string) => getListBody(this.opts.kc, this.opts.path, { ...this.opts.query, limit: this.opts.pageSize ?? 500, continue: cont }, signal, buffers[pages++ % 2])
+    const fetchPage = (cont?: string) => {
+      const page = getListBody(this.opts.kc, this.opts.path, { ...this.opts.query, limit: this.opts.pageSize ?? 500, continue: cont }, signal, buffers[pages++ % 2])
+      // Asked for ahead, it may fail (a 410 for a continue token the API server's history has
+      // passed) while the page before is still parsed: handled here, thrown where it is awaited.
+      page.catch(() => undefined)
+      return page
+    }
     let next: Promise<Buffer> | undefined = fetchPage()
     let rv = ''
-    try {
-      while (next) {
-        const body = await next
-        next = undefined
-        // The next page is asked for before this one is parsed: the API server writes it while we
-        // parse (at 150,000 pods the two take seconds each, one after the other otherwise).
-        const ahead = continueOf(body)
-        if (ahead) next = fetchPage(ahead)
-        const page = await this.readPage(body, items, signal)
-        rv = page.metadata.resourceVersion
-        if (ahead === undefined && page.metadata.continue) next = fetchPage(page.metadata.continue)
-      }
-    } finally {
-      // A page asked for ahead whose list failed meanwhile: its outcome is of no interest.
-      next?.catch(() => undefined)
+    while (next) {
+      const body = await next
+      next = undefined
+      // The next page is asked for before this one is parsed: the API server writes it while we
+      // parse (at 150,000 pods the two take seconds each, one after the other otherwise).
+      const ahead = continueOf(body)
+      if (ahead) next = fetchPage(ahead)
+      const page = await this.readPage(body, items, signal)
+      rv = page.metadata.resourceVersion
+      if (ahead === undefined && page.metadata.continue) next = fetchPage(page.metadata.continue)
     }
     this.lists++
     this.resourceVersion = rv

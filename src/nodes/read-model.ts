@@ -154,7 +154,6 @@ interface Snapshot {
   prepared?: PreparedList
 }
 
-
 /** Rendered pages kept (at 65,000 nodes a page of 500 is ~0.4 MB). */
 const PAGES_KEPT = 16
 

@@ -673,16 +673,20 @@ const meta: Record<string, unknown> = { command: `npm run bench -- ${process.arg
 if (opts.growth) {
   const runs: Result[] = []
   for (const nodes of opts.quick ? [20, 40] : [5000, 20_000, 65_000]) {
-    runs.push(await benchOnce({ ...opts, nodes }))
-    printTable(runs.at(-1)!)
+    const r = await benchOnce({ ...opts, nodes })
+    runs.push(r)
+    printTable(r)
+    // Each size's run alone beside the growth file as soon as it is done (out-5000.json, ...).
+    if (opts.json) {
+      mkdirSync(dirname(opts.json), { recursive: true })
+      writeFileSync(opts.json.replace(/(\.json)?$/, `-${r.nodes}.json`), JSON.stringify({ ...meta, ...r }, null, 2) + '\n')
+    }
   }
   printGrowth(runs)
   meta.loadavg_after = loadavg()
   if (opts.json) {
-    // The growth (every size) in the file named, and each size's run alone beside it: out-500.json, ...
-    mkdirSync(dirname(opts.json), { recursive: true })
+    // The growth (every size) in the file named.
     writeFileSync(opts.json, JSON.stringify({ ...meta, runs }, null, 2) + '\n')
-    for (const r of runs) writeFileSync(opts.json.replace(/(\.json)?$/, `-${r.nodes}.json`), JSON.stringify({ ...meta, ...r }, null, 2) + '\n')
   }
 } else {
   const r = await benchOnce(opts)

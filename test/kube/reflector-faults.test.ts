@@ -10,6 +10,7 @@ import { createNode } from '../helpers/fixtures.js'
 import { waitFor } from '../helpers/service.js'
 import { Reflector, type RawObject, type ReflectorOptions } from '../../src/kube/reflector.js'
 import { startSim } from '../../src/sim/index.js'
+import { makeNode } from '../../src/sim/objects.js'
 
 const quiet = { info() {}, warn() {} }
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
@@ -161,4 +162,40 @@ t.test('a reflector stopped while it parses a list page stops at its next turn: 
   t.ok(transformed >= 10 && transformed < 600, `the page of 600 was left at its next turn (${transformed} items read)`)
   t.notOk(replaced, 'the half-read list replaced nothing')
   t.notOk(reflector.synced)
+})
+
+t.test('a page asked for ahead that fails while the page before is parsed is no unhandled rejection: the list starts again [sim]', { skip: backendSkip('sim') }, async (t) => {
+  // The 65,000-node bench found it: under heartbeat churn the API server's history moved past a
+  // relist's continue token (410 Expired) while the page before was still being parsed; the page
+  // asked for ahead had no handler yet, and the service exited on the unhandled rejection.
+  const b = await startBackend('sim')
+  t.teardown(() => b.close())
+  // Put in the store directly (3,000 through the API take long): pages of 1,500 take ~23 turns to parse.
+  const now = new Date()
+  for (let i = 0; i < 3000; i++) b.sim!.cluster.store.put('nodes', makeNode({ name: `pa-${String(i).padStart(4, '0')}`, index: i, cpu: 4, memoryGi: 16, instanceType: 'm5.xlarge', zone: 'us-east-1a', created: now }, now))
+  const unhandled: unknown[] = []
+  const onUnhandled = (reason: unknown) => { unhandled.push(reason) }
+  process.on('unhandledRejection', onUnhandled)
+  t.teardown(() => { process.off('unhandledRejection', onUnhandled) })
+  let forgotten = false
+  const { reflector, names } = nodeReflector(b, {
+    pageSize: 1500,
+    // While the first page is parsed (the next one is asked for already), the API server forgets
+    // its history: the next page's continue token is too old (410 Expired).
+    transform: (raw) => {
+      if (!forgotten) {
+        forgotten = true
+        const store = b.sim!.cluster.store
+        const node = store.collection('nodes').objects.values().next().value!
+        store.put('nodes', { ...node, metadata: { ...node.metadata, labels: { ...node.metadata.labels, touched: 'yes' } } })
+        store.compactAll()
+      }
+      return raw
+    },
+  })
+  reflector.start()
+  t.teardown(() => reflector.stop())
+  await waitFor(() => reflector.synced && names.size === 3000, 30_000, 'synced with every node after the failed page')
+  t.same(unhandled.map(String), [], 'no unhandled rejection')
+  t.ok(reflector.lists >= 1 && forgotten, 'the list was started again and finished')
 })
