@@ -37,10 +37,9 @@ async function all<T>(page: (o: { limit: number; _continue?: string }) => Promis
 }
 
 async function answer(): Promise<string> {
-  const [nodeItems, podItems, usage] = await Promise.all([all((o) => core.listNode(o)), all((o) => core.listPodForAllNamespaces(o)), metrics.getNodeMetrics().catch(() => undefined)])
-  const nodes = { items: nodeItems }, pods = { items: podItems }
+  const [nodes, pods, usage] = await Promise.all([all((o) => core.listNode(o)), all((o) => core.listPodForAllNamespaces(o)), metrics.getNodeMetrics().catch(() => undefined)])
   const byNode = new Map<string, SlimPod[]>()
-  for (const p of pods.items) {
+  for (const p of pods) {
     const s = slim(p)
     let list = byNode.get(s.node)
     if (!list) byNode.set(s.node, (list = []))
@@ -51,7 +50,7 @@ async function answer(): Promise<string> {
     usageOf.set(m.metadata.name, { at: 0, cpu: m.usage.cpu, memory: m.usage.memory, cpuCores: quantityToNumber(m.usage.cpu), memoryBytes: quantityToNumber(m.usage.memory) })
   }
   const now = Date.now()
-  const views = nodes.items
+  const views = nodes
     .map((n) => nodeView(n as NodeObject, { pods: byNode.get(n.metadata?.name ?? '') ?? [], usage: usageOf.get(n.metadata?.name ?? ''), now }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   return JSON.stringify(views)
